@@ -1,0 +1,107 @@
+"""Helpers shared by the chapters and the build: the data a chapter runs on,
+executing a chapter with papermill, and reading glued values back."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .data import Dataset, load_challenge
+from .surrogate import ensure_surrogate
+from .train import default_cache_dir
+
+DEFAULT_SURROGATE_SEED = 2024
+
+
+def cache_path(cache_dir: str | Path | None = "") -> Path:
+    """The cache folder a chapter uses: ``cache_dir`` if given, else the default."""
+    return Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+
+
+def data_folder(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_SURROGATE_SEED,
+                cache_dir: str | Path | None = "") -> Path:
+    """The challenge folder to use: ``data_dir``, or the surrogate generated into the cache."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    return ensure_surrogate(cache_path(cache_dir), surrogate_seed)
+
+
+def open_dataset(data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
+                 surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "") -> Dataset:
+    """Load the real challenge folder ``data_dir``, or the built-in surrogate when it is empty.
+
+    For the surrogate, the released Phase II labels are used unless another
+    ``labels_csv`` is given, as a real user with the released CSV would.
+    """
+    folder = data_folder(data_dir, surrogate_seed, cache_dir)
+    if not data_dir and not labels_csv:
+        labels_csv = folder / "released_labels.csv"
+    return load_challenge(folder, labels_csv or None)
+
+
+def plain(value):
+    """numpy scalars and arrays as plain Python values (so glued text reads ``16``, not ``np.int64(16)``)."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def glue(name: str, value, display: bool = False):
+    """``myst_nb.glue`` with numpy scalars made plain; not displayed by default. Returns the value."""
+    from myst_nb import glue as _glue
+    value = plain(value)
+    _glue(name, value, display=display)
+    return value
+
+
+# --------------------------------------------------------------------------- chapters
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def chapter_sources(root: Path | None = None) -> list[Path]:
+    """The chapter sources (``notebooks/NN_*.py``) in book order."""
+    root = root or project_root()
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def run_chapter(source: str | Path, output: str | Path, parameters: dict | None = None,
+                cwd: str | Path | None = None, progress: bool = False) -> Path:
+    """Convert a jupytext chapter to a notebook and execute it with papermill."""
+    import jupytext
+    import papermill as pm
+
+    source, output = Path(source), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    src_nb = output.with_suffix(".source.ipynb")
+    jupytext.write(jupytext.read(source), src_nb)
+    try:
+        pm.execute_notebook(str(src_nb), str(output), parameters=parameters or {}, kernel_name="python3",
+                            cwd=str(cwd or output.parent), progress_bar=progress)
+    finally:
+        src_nb.unlink(missing_ok=True)
+    return output
+
+
+def read_glued(notebook: str | Path) -> dict:
+    """Values glued with ``myst_nb.glue`` in an executed notebook: name -> text/plain."""
+    nb = json.loads(Path(notebook).read_text())
+    out = {}
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []):
+            meta = o.get("metadata", {}).get("scrapbook")
+            if meta:
+                data = o.get("data", {})
+                text = next((v for k, v in data.items() if k.endswith("text/plain")), None)
+                out[meta["name"]] = "".join(text) if isinstance(text, list) else text
+    return out
+
+
+def notebook_errors(notebook: str | Path) -> list[str]:
+    """Error outputs of an executed notebook ("ename: evalue" each)."""
+    nb = json.loads(Path(notebook).read_text())
+    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.get("cells", [])
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]

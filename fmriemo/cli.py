@@ -1,0 +1,130 @@
+"""The ``fmriemo`` command line: check data, write the surrogate, train, run chapters."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .data import DataError
+
+
+def _cmd_check(a) -> int:
+    from .data import load_challenge
+    ds = load_challenge(a.data_dir, a.labels)
+    s = ds.summary()
+    print(f"OK: {s['source']}")
+    for split in ("train", "test"):
+        ps = s["participants"][split]
+        span = f"{ps[0]}..{ps[-1]}" if ps else "none"
+        print(f"  {split:5s}: {len(ps):2d} participants ({span}), {s['trials'][split]} trials, "
+              f"{s['labelled_trials'][split]} labelled")
+    print("  labelled trials by CLASS (rows) and LEVEL (columns):")
+    print("    " + s["class_by_level"].to_string().replace("\n", "\n    "))
+    return 0
+
+
+def _cmd_surrogate(a) -> int:
+    from .surrogate import write_surrogate
+    out = Path(a.out_dir)
+    if out.exists() and any(out.iterdir()) and not a.force:
+        raise DataError(f"{out}: folder exists and is not empty (use --force to write into it)")
+    write_surrogate(out, seed=a.seed)
+    print(f"wrote surrogate challenge folder (seed {a.seed}) to {out}")
+    return 0
+
+
+def _cmd_train(a) -> int:
+    from .book import open_dataset
+    from .evaluate import metrics_with_intervals
+    from .train import train_paper
+
+    ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
+    res = train_paper(ds, a.method, a.task, seed=a.seed, profile=a.profile, epochs=a.epochs,
+                      split_seed=a.split_seed, cache_dir=a.cache_dir or None, device=a.device,
+                      progress=not a.quiet)
+    m = metrics_with_intervals(res.y_true, res.y_pred, a.task)
+    print(json.dumps({"method": a.method, "task": a.task, "split": res.split["name"], "seed": a.seed,
+                      "test_trials": m["n"], "metrics": m, "best_epoch": res.best_epoch,
+                      "epochs_run": res.epochs_run, "train_seconds": round(res.seconds, 2),
+                      "from_cache": res.cached, "cache": res.path}, indent=1))
+    return 0
+
+
+def _cmd_chapters(a) -> int:
+    from .book import chapter_sources, notebook_errors, run_chapter
+    out = Path(a.out)
+    params = {"profile": a.profile}
+    if a.data_dir:
+        params["data_dir"] = str(Path(a.data_dir).expanduser().resolve())
+    if a.labels:
+        params["labels_csv"] = str(Path(a.labels).expanduser().resolve())
+    if a.cache_dir:
+        params["cache_dir"] = str(Path(a.cache_dir).expanduser().resolve())
+    sources = chapter_sources()
+    if a.only:
+        sources = [s for s in sources if any(s.stem.startswith(o) for o in a.only)]
+    for src in sources:
+        target = out / f"{src.stem}.ipynb"
+        print(f"executing {src.name} -> {target} ({a.profile} profile)", flush=True)
+        try:
+            run_chapter(src, target, params)
+        except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
+            print(f"chapter {src.name} failed: {exc}", file=sys.stderr)
+            return 1
+        errs = notebook_errors(target)
+        if errs:
+            print(f"chapter {src.name} has error outputs: {errs}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="fmriemo", description="Emotion decoding from fMRI: the fmriemo book's tools.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("check", help="validate a challenge folder and print a summary")
+    c.add_argument("data_dir")
+    c.add_argument("--labels", default=None, help="released-labels CSV to apply (optional)")
+    c.set_defaults(func=_cmd_check)
+
+    s = sub.add_parser("surrogate", help="write the built-in surrogate data set in the challenge layout")
+    s.add_argument("out_dir")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    s.set_defaults(func=_cmd_surrogate)
+
+    t = sub.add_parser("train", help="train one method on the paper's split and print test metrics as JSON")
+    t.add_argument("--data-dir", default="", help="challenge folder (empty: the built-in surrogate)")
+    t.add_argument("--labels", default="", help="released-labels CSV (optional)")
+    t.add_argument("--method", choices=("vanilla", "asb", "ebr"), default="asb")
+    t.add_argument("--task", choices=("class", "level"), default="class")
+    t.add_argument("--seed", type=int, default=0, help="model initialisation / shuffling seed")
+    t.add_argument("--split-seed", type=int, default=410, help="the paper's split seed (random_state)")
+    t.add_argument("--epochs", type=int, default=None, help="epoch budget (default: the profile's)")
+    t.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    t.add_argument("--cache-dir", default="", help="where trained models are cached")
+    t.add_argument("--surrogate-seed", type=int, default=2024)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_train)
+
+    b = sub.add_parser("chapters", help="execute the book's chapters with papermill")
+    b.add_argument("--out", default="book/chapters")
+    b.add_argument("--profile", choices=("quick", "full"), default="full")
+    b.add_argument("--data-dir", default="")
+    b.add_argument("--labels", default="")
+    b.add_argument("--cache-dir", default="")
+    b.add_argument("--only", nargs="*", help="chapter name prefixes, e.g. 01 03")
+    b.set_defaults(func=_cmd_chapters)
+
+    a = p.parse_args(argv)
+    try:
+        return a.func(a)
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""Loading and validating a folder in the challenge's layout.
+
+The layout (see the book's chapter 1 and ``challenge.md``)::
+
+    <root>/Train/P01 ... /fMRI_data.npz  key "data" [trials, 246, 25]
+                         /labels.npz     key "data" [trials, 2]  (CLASS, LEVEL)
+    <root>/Test/P17 ...  /fMRI_data.npz
+    (optional) a released-labels CSV: Participant,Trial,CLASS,LEVEL, empty
+    cells for trials whose labels were not released.
+
+File and folder names are matched case-insensitively. Physiology files are
+ignored. Every problem a user can cause raises :class:`DataError` with one
+message naming the file and what was expected.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atlas import N_REGIONS, region_names
+
+N_SECONDS = 25
+CLASS_VALUES = (-1, 0, 1)
+CLASS_NAMES = ("negative", "neutral", "positive")
+LEVEL_VALUES = tuple(range(-4, 5))
+SPLITS = ("train", "test")
+_PARTICIPANT = re.compile(r"^p(\d+)$", re.IGNORECASE)
+
+
+class DataError(ValueError):
+    """A data folder or file does not follow the challenge's format."""
+
+
+@dataclass
+class Dataset:
+    """All trials of a challenge folder.
+
+    ``y_class`` and ``y_level`` are float arrays with NaN where a trial has no
+    label (test trials whose labels were not released). ``label_source`` is
+    ``"train"`` (labels.npz), ``"released"`` (a labels CSV) or ``""``.
+    """
+
+    X: np.ndarray
+    y_class: np.ndarray
+    y_level: np.ndarray
+    participant: np.ndarray
+    trial: np.ndarray
+    split: np.ndarray
+    label_source: np.ndarray
+    source: str = ""
+    region_names: list[str] = field(default_factory=region_names)
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return ~np.isnan(self.y_class)
+
+    @property
+    def participants(self) -> list[str]:
+        return sorted(set(self.participant.tolist()), key=_participant_key)
+
+    def labels(self, task: str) -> np.ndarray:
+        """Integer labels of the task (``"class"`` or ``"level"``); all trials must be labelled."""
+        y = {"class": self.y_class, "level": self.y_level}[check_task(task)]
+        if np.isnan(y).any():
+            raise DataError("some selected trials have no label; select labelled trials first")
+        return y.astype(int)
+
+    def subset(self, mask) -> "Dataset":
+        idx = np.flatnonzero(np.asarray(mask)) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        return Dataset(
+            X=self.X[idx], y_class=self.y_class[idx], y_level=self.y_level[idx],
+            participant=self.participant[idx], trial=self.trial[idx], split=self.split[idx],
+            label_source=self.label_source[idx], source=self.source,
+            region_names=list(self.region_names),
+        )
+
+    def table(self) -> pd.DataFrame:
+        """One row per trial: participant, trial, split, CLASS, LEVEL, label_source."""
+        return pd.DataFrame({
+            "participant": self.participant, "trial": self.trial, "split": self.split,
+            "CLASS": pd.array(np.where(self.labelled, self.y_class, np.nan), dtype="Int64"),
+            "LEVEL": pd.array(np.where(self.labelled, self.y_level, np.nan), dtype="Int64"),
+            "label_source": self.label_source,
+        })
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 over the signal and every label: identifies the data for caches."""
+        if self._fingerprint is None:
+            h = hashlib.sha256()
+            h.update(np.ascontiguousarray(self.X, dtype=np.float32).tobytes())
+            for arr in (self.y_class, self.y_level, self.trial):
+                h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+            for arr in (self.participant, self.split, self.label_source):
+                h.update("\n".join(map(str, arr)).encode())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def summary(self) -> dict:
+        tab = self.table()
+        lab = tab[tab["CLASS"].notna()]
+        return {
+            "source": self.source,
+            "participants": {s: sorted(set(tab.loc[tab.split == s, "participant"]), key=_participant_key)
+                             for s in SPLITS},
+            "trials": {s: int((tab.split == s).sum()) for s in SPLITS},
+            "labelled_trials": {s: int((lab.split == s).sum()) for s in SPLITS},
+            "class_by_level": class_level_table(lab["CLASS"].astype(int), lab["LEVEL"].astype(int)),
+        }
+
+
+def check_task(task: str) -> str:
+    if task not in ("class", "level"):
+        raise ValueError(f"task must be 'class' or 'level', got {task!r}")
+    return task
+
+
+def class_level_table(y_class, y_level) -> pd.DataFrame:
+    """Counts of CLASS (rows -1, 0, 1) by LEVEL (columns -4..4)."""
+    tab = pd.crosstab(pd.Categorical(np.asarray(y_class, int), categories=CLASS_VALUES),
+                      pd.Categorical(np.asarray(y_level, int), categories=LEVEL_VALUES),
+                      dropna=False)
+    tab.index.name, tab.columns.name = "CLASS", "LEVEL"
+    return tab
+
+
+def encode(task: str, values) -> np.ndarray:
+    """Labels to class indices 0..K-1 (CLASS -1..1 -> 0..2, LEVEL -4..4 -> 0..8)."""
+    offset = 1 if check_task(task) == "class" else 4
+    return np.asarray(values, dtype=int) + offset
+
+
+def decode(task: str, indices) -> np.ndarray:
+    offset = 1 if check_task(task) == "class" else 4
+    return np.asarray(indices, dtype=int) - offset
+
+
+def n_outputs(task: str) -> int:
+    return 3 if check_task(task) == "class" else 9
+
+
+def _participant_key(pid: str):
+    m = _PARTICIPANT.match(pid)
+    return (int(m.group(1)) if m else 10**9, pid)
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    """The entry of ``folder`` whose name equals ``name`` ignoring case."""
+    hits = [p for p in folder.iterdir() if p.name.lower() == name.lower()]
+    if len(hits) > 1:
+        raise DataError(f"{folder}: several entries match {name!r} ignoring case: "
+                        f"{', '.join(sorted(p.name for p in hits))}")
+    return hits[0] if hits else None
+
+
+def read_npz_array(path: Path) -> np.ndarray:
+    """The ``"data"`` array of an .npz file, with clear errors for broken files."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.files)
+            if "data" not in keys:
+                raise DataError(f"{path}: no 'data' array inside (found: {', '.join(keys) or 'none'}); "
+                                "expected the challenge's npz with key 'data'")
+            arr = npz["data"]
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zipfile.LargeZipFile) as exc:
+        raise DataError(f"{path}: cannot be read as an .npz archive (truncated or corrupt?): {exc}") from None
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise DataError(f"{path}: 'data' has dtype {arr.dtype}; expected real numbers")
+    return arr
+
+
+def _check_fmri(path: Path, arr: np.ndarray) -> np.ndarray:
+    if arr.ndim != 3 or arr.shape[1:] != (N_REGIONS, N_SECONDS) or arr.shape[0] < 1:
+        raise DataError(f"{path}: 'data' has shape {arr.shape}; expected [trials, {N_REGIONS}, {N_SECONDS}] "
+                        f"(each trial {N_REGIONS} regions x {N_SECONDS} seconds)")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        t, r, s = np.argwhere(bad)[0]
+        raise DataError(f"{path}: {int(bad.sum())} non-finite values (NaN or inf), first at trial {t + 1}, "
+                        f"region {r}, second {s}; expected finite fMRI intensities")
+    return arr.astype(np.float32)
+
+
+def _check_labels(path: str, cls: np.ndarray, lev: np.ndarray) -> None:
+    """CLASS in {-1,0,1}; LEVEL integer in -4..4. ``path`` names the source."""
+    if not np.isfinite(cls).all() or not np.isin(cls, CLASS_VALUES).all():
+        bad = cls[~np.isin(cls, CLASS_VALUES)][:3]
+        raise DataError(f"{path}: CLASS values {bad.tolist()} are not in {{-1, 0, 1}}")
+    if not np.isfinite(lev).all() or (lev != np.round(lev)).any():
+        bad = lev[~np.isfinite(lev) | (lev != np.round(lev))][:3]
+        raise DataError(f"{path}: LEVEL values {bad.tolist()} are not integers; expected -4..4")
+    if ((lev < -4) | (lev > 4)).any():
+        bad = lev[(lev < -4) | (lev > 4)][:3]
+        raise DataError(f"{path}: LEVEL values {bad.tolist()} are outside -4..4")
+
+
+def _split_dirs(root: Path) -> dict[str, Path]:
+    if not root.exists():
+        raise DataError(f"{root}: folder does not exist; expected the challenge folder holding Train/ and Test/")
+    if not root.is_dir():
+        raise DataError(f"{root}: is not a folder; expected the challenge folder holding Train/ and Test/")
+    out = {}
+    for split in SPLITS:
+        d = _find(root, split)
+        if d is not None and d.is_dir():
+            out[split] = d
+    if "train" not in out:
+        hint = ""
+        if _PARTICIPANT.match(root.name):
+            hint = " (this looks like one participant's folder)"
+        elif root.name.lower() in SPLITS:
+            hint = f" (this looks like the {root.name}/ folder itself: pass its parent)"
+        raise DataError(f"{root}: no Train/ folder{hint}; expected the challenge folder holding Train/ and Test/")
+    return out
+
+
+def load_challenge(root, labels_csv=None) -> Dataset:
+    """Load and validate a challenge folder (the folder holding ``Train/`` and ``Test/``).
+
+    ``labels_csv`` optionally names a released-labels CSV (``Participant,Trial,CLASS,LEVEL``,
+    empty cells for unreleased trials); its labels fill the matching trials.
+    """
+    root = Path(root).expanduser()
+    dirs = _split_dirs(root)
+    X, cls, lev, pid, tri, spl, srcs = [], [], [], [], [], [], []
+    seen: dict[str, Path] = {}
+    for split, sdir in dirs.items():
+        pdirs = sorted((p for p in sdir.iterdir() if p.is_dir() and _PARTICIPANT.match(p.name)),
+                       key=lambda p: _participant_key(p.name))
+        if not pdirs:
+            raise DataError(f"{sdir}: no participant folders (expected P01, P02, ...)")
+        for pdir in pdirs:
+            name = "P" + pdir.name[1:]
+            if name.upper() in seen:
+                raise DataError(f"duplicate participant id {name}: {seen[name.upper()]} and {pdir}")
+            seen[name.upper()] = pdir
+            fpath = _find(pdir, "fMRI_data.npz")
+            if fpath is None:
+                raise DataError(f"{pdir}: missing fMRI_data.npz (expected key 'data' [trials, 246, 25])")
+            x = _check_fmri(fpath, read_npz_array(fpath))
+            n = len(x)
+            c = np.full(n, np.nan)
+            l_ = np.full(n, np.nan)
+            src = np.array([""] * n, dtype=object)
+            if split == "train":
+                lpath = _find(pdir, "labels.npz")
+                if lpath is None:
+                    raise DataError(f"{pdir}: training participant without labels.npz "
+                                    f"(expected key 'data' [{n}, 2]: CLASS, LEVEL)")
+                lab = read_npz_array(lpath)
+                if lab.shape != (n, 2):
+                    raise DataError(f"{lpath}: 'data' has shape {lab.shape}; expected [{n}, 2] "
+                                    f"(one CLASS, LEVEL row per trial of fMRI_data.npz)")
+                lab = lab.astype(float)
+                _check_labels(str(lpath), lab[:, 0], lab[:, 1])
+                c, l_ = lab[:, 0], lab[:, 1]
+                src[:] = "train"
+            X.append(x)
+            cls.append(c)
+            lev.append(l_)
+            pid += [name] * n
+            tri.append(np.arange(1, n + 1))
+            spl += [split] * n
+            srcs.append(src)
+    ds = Dataset(
+        X=np.concatenate(X), y_class=np.concatenate(cls), y_level=np.concatenate(lev),
+        participant=np.array(pid, dtype=object), trial=np.concatenate(tri),
+        split=np.array(spl, dtype=object), label_source=np.concatenate(srcs), source=str(root),
+    )
+    if labels_csv:
+        apply_labels_csv(ds, labels_csv)
+    return ds
+
+
+def read_labels_csv(path, require_complete: bool = False) -> pd.DataFrame:
+    """Read a labels CSV (Participant,Trial,CLASS,LEVEL); rows with empty cells are dropped.
+
+    Returns columns Participant (str), Trial, CLASS, LEVEL (int).
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path}: labels CSV does not exist")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except Exception as exc:  # pandas raises several parser errors
+        raise DataError(f"{path}: cannot be parsed as CSV: {exc}") from None
+    df.columns = [c.strip() for c in df.columns]
+    want = ["Participant", "Trial", "CLASS", "LEVEL"]
+    missing = [c for c in want if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header "
+                        "Participant,Trial,CLASS,LEVEL")
+    df = df[want].apply(lambda s: s.str.strip())
+    empty = (df["CLASS"] == "") | (df["LEVEL"] == "")
+    both_or_none = (df["CLASS"] == "") == (df["LEVEL"] == "")
+    if not both_or_none.all():
+        i = int(np.flatnonzero(~both_or_none)[0])
+        raise DataError(f"{path}: row {i + 2} has CLASS or LEVEL but not both")
+    if require_complete and empty.any():
+        raise DataError(f"{path}: row {int(np.flatnonzero(empty)[0]) + 2} has empty CLASS/LEVEL")
+    df = df[~empty].copy()
+    for col in ("Trial", "CLASS", "LEVEL"):
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = num.isna() | (num != np.round(num))
+        if bad.any():
+            i = df.index[bad.to_numpy()][0]
+            raise DataError(f"{path}: row {i + 2}: {col} {df.loc[i, col]!r} is not an integer")
+        df[col] = num.astype(int)
+    _check_labels(str(path), df["CLASS"].to_numpy(float), df["LEVEL"].to_numpy(float))
+    df["Participant"] = ["P" + p[1:] if p[:1].lower() == "p" else p for p in df["Participant"]]
+    dup = df.duplicated(["Participant", "Trial"])
+    if dup.any():
+        r = df[dup].iloc[0]
+        raise DataError(f"{path}: duplicate row for {r.Participant} trial {r.Trial}")
+    return df.reset_index(drop=True)
+
+
+def apply_labels_csv(ds: Dataset, labels_csv) -> Dataset:
+    """Fill labels from a released-labels CSV into ``ds`` (in place) and return it."""
+    df = read_labels_csv(labels_csv)
+    index = {(p, t): i for i, (p, t) in enumerate(zip(ds.participant, ds.trial))}
+    known = set(ds.participant.tolist())
+    for r in df.itertuples(index=False):
+        if r.Participant not in known:
+            raise DataError(f"{labels_csv}: names participant {r.Participant}, which is not in {ds.source}")
+        i = index.get((r.Participant, r.Trial))
+        if i is None:
+            n = int((ds.participant == r.Participant).sum())
+            raise DataError(f"{labels_csv}: names {r.Participant} trial {r.Trial}, but that participant "
+                            f"has trials 1..{n}")
+        if ds.label_source[i] == "train":
+            if (ds.y_class[i], ds.y_level[i]) != (r.CLASS, r.LEVEL):
+                raise DataError(f"{labels_csv}: labels of {r.Participant} trial {r.Trial} disagree with labels.npz")
+            continue
+        ds.y_class[i], ds.y_level[i], ds.label_source[i] = r.CLASS, r.LEVEL, "released"
+    ds._fingerprint = None
+    return ds

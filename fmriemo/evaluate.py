@@ -1,0 +1,100 @@
+"""Metrics: the paper's macro precision / sensitivity / F1, accuracy, confusion
+matrices, intervals, and the challenge's official score."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from .data import CLASS_NAMES, CLASS_VALUES, LEVEL_VALUES, check_task
+
+#: The seed paper's inner-test results (Tables 1-3 of the poster).
+PAPER_TABLES = {
+    "class": pd.DataFrame({"precision": [0.73, 0.59, 0.49], "sensitivity": [0.73, 0.54, 0.48],
+                           "f1": [0.73, 0.52, 0.47]}, index=["asb", "vanilla", "ebr"]),
+    "level": pd.DataFrame({"precision": [0.23, 0.19, 0.04], "sensitivity": [0.32, 0.25, 0.07],
+                           "f1": [0.26, 0.21, 0.05]}, index=["asb", "vanilla", "ebr"]),
+}
+PAPER_CHALLENGE_SCORES = {"phase1": 0.5132, "phase2": 0.4213}
+
+
+def task_labels(task: str) -> list[int]:
+    return list(CLASS_VALUES if check_task(task) == "class" else LEVEL_VALUES)
+
+
+def classification_metrics(y_true, y_pred, task: str) -> dict:
+    """Macro precision, sensitivity (recall) and F1 as the paper reports them, plus accuracy and n."""
+    labels = task_labels(task)
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="macro",
+                                                 zero_division=0)
+    return {"precision": float(p), "sensitivity": float(r), "f1": float(f),
+            "accuracy": float(accuracy_score(y_true, y_pred)), "n": int(len(y_true))}
+
+
+def per_class_report(y_true, y_pred, task: str) -> pd.DataFrame:
+    labels = task_labels(task)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    idx = [f"{v} {CLASS_NAMES[i]}" for i, v in enumerate(labels)] if task == "class" else labels
+    return pd.DataFrame({"precision": p, "sensitivity": r, "f1": f, "support": s}, index=idx)
+
+
+def confusion(y_true, y_pred, task: str) -> pd.DataFrame:
+    labels = task_labels(task)
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    return pd.DataFrame(cm, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted"))
+
+
+def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (scipy's binomtest)."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def macro_f1(y_true, y_pred, task: str) -> float:
+    return float(f1_score(y_true, y_pred, labels=task_labels(task), average="macro", zero_division=0))
+
+
+def bootstrap_interval(y_true, y_pred, statistic, n_resamples: int = 2000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval over trials for ``statistic(y_true, y_pred)``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    res = stats.bootstrap((y_true, y_pred), statistic, paired=True, vectorized=False,
+                          n_resamples=n_resamples, confidence_level=level, method="percentile",
+                          random_state=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def metrics_with_intervals(y_true, y_pred, task: str, n_resamples: int = 2000, seed: int = 0) -> dict:
+    """Macro metrics plus a Wilson interval for accuracy and a bootstrap interval for macro F1."""
+    m = classification_metrics(y_true, y_pred, task)
+    k = int(np.sum(np.asarray(y_true) == np.asarray(y_pred)))
+    m["accuracy_ci"] = wilson_interval(k, len(y_true))
+    m["f1_ci"] = bootstrap_interval(y_true, y_pred, lambda a, b: macro_f1(a, b, task), n_resamples, seed)
+    return m
+
+
+# --------------------------------------------------------------------------- challenge score
+
+def smape(level_true, level_pred) -> float:
+    """The challenge's LEVEL error: mean of |p - t| / (|p| + |t|), a term counted as 0 when p = t = 0."""
+    t = np.asarray(level_true, float)
+    p = np.asarray(level_pred, float)
+    if len(t) == 0:
+        return float("nan")
+    den = np.abs(p) + np.abs(t)
+    terms = np.divide(np.abs(p - t), den, out=np.zeros_like(den), where=den > 0)
+    return float(terms.mean())
+
+
+def challenge_score(class_true, class_pred, level_true, level_pred) -> dict:
+    """The official score (lower is better): 0.6 * CLASS error + 0.4 * LEVEL SMAPE, rounded to 4 decimals."""
+    class_true, class_pred = np.asarray(class_true), np.asarray(class_pred)
+    if not (len(class_true) == len(class_pred) == len(level_true) == len(level_pred)):
+        raise ValueError("challenge_score needs four arrays of the same length")
+    class_error = float(1.0 - np.mean(class_true == class_pred)) if len(class_true) else float("nan")
+    level_error = smape(level_true, level_pred)
+    return {"class_error": class_error, "level_error": level_error,
+            "score": round(0.6 * class_error + 0.4 * level_error, 4), "n": int(len(class_true))}

@@ -1,0 +1,85 @@
+"""Protocols the chapters share: the paper's split over several seeds, tidy
+tables of their metrics, and the comparison with the paper's tables."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+from .evaluate import PAPER_TABLES, classification_metrics, macro_f1, bootstrap_interval, wilson_interval
+from .train import PAPER_SPLIT_SEED, PROFILE_SEEDS, RunResult, check_profile, train_paper
+
+METRICS = ("precision", "sensitivity", "f1", "accuracy")
+
+
+def seeds_for(profile: str, task: str, seed: int = 0, n_seeds: int | None = None) -> list[int]:
+    """``n_seeds`` consecutive seeds from ``seed`` (default: the profile's number for the task)."""
+    n = PROFILE_SEEDS[check_profile(profile)][task] if n_seeds is None else int(n_seeds)
+    if n < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    return list(range(int(seed), int(seed) + n))
+
+
+def run_paper_protocol(ds: Dataset, task: str, methods, seeds, profile: str = "full",
+                       epochs: int | None = None, split_seed: int = PAPER_SPLIT_SEED, cache_dir=None,
+                       device: str = "auto", progress: bool = True):
+    """Train every method with every seed on the paper's split.
+
+    Returns ``(runs, table)``: ``runs[(method, seed)]`` is the RunResult and
+    ``table`` has one row per run with its test metrics and training record.
+    """
+    runs: dict[tuple[str, int], RunResult] = {}
+    rows = []
+    for method in methods:
+        for s in seeds:
+            r = train_paper(ds, method, task, seed=s, profile=profile, epochs=epochs, split_seed=split_seed,
+                            cache_dir=cache_dir, device=device, progress=progress)
+            runs[(method, s)] = r
+            m = classification_metrics(r.y_true, r.y_pred, task)
+            rows.append({"method": method, "seed": s, **{k: m[k] for k in METRICS}, "n": m["n"],
+                         "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+                         "train_seconds": r.seconds, "cached": r.cached})
+    return runs, pd.DataFrame(rows)
+
+
+def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD, min and max of each metric over seeds, one row per method."""
+    g = table.groupby("method", sort=False)[list(METRICS)]
+    out = pd.concat({"mean": g.mean(), "sd": g.std(ddof=1), "min": g.min(), "max": g.max()}, axis=1)
+    return out.swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
+
+
+def versus_paper(table: pd.DataFrame, task: str, seed: int) -> pd.DataFrame:
+    """This book's precision / sensitivity / F1 for one seed beside the paper's table."""
+    ours = table[table.seed == seed].set_index("method")[["precision", "sensitivity", "f1"]]
+    paper = PAPER_TABLES[task].reindex(ours.index)
+    return pd.concat({"paper": paper, "this book": ours}, axis=1)
+
+
+def interval_table(runs: dict, task: str, seed: int, n_resamples: int = 2000) -> pd.DataFrame:
+    """For one seed: accuracy with its Wilson 95% interval and macro F1 with a bootstrap interval."""
+    rows = {}
+    for (method, s), r in runs.items():
+        if s != seed:
+            continue
+        k = int(np.sum(r.y_true == r.y_pred))
+        lo, hi = wilson_interval(k, len(r.y_true))
+        flo, fhi = bootstrap_interval(r.y_true, r.y_pred, lambda a, b: macro_f1(a, b, task), n_resamples)
+        rows[method] = {"accuracy": k / len(r.y_true), "accuracy_lo": lo, "accuracy_hi": hi,
+                        "f1": macro_f1(r.y_true, r.y_pred, task), "f1_lo": flo, "f1_hi": fhi,
+                        "n": len(r.y_true)}
+    return pd.DataFrame(rows).T
+
+
+def rank_counts(table: pd.DataFrame, metric: str = "f1") -> pd.Series:
+    """How many seeds each method ranks first on ``metric`` (ties share the win)."""
+    wins = pd.Series(0.0, index=table["method"].unique())
+    for _, g in table.groupby("seed"):
+        best = g[g[metric] == g[metric].max()]["method"]
+        wins[best] += 1.0 / len(best)
+    return wins
+
+
+def constant_predictor(y_true, value: int, task: str) -> dict:
+    """Metrics of always predicting ``value``."""
+    return classification_metrics(y_true, np.full(len(y_true), value), task)

@@ -1,0 +1,196 @@
+"""One plotting style for the whole book, and the figures several chapters draw."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .data import CLASS_NAMES, CLASS_VALUES
+from .surrogate import VIDEO_OFFSET, VIDEO_ONSET
+
+METHOD_LABELS = {"vanilla": "Vanilla", "asb": "ASB", "ebr": "EBR"}
+METHOD_COLORS = {"vanilla": "#4C72B0", "asb": "#DD8452", "ebr": "#55A868"}
+CLASS_COLORS = {-1: "#C44E52", 0: "#8C8C8C", 1: "#4C72B0"}
+
+
+def set_style() -> None:
+    """The book's style: seaborn whitegrid, readable sizes, tight layout."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "figure.autolayout": True,
+                         "axes.titleweight": "bold"})
+
+
+def shade_video(ax, label: bool = True) -> None:
+    ax.axvspan(VIDEO_ONSET, VIDEO_OFFSET - 1, color="#F2C14E", alpha=0.18, lw=0,
+               label="video" if label else None)
+
+
+def class_level_heatmap(table: pd.DataFrame, ax=None, title: str = "Trials by CLASS and LEVEL"):
+    ax = ax or plt.subplots(figsize=(7, 2.6))[1]
+    sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_yticklabels([f"{v} {n}" for v, n in zip(CLASS_VALUES, CLASS_NAMES)], rotation=0)
+    ax.set_title(title)
+    return ax
+
+
+def trial_heatmap(x: np.ndarray, ax=None, title: str = "", cbar_label: str = "intensity"):
+    """One trial as a regions x seconds image."""
+    ax = ax or plt.subplots(figsize=(6, 5))[1]
+    im = ax.imshow(x, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_xlabel("second")
+    ax.set_ylabel("region (row of the 246-region matrix)")
+    ax.axvline(VIDEO_ONSET - 0.5, color="w", lw=1, ls="--")
+    ax.axvline(VIDEO_OFFSET - 0.5, color="w", lw=1, ls="--")
+    plt.colorbar(im, ax=ax, label=cbar_label)
+    ax.set_title(title)
+    return ax
+
+
+def class_time_courses(X: np.ndarray, y_class: np.ndarray, regions: list[int], names: list[str],
+                       ylabel: str = "% change from fixation", ncols: int = 3):
+    """Class-average time course (mean +/- SEM over trials) of a few regions, video shaded."""
+    n = len(regions)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.8 * nrows), sharex=True, squeeze=False)
+    t = np.arange(X.shape[2])
+    for ax, r in zip(axes.flat, regions):
+        shade_video(ax, label=(r == regions[0]))
+        for c in CLASS_VALUES:
+            v = X[y_class == c, r, :]
+            m, se = v.mean(0), v.std(0, ddof=1) / np.sqrt(len(v))
+            ax.plot(t, m, color=CLASS_COLORS[c], label=CLASS_NAMES[c + 1])
+            ax.fill_between(t, m - se, m + se, color=CLASS_COLORS[c], alpha=0.2, lw=0)
+        ax.set_title(names[r], fontsize=10)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes[-1]:
+        ax.set_xlabel("second")
+    axes.flat[0].legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def confusion_heatmaps(confusions: dict, title: str = "", normalise: bool = False):
+    """One confusion-matrix heatmap per method, side by side."""
+    n = len(confusions)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.5, 3.4), squeeze=False)
+    for ax, (name, cm) in zip(axes[0], confusions.items()):
+        data = cm.div(cm.sum(1).replace(0, 1), axis=0) if normalise else cm
+        sns.heatmap(data, annot=cm if not normalise else True, fmt="d" if not normalise else ".2f",
+                    cmap="Blues", cbar=False, ax=ax, square=True)
+        ax.set_title(METHOD_LABELS.get(name, name))
+    fig.suptitle(title)
+    return fig
+
+
+def learning_curves(histories: dict, metric: str = "val_acc", best: dict | None = None):
+    """Train and validation curves of several runs: loss (left) and ``metric`` (right)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4))
+    for name, h in histories.items():
+        col = METHOD_COLORS.get(name)
+        lab = METHOD_LABELS.get(name, name)
+        a1.plot(h["epoch"], h["train_loss"], color=col, ls="--", lw=1)
+        a1.plot(h["epoch"], np.asarray(h["val_loss"]), color=col, lw=1.5, label=lab)
+        a2.plot(h["epoch"], h[metric], color=col, lw=1.5, label=lab)
+        if best and name in best:
+            a2.axvline(best[name], color=col, lw=0.8, ls=":")
+    a1.set(xlabel="epoch", ylabel="loss (dashed: train CE, solid: val CE + L2)", yscale="log")
+    a2.set(xlabel="epoch", ylabel=metric.replace("_", " "))
+    a2.legend()
+    return fig
+
+
+def method_bars(df: pd.DataFrame, value: str, lo: str, hi: str, ax=None, chance: float | None = None,
+                title: str = ""):
+    """Point estimates with interval whiskers, one bar per row of ``df`` (index = method)."""
+    ax = ax or plt.subplots(figsize=(5, 3))[1]
+    x = np.arange(len(df))
+    cols = [METHOD_COLORS.get(m, "#777777") for m in df.index]
+    ax.bar(x, df[value], color=cols, alpha=0.85)
+    ax.errorbar(x, df[value], yerr=[df[value] - df[lo], df[hi] - df[value]], fmt="none", ecolor="k",
+                capsize=4)
+    if chance is not None:
+        ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
+        ax.legend()
+    ax.set_xticks(x, [METHOD_LABELS.get(m, m) for m in df.index])
+    ax.set_ylabel(value)
+    ax.set_title(title)
+    return ax
+
+
+def _box(ax, xy, text, w=2.2, h=0.55, color="#DCE6F2", fontsize=8.5):
+    from matplotlib.patches import FancyBboxPatch
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                fc=color, ec="#333333", lw=0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, a, b, color="#333333"):
+    ax.annotate("", xy=b, xytext=a, arrowprops=dict(arrowstyle="->", color=color, lw=1,
+                                                    shrinkA=12, shrinkB=12))
+
+
+def architecture_diagram(method: str = "asb", n_out: int = 3):
+    """The residual SE-CNN as a block diagram (conv units are conv -> [ReLU] -> SE -> BN)."""
+    c_in = 32 if method == "ebr" else 246
+    fig, ax = plt.subplots(figsize=(11, 5.2))
+    ax.set_xlim(-1, 13)
+    ax.set_ylim(-0.7, 6.4)
+    ax.axis("off")
+    main, skip, gate, head = "#DCE6F2", "#F6E3C6", "#F4C7C3", "#DDEBD5"
+    y0 = 5.7
+    _box(ax, (0.5, y0), f"input\n{c_in} regions x 25 s", color="white")
+    x_in = (0.5, y0)
+    if method == "asb":
+        _box(ax, (0.5, 4.6), "SE gate over 246 regions\n(ASB's region weights)", color=gate)
+        _arrow(ax, x_in, (0.5, 4.6))
+        x_in = (0.5, 4.6)
+    if method == "ebr":
+        ax.text(0.5, 6.25, "EBR: 32 of 246 regions selected", ha="center", fontsize=8, color="#555555")
+    _box(ax, (3.3, 4.6), "conv 32 + ReLU\nSE, BN  -> a", color=main)
+    _box(ax, (6.1, 4.6), "conv 64 + ReLU\nSE, BN", color=main)
+    _box(ax, (6.1, 3.3), f"conv 64 ({c_in}->64)\nSE, BN (shortcut)", color=skip)
+    _box(ax, (7.6, 2.2), "b = sum", w=1.2, color="white")
+    _box(ax, (9.5, 4.6), "conv 128 + ReLU\nSE, BN", color=main)
+    _box(ax, (9.5, 3.3), f"conv 128 ({c_in}->128)\nSE, BN (shortcut)", color=skip)
+    _box(ax, (9.5, 1.2), "conv 128 (a->128)\nSE, BN (shortcut)", color=skip)
+    _box(ax, (11.6, 2.2), "c = sum", w=1.2, color="white")
+    _box(ax, (11.6, 0.2), f"flatten 3200 -> 512 -> 100\n-> {n_out} (softmax)", w=2.6, color=head)
+    _arrow(ax, x_in, (3.3, 4.6))
+    _arrow(ax, (3.3, 4.6), (6.1, 4.6))
+    _arrow(ax, x_in, (6.1, 3.3))
+    _arrow(ax, (6.1, 4.6), (7.6, 2.2))
+    _arrow(ax, (6.1, 3.3), (7.6, 2.2))
+    _arrow(ax, (7.6, 2.2), (9.5, 4.6))
+    _arrow(ax, x_in, (9.5, 3.3))
+    _arrow(ax, (3.3, 4.6), (9.5, 1.2))
+    for src in ((9.5, 4.6), (9.5, 3.3), (9.5, 1.2)):
+        _arrow(ax, src, (11.6, 2.2))
+    _arrow(ax, (11.6, 2.2), (11.6, 0.2))
+    ax.text(-0.9, -0.55, "blue: main path (ReLU, L2 penalty)   orange: shortcut (no activation, no penalty)"
+            "   red: input SE gate (ASB only)", fontsize=8, color="#444444")
+    ax.set_title({"asb": "ASB", "vanilla": "Vanilla", "ebr": "EBR"}.get(method, method)
+                 + ": residual 1D CNN with SE blocks (kernel 3, 'same' padding)")
+    return fig
+
+
+def se_block_diagram(channels: int = 246, reduction: int = 16):
+    """The squeeze-and-excitation block."""
+    hidden = channels // reduction
+    fig, ax = plt.subplots(figsize=(11, 1.9))
+    ax.set_xlim(-0.6, 13.6)
+    ax.set_ylim(-0.6, 1.2)
+    ax.axis("off")
+    steps = [f"x\n{channels} x 25", f"squeeze: mean\nover time -> {channels}",
+             f"dense {channels}->{hidden}\nReLU", f"dense {hidden}->{channels}\nsigmoid -> g in (0,1)",
+             "scale: x * g\n(one weight per channel)"]
+    xs = np.linspace(0.6, 12.4, len(steps))
+    for i, (x, s) in enumerate(zip(xs, steps)):
+        _box(ax, (x, 0.4), s, w=2.3, h=0.8, color="#F4C7C3" if 0 < i < 4 else "#DCE6F2", fontsize=8.5)
+        if i:
+            _arrow(ax, (xs[i - 1], 0.4), (x, 0.4))
+    ax.set_title(f"squeeze-and-excitation block (reduction {reduction})")
+    return fig

@@ -1,0 +1,150 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. The models
+#
+# The three methods share one network: a residual 1D convolutional network
+# in which every convolution is followed by a squeeze-and-excitation (SE)
+# block {cite}`hu2018squeeze` and batch normalisation. The 246 regions are the
+# input channels and the 25 seconds the axis the convolutions slide along.
+# This chapter builds the three forms from the authors' description in
+# PyTorch (`fmriemo.models`), counts their parameters, draws them, and
+# follows one trial through ASB's input gate.
+
+# %% tags=["parameters"]
+data_dir = ""          # challenge folder; empty: the built-in surrogate
+labels_csv = ""        # optional released-labels CSV
+surrogate_seed = 2024  # seed of the surrogate data set
+seed = 0               # training seed of the ASB model used in the worked example
+profile = "full"       # "quick" (CI) or "full" (the published book)
+epochs = None          # epoch budget; None: the profile's
+device = "auto"        # "auto", "cpu" or "cuda"
+cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from fmriemo import atlas, models, plots, preprocess
+from fmriemo.book import glue, open_dataset
+from fmriemo.train import train_paper
+
+plots.set_style()
+
+# %% [markdown]
+# ## The SE block
+#
+# An SE block summarises each channel by its mean over time ("squeeze"),
+# passes the summaries through a small bottleneck of two dense layers
+# ("excitation"), and multiplies each channel by the resulting weight between
+# 0 and 1. The weight of a channel therefore depends on the whole input: it is
+# a gain computed per trial, not a fixed importance.
+
+# %%
+plots.se_block_diagram(246, 16)
+plt.show()
+
+# %% [markdown]
+# ## The network
+#
+# Every convolution unit is conv (kernel 3, 'same' padding) -> ReLU (main
+# path only) -> SE -> batch norm. The second stage adds a shortcut from the
+# input; the third adds shortcuts from both the input and the first stage.
+# Main-path convolutions and the two hidden dense layers carry an L2 penalty
+# of 0.01 on their kernels.
+
+# %%
+plots.architecture_diagram("asb", 3)
+plt.show()
+
+# %%
+rows = []
+for method in models.METHODS:
+    for task in ("class", "level"):
+        m = models.build_model(method, task)
+        rows.append({"method": plots.METHOD_LABELS[method], "task": task,
+                     "input regions": 32 if method == "ebr" else 246,
+                     "parameters": models.count_parameters(m)})
+params = pd.DataFrame(rows)
+asb = models.build_model("asb", "class")
+glue("params_asb_class", models.count_parameters(asb))
+glue("params_asb_class_m", models.count_parameters(asb) / 1e6)
+glue("params_dense_share", 100 * models.count_parameters(asb.fc1) / models.count_parameters(asb))
+glue("params_input_se", models.count_parameters(asb.input_se))
+params.pivot(index="method", columns="task", values="parameters")
+
+# %% [markdown]
+# The ASB class model has {glue:text}`params_asb_class` parameters
+# (about {glue:text}`params_asb_class_m:.1f` million, as the authors report),
+# {glue:text}`params_dense_share:.0f`% of them in the dense layer from the
+# flattened 128 x 25 features to 512 units. The input SE block that makes ASB
+# adds only {glue:text}`params_input_se` parameters (246 -> 15 -> 246). With
+# 384 training trials, this is a network with thousands of parameters per
+# trial: it can memorise the training set, so what it learns depends on the
+# checkpoint rule and the validation set.
+
+# %%
+models.layer_table(asb)
+
+# %% [markdown]
+# ## What ASB's input gate does to a trial
+#
+# Below, a trained ASB class model (the paper's split and recipe, seed
+# {glue:text}`example_seed`; chapter 3 reuses it from the cache) meets one
+# held-out trial. The gate squeezes each of the 246 min-max-scaled regions to
+# its mean over the 25 seconds, maps that vector through the bottleneck, and
+# scales each region by its weight.
+
+# %%
+ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+run = train_paper(ds, "asb", "class", seed=seed, profile=profile, epochs=epochs, device=device,
+                  cache_dir=cache_dir or None)
+model = run.load_model()
+i = int(run.test_index[0])
+x = torch.as_tensor(preprocess.minmax_trial(ds.X[i:i + 1]))
+with torch.no_grad():
+    squeezed = x.mean(dim=2)
+    gates = model.input_se.gates(x)
+    gated = x * gates.unsqueeze(2)
+    model(x)
+# The model keeps the same gates from its own forward pass (no second pass needed).
+assert torch.allclose(model.last_gates, gates)
+g = gates[0].numpy()
+glue("example_seed", seed)
+glue("gate_min", float(g.min()))
+glue("gate_max", float(g.max()))
+glue("gate_corr_mean", float(np.corrcoef(squeezed[0].numpy(), g)[0, 1]))
+
+fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), gridspec_kw={"width_ratios": [1, 0.5, 1]})
+plots.trial_heatmap(x[0].numpy(), ax=axes[0], title="input (min-max scaled)", cbar_label="scaled")
+axes[1].barh(np.arange(246), g, color="#DD8452", height=1.0)
+axes[1].set(ylim=(245.5, -0.5), xlabel="gate weight", title="input SE weights", ylabel="region")
+plots.trial_heatmap(gated[0].numpy(), ax=axes[2], title="gated input", cbar_label="scaled x weight")
+plt.show()
+
+# %% [markdown]
+# For this trial the weights run from {glue:text}`gate_min:.3f` to
+# {glue:text}`gate_max:.3f`. Their correlation with the squeezed input (each
+# region's mean scaled value) is {glue:text}`gate_corr_mean:.2f`. Since
+# min-max scaling leaves each region's level mostly set by its baseline
+# intensity (chapter 1), the gate can be a function of baseline intensity as
+# much as of anything emotional. The weights are gains the network found
+# useful, not a demonstrated map of importance; reading them as a brain map
+# needs a check against an attribution method and across seeds.
+
+# %%
+top = pd.DataFrame({"region": atlas.region_names(), "weight": g}).sort_values("weight", ascending=False)
+pd.concat({"highest weights": top.head(8).reset_index(drop=True),
+           "lowest weights": top.tail(8).iloc[::-1].reset_index(drop=True)}, axis=1)
