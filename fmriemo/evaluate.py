@@ -23,11 +23,18 @@ def task_labels(task: str) -> list[int]:
     return list(CLASS_VALUES if check_task(task) == "class" else LEVEL_VALUES)
 
 
+def present_labels(y_true, y_pred) -> list[int]:
+    """Labels that occur in the truth or the predictions: what sklearn's classification_report
+    macro-averages over, and so what the paper's macro numbers are over."""
+    return sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist()))
+
+
 def classification_metrics(y_true, y_pred, task: str) -> dict:
-    """Macro precision, sensitivity (recall) and F1 as the paper reports them, plus accuracy and n."""
-    labels = task_labels(task)
-    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="macro",
-                                                 zero_division=0)
+    """Macro precision, sensitivity (recall) and F1 as the paper reports them (sklearn's
+    classification_report "macro avg": over the labels present), plus accuracy and n."""
+    check_task(task)
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=present_labels(y_true, y_pred),
+                                                 average="macro", zero_division=0)
     return {"precision": float(p), "sensitivity": float(r), "f1": float(f),
             "accuracy": float(accuracy_score(y_true, y_pred)), "n": int(len(y_true))}
 
@@ -54,7 +61,10 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 def macro_f1(y_true, y_pred, task: str) -> float:
-    return float(f1_score(y_true, y_pred, labels=task_labels(task), average="macro", zero_division=0))
+    """Macro F1 over the labels present, as in :func:`classification_metrics`."""
+    check_task(task)
+    return float(f1_score(y_true, y_pred, labels=present_labels(y_true, y_pred), average="macro",
+                          zero_division=0))
 
 
 def bootstrap_interval(y_true, y_pred, statistic, n_resamples: int = 2000, seed: int = 0,

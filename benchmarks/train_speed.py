@@ -1,0 +1,115 @@
+"""Training speed of the three paper models, measured against this machine's own
+matmul throughput in the same run, and the wall time of chapters 3-4.
+
+    python benchmarks/train_speed.py                     # models + chapters 3-4 (quick profile)
+    python benchmarks/train_speed.py --chapters quick full
+    python benchmarks/train_speed.py --chapters          # models only
+
+Prints one table; every ratio is between figures measured in this run.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from fmriemo import preprocess
+from fmriemo.book import chapter_sources, open_dataset, run_chapter
+from fmriemo.data import encode
+from fmriemo.models import build_model
+from fmriemo.train import TrainConfig, fit, make_paper_split, resolve_device
+
+
+def matmul_flops(device: torch.device, n: int = 1024, seconds: float = 2.0) -> float:
+    """Sustained float32 matmul FLOP/s of an n x n product."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    for _ in range(3):
+        a @ b
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    reps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        reps += 1
+    sync()
+    return 2 * n ** 3 * reps / (time.perf_counter() - t0)
+
+
+def forward_flops(model: nn.Module, x: torch.Tensor) -> float:
+    """FLOPs (2 x multiply-adds) of the convolutions and dense layers for one forward pass of x."""
+    total = 0.0
+
+    def hook(mod, inp, out):
+        nonlocal total
+        if isinstance(mod, nn.Conv1d):
+            total += 2 * out.numel() * mod.in_channels * mod.kernel_size[0]
+        elif isinstance(mod, nn.Linear):
+            total += 2 * out.numel() * mod.in_features
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Linear))]
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    for h in hs:
+        h.remove()
+    return total
+
+
+def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple[float, float]:
+    """Seconds per training epoch (after one warm-up epoch) and training FLOPs per epoch."""
+    split = make_paper_split(ds, task)
+    X = preprocess.minmax_trial(ds.X)
+    lab = ds.labelled
+    y = np.zeros(len(ds), dtype=int)
+    y[lab] = encode(task, {"class": ds.y_class, "level": ds.y_level}[task][lab])
+    torch.manual_seed(0)
+    model = build_model(method, task)
+    flops = 3 * forward_flops(model, torch.as_tensor(X[split.train]))  # forward + backward ~ 3x forward
+    cfg = TrainConfig(method=method, task=task, epochs=1, patience=None, device=device)
+    fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
+    cfg = TrainConfig(method=method, task=task, epochs=epochs, patience=None, device=device)
+    t0 = time.perf_counter()
+    fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
+    return (time.perf_counter() - t0) / epochs, flops
+
+
+def chapter_minutes(profile: str) -> float:
+    """Wall time of chapters 3 and 4 with an empty cache (everything trained)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        for src in chapter_sources():
+            if src.stem[:2] in ("03", "04"):
+                run_chapter(src, Path(tmp) / f"{src.stem}.ipynb", {"profile": profile, "cache_dir": tmp})
+        return (time.perf_counter() - t0) / 60
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--epochs", type=int, default=10, help="timed epochs per model")
+    ap.add_argument("--chapters", nargs="*", default=["quick"], choices=["quick", "full"],
+                    help="profiles whose chapters 3-4 wall time to measure (none: skip)")
+    a = ap.parse_args(argv)
+    dev = resolve_device(a.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = open_dataset("", "", 2024, tmp)
+        peak = matmul_flops(dev)
+        print(f"device: {dev} ({torch.get_num_threads()} threads), torch {torch.__version__}")
+        print(f"matmul float32 1024^3: {peak / 1e9:.1f} GFLOP/s")
+        print(f"{'model':<16}{'s/epoch':>9}{'GFLOP/epoch':>13}{'GFLOP/s':>9}{'of matmul':>11}")
+        for task in ("class", "level"):
+            for method in ("vanilla", "asb", "ebr"):
+                s, f = epoch_seconds(ds, method, task, str(dev), a.epochs)
+                print(f"{method + '/' + task:<16}{s:>9.3f}{f / 1e9:>13.2f}{f / s / 1e9:>9.1f}{f / s / peak:>10.1%}")
+    for profile in a.chapters:
+        print(f"chapters 3-4, {profile} profile, empty cache: {chapter_minutes(profile):.1f} min")
+
+
+if __name__ == "__main__":
+    main()

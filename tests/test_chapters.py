@@ -1,0 +1,89 @@
+"""Each chapter executed through papermill with the quick profile and non-default
+parameters, with assertions on the values it glues into its prose."""
+import json
+import math
+
+import pytest
+
+from fmriemo.book import chapter_sources, notebook_errors, read_glued, run_chapter
+
+pytestmark = pytest.mark.chapter
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("chapter-cache")
+    out = tmp_path_factory.mktemp("chapters")
+
+    def _run(stem, **params):
+        src = next(s for s in chapter_sources() if s.stem == stem)
+        nb = run_chapter(src, out / f"{stem}.ipynb",
+                         {"profile": "quick", "cache_dir": str(cache), "surrogate_seed": 7, **params})
+        assert notebook_errors(nb) == []
+        return nb, {k: _value(v) for k, v in read_glued(nb).items()}
+    return _run
+
+
+def _value(text):
+    try:
+        return json.loads(text.replace("'", '"')) if text[:1] in "'\"" else float(text)
+    except (ValueError, AttributeError):
+        return text
+
+
+def _images(nb):
+    cells = json.loads(nb.read_text())["cells"]
+    return sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+
+
+def test_chapter_sources_have_one_parameters_cell():
+    import jupytext
+    for src in chapter_sources():
+        nb = jupytext.read(src)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, src
+        for name in ("data_dir", "profile", "cache_dir"):
+            assert f"{name} =" in tagged[0].source, (src, name)
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_01_data(run):
+    nb, g = run("01_data", seed=3)
+    assert "seed 7" in g["data_source"]
+    assert g["n_train_participants"] == 16 and g["n_test_participants"] == 4
+    assert g["n_train_trials"] == 480 and g["n_test_labelled"] == 36
+    assert 50 < g["sign_agree_pct"] < 100
+    # min-max scaling leaves the participant dominating each feature; % change does not
+    assert g["eta_part_minmax"] > 0.5 > g["eta_part_pct"]
+    assert g["n_ebr"] == 32 and g["n_ebr_unpaired"] == 4
+    assert g["n_planted"] == 24
+    assert _images(nb) >= 6
+
+
+def test_02_models(run):
+    nb, g = run("02_models", seed=1, epochs=2)
+    assert 1.85e6 < g["params_asb_class"] < 1.95e6
+    assert g["params_input_se"] == 246 * 15 + 15 + 15 * 246 + 246
+    assert 0 < g["gate_min"] <= g["gate_max"] < 1
+    assert g["example_seed"] == 1
+    assert _images(nb) >= 3
+
+
+def test_03_class_task(run):
+    nb, g = run("03_class_task", seed=2, n_seeds=2, epochs=3, methods=["asb", "ebr"])
+    assert g["n_seeds"] == 2 and g["max_epochs"] == 3 and g["first_seed"] == 2
+    assert 0 <= g["asb_acc_lo"] <= g["asb_acc"] <= g["asb_acc_hi"] <= 1
+    assert math.isnan(g["vanilla_acc"])  # not run: nan, not a stale number
+    assert g["paper_ci_lo"] == pytest.approx(0.59, abs=0.01) and g["paper_ci_hi"] == pytest.approx(0.83, abs=0.01)
+    assert 0 <= g["asb_wins"] <= 2 and g["asb_wins"] + g["ebr_wins"] == pytest.approx(2)
+    assert _images(nb) >= 3
+
+
+def test_04_level_task(run):
+    nb, g = run("04_level_task", epochs=2, methods=["ebr", "asb"], split_seed=11)
+    assert g["n_methods"] == 2 and g["n_seeds"] == 1
+    assert g["majority_level"] in range(-4, 5)
+    assert 0 < g["const_f1"] < 0.2 and 0 < g["const_acc"] < 0.5
+    assert 0 <= g["asb_f1_lo"] <= g["asb_f1_hi"] <= 1
+    assert 0 <= g["asb_sign"] <= 1
+    assert g["asb_epochs_run"] <= 2

@@ -1,0 +1,88 @@
+"""The project's promises: environment files in step, CI runs the README's command,
+and the book build fails when a chapter failed."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", req.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_matches_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert any(str(d).startswith("python=3.11") for d in env["dependencies"])
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    pip = [p for p in pip if not p.startswith("-e")]
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = proj["dependencies"] + [r for extra in proj["optional-dependencies"].values() for r in extra]
+    norm = lambda reqs: sorted(r.replace(" ", "") for r in reqs)
+    assert norm(pip) == norm(wanted)
+    assert "torch>=2.13,<2.14" in proj["dependencies"]
+
+
+def test_ci_runs_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make book" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_book_config_fails_on_errors():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert cfg["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+    assert cfg["execute"]["allow_errors"] is False
+    assert (ROOT / "book" / "_config.yml").resolve() == (ROOT / "_config.yml").resolve()
+    assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
+    toc = (ROOT / "_toc.yml").read_text()
+    for src in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        assert f"chapters/{src.stem}" in toc
+
+
+def _fake_book(tmp_path, error_in=None):
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "book", book, symlinks=False,
+                    ignore=shutil.ignore_patterns("_build", "chapters", "*.ipynb"))
+    (book / "chapters").mkdir()
+    for src in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        out = [{"output_type": "stream", "name": "stdout", "text": ["ok\n"]}]
+        if src.stem == error_in:
+            out = [{"output_type": "error", "ename": "ValueError", "evalue": "boom", "traceback": []}]
+        nb = {"nbformat": 4, "nbformat_minor": 5,
+              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+              "cells": [{"cell_type": "markdown", "id": "a", "metadata": {}, "source": [f"# {src.stem}"]},
+                        {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": 1,
+                         "source": ["print('ok')"], "outputs": out}]}
+        (book / "chapters" / f"{src.stem}.ipynb").write_text(json.dumps(nb))
+    return book
+
+
+def _build(book):
+    jb = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run([str(jb), "build", str(book)], capture_output=True, text=True)
+
+
+@pytest.mark.chapter
+def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path):
+    bad = _build(_fake_book(tmp_path / "bad", error_in="03_class_task"))
+    assert bad.returncode != 0
+    assert "03_class_task" in bad.stdout + bad.stderr and "boom" in bad.stdout + bad.stderr
+    good = _build(_fake_book(tmp_path / "good"))
+    assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]
+    assert (tmp_path / "good" / "book" / "_build" / "html" / "chapters" / "03_class_task.html").exists()
+
+
+@pytest.mark.chapter
+def test_jupyter_book_build_fails_when_a_chapter_is_missing(tmp_path):
+    book = _fake_book(tmp_path)
+    (book / "chapters" / "02_models.ipynb").unlink()
+    r = _build(book)
+    assert r.returncode != 0 and "not executed" in r.stdout + r.stderr

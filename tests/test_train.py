@@ -1,0 +1,113 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from fmriemo.train import (Lookahead, TrainConfig, config_for, make_paper_split, paper_split, ranger,
+                           resolve_device, train_paper, train_run)
+
+
+def test_lookahead_interpolates_every_k_steps():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = Lookahead(torch.optim.SGD([p], lr=1.0), k=6, alpha=0.5)
+    for step in range(1, 7):
+        opt.zero_grad()
+        (p * 1.0).sum().backward()  # gradient 1: each fast step moves -1
+        opt.step()
+        if step < 6:
+            assert p.item() == pytest.approx(-step)
+    assert p.item() == pytest.approx(-3.0)  # slow 0 moved half way to fast -6
+    assert isinstance(ranger([p], 1e-3).base, torch.optim.RAdam)
+
+
+def test_paper_split_sizes_and_stratification(dataset):
+    for task in ("class", "level"):
+        s = make_paper_split(dataset, task)
+        assert (len(s.train), len(s.val), len(s.test)) == (384, 48, 48)
+        all_idx = np.concatenate([s.train, s.val, s.test])
+        assert len(set(all_idx)) == 480 and (dataset.split[all_idx] == "train").all()
+        assert s.identity() == make_paper_split(dataset, task).identity()  # seed 410 by default
+    s = make_paper_split(dataset, "class")
+    counts = np.unique(dataset.y_class[s.test], return_counts=True)[1]
+    assert counts.tolist() == [16, 16, 16]
+    # trials of the same participant on both sides, as the authors did
+    assert set(dataset.participant[s.train]) & set(dataset.participant[s.test])
+    assert make_paper_split(dataset, "class", 1).identity() != s.identity()
+
+
+def test_paper_split_reports_impossible_stratification():
+    from fmriemo.data import DataError
+    with pytest.raises(DataError, match="stratified split"):
+        paper_split(np.array([0] * 30 + [1]))
+
+
+def test_config_validation_and_profiles():
+    assert config_for("paper", task="class").epochs == 10000 and config_for("paper").patience is None
+    assert config_for("quick", epochs=5).patience <= 5
+    assert TrainConfig(task="level").learning_rate == 1e-4 and TrainConfig().learning_rate == 1e-3
+    assert TrainConfig(task="level").monitored == "val_loss" and TrainConfig().monitored == "val_acc"
+    for bad in ({"epochs": 0}, {"patience": 0}, {"preprocess": "x"}, {"task": "valence"}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+    with pytest.raises(ValueError, match="profile"):
+        config_for("fast")
+    assert resolve_device("auto").type in ("cpu", "cuda")
+
+
+def _small(dataset, task="class"):
+    return make_paper_split(dataset, task)
+
+
+def test_training_is_deterministic_and_cached(dataset, tmp_path):
+    split = _small(dataset)
+    cfg = TrainConfig(method="asb", seed=3, epochs=3, patience=None)
+    a = train_run(dataset, split, cfg, tmp_path / "a", progress=False)
+    b = train_run(dataset, split, cfg, tmp_path / "b", progress=False)
+    assert not a.cached and not b.cached
+    assert a.history == b.history and np.array_equal(a.proba, b.proba)
+    c = train_run(dataset, split, cfg, tmp_path / "a", progress=False)
+    assert c.cached and c.key == a.key and np.allclose(c.proba, a.proba)
+    assert c.gates.shape == (48, 246)
+    d = train_run(dataset, split, TrainConfig(method="asb", seed=4, epochs=3, patience=None), tmp_path / "a",
+                  progress=False)
+    assert d.key != a.key and not d.cached
+    # the cached checkpoint reproduces the stored predictions
+    from fmriemo import preprocess
+    from fmriemo.train import predict
+    proba, gates = predict(c.load_model(), preprocess.minmax_trial(dataset.X[c.test_index]))
+    assert np.allclose(proba, c.proba, atol=1e-5) and np.allclose(gates, c.gates, atol=1e-6)
+
+
+def test_early_stopping_and_checkpoint(dataset, tmp_path):
+    r = train_run(dataset, _small(dataset, "level"), TrainConfig(method="ebr", task="level", seed=0, epochs=200,
+                                                                   patience=3, lr=0.05), tmp_path, progress=False)
+    assert r.epochs_run < 200 and r.epochs_run - r.best_epoch == 3
+    best = min(r.history["val_loss"])
+    assert r.history["val_loss"][r.best_epoch - 1] == best
+    assert set(np.unique(r.y_pred)) <= set(range(-4, 5))
+
+
+def test_train_paper_uses_profile(dataset, tmp_path):
+    r = train_paper(dataset, "vanilla", "class", profile="quick", epochs=2, cache_dir=tmp_path, progress=False)
+    assert r.epochs_run <= 2 and r.config["epochs"] == 2 and r.split["name"] == "paper-class-410"
+
+
+def test_cli_train_prints_json_and_reuses_cache(tmp_path):
+    cmd = [sys.executable, "-m", "fmriemo.cli", "train", "--method", "ebr", "--task", "level", "--epochs", "2",
+           "--profile", "quick", "--cache-dir", str(tmp_path), "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["test_trials"] == 48 and 0 <= out["metrics"]["f1"] <= 1 and out["from_cache"] is False
+    assert len(out["metrics"]["accuracy_ci"]) == 2
+    again = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)
+    assert again["from_cache"] is True and again["metrics"] == out["metrics"]
+
+
+def test_cli_train_bad_data_dir(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "train", "--data-dir", str(tmp_path / "missing")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "does not exist" in r.stderr and "Traceback" not in r.stderr
