@@ -6,6 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from .data import DataError
 
 
@@ -40,6 +43,8 @@ def _cmd_train(a) -> int:
     from .train import train_paper
 
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
+    if a.split != "paper":
+        return _train_heldout(ds, a)
     res = train_paper(ds, a.method, a.task, seed=a.seed, profile=a.profile, epochs=a.epochs,
                       split_seed=a.split_seed, cache_dir=a.cache_dir or None, device=a.device,
                       progress=not a.quiet)
@@ -48,6 +53,49 @@ def _cmd_train(a) -> int:
                       "test_trials": m["n"], "metrics": m, "best_epoch": res.best_epoch,
                       "epochs_run": res.epochs_run, "train_seconds": round(res.seconds, 2),
                       "from_cache": res.cached, "cache": res.path}, indent=1))
+    return 0
+
+
+def _train_heldout(ds, a) -> int:
+    from . import heldout
+    from .evaluate import macro_f1
+
+    seeds = list(range(a.seed, a.seed + a.seeds))
+    pred = heldout.run_models(ds, [a.method], a.task, a.split, a.k, seeds, a.n_val, a.profile, a.epochs,
+                              "minmax", a.cache_dir or None, a.device, progress=not a.quiet)
+    folds = heldout.group_folds(ds, a.split, a.k)
+    per_fold = [{"seed": int(s), "fold": int(f), "test_participants": folds[f],
+                 "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
+                 "trials": len(g)}
+                for (s, f), g in pred.groupby(["seed", "fold"])]
+    summ = heldout.summarise(pred, a.task, n_resamples=500).iloc[0]
+    summary = {k: (None if pd.isna(v) else float(v)) for k, v in summ.items()}
+    print(json.dumps({"method": a.method, "task": a.task, "split": a.split, "seeds": seeds,
+                      "folds": per_fold, "summary": summary}, indent=1))
+    return 0
+
+
+def _cmd_score(a) -> int:
+    from .challenge import score_files
+    s = score_files(a.submission, a.labels)
+    print(f"class error {s['class_error']:.4f}  level error {s['level_error']:.4f}  "
+          f"score {s['score']:.4f}  N {s['n']}")
+    return 0
+
+
+def _cmd_submit(a) -> int:
+    from .book import open_dataset
+    from .challenge import predictions_table, train_phase1, write_submission
+
+    out = Path(a.out)
+    if out.exists() and not a.force:
+        raise DataError(f"{out}: file exists (use --force to overwrite)")
+    ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
+    runs = train_phase1(ds, a.method, seed=a.seed, profile=a.profile, epochs=a.epochs, n_val=a.n_val,
+                        cache_dir=a.cache_dir or None, device=a.device, progress=not a.quiet)
+    table = predictions_table(ds, runs["class"], runs["level"])
+    write_submission(table, out, force=a.force)
+    print(f"wrote {len(table)} predictions ({a.method}, seed {a.seed}) to {out}")
     return 0
 
 
@@ -94,12 +142,17 @@ def main(argv=None) -> int:
     s.add_argument("--force", action="store_true", help="write into a non-empty folder")
     s.set_defaults(func=_cmd_surrogate)
 
-    t = sub.add_parser("train", help="train one method on the paper's split and print test metrics as JSON")
+    t = sub.add_parser("train", help="train one method (paper split or held-out participants); print metrics as JSON")
     t.add_argument("--data-dir", default="", help="challenge folder (empty: the built-in surrogate)")
     t.add_argument("--labels", default="", help="released-labels CSV (optional)")
     t.add_argument("--method", choices=("vanilla", "asb", "ebr"), default="asb")
     t.add_argument("--task", choices=("class", "level"), default="class")
     t.add_argument("--seed", type=int, default=0, help="model initialisation / shuffling seed")
+    t.add_argument("--split", choices=("paper", "loso", "groupkfold"), default="paper",
+                   help="paper: the authors' trial split; loso / groupkfold: held-out participants (nested)")
+    t.add_argument("--seeds", type=int, default=1, help="number of seeds for --split loso/groupkfold")
+    t.add_argument("--k", type=int, default=4, help="folds for --split groupkfold")
+    t.add_argument("--n-val", type=int, default=2, help="validation participants inside each training fold")
     t.add_argument("--split-seed", type=int, default=410, help="the paper's split seed (random_state)")
     t.add_argument("--epochs", type=int, default=None, help="epoch budget (default: the profile's)")
     t.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
@@ -108,6 +161,27 @@ def main(argv=None) -> int:
     t.add_argument("--surrogate-seed", type=int, default=2024)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
+
+    sc = sub.add_parser("score", help="official challenge score of a submission CSV against a labels CSV")
+    sc.add_argument("submission")
+    sc.add_argument("labels", help="labels CSV (Participant,Trial,CLASS,LEVEL; empty cells are not scored)")
+    sc.set_defaults(func=_cmd_score)
+
+    sm = sub.add_parser("submit", help="train on all training participants and write a submission CSV")
+    sm.add_argument("--data-dir", default="", help="challenge folder (empty: the built-in surrogate)")
+    sm.add_argument("--labels", default="", help="released-labels CSV (optional)")
+    sm.add_argument("--out", required=True, help="submission CSV to write")
+    sm.add_argument("--method", choices=("vanilla", "asb", "ebr"), default="asb")
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--n-val", type=int, default=3, help="training participants held out for checkpoint selection")
+    sm.add_argument("--epochs", type=int, default=None)
+    sm.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
+    sm.add_argument("--device", default="auto")
+    sm.add_argument("--cache-dir", default="")
+    sm.add_argument("--surrogate-seed", type=int, default=2024)
+    sm.add_argument("--force", action="store_true", help="overwrite an existing file")
+    sm.add_argument("--quiet", action="store_true")
+    sm.set_defaults(func=_cmd_submit)
 
     b = sub.add_parser("chapters", help="execute the book's chapters with papermill")
     b.add_argument("--out", default="book/chapters")

@@ -108,3 +108,47 @@ def challenge_score(class_true, class_pred, level_true, level_pred) -> dict:
     level_error = smape(level_true, level_pred)
     return {"class_error": class_error, "level_error": level_error,
             "score": round(0.6 * class_error + 0.4 * level_error, 4), "n": int(len(class_true))}
+
+
+# --------------------------------------------------------------------------- region maps
+
+def precision_at_k(scores, relevant, k: int) -> float:
+    """Share of the ``k`` highest-scoring regions that are in ``relevant``."""
+    top = np.argsort(-np.asarray(scores, float), kind="stable")[:k]
+    return float(np.isin(top, np.asarray(relevant)).mean())
+
+
+def ranking_auroc(scores, relevant) -> float:
+    """AUROC of ``scores`` for telling ``relevant`` regions from the others (0.5: no better than chance)."""
+    from sklearn.metrics import roc_auc_score
+    scores = np.asarray(scores, float)
+    y = np.isin(np.arange(len(scores)), np.asarray(relevant))
+    return float(roc_auc_score(y, scores))
+
+
+def top_k(scores, k: int) -> np.ndarray:
+    return np.argsort(-np.asarray(scores, float), kind="stable")[:k]
+
+
+def hypergeom_overlap(top, chosen, n_total: int) -> tuple[int, float]:
+    """Overlap of two region sets and the hypergeometric p-value of an overlap at least that large
+    when ``len(top)`` regions are drawn at random from ``n_total``."""
+    top, chosen = set(np.asarray(top).tolist()), set(np.asarray(chosen).tolist())
+    k = len(top & chosen)
+    p = stats.hypergeom.sf(k - 1, n_total, len(chosen), len(top))
+    return k, float(p)
+
+
+def map_stability(maps, k: int = 20) -> dict:
+    """Agreement between region maps (rows of ``maps``, e.g. one per seed): mean pairwise Spearman
+    correlation and mean pairwise Jaccard overlap of their top-``k`` sets."""
+    maps = np.asarray(maps, float)
+    if len(maps) < 2:
+        return {"spearman": float("nan"), "topk_jaccard": float("nan"), "pairs": 0}
+    rhos, jac = [], []
+    for i in range(len(maps)):
+        for j in range(i + 1, len(maps)):
+            rhos.append(stats.spearmanr(maps[i], maps[j]).statistic)
+            a, b = set(top_k(maps[i], k)), set(top_k(maps[j], k))
+            jac.append(len(a & b) / len(a | b))
+    return {"spearman": float(np.mean(rhos)), "topk_jaccard": float(np.mean(jac)), "pairs": len(rhos)}

@@ -9,7 +9,7 @@ from . import atlas
 
 
 def region_markers(values, title: str = "", cmap: str = "viridis", vmin=None, vmax=None,
-                   node_size=None, display_mode: str = "lzry", figure=None, colorbar: bool = True):
+                   node_size=None, display_mode: str = "lzry", figure=None, colorbar: bool = True, axes=None):
     """All 246 regions as markers on a glass brain, coloured by ``values``.
 
     The colour range defaults to the 2nd-98th percentile of the values, so the
@@ -28,7 +28,7 @@ def region_markers(values, title: str = "", cmap: str = "viridis", vmin=None, vm
     size = 25 if node_size is None else node_size
     return plotting.plot_markers(values, atlas.coordinates(), node_size=size, node_cmap=cmap,
                                  node_vmin=vmin, node_vmax=vmax, display_mode=display_mode,
-                                 title=title, figure=figure, colorbar=colorbar, alpha=0.85)
+                                 title=title, figure=figure, axes=axes, colorbar=colorbar, alpha=0.85)
 
 
 def highlight_regions(indices, title: str = "", display_mode: str = "lzry", figure=None):

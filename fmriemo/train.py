@@ -262,12 +262,16 @@ def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
 
 
 def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, progress: bool = True,
-        desc: str = ""):
-    """Train ``model`` in place; restore and return the best checkpoint's state and the history.
+        desc: str = "", keep: str = "best"):
+    """Train ``model`` in place; return the kept state, the history and the kept epoch.
 
     ``y`` are class indices (0..K-1). The monitored value is computed on the
-    validation set after every epoch.
+    validation set after every epoch. ``keep="best"`` restores the checkpoint
+    with the best monitored value (the paper's rule); ``keep="last"`` keeps the
+    final weights (for fine-tuning without a validation set).
     """
+    if keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
     dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -316,6 +320,8 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
         if cfg.patience is not None and since >= cfg.patience:
             break
     bar.close()
+    if keep == "last":
+        return {k: v.detach().clone() for k, v in model.state_dict().items()}, hist, len(hist["epoch"])
     model.load_state_dict(best_state)
     return best_state, hist, best_epoch
 

@@ -1,0 +1,65 @@
+"""Under the title of every chapter page: a download link for its notebook, a
+one-click link to run it on Binder, and the one line that re-runs it with
+papermill and other parameters.
+
+The repository is taken from $FMRIEMO_REPOSITORY_URL (the book workflow sets
+it from the GitHub repository it runs in) or from the checkout's `origin`
+remote when that is on GitHub; with neither, the run link is left out.
+"""
+import os
+import re
+import subprocess
+
+from docutils import nodes
+
+
+def repository_url(srcdir) -> str:
+    url = os.environ.get("FMRIEMO_REPOSITORY_URL", "").strip()
+    if not url:
+        try:
+            url = subprocess.run(["git", "-C", str(srcdir), "remote", "get-url", "origin"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            url = ""
+    m = re.match(r"^(?:https://github\.com/|git@github\.com:)([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", url)
+    return f"https://github.com/{m.group(1)}/{m.group(2)}" if m else ""
+
+
+def _links(app, doctree):
+    docname = app.env.docname
+    if not docname.startswith("chapters/"):
+        return
+    stem = docname.split("/", 1)[1]
+    para = nodes.paragraph(classes=["chapter-links"])
+    para += nodes.strong(text="Run this chapter yourself: ")
+    para += nodes.reference(text="download the notebook (.ipynb)", refuri=f"../_sources/chapters/{stem}.ipynb")
+    repo = app.config.fmriemo_repository_url
+    if repo:
+        owner_repo = repo.split("github.com/", 1)[1]
+        binder = (f"https://mybinder.org/v2/gh/{owner_repo}/{app.config.fmriemo_branch}"
+                  f"?urlpath=lab/tree/notebooks/{stem}.py")
+        para += nodes.Text(" · ")
+        para += nodes.reference(text="run it on Binder", refuri=binder)
+        para += nodes.Text(" · ")
+        para += nodes.reference(text="source", refuri=f"{repo}/blob/{app.config.fmriemo_branch}/notebooks/{stem}.py")
+    para += nodes.Text(". With other parameters: ")
+    para += nodes.literal(text=f"jupytext --to ipynb -o {stem}.ipynb notebooks/{stem}.py && "
+                               f"papermill {stem}.ipynb out.ipynb -p seed 1 -p profile quick")
+    sections = list(doctree.findall(nodes.section))
+    if sections and sections[0].children and isinstance(sections[0][0], nodes.title):
+        sections[0].insert(1, para)
+    else:
+        doctree.insert(0, para)
+
+
+def _config(app, config):
+    if not config.fmriemo_repository_url:
+        config.fmriemo_repository_url = repository_url(app.srcdir)
+
+
+def setup(app):
+    app.add_config_value("fmriemo_repository_url", "", "env")
+    app.add_config_value("fmriemo_branch", "main", "env")
+    app.connect("config-inited", _config)
+    app.connect("doctree-read", _links)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,221 @@
+"""Held-out-participant evaluation: nested group cross-validation over the
+training participants, baselines fitted inside the same folds, intervals over
+participants and paired tests.
+
+Nesting: in each outer fold the test participants are never seen; the model's
+checkpoint is chosen on ``n_val`` *other* participants drawn from the
+training side of that fold. No test participant informs training, selection
+or preprocessing statistics (all preprocessing here is per trial or per
+participant and label-free).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from . import preprocess
+from .data import Dataset, check_task
+from .evaluate import macro_f1, wilson_interval
+from .train import Split, config_for, train_run
+
+PROTOCOLS = ("loso", "groupkfold")
+
+
+def training_participants(ds: Dataset) -> list[str]:
+    m = (ds.split == "train") & ds.labelled
+    return sorted(set(ds.participant[m]), key=lambda p: (len(p), p))
+
+
+def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
+    """Test participants of each outer fold: one per fold ("loso"), or ``k`` groups ("groupkfold",
+    participants shuffled with ``seed``)."""
+    parts = training_participants(ds)
+    if protocol == "loso":
+        return [[p] for p in parts]
+    if protocol == "groupkfold":
+        if not 2 <= k <= len(parts):
+            raise ValueError(f"k must be between 2 and {len(parts)}, got {k}")
+        order = np.random.default_rng(seed).permutation(parts)
+        folds = GroupKFold(n_splits=k).split(order, groups=order)
+        return [sorted(order[te].tolist()) for _, te in folds]
+    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+
+
+def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) -> Split:
+    """Outer test = labelled trials of ``test_participants``; validation = ``n_val`` other training
+    participants (chosen with ``seed`` and the fold); train = the rest."""
+    lab = (ds.split == "train") & ds.labelled
+    rest = [p for p in training_participants(ds) if p not in set(test_participants)]
+    if not 1 <= n_val < len(rest):
+        raise ValueError(f"n_val must be between 1 and {len(rest) - 1}, got {n_val}")
+    fold_seed = int(hashlib.sha256(("|".join(test_participants) + f"|{seed}").encode()).hexdigest()[:8], 16)
+    val = np.random.default_rng(fold_seed).choice(rest, n_val, replace=False).tolist()
+    is_test = np.isin(ds.participant, list(test_participants))
+    is_val = np.isin(ds.participant, val)
+    name = f"nested-{'+'.join(test_participants)}-val{'+'.join(sorted(val))}"
+    return Split(name, np.flatnonzero(lab & ~is_test & ~is_val), np.flatnonzero(lab & is_val),
+                 np.flatnonzero(lab & is_test))
+
+
+def _rows(ds, idx, y_pred, task, **keys) -> pd.DataFrame:
+    y = {"class": ds.y_class, "level": ds.y_level}[task][idx].astype(int)
+    return pd.DataFrame({**keys, "participant": ds.participant[idx], "index": idx, "y_true": y,
+                         "y_pred": np.asarray(y_pred, int)})
+
+
+def run_models(ds: Dataset, methods, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
+               n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str = "minmax",
+               cache_dir=None, device: str = "auto", progress: bool = True) -> pd.DataFrame:
+    """Deep models under nested group CV. One row per (method, seed, test trial)."""
+    check_task(task)
+    out = []
+    folds = group_folds(ds, protocol, k, seed=0)
+    for method in methods:
+        for s in seeds:
+            for f, test_p in enumerate(folds):
+                split = nested_split(ds, test_p, n_val, s)
+                cfg = config_for(profile, epochs, task=task, method=method, seed=s, device=device,
+                                 preprocess=preprocessing)
+                r = train_run(ds, split, cfg, cache_dir, progress)
+                name = method if preprocessing == "minmax" else f"{method}+{preprocessing}"
+                out.append(_rows(ds, r.test_index, r.y_pred, task, model=name, seed=s, fold=f))
+    return pd.concat(out, ignore_index=True)
+
+
+def _window_features(X):
+    """Mean percent change from fixation over seconds 8-20, per region (label-free, per trial)."""
+    return preprocess.window_mean(preprocess.percent_change(X))
+
+
+def baseline_pipeline(kind: str, seed: int = 0):
+    """scikit-learn pipelines on per-trial features, fitted inside each fold."""
+    feats = FunctionTransformer(lambda X: _window_features(X.reshape(len(X), 246, -1)))
+    if kind == "majority":
+        return make_pipeline(feats, DummyClassifier(strategy="most_frequent"))
+    if kind == "stratified":
+        return make_pipeline(feats, DummyClassifier(strategy="stratified", random_state=seed))
+    if kind == "logreg":
+        return make_pipeline(feats, StandardScaler(), LogisticRegression(C=0.05, max_iter=3000))
+    raise ValueError(f"unknown baseline {kind!r}; expected majority, stratified or logreg")
+
+
+BASELINES = ("majority", "stratified", "logreg")
+
+
+def run_baselines(ds: Dataset, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
+                  kinds=BASELINES) -> pd.DataFrame:
+    """Baselines on the same outer folds (trained on all non-test training participants)."""
+    check_task(task)
+    y_all = {"class": ds.y_class, "level": ds.y_level}[task]
+    lab = (ds.split == "train") & ds.labelled
+    X = ds.X.reshape(len(ds), -1)
+    out = []
+    for kind in kinds:
+        for s in (seeds if kind == "stratified" else seeds[:1]):
+            for f, test_p in enumerate(group_folds(ds, protocol, k, seed=0)):
+                te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
+                tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
+                model = baseline_pipeline(kind, s).fit(X[tr], y_all[tr].astype(int))
+                out.append(_rows(ds, te, model.predict(X[te]), task, model=kind, seed=s, fold=f))
+    return pd.concat(out, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- summaries and tests
+
+def participant_bootstrap(pred: pd.DataFrame, statistic, n_resamples: int = 2000, seed: int = 0,
+                          level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of ``statistic(y_true, y_pred)`` resampling *participants* with replacement."""
+    groups = {p: g for p, g in pred.groupby("participant")}
+    names = list(groups)
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n_resamples):
+        pick = rng.choice(names, len(names), replace=True)
+        yt = np.concatenate([groups[p]["y_true"].to_numpy() for p in pick])
+        yp = np.concatenate([groups[p]["y_pred"].to_numpy() for p in pick])
+        vals.append(statistic(yt, yp))
+    a = (1 - level) / 2
+    return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+
+
+def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000) -> pd.DataFrame:
+    """Per model: accuracy and macro F1 (mean over seeds of the pooled held-out predictions), their
+    spread over seeds and folds, a Wilson interval (pooled trials of all seeds) and participant-bootstrap
+    intervals (first seed)."""
+    rows = []
+    for model, g in pred.groupby("model", sort=False):
+        per_seed = g.groupby("seed").apply(
+            lambda d: pd.Series({"accuracy": np.mean(d.y_true == d.y_pred), "f1": macro_f1(d.y_true, d.y_pred, task)}),
+            include_groups=False)
+        per_fold = g.groupby(["seed", "fold"]).apply(lambda d: np.mean(d.y_true == d.y_pred), include_groups=False)
+        first = g[g.seed == g.seed.min()]
+        k, n = int((first.y_true == first.y_pred).sum()), len(first)
+        lo, hi = wilson_interval(k, n)
+        blo, bhi = participant_bootstrap(first, lambda a, b: np.mean(a == b), n_resamples)
+        flo, fhi = participant_bootstrap(first, lambda a, b: macro_f1(a, b, task), n_resamples)
+        rows.append({"model": model, "accuracy": per_seed["accuracy"].mean(),
+                     "accuracy_sd_seeds": per_seed["accuracy"].std(ddof=1) if len(per_seed) > 1 else np.nan,
+                     "accuracy_sd_folds": per_fold.std(ddof=1) if len(per_fold) > 1 else np.nan,
+                     "wilson_lo": lo, "wilson_hi": hi, "boot_lo": blo, "boot_hi": bhi,
+                     "f1": per_seed["f1"].mean(), "f1_lo": flo, "f1_hi": fhi,
+                     "seeds": len(per_seed), "trials": n})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def paired(pred: pd.DataFrame, a: str, b: str, seed=None) -> pd.DataFrame:
+    """Predictions of models ``a`` and ``b`` on the same trials (and seed, for two deep models)."""
+    pa, pb = pred[pred.model == a], pred[pred.model == b]
+    keys = ["index"] + (["seed"] if pa.seed.nunique() > 1 and pb.seed.nunique() > 1 else [])
+    if seed is not None:
+        pa, pb = pa[pa.seed == seed], pb[pb.seed == seed]
+    if "seed" not in keys:
+        pa, pb = pa[pa.seed == pa.seed.min()], pb[pb.seed == pb.seed.min()]
+    m = pa.merge(pb[keys + ["y_pred"]], on=keys, suffixes=("_a", "_b"))
+    return m
+
+
+def mcnemar_exact(y_true, pred_a, pred_b) -> dict:
+    """Exact McNemar test: a two-sided binomial test on the trials exactly one model gets right."""
+    ra, rb = np.asarray(pred_a) == np.asarray(y_true), np.asarray(pred_b) == np.asarray(y_true)
+    n01, n10 = int(np.sum(ra & ~rb)), int(np.sum(~ra & rb))
+    p = stats.binomtest(n01, n01 + n10, 0.5).pvalue if n01 + n10 else 1.0
+    return {"a_only": n01, "b_only": n10, "p": float(p)}
+
+
+def participant_sign_flip(y_true, pred_a, pred_b, participants, n_perm: int = 10000, seed: int = 0) -> dict:
+    """Paired permutation test over participants: flip the sign of each participant's accuracy
+    difference (a - b) at random; p is two-sided."""
+    d = pd.DataFrame({"p": participants, "ra": np.asarray(pred_a) == np.asarray(y_true),
+                      "rb": np.asarray(pred_b) == np.asarray(y_true)})
+    diff = d.groupby("p").apply(lambda g: g.ra.mean() - g.rb.mean(), include_groups=False).to_numpy()
+    obs = diff.mean()
+    rng = np.random.default_rng(seed)
+    flips = rng.choice([-1.0, 1.0], size=(n_perm, len(diff)))
+    null = (flips * diff).mean(1)
+    p = (np.sum(np.abs(null) >= abs(obs) - 1e-12) + 1) / (n_perm + 1)
+    return {"mean_difference": float(obs), "p": float(p), "participants": len(diff)}
+
+
+def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed: int = 0) -> dict:
+    """Group-aware permutation test of accuracy against chance: labels are shuffled *within*
+    each participant (keeping each participant's label counts), the predictions held fixed."""
+    y_true, y_pred, participants = map(np.asarray, (y_true, y_pred, participants))
+    obs = float(np.mean(y_true == y_pred))
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(participants == p) for p in np.unique(participants)]
+    null = np.empty(n_perm)
+    for i in range(n_perm):
+        yp = y_true.copy()
+        for g in groups:
+            yp[g] = rng.permutation(y_true[g])
+        null[i] = np.mean(yp == y_pred)
+    p = (np.sum(null >= obs - 1e-12) + 1) / (n_perm + 1)
+    return {"accuracy": obs, "null_mean": float(null.mean()), "p": float(p)}

@@ -1,0 +1,239 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. SE-weight brain maps
+#
+# The paper's figures read ASB's input SE weights as a map of the regions the
+# model "selected". This chapter draws those maps and then asks three
+# questions of them: do the weights overlap the literature's emotion regions
+# (EBR) more than chance; are they stable across training seeds; and, on the
+# surrogate where the signal-carrying regions are known, do they find them?
+#
+# The weights are taken on **held-out participants**: the ASB class models
+# of chapter 5 (trained on the training participants, checkpoint chosen on
+# {glue:text}`n_val` other participants) applied to every trial of the test
+# participants, for {glue:text}`n_seeds` training seed(s).
+
+# %% tags=["parameters"]
+data_dir = ""          # challenge folder; empty: the built-in surrogate
+labels_csv = ""        # optional released-labels CSV
+surrogate_seed = 2024  # seed of the surrogate data set
+seed = 0               # first training seed
+n_seeds = None         # training seeds; None: the profile's (full: 5, quick: 2)
+n_val = 3              # training participants held out for checkpoint selection
+top_k = 20             # size of the "top regions" set
+profile = "full"       # "quick" (CI) or "full" (the published book)
+epochs = None          # epoch budget; None: the profile's
+device = "auto"        # "auto", "cpu" or "cuda"
+cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from scipy import stats
+
+from fmriemo import atlas, challenge, evaluate, maps, plots
+from fmriemo.book import data_folder, glue, open_dataset
+from fmriemo.data import CLASS_NAMES
+from fmriemo.surrogate import read_ground_truth
+from fmriemo.train import config_for, train_run
+
+plots.set_style()
+folder = data_folder(data_dir, surrogate_seed, cache_dir)
+ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+truth = read_ground_truth(folder)
+labels, _ = challenge.evaluation_labels(ds, folder)
+n = n_seeds if n_seeds is not None else {"quick": 2, "full": 5, "paper": 1}[profile]
+seeds = list(range(seed, seed + n))
+glue("n_seeds", len(seeds))
+glue("n_val", n_val)
+
+runs = {s: train_run(ds, challenge.participant_split(ds, n_val, s),
+                     config_for(profile, epochs, task="class", method="asb", seed=s, device=device),
+                     cache_dir or None)
+        for s in seeds}
+gates = {s: r.gates for s, r in runs.items()}          # [test trials, 246] per seed
+seed_maps = np.stack([g.mean(0) for g in gates.values()])
+weights = seed_maps.mean(0)
+glue("n_trials", int(len(runs[seeds[0]].test_index)))
+glue("w_min", float(weights.min()))
+glue("w_max", float(weights.max()))
+glue("w_sd", float(weights.std()))
+glue("within_trial_sd", float(np.mean([g.std(1).mean() for g in gates.values()])))
+
+# %% [markdown]
+# ## The map
+#
+# Mean input SE weight of each region over the {glue:text}`n_trials`
+# held-out trials and the seeds. The colour scale spans the 2nd to 98th
+# percentile of the weights, so that the differences between regions show.
+
+# %%
+maps.region_markers(weights, title="ASB input SE weight (mean over held-out trials and seeds)", cmap="magma")
+plt.show()
+
+# %% [markdown]
+# The mean weights run from {glue:text}`w_min:.3f` to {glue:text}`w_max:.3f`
+# (standard deviation across regions {glue:text}`w_sd:.3f`); within a single
+# trial the weights spread by {glue:text}`within_trial_sd:.3f` on average.
+# An interactive view (drag to rotate, hover for names):
+
+# %%
+maps.interactive_markers(weights, title="ASB input SE weights", cmap="magma")
+
+# %%
+top = maps.top_regions(weights, top_k)
+top["value"] = top["value"].round(4)
+top.rename(columns={"value": "mean weight"})
+
+# %% [markdown]
+# ## By class
+#
+# The same mean, separately for the trials of each class (where the class is
+# known), and the positive-minus-negative difference. If the gate were
+# selecting emotion-specific regions, the class maps would differ where the
+# classes differ.
+
+# %%
+known = {(p, t): c for p, t, c in zip(labels.Participant, labels.Trial, labels.CLASS)}
+class_maps = {}
+for c in (-1, 0, 1):
+    per_seed = []
+    for s, r in runs.items():
+        cls = np.array([known.get(k, np.nan) for k in zip(ds.participant[r.test_index], ds.trial[r.test_index])])
+        if (cls == c).any():
+            per_seed.append(gates[s][cls == c].mean(0))
+    class_maps[c] = np.mean(per_seed, axis=0) if per_seed else np.full(atlas.N_REGIONS, np.nan)
+diff = class_maps[1] - class_maps[-1]
+glue("class_map_corr", float(np.nanmin([stats.spearmanr(class_maps[a], class_maps[b]).statistic
+                                        for a, b in ((-1, 0), (-1, 1), (0, 1))])))
+glue("class_diff_max", float(np.nanmax(np.abs(diff))))
+vmin, vmax = np.nanpercentile(np.concatenate(list(class_maps.values())), [2, 98])
+fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+for ax, c in zip(axes, (-1, 0, 1)):
+    maps.region_markers(class_maps[c], title=CLASS_NAMES[c + 1], cmap="magma", vmin=vmin, vmax=vmax,
+                        display_mode="z", axes=ax, colorbar=c == 1)
+lim = float(np.nanmax(np.abs(diff)))
+maps.region_markers(diff, title="positive - negative", cmap="coolwarm", vmin=-lim, vmax=lim,
+                    display_mode="z", axes=axes[3])
+plt.show()
+pd.DataFrame({CLASS_NAMES[c + 1]: maps.top_regions(class_maps[c], 10)["name"] for c in (-1, 0, 1)})
+
+# %% [markdown]
+# The three class maps have a Spearman rank correlation of at least
+# {glue:text}`class_map_corr:.2f` with one another, and the largest
+# positive-minus-negative difference of any region is
+# {glue:text}`class_diff_max:.4f`: the gate produces nearly the same weighting
+# whatever the valence of the trial.
+#
+# ## Overlap with the literature's emotion regions
+
+# %%
+top_idx = evaluate.top_k(weights, top_k)
+overlap, p_hyper = evaluate.hypergeom_overlap(top_idx, atlas.EBR_INDICES, atlas.N_REGIONS)
+glue("top_k", top_k)
+glue("ebr_overlap", overlap)
+glue("ebr_expected", top_k * len(atlas.EBR_INDICES) / atlas.N_REGIONS)
+glue("ebr_p", p_hyper)
+glue("ebr_auroc", evaluate.ranking_auroc(weights, atlas.EBR_INDICES))
+
+# %% [markdown]
+# {glue:text}`ebr_overlap` of the top {glue:text}`top_k` regions are EBR
+# regions, where {glue:text}`ebr_expected:.1f` would be expected by chance
+# (hypergeometric p = {glue:text}`ebr_p:.3f`). Ranking all regions by weight
+# separates EBR regions from the rest with an AUROC of
+# {glue:text}`ebr_auroc:.2f` (0.5 is chance).
+#
+# ## Are the maps stable across seeds?
+
+# %%
+stab = evaluate.map_stability(seed_maps, top_k)
+glue("stab_spearman", stab["spearman"])
+glue("stab_jaccard", stab["topk_jaccard"])
+if len(seeds) > 1:
+    rho = pd.DataFrame([[stats.spearmanr(a, b).statistic for b in seed_maps] for a in seed_maps],
+                       index=[f"seed {s}" for s in seeds], columns=[f"seed {s}" for s in seeds])
+    display(rho.round(2))
+
+# %% [markdown]
+# Across {glue:text}`n_seeds` seeds (which also differ in the validation
+# participants), the maps agree with a mean pairwise Spearman correlation of
+# {glue:text}`stab_spearman:.2f`, and their top-{glue:text}`top_k` sets share
+# {glue:text}`stab_jaccard:.2f` of their regions on average (Jaccard). A map
+# that changes with the seed cannot be read as a property of the brain.
+#
+# ## What do the weights track?
+#
+# The gate sees each region's mean over the trial after the paper's min-max
+# scaling, which is mostly the region's baseline intensity (chapter 1). If the
+# weights follow baseline intensity, they say more about the scanner signal
+# than about emotion.
+
+# %%
+mean_raw = ds.X[ds.split == "train"].mean(axis=(0, 2))
+rho_raw = stats.spearmanr(weights, mean_raw).statistic
+glue("rho_raw", float(rho_raw))
+fig, ax = plt.subplots(figsize=(5, 3.6))
+ax.scatter(mean_raw, weights, s=10, alpha=0.7)
+ax.set(xlabel="region's mean raw intensity", ylabel="mean SE weight", title=f"Spearman {rho_raw:.2f}")
+plt.show()
+
+# %% [markdown]
+# The Spearman correlation between a region's mean weight and its mean raw
+# intensity is {glue:text}`rho_raw:.2f`.
+#
+# ## Does the map find the planted regions? (surrogate only)
+
+# %%
+if truth is not None:
+    planted = np.array(truth["planted_regions"])
+    glue("n_planted", len(planted))
+    glue("planted_p_at_k", evaluate.precision_at_k(weights, planted, len(planted)))
+    glue("planted_auroc", evaluate.ranking_auroc(weights, planted))
+    glue("planted_chance", len(planted) / atlas.N_REGIONS)
+    per_seed_auc = [evaluate.ranking_auroc(m, planted) for m in seed_maps]
+    glue("planted_auroc_min", float(min(per_seed_auc)))
+    glue("planted_auroc_max", float(max(per_seed_auc)))
+    maps.highlight_regions(planted, title="planted regions (for comparison with the map above)")
+    plt.show()
+else:
+    for k in ("n_planted", "planted_p_at_k", "planted_auroc", "planted_chance", "planted_auroc_min",
+              "planted_auroc_max"):
+        glue(k, float("nan"))
+    print("Real data: the regions that carry the signal are unknown, so recovery cannot be measured.")
+
+# %% [markdown]
+# On the surrogate, {glue:text}`n_planted` regions carry the planted signal.
+# Of the {glue:text}`n_planted` regions with the highest weights,
+# a share of {glue:text}`planted_p_at_k:.2f` are planted ones (chance:
+# {glue:text}`planted_chance:.2f`), and the weights rank planted regions
+# above the others with an AUROC of {glue:text}`planted_auroc:.2f` (per seed
+# {glue:text}`planted_auroc_min:.2f` to {glue:text}`planted_auroc_max:.2f`).
+# (On real data these numbers read "nan": nothing is known to be planted.)
+#
+# ```{admonition} What the SE weights can and cannot be taken to mean
+# :class: important
+# An input SE weight is a gain the network applies to a region for one
+# trial, computed from that trial's time-averaged input. It is what the
+# network found convenient for the objective at its checkpoint, not a
+# measured relevance: a region with a high weight may still contribute
+# nothing to the decision (later layers can ignore it), a region with a low
+# weight can matter a great deal, and the same accuracy can come with very
+# different weightings. The weights can be taken as a description of one
+# trained model. They cannot be read as the brain's emotion regions unless
+# they are stable across seeds and participants, differ between classes, and
+# agree with attribution methods that measure effect on the output; the
+# numbers above show how far each of those holds on the data this book ran on.
+# ```

@@ -1,0 +1,86 @@
+"""Nested held-out-participant evaluation, baselines, intervals and tests."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmriemo import heldout
+
+
+def test_group_folds(dataset):
+    loso = heldout.group_folds(dataset, "loso")
+    assert len(loso) == 16 and all(len(f) == 1 for f in loso)
+    gk = heldout.group_folds(dataset, "groupkfold", k=4)
+    assert len(gk) == 4 and sorted(sum(gk, [])) == heldout.training_participants(dataset)
+    assert all(len(f) == 4 for f in gk)
+    with pytest.raises(ValueError, match="protocol"):
+        heldout.group_folds(dataset, "trials")
+
+
+def test_nested_split_keeps_participants_apart(dataset):
+    s = heldout.nested_split(dataset, ["P03"], n_val=2, seed=1)
+    tr, va, te = (set(dataset.participant[i]) for i in (s.train, s.val, s.test))
+    assert te == {"P03"} and len(va) == 2 and not (tr & va or tr & te or va & te)
+    assert len(tr) == 13 and len(s.test) == 30
+    assert heldout.nested_split(dataset, ["P03"], 2, 1).identity() == s.identity()
+    assert (dataset.split[np.concatenate([s.train, s.val, s.test])] == "train").all()
+
+
+def test_baselines(dataset):
+    pred = heldout.run_baselines(dataset, "class", "groupkfold", k=4, seeds=(0,))
+    assert set(pred.model) == {"majority", "stratified", "logreg"}
+    acc = pred.groupby("model").apply(lambda d: np.mean(d.y_true == d.y_pred), include_groups=False)
+    assert acc["majority"] == pytest.approx(1 / 3)  # balanced classes, one class always predicted
+    assert acc["logreg"] > 0.42  # percent-change features carry signal across participants
+    assert (pred.groupby("model").size() == 480).all()
+
+
+def test_permutation_vs_chance():
+    rng = np.random.default_rng(0)
+    parts = np.repeat([f"P{i}" for i in range(8)], 30)
+    y = np.tile(np.repeat([-1, 0, 1], 10), 8)
+    good = heldout.permutation_vs_chance(y, y, parts, n_perm=200)
+    assert good["accuracy"] == 1.0 and good["p"] < 0.01 and abs(good["null_mean"] - 1 / 3) < 0.02
+    rand = heldout.permutation_vs_chance(y, rng.integers(-1, 2, len(y)), parts, n_perm=200)
+    assert rand["p"] > 0.01
+
+
+def test_paired_tests():
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    a = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    b = np.array([0, 0, 0, 1, 0, 0, 0, 0])
+    mc = heldout.mcnemar_exact(y, a, b)
+    assert (mc["a_only"], mc["b_only"]) == (3, 0) and mc["p"] == pytest.approx(0.25)
+    same = heldout.participant_sign_flip(y, a, a, np.repeat(["x", "y"], 4), n_perm=200)
+    assert same["mean_difference"] == 0 and same["p"] == 1.0
+
+
+def test_participant_bootstrap_contains_estimate():
+    rng = np.random.default_rng(1)
+    pred = pd.DataFrame({"participant": np.repeat(list("abcdefgh"), 30), "y_true": rng.integers(0, 3, 240)})
+    pred["y_pred"] = np.where(rng.random(240) < 0.5, pred.y_true, rng.integers(0, 3, 240))
+    lo, hi = heldout.participant_bootstrap(pred, lambda t, p: np.mean(t == p), 300)
+    assert lo < np.mean(pred.y_true == pred.y_pred) < hi
+
+
+def test_run_models_and_summary(dataset, tmp_path):
+    pred = heldout.run_models(dataset, ["ebr"], "class", "groupkfold", k=4, seeds=(0, 1), n_val=2,
+                              profile="quick", epochs=2, cache_dir=tmp_path, progress=False)
+    assert len(pred) == 2 * 480 and set(pred.fold) == {0, 1, 2, 3}
+    s = heldout.summarise(pred, "class", n_resamples=100)
+    row = s.loc["ebr"]
+    assert row.seeds == 2 and row.trials == 480
+    assert row.boot_lo <= row.accuracy + 0.1 and row.wilson_lo < row.wilson_hi
+
+
+def test_cli_train_groupkfold(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "train", "--split", "groupkfold", "--k", "4",
+                        "--method", "vanilla", "--epochs", "2", "--profile", "quick", "--cache-dir", str(tmp_path),
+                        "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert len(out["folds"]) == 4 and sum(f["trials"] for f in out["folds"]) == 480
+    assert 0 <= out["summary"]["accuracy"] <= 1
