@@ -8,7 +8,7 @@ LABELS_CSV ?=
 CACHE_DIR ?=
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup book chapters html test bench clean clean-cache
+.PHONY: setup book chapters html linkcheck test bench clean clean-cache
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ chapters: $(STAMP)
 
 html: $(STAMP)
 	$(VENV)/bin/jupyter-book build -W --keep-going book/
+
+# Internal links of the built HTML must resolve; external ones are listed (not fetched offline).
+linkcheck: $(STAMP)
+	$(PY) -m fmriemo.linkcheck book/_build/html
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -ra

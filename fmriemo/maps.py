@@ -42,13 +42,14 @@ def highlight_regions(indices, title: str = "", display_mode: str = "lzry", figu
 
 def interactive_markers(values, title: str = "", cmap: str = "viridis", size: float = 6.0):
     """An interactive 3-D view of region values (nilearn ``view_markers``) for HTML pages."""
-    from matplotlib import cm, colors
+    import matplotlib
+    from matplotlib import colors
     from nilearn import plotting
 
     values = np.asarray(values, float)
     lo, hi = np.nanpercentile(values, [2, 98])
     norm = colors.Normalize(vmin=lo, vmax=max(hi, lo + 1e-9))
-    rgba = [colors.to_hex(c) for c in cm.get_cmap(cmap)(norm(values))]
+    rgba = [colors.to_hex(c) for c in matplotlib.colormaps[cmap](norm(values))]
     labels = [f"{n}: {v:.3f}" for n, v in zip(atlas.region_names(), values)]
     return plotting.view_markers(atlas.coordinates(), marker_color=rgba, marker_size=size,
                                  marker_labels=labels, title=title)

@@ -28,6 +28,13 @@
 # To use the real challenge data, set `data_dir` below (or run
 # `make book DATA_DIR=/path/to/challenge`); nothing else changes.
 
+# %% tags=["remove-cell"]
+# Where fmriemo is not installed (a hosted notebook service opened on this
+# repository), install it from the checkout that holds this notebook.
+import importlib.util
+if importlib.util.find_spec("fmriemo") is None:
+    # %pip install --quiet -e ..
+
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder holding Train/ and Test/; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV (Participant,Trial,CLASS,LEVEL)

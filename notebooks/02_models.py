@@ -21,6 +21,13 @@
 # PyTorch (`fmriemo.models`), counts their parameters, draws them, and
 # follows one trial through ASB's input gate.
 
+# %% tags=["remove-cell"]
+# Where fmriemo is not installed (a hosted notebook service opened on this
+# repository), install it from the checkout that holds this notebook.
+import importlib.util
+if importlib.util.find_spec("fmriemo") is None:
+    # %pip install --quiet -e ..
+
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV

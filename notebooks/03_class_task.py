@@ -35,6 +35,13 @@
 # {glue:text}`n_seeds` seed(s) on the same split, because with 48 test
 # trials one run cannot rank methods that differ by a few trials.
 
+# %% tags=["remove-cell"]
+# Where fmriemo is not installed (a hosted notebook service opened on this
+# repository), install it from the checkout that holds this notebook.
+import importlib.util
+if importlib.util.find_spec("fmriemo") is None:
+    # %pip install --quiet -e ..
+
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV

@@ -29,6 +29,13 @@
 # This chapter reproduces both phases. Here the scores are computed on
 # **{glue:text}`eval_source`**.
 
+# %% tags=["remove-cell"]
+# Where fmriemo is not installed (a hosted notebook service opened on this
+# repository), install it from the checkout that holds this notebook.
+import importlib.util
+if importlib.util.find_spec("fmriemo") is None:
+    # %pip install --quiet -e ..
+
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # released-labels CSV (Phase II); the surrogate's is used when data_dir is empty

@@ -24,6 +24,13 @@
 # {glue:text}`n_val` other participants) applied to every trial of the test
 # participants, for {glue:text}`n_seeds` training seed(s).
 
+# %% tags=["remove-cell"]
+# Where fmriemo is not installed (a hosted notebook service opened on this
+# repository), install it from the checkout that holds this notebook.
+import importlib.util
+if importlib.util.find_spec("fmriemo") is None:
+    # %pip install --quiet -e ..
+
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
@@ -135,8 +142,10 @@ pd.DataFrame({CLASS_NAMES[c + 1]: maps.top_regions(class_maps[c], 10)["name"] fo
 # The three class maps have a Spearman rank correlation of at least
 # {glue:text}`class_map_corr:.2f` with one another, and the largest
 # positive-minus-negative difference of any region is
-# {glue:text}`class_diff_max:.4f`: the gate produces nearly the same weighting
-# whatever the valence of the trial.
+# {glue:text}`class_diff_max:.4f` (on the weights' 0-1 scale). A correlation
+# near 1 with differences this small means the gate weights the regions the
+# same way whatever the valence of the trial: it does not select regions
+# *for* an emotion.
 #
 # ## Overlap with the literature's emotion regions
 

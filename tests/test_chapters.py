@@ -45,6 +45,9 @@ def test_chapter_sources_have_one_parameters_cell():
         for name in ("data_dir", "profile", "cache_dir"):
             assert f"{name} =" in tagged[0].source, (src, name)
         assert nb.metadata["kernelspec"]["name"] == "python3"
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        # hosted notebook services: the first cell installs the project when it is missing
+        assert 'find_spec("fmriemo") is None' in first.source and "%pip install" in first.source
 
 
 def test_01_data(run):
@@ -87,3 +90,54 @@ def test_04_level_task(run):
     assert 0 <= g["asb_f1_lo"] <= g["asb_f1_hi"] <= 1
     assert 0 <= g["asb_sign"] <= 1
     assert g["asb_epochs_run"] <= 2
+
+
+def test_05_challenge(run):
+    nb, g = run("05_challenge", methods=["ebr", "asb"], submit_method="ebr", epochs=2, ft_epochs=2, seed=1)
+    assert g["n_eval"] == 120 and "exact" in g["eval_source"]
+    assert g["submission_rows"] == 120 and g["submit_method_label"] == "EBR"
+    assert g["n_released"] == 36 and g["n_rest_scored"] == 84
+    assert 0 <= g["p1_ebr"] <= 1 and g["p1_ebr_lo"] <= g["p1_ebr"] <= g["p1_ebr_hi"]
+    assert g["p1_main"] == g["p1_ebr"]
+    assert g["p1_oracle"] < g["p1_neutral"]  # the two reference points bracket the scale
+    assert 0 <= g["p2_main"] <= 1 and 0 <= g["p1rest_main"] <= 1
+
+
+def test_05_submission_matches_cli_score(run, tmp_path_factory):
+    """The chapter's submission file scores the same with `fmriemo score` as in the chapter."""
+    import subprocess
+    import sys
+    nb, g = run("05_challenge", methods=["ebr"], submit_method="ebr", epochs=2, ft_epochs=2, seed=1)
+    cache = json.loads(nb.read_text())["metadata"]["papermill"]["parameters"]["cache_dir"]
+    from pathlib import Path
+    sub = Path(cache) / "submissions" / "phase1_ebr_seed1.csv"
+    labels = next(Path(cache).glob("surrogate-*seed7")) / "test_labels.csv"
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "score", str(sub), str(labels)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"score {g['p1_ebr']:.4f}" in r.stdout
+
+
+def test_06_brain_maps(run):
+    nb, g = run("06_brain_maps", n_seeds=2, epochs=2, top_k=10, seed=3)
+    assert g["n_seeds"] == 2 and g["top_k"] == 10 and g["n_trials"] == 120
+    assert 0 < g["w_min"] <= g["w_max"] < 1
+    assert 0 <= g["ebr_overlap"] <= 10 and 0 < g["ebr_p"] <= 1
+    assert -1 <= g["stab_spearman"] <= 1 and 0 <= g["stab_jaccard"] <= 1
+    assert g["n_planted"] == 24 and 0 <= g["planted_auroc"] <= 1
+    assert g["planted_chance"] == pytest.approx(24 / 246)
+    html = nb.read_text()
+    assert "text/html" in html  # the interactive 3-D view is embedded
+    assert _images(nb) >= 3
+
+
+def test_07_held_out(run):
+    nb, g = run("07_held_out", protocol="groupkfold", k=4, epochs=2, methods=["asb", "ebr"],
+                preprocessings=["zscore"], preprocess_method="ebr")
+    assert g["n_folds"] == 4 and g["n_participants"] == 16 and g["n_seeds"] == 1
+    assert g["acc_majority"] == pytest.approx(1 / 3)
+    assert g["acc_logreg"] > 0.42 and g["perm_p_logreg"] < 0.05  # real signal found by the linear baseline
+    assert math.isnan(g["acc_vanilla"])
+    assert 0 <= g["acc_asb_lo"] <= g["acc_asb_hi"] <= 1
+    assert 0 <= g["p_asb_vs_ebr"] <= 1 and math.isnan(g["p_asb_vs_vanilla"])
+    assert 0 <= g["acc_ebr_zscore"] <= 1

@@ -86,3 +86,45 @@ def test_jupyter_book_build_fails_when_a_chapter_is_missing(tmp_path):
     (book / "chapters" / "02_models.ipynb").unlink()
     r = _build(book)
     assert r.returncode != 0 and "not executed" in r.stdout + r.stderr
+
+
+def test_github_workflows_pass_zizmor():
+    zizmor = Path(sys.executable).with_name("zizmor")
+    wf = ROOT / ".github" / "workflows"
+    assert {"book.yml", "tests.yml"} <= {p.name for p in wf.iterdir()}
+    r = subprocess.run([str(zizmor), "--offline", "--no-progress", str(wf)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    book = yaml.safe_load((wf / "book.yml").read_text())
+    steps = " ".join(str(s) for s in book["jobs"]["build"]["steps"])
+    assert "make setup" in steps and "make chapters PROFILE=full" in steps and "make html" in steps
+    assert "hashFiles('notebooks/**', 'fmriemo/**', 'pyproject.toml')" in steps
+    tests = yaml.safe_load((wf / "tests.yml").read_text())
+    assert "make test" in str(tests["jobs"]["test"]["steps"])
+
+
+def test_citation_and_license():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert cff["cff-version"] == "1.2.0" and cff["version"] == proj["version"]
+    assert any("squeeze-and-excitation" in r["title"] for r in cff["references"])
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+@pytest.mark.chapter
+def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeypatch):
+    from fmriemo.linkcheck import check
+    monkeypatch.setenv("FMRIEMO_REPOSITORY_URL", "https://github.com/example/fmriemo")
+    book = _fake_book(tmp_path)
+    r = _build(book)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    html_root = book / "_build" / "html"
+    page = (html_root / "chapters" / "03_class_task.html").read_text()
+    assert "../_sources/chapters/03_class_task.ipynb" in page
+    assert "mybinder.org/v2/gh/example/fmriemo/main?urlpath=lab/tree/notebooks/03_class_task.py" in page
+    assert "<span class=\"pre\">papermill</span> <span class=\"pre\">03_class_task.ipynb</span>" in page
+    assert (html_root / "_sources" / "chapters" / "03_class_task.ipynb").exists()
+    broken, external = check(html_root)
+    assert broken == [] and any("mybinder" in e for e in external)
+    (html_root / "intro.html").write_text('<a href="chapters/nope.html">x</a><a href="#missing">y</a>')
+    broken, _ = check(html_root)
+    assert len(broken) == 2
