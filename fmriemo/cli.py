@@ -62,7 +62,7 @@ def _train_heldout(ds, a) -> int:
 
     seeds = list(range(a.seed, a.seed + a.seeds))
     pred = heldout.run_models(ds, [a.method], a.task, a.split, a.k, seeds, a.n_val, a.profile, a.epochs,
-                              "minmax", a.cache_dir or None, a.device, progress=not a.quiet)
+                              None, a.cache_dir or None, a.device, progress=not a.quiet)
     folds = heldout.group_folds(ds, a.split, a.k)
     per_fold = [{"seed": int(s), "fold": int(f), "test_participants": folds[f],
                  "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
@@ -145,7 +145,8 @@ def main(argv=None) -> int:
     t = sub.add_parser("train", help="train one method (paper split or held-out participants); print metrics as JSON")
     t.add_argument("--data-dir", default="", help="challenge folder (empty: the built-in surrogate)")
     t.add_argument("--labels", default="", help="released-labels CSV (optional)")
-    t.add_argument("--method", choices=("vanilla", "asb", "ebr"), default="asb")
+    t.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb",
+                   help="a paper method, or this book's compact model for new participants")
     t.add_argument("--task", choices=("class", "level"), default="class")
     t.add_argument("--seed", type=int, default=0, help="model initialisation / shuffling seed")
     t.add_argument("--split", choices=("paper", "loso", "groupkfold"), default="paper",
@@ -171,7 +172,7 @@ def main(argv=None) -> int:
     sm.add_argument("--data-dir", default="", help="challenge folder (empty: the built-in surrogate)")
     sm.add_argument("--labels", default="", help="released-labels CSV (optional)")
     sm.add_argument("--out", required=True, help="submission CSV to write")
-    sm.add_argument("--method", choices=("vanilla", "asb", "ebr"), default="asb")
+    sm.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb")
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--n-val", type=int, default=3, help="training participants held out for checkpoint selection")
     sm.add_argument("--epochs", type=int, default=None)

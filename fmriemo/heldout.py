@@ -24,7 +24,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from . import preprocess
 from .data import Dataset, check_task
 from .evaluate import macro_f1, wilson_interval
-from .train import Split, config_for, train_run
+from .train import RunResult, Split, config_for, train_run
 
 PROTOCOLS = ("loso", "groupkfold")
 
@@ -71,22 +71,46 @@ def _rows(ds, idx, y_pred, task, **keys) -> pd.DataFrame:
                          "y_pred": np.asarray(y_pred, int)})
 
 
-def run_models(ds: Dataset, methods, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
-               n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str = "minmax",
-               cache_dir=None, device: str = "auto", progress: bool = True) -> pd.DataFrame:
-    """Deep models under nested group CV. One row per (method, seed, test trial)."""
+def fold_runs(ds: Dataset, method: str, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
+              n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str | None = None,
+              cache_dir=None, device: str = "auto", progress: bool = True) -> list[tuple[int, int, RunResult]]:
+    """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``."""
     check_task(task)
     out = []
-    folds = group_folds(ds, protocol, k, seed=0)
+    for s in seeds:
+        for f, test_p in enumerate(group_folds(ds, protocol, k, seed=0)):
+            cfg = config_for(profile, epochs, task=task, method=method, seed=s, device=device,
+                             preprocess=preprocessing)
+            out.append((s, f, train_run(ds, nested_split(ds, test_p, n_val, s), cfg, cache_dir, progress)))
+    return out
+
+
+def model_name(method: str, preprocessing: str | None) -> str:
+    """``method``, or ``method+preprocessing`` when it is not the method's own preprocessing."""
+    from .models import DEFAULT_PREPROCESS
+    return method if preprocessing in (None, DEFAULT_PREPROCESS.get(method)) else f"{method}+{preprocessing}"
+
+
+def run_models(ds: Dataset, methods, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
+               n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str | None = None,
+               cache_dir=None, device: str = "auto", progress: bool = True, ensemble: bool = False) -> pd.DataFrame:
+    """Deep models under nested group CV. One row per (model, seed, test trial). With
+    ``ensemble``, also rows of model ``<name>-ensemble`` (seed -1): the argmax of the
+    probabilities averaged over seeds, fold by fold."""
+    out = []
     for method in methods:
-        for s in seeds:
-            for f, test_p in enumerate(folds):
-                split = nested_split(ds, test_p, n_val, s)
-                cfg = config_for(profile, epochs, task=task, method=method, seed=s, device=device,
-                                 preprocess=preprocessing)
-                r = train_run(ds, split, cfg, cache_dir, progress)
-                name = method if preprocessing == "minmax" else f"{method}+{preprocessing}"
-                out.append(_rows(ds, r.test_index, r.y_pred, task, model=name, seed=s, fold=f))
+        name = model_name(method, preprocessing)
+        by_fold: dict[int, list] = {}
+        for s, f, r in fold_runs(ds, method, task, protocol, k, seeds, n_val, profile, epochs, preprocessing,
+                                 cache_dir, device, progress):
+            out.append(_rows(ds, r.test_index, r.y_pred, task, model=name, seed=s, fold=f))
+            by_fold.setdefault(f, []).append(r)
+        if ensemble:
+            from .data import decode
+            for f, rs in by_fold.items():
+                proba = np.mean([r.proba for r in rs], axis=0)
+                out.append(_rows(ds, rs[0].test_index, decode(task, proba.argmax(1)), task,
+                                 model=f"{name}-ensemble", seed=-1, fold=f))
     return pd.concat(out, ignore_index=True)
 
 

@@ -9,8 +9,8 @@ import seaborn as sns
 from .data import CLASS_NAMES, CLASS_VALUES
 from .surrogate import VIDEO_OFFSET, VIDEO_ONSET
 
-METHOD_LABELS = {"vanilla": "Vanilla", "asb": "ASB", "ebr": "EBR"}
-METHOD_COLORS = {"vanilla": "#4C72B0", "asb": "#DD8452", "ebr": "#55A868"}
+METHOD_LABELS = {"vanilla": "Vanilla", "asb": "ASB", "ebr": "EBR", "compact": "Compact (this book)"}
+METHOD_COLORS = {"vanilla": "#4C72B0", "asb": "#DD8452", "ebr": "#55A868", "compact": "#8172B3"}
 CLASS_COLORS = {-1: "#C44E52", 0: "#8C8C8C", 1: "#4C72B0"}
 
 

@@ -132,7 +132,13 @@ def check_profile(profile: str) -> str:
 
 def config_for(profile: str = "full", epochs: int | None = None, task: str = "class", **kw) -> TrainConfig:
     """A TrainConfig from a profile name ("quick", "full", "paper"), optionally overriding epochs."""
+    from .models import DEFAULT_LR, DEFAULT_PREPROCESS
     p = dict(PROFILES[check_profile(profile)][check_task(task)])
+    method = kw.get("method", "asb")
+    if kw.get("preprocess") is None:
+        kw["preprocess"] = DEFAULT_PREPROCESS.get(method, "minmax")
+    if kw.get("lr") is None and method in DEFAULT_LR:
+        kw["lr"] = DEFAULT_LR[method][task]
     if epochs is not None:
         p["epochs"] = int(epochs)
         if p["patience"] is not None:

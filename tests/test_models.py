@@ -68,3 +68,15 @@ def test_l2_penalty_on_main_path_kernels_only():
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown method"):
         build_model("transformer", "class")
+
+
+def test_compact_model():
+    from fmriemo.models import DEFAULT_PREPROCESS
+    from fmriemo.train import config_for
+    torch.manual_seed(0)
+    m = build_model("compact", "class").eval()
+    assert m(torch.rand(4, 246, 25)).shape == (4, 3)
+    assert count_parameters(m) < 5000
+    assert l2_penalty(m, 0.01).item() > 0
+    assert DEFAULT_PREPROCESS["compact"] == "pct" and config_for("quick", method="compact").preprocess == "pct"
+    assert config_for("quick", method="asb").preprocess == "minmax"

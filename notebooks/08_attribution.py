@@ -1,0 +1,177 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 8. Do the SE weights mark the regions that matter?
+#
+# ASB's input SE weights are gains, not measurements of importance
+# (chapter 6). This chapter sets them beside two attribution methods that do
+# measure an effect on the model's output, on the same held-out participants
+# and the same models as chapter 7:
+#
+# * **integrated gradients** (captum): the gradient of the predicted class
+#   integrated along a path from an all-zero input, summed in absolute value
+#   over the 25 seconds of each region;
+# * **occlusion**: how much the predicted class's probability changes when
+#   one region's time course is replaced by its average over the test trials.
+#
+# For each outer fold and seed ({glue:text}`n_runs` models) the three maps are
+# computed on that fold's held-out trials, then compared: do they agree, are
+# they stable across folds and seeds, and (on the surrogate) which one finds
+# the regions that carry the planted signal? A linear model's coefficients on
+# percent-change features serve as a reference map.
+
+# %% tags=["remove-cell"]
+# Where fmriemo is not installed (a hosted notebook service opened on this
+# repository), install it from the checkout that holds this notebook.
+import importlib.util
+if importlib.util.find_spec("fmriemo") is None:
+    # %pip install --quiet -e ..
+
+# %% tags=["parameters"]
+data_dir = ""          # challenge folder; empty: the built-in surrogate
+labels_csv = ""        # optional released-labels CSV
+surrogate_seed = 2024  # seed of the surrogate data set
+seed = 0               # first training seed
+n_seeds = None         # training seeds; None: the profile's (full: 2, quick: 1), as in chapter 7
+protocol = None        # "loso" or "groupkfold"; None: the profile's, as in chapter 7
+k = 4                  # folds for "groupkfold"
+n_val = 2              # validation participants inside each training fold
+ig_steps = None        # integrated-gradients steps; None: the profile's (full: 32, quick: 8)
+profile = "full"       # "quick" (CI) or "full" (the published book)
+epochs = None          # epoch budget; None: the profile's
+device = "auto"        # "auto", "cpu" or "cuda"
+cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fmriemo import atlas, attribution, evaluate, heldout, maps, plots, preprocess
+from fmriemo.book import data_folder, glue, open_dataset
+from fmriemo.surrogate import read_ground_truth
+
+plots.set_style()
+folder = data_folder(data_dir, surrogate_seed, cache_dir)
+ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+truth = read_ground_truth(folder)
+protocol = protocol or {"quick": "groupkfold", "full": "loso", "paper": "loso"}[profile]
+n = n_seeds if n_seeds is not None else {"quick": 1, "full": 2, "paper": 1}[profile]
+steps = ig_steps or {"quick": 8, "full": 32, "paper": 32}[profile]
+seeds = list(range(seed, seed + n))
+runs = heldout.fold_runs(ds, "asb", "class", protocol, k, seeds, n_val, profile, epochs, None,
+                         cache_dir or None, device, progress=False)
+X = preprocess.minmax_trial(ds.X)
+METHODS = {"se": "SE weight", "ig": "integrated gradients", "occlusion": "occlusion"}
+per_run = []
+for s, f, r in runs:
+    model = r.load_model()
+    per_run.append(attribution.region_maps(model, X[r.test_index], tuple(METHODS), n_steps=steps))
+stacked = {m: np.stack([pr[m] for pr in per_run]) for m in METHODS}
+mean_maps = {m: v.mean(0) for m, v in stacked.items()}
+glue("n_runs", len(runs))
+glue("ig_steps", steps)
+
+# reference: a linear model on percent-change features, fitted on all training participants
+lab = (ds.split == "train") & ds.labelled
+lin = heldout.baseline_pipeline("logreg").fit(ds.X[lab].reshape(lab.sum(), -1), ds.y_class[lab].astype(int))
+mean_maps["logreg"] = np.abs(lin[-1].coef_).mean(0)
+LABELS = {**METHODS, "logreg": "linear model |coefficient|"}
+
+# %% [markdown]
+# ## The maps side by side (mean over folds and seeds)
+
+# %%
+fig, axes = plt.subplots(len(mean_maps), 1, figsize=(11, 2.9 * len(mean_maps)))
+for ax, (m, v) in zip(axes, mean_maps.items()):
+    maps.region_markers(v, title=LABELS[m], cmap="magma", axes=ax)
+plt.show()
+
+# %% [markdown]
+# ## Do they agree?
+#
+# Spearman rank correlation between the maps of the same model on the same
+# trials, averaged over the {glue:text}`n_runs` models.
+
+# %%
+pairs = [("se", "ig"), ("se", "occlusion"), ("ig", "occlusion")]
+agree = pd.DataFrame({f"{LABELS[a]} vs {LABELS[b]}": [
+    np.mean([stats.spearmanr(pr[a], pr[b]).statistic for pr in per_run])] for a, b in pairs},
+    index=["mean Spearman"]).T
+glue("rho_se_ig", float(agree.iloc[0, 0]))
+glue("rho_se_occ", float(agree.iloc[1, 0]))
+glue("rho_ig_occ", float(agree.iloc[2, 0]))
+agree.round(3)
+
+# %% [markdown]
+# The SE weights correlate {glue:text}`rho_se_ig:.2f` with integrated
+# gradients and {glue:text}`rho_se_occ:.2f` with occlusion; the two
+# attribution methods correlate {glue:text}`rho_ig_occ:.2f` with each other.
+#
+# ## Are they stable across folds and seeds?
+#
+# Mean pairwise Spearman correlation between the maps of different models
+# (different held-out participants and seeds), and the overlap of their top-20
+# regions.
+
+# %%
+stab = pd.DataFrame({LABELS[m]: evaluate.map_stability(v, 20) for m, v in stacked.items()}).T
+for m in METHODS:
+    glue(f"stab_{m}", float(stab.loc[LABELS[m], "spearman"]))
+stab[["spearman", "topk_jaccard", "pairs"]].round(3)
+
+# %% [markdown]
+# Across models, SE-weight maps correlate {glue:text}`stab_se:.2f` on average,
+# integrated-gradients maps {glue:text}`stab_ig:.2f` and occlusion maps
+# {glue:text}`stab_occlusion:.2f`.
+#
+# ## Which map finds the planted regions? (surrogate only)
+
+# %%
+if truth is not None:
+    planted = np.array(truth["planted_regions"])
+    rec = pd.DataFrame({
+        "AUROC of the mean map": {LABELS[m]: evaluate.ranking_auroc(v, planted) for m, v in mean_maps.items()},
+        f"precision at {len(planted)}": {LABELS[m]: evaluate.precision_at_k(v, planted, len(planted))
+                                         for m, v in mean_maps.items()},
+        "AUROC per model (mean)": {LABELS[m]: np.mean([evaluate.ranking_auroc(x, planted) for x in stacked[m]])
+                                   for m in METHODS},
+    })
+    for m, name in LABELS.items():
+        glue(f"auc_{m}", float(rec.loc[name, "AUROC of the mean map"]))
+    best = rec["AUROC of the mean map"].idxmax()
+    glue("best_recovery", best)
+    display_rec = rec.round(3)
+else:
+    for m in LABELS:
+        glue(f"auc_{m}", float("nan"))
+    glue("best_recovery", "not measurable on real data")
+    display_rec = "Real data: the regions that carry the signal are unknown."
+display_rec
+
+# %% [markdown]
+# Ranking regions to find the planted ones (AUROC, 0.5 is chance): SE weights
+# {glue:text}`auc_se:.2f`, integrated gradients {glue:text}`auc_ig:.2f`,
+# occlusion {glue:text}`auc_occlusion:.2f`, the linear model's coefficients
+# {glue:text}`auc_logreg:.2f`. Best: {glue:text}`best_recovery`.
+#
+# ```{admonition} Reading this chapter
+# :class: important
+# SE weights can only be read as a brain map if they agree with methods that
+# measure what a region does to the output, and if they are stable across
+# the people and seeds a model is trained on. Where the numbers above are
+# low, the paper's maps describe one trained network, not the brain. And an
+# attribution of a model that does not beat chance on new participants
+# (chapter 7) explains noise, however stable it looks.
+# ```
