@@ -48,12 +48,10 @@ def plain(value):
     return value
 
 
-def glue(name: str, value, display: bool = False):
-    """``myst_nb.glue`` with numpy scalars made plain; not displayed by default. Returns the value."""
+def glue(name: str, value, display: bool = False) -> None:
+    """``myst_nb.glue`` with numpy scalars made plain; not displayed by default."""
     from myst_nb import glue as _glue
-    value = plain(value)
-    _glue(name, value, display=display)
-    return value
+    _glue(name, plain(value), display=display)
 
 
 # --------------------------------------------------------------------------- chapters

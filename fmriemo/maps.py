@@ -40,8 +40,9 @@ def highlight_regions(indices, title: str = "", display_mode: str = "lzry", figu
                           display_mode=display_mode, figure=figure, colorbar=False)
 
 
-def interactive_markers(values, title: str = "", cmap: str = "viridis", size: float = 6.0):
-    """An interactive 3-D view of region values (nilearn ``view_markers``) for HTML pages."""
+def interactive_markers(values, title: str = "", cmap: str = "viridis", size: float = 6.0, n_labels: int = 10):
+    """An interactive 3-D view of region values (nilearn ``view_markers``) for HTML pages; the
+    ``n_labels`` regions with the largest values are named (naming all 246 hides the brain)."""
     import matplotlib
     from matplotlib import colors
     from nilearn import plotting
@@ -50,7 +51,8 @@ def interactive_markers(values, title: str = "", cmap: str = "viridis", size: fl
     lo, hi = np.nanpercentile(values, [2, 98])
     norm = colors.Normalize(vmin=lo, vmax=max(hi, lo + 1e-9))
     rgba = [colors.to_hex(c) for c in matplotlib.colormaps[cmap](norm(values))]
-    labels = [f"{n}: {v:.3f}" for n, v in zip(atlas.region_names(), values)]
+    top = set(np.argsort(-values)[:n_labels].tolist())
+    labels = [f"{n}: {v:.3f}" if i in top else "" for i, (n, v) in enumerate(zip(atlas.region_names(), values))]
     return plotting.view_markers(atlas.coordinates(), marker_color=rgba, marker_size=size,
                                  marker_labels=labels, title=title)
 

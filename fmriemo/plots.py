@@ -16,7 +16,10 @@ CLASS_COLORS = {-1: "#C44E52", 0: "#8C8C8C", 1: "#4C72B0"}
 
 def set_style() -> None:
     """The book's style: seaborn whitegrid, readable sizes, tight layout."""
+    import warnings
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
+    # nilearn's glass brains use axes that tight layout cannot arrange; they lay themselves out
+    warnings.filterwarnings("ignore", message="This figure includes Axes that are not compatible with tight_layout")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "figure.autolayout": True,
                          "axes.titleweight": "bold"})
 

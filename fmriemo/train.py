@@ -326,7 +326,7 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
         if cfg.patience is not None and since >= cfg.patience:
             break
     bar.close()
-    if keep == "last":
+    if keep == "last" or best_state is None:  # None: the monitored value was never finite
         return {k: v.detach().clone() for k, v in model.state_dict().items()}, hist, len(hist["epoch"])
     model.load_state_dict(best_state)
     return best_state, hist, best_epoch

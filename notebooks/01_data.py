@@ -32,8 +32,11 @@
 # Where fmriemo is not installed (a hosted notebook service opened on this
 # repository), install it from the checkout that holds this notebook.
 import importlib.util
+import subprocess
+import sys
+
 if importlib.util.find_spec("fmriemo") is None:
-    # %pip install --quiet -e ..
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder holding Train/ and Test/; empty: the built-in surrogate
@@ -136,7 +139,8 @@ glue("level0_pct", 100 * top_level.get(0.0, 0.0))
 #
 # Raw values are scanner intensities. Each region has its own baseline (the
 # horizontal bands below), thousands of units apart, while the changes within
-# a trial are tens of units: about 0.4% of the signal.
+# a trial are tens of units: a median of {glue:text}`temporal_sd_pct:.2f`% of the
+# region's mean intensity.
 
 # %%
 rng = np.random.default_rng(seed)
@@ -148,6 +152,7 @@ plots.trial_heatmap(preprocess.percent_change(train.X[i:i + 1])[0], ax=axes[1],
 plt.show()
 glue("raw_range", f"{train.X.min():,.0f} to {train.X.max():,.0f}")
 glue("median_temporal_sd", float(np.median(train.X.std(axis=2))))
+glue("temporal_sd_pct", float(100 * np.median(train.X.std(axis=2) / train.X.mean(axis=2))))
 
 # %% [markdown]
 # Across all training trials the raw values range from

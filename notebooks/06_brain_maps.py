@@ -28,8 +28,11 @@
 # Where fmriemo is not installed (a hosted notebook service opened on this
 # repository), install it from the checkout that holds this notebook.
 import importlib.util
+import subprocess
+import sys
+
 if importlib.util.find_spec("fmriemo") is None:
-    # %pip install --quiet -e ..
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder; empty: the built-in surrogate
@@ -95,7 +98,8 @@ plt.show()
 # The mean weights run from {glue:text}`w_min:.3f` to {glue:text}`w_max:.3f`
 # (standard deviation across regions {glue:text}`w_sd:.3f`); within a single
 # trial the weights spread by {glue:text}`within_trial_sd:.3f` on average.
-# An interactive view (drag to rotate, hover for names):
+# An interactive view (drag to rotate; the ten regions with the largest
+# weights are named):
 
 # %%
 maps.interactive_markers(weights, title="ASB input SE weights", cmap="magma")

@@ -27,8 +27,9 @@
 #   and an ensemble of them (probabilities averaged over seeds);
 # * **this book's own model**, *Compact*: designed from what the audit found
 #   (percent signal change input, a few temporal filters shared by all
-#   regions, dropout, a linear read-out, about 3,000 parameters instead of
-#   1.9 million), trained with the same recipe and protocol;
+#   regions, dropout, a linear read-out: {glue:text}`compact_params`
+#   parameters instead of ASB's {glue:text}`asb_params`), trained with the
+#   same recipe and protocol;
 # * **baselines** on the same folds: a majority-class and a stratified-random
 #   dummy, and a logistic regression on each region's mean percent signal
 #   change during the video (scikit-learn pipelines fitted inside each fold);
@@ -42,8 +43,11 @@
 # Where fmriemo is not installed (a hosted notebook service opened on this
 # repository), install it from the checkout that holds this notebook.
 import importlib.util
+import subprocess
+import sys
+
 if importlib.util.find_spec("fmriemo") is None:
-    # %pip install --quiet -e ..
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
 data_dir = ""          # challenge folder; empty: the built-in surrogate
@@ -68,7 +72,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmriemo import heldout, plots
+from fmriemo import heldout, models, plots
 from fmriemo.book import glue, open_dataset
 from fmriemo.evaluate import macro_f1
 
@@ -84,6 +88,8 @@ glue("n_folds", len(folds))
 glue("n_val", n_val)
 glue("n_seeds", len(seeds))
 glue("n_participants", len(heldout.training_participants(ds)))
+glue("compact_params", f"{models.count_parameters(models.build_model('compact', task)):,}")
+glue("asb_params", f"{models.count_parameters(models.build_model('asb', task)):,}")
 chance = 1 / 3 if task == "class" else float(pd.Series(ds.y_level[ds.split == "train"]).value_counts(normalize=True).max())
 
 deep = heldout.run_models(ds, methods, task, protocol, k, seeds, n_val, profile, epochs, None,

@@ -23,8 +23,11 @@
 # Where fmriemo is not installed (a hosted notebook service opened on this
 # repository), install it from the checkout that holds this notebook.
 import importlib.util
+import subprocess
+import sys
+
 if importlib.util.find_spec("fmriemo") is None:
-    # %pip install --quiet -e ..
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
 chapters_dir = ""      # folder of the executed chapters; empty: this notebook's folder

@@ -48,7 +48,7 @@ def test_chapter_sources_have_one_parameters_cell():
         assert nb.metadata["kernelspec"]["name"] == "python3"
         first = next(c for c in nb.cells if c.cell_type == "code")
         # hosted notebook services: the first cell installs the project when it is missing
-        assert 'find_spec("fmriemo") is None' in first.source and "%pip install" in first.source
+        assert 'find_spec("fmriemo") is None' in first.source and '"pip", "install"' in first.source
 
 
 def test_01_data(run):

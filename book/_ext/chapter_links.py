@@ -3,8 +3,9 @@ one-click link to run it on Binder, and the one line that re-runs it with
 papermill and other parameters.
 
 The repository is taken from $FMRIEMO_REPOSITORY_URL (the book workflow sets
-it from the GitHub repository it runs in) or from the checkout's `origin`
-remote when that is on GitHub; with neither, the run link is left out.
+it from the GitHub repository it runs in), else from `fmriemo_repository_url`
+in _config.yml, else from the checkout's `origin` remote when that is on
+GitHub; with none of them, the run link is left out.
 """
 import os
 import re
@@ -13,8 +14,8 @@ import subprocess
 from docutils import nodes
 
 
-def repository_url(srcdir) -> str:
-    url = os.environ.get("FMRIEMO_REPOSITORY_URL", "").strip()
+def repository_url(srcdir, configured: str = "") -> str:
+    url = os.environ.get("FMRIEMO_REPOSITORY_URL", "").strip() or configured.strip()
     if not url:
         try:
             url = subprocess.run(["git", "-C", str(srcdir), "remote", "get-url", "origin"],
@@ -53,8 +54,7 @@ def _links(app, doctree):
 
 
 def _config(app, config):
-    if not config.fmriemo_repository_url:
-        config.fmriemo_repository_url = repository_url(app.srcdir)
+    config.fmriemo_repository_url = repository_url(app.srcdir, config.fmriemo_repository_url)
 
 
 def setup(app):
