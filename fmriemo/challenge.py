@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import preprocess
-from .data import DataError, Dataset, encode, decode, read_labels_csv
+from .data import DataError, Dataset, decode, encode, normalise_participant, read_labels_csv
 from .evaluate import challenge_score
 from .train import (RunResult, Split, TrainConfig, config_for, default_cache_dir, fit, predict, resolve_device,
                     train_run)
@@ -156,7 +156,7 @@ def score_files(submission_csv, labels_csv) -> dict:
     lab = read_labels_csv(labels_csv)
     if not {"Participant", "Trial"} <= set(labels_all.columns):
         raise DataError(f"{labels_csv}: missing column(s) Participant/Trial")
-    pids = [("P" + p[1:]) if p[:1].lower() == "p" else p for p in labels_all["Participant"].str.strip()]
+    pids = [normalise_participant(p) for p in labels_all["Participant"]]
     listed = set(zip(pids, pd.to_numeric(labels_all["Trial"], errors="coerce")))
     for p, t in zip(sub.Participant, sub.Trial):
         if (p, t) not in listed:

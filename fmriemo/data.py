@@ -149,6 +149,12 @@ def n_outputs(task: str) -> int:
     return 3 if check_task(task) == "class" else 9
 
 
+def normalise_participant(pid: str) -> str:
+    """``p01`` -> ``P01``: participant ids compare with a capital P, whatever the folder or CSV says."""
+    pid = str(pid).strip()
+    return "P" + pid[1:] if pid[:1].lower() == "p" else pid
+
+
 def _participant_key(pid: str):
     m = _PARTICIPANT.match(pid)
     return (int(m.group(1)) if m else 10**9, pid)
@@ -242,7 +248,7 @@ def load_challenge(root, labels_csv=None) -> Dataset:
         if not pdirs:
             raise DataError(f"{sdir}: no participant folders (expected P01, P02, ...)")
         for pdir in pdirs:
-            name = "P" + pdir.name[1:]
+            name = normalise_participant(pdir.name)
             if name.upper() in seen:
                 raise DataError(f"duplicate participant id {name}: {seen[name.upper()]} and {pdir}")
             seen[name.upper()] = pdir
@@ -319,7 +325,7 @@ def read_labels_csv(path, require_complete: bool = False) -> pd.DataFrame:
             raise DataError(f"{path}: row {i + 2}: {col} {df.loc[i, col]!r} is not an integer")
         df[col] = num.astype(int)
     _check_labels(str(path), df["CLASS"].to_numpy(float), df["LEVEL"].to_numpy(float))
-    df["Participant"] = ["P" + p[1:] if p[:1].lower() == "p" else p for p in df["Participant"]]
+    df["Participant"] = [normalise_participant(p) for p in df["Participant"]]
     dup = df.duplicated(["Participant", "Trial"])
     if dup.any():
         r = df[dup].iloc[0]

@@ -12,9 +12,10 @@ from .train import PAPER_SPLIT_SEED, PROFILE_SEEDS, RunResult, check_profile, tr
 METRICS = ("precision", "sensitivity", "f1", "accuracy")
 
 
-def seeds_for(profile: str, task: str, seed: int = 0, n_seeds: int | None = None) -> list[int]:
-    """``n_seeds`` consecutive seeds from ``seed`` (default: the profile's number for the task)."""
-    n = PROFILE_SEEDS[check_profile(profile)][task] if n_seeds is None else int(n_seeds)
+def seeds_for(profile: str, task: str, seed: int = 0, n_seeds: int | None = None, minimum: int = 1) -> list[int]:
+    """``n_seeds`` consecutive seeds from ``seed`` (default: the profile's number for the task,
+    at least ``minimum``)."""
+    n = max(minimum, PROFILE_SEEDS[check_profile(profile)][task]) if n_seeds is None else int(n_seeds)
     if n < 1:
         raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
     return list(range(int(seed), int(seed) + n))

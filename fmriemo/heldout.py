@@ -27,6 +27,24 @@ from .evaluate import macro_f1, wilson_interval
 from .train import RunResult, Split, config_for, train_run
 
 PROTOCOLS = ("loso", "groupkfold")
+#: the held-out chapters' defaults per profile (chapters 7 and 8 share them, and so share trained models)
+HELDOUT_PROFILES = {"quick": {"protocol": "groupkfold", "n_seeds": 1},
+                    "full": {"protocol": "loso", "n_seeds": 2},
+                    "paper": {"protocol": "loso", "n_seeds": 1}}
+
+
+def profile_plan(profile: str, protocol: str | None = None, n_seeds: int | None = None,
+                 seed: int = 0) -> tuple[str, list[int]]:
+    """The protocol and training seeds of a held-out chapter: the given ones, else the profile's."""
+    from .train import check_profile
+    p = HELDOUT_PROFILES[check_profile(profile)]
+    protocol = protocol or p["protocol"]
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    n = p["n_seeds"] if n_seeds is None else int(n_seeds)
+    if n < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    return protocol, list(range(int(seed), int(seed) + n))
 
 
 def training_participants(ds: Dataset) -> list[str]:
@@ -154,20 +172,23 @@ def run_baselines(ds: Dataset, task: str = "class", protocol: str = "loso", k: i
 
 # --------------------------------------------------------------------------- summaries and tests
 
-def participant_bootstrap(pred: pd.DataFrame, statistic, n_resamples: int = 2000, seed: int = 0,
-                          level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of ``statistic(y_true, y_pred)`` resampling *participants* with replacement."""
-    groups = {p: g for p, g in pred.groupby("participant")}
-    names = list(groups)
+def bootstrap_participants(frame: pd.DataFrame, statistic, n_resamples: int = 2000, seed: int = 0,
+                           level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of ``statistic(frame)`` resampling the rows of whole *participants*
+    (column ``participant``) with replacement."""
+    groups = [g for _, g in frame.groupby("participant")]
     rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n_resamples):
-        pick = rng.choice(names, len(names), replace=True)
-        yt = np.concatenate([groups[p]["y_true"].to_numpy() for p in pick])
-        yp = np.concatenate([groups[p]["y_pred"].to_numpy() for p in pick])
-        vals.append(statistic(yt, yp))
+    vals = [statistic(pd.concat([groups[i] for i in rng.integers(0, len(groups), len(groups))]))
+            for _ in range(n_resamples)]
     a = (1 - level) / 2
     return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+
+
+def participant_bootstrap(pred: pd.DataFrame, statistic, n_resamples: int = 2000, seed: int = 0,
+                          level: float = 0.95) -> tuple[float, float]:
+    """Participant-bootstrap interval of ``statistic(y_true, y_pred)`` over prediction rows."""
+    return bootstrap_participants(pred, lambda d: statistic(d["y_true"].to_numpy(), d["y_pred"].to_numpy()),
+                                  n_resamples, seed, level)
 
 
 def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000) -> pd.DataFrame:

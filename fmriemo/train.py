@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -400,6 +400,3 @@ def train_paper(ds: Dataset, method: str, task: str, seed: int = 0, profile: str
     cfg = config_for(profile, epochs, method=method, task=task, seed=seed, device=device, **overrides)
     return train_run(ds, make_paper_split(ds, task, split_seed), cfg, cache_dir, progress)
 
-
-def with_config(cfg: TrainConfig, **kw) -> TrainConfig:
-    return replace(cfg, **kw)

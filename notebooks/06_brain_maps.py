@@ -39,7 +39,7 @@ data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed
-n_seeds = None         # training seeds; None: the profile's (full: 5, quick: 2)
+n_seeds = None         # training seeds; None: the profile's (full: 5, quick: 2; at least 2)
 n_val = 3              # training participants held out for checkpoint selection
 top_k = 20             # size of the "top regions" set
 profile = "full"       # "quick" (CI) or "full" (the published book)
@@ -54,7 +54,7 @@ import pandas as pd
 from IPython.display import display
 from scipy import stats
 
-from fmriemo import atlas, challenge, evaluate, maps, plots
+from fmriemo import atlas, challenge, evaluate, experiments, maps, plots
 from fmriemo.book import data_folder, glue, open_dataset
 from fmriemo.data import CLASS_NAMES
 from fmriemo.surrogate import read_ground_truth
@@ -65,8 +65,7 @@ folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
 truth = read_ground_truth(folder)
 labels, _ = challenge.evaluation_labels(ds, folder)
-n = n_seeds if n_seeds is not None else {"quick": 2, "full": 5, "paper": 1}[profile]
-seeds = list(range(seed, seed + n))
+seeds = experiments.seeds_for(profile, "class", seed, n_seeds, minimum=2)  # stability needs two
 glue("n_seeds", len(seeds))
 glue("n_val", n_val)
 

@@ -78,9 +78,7 @@ from fmriemo.evaluate import macro_f1
 
 plots.set_style()
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
-protocol = protocol or {"quick": "groupkfold", "full": "loso", "paper": "loso"}[profile]
-n = n_seeds if n_seeds is not None else {"quick": 1, "full": 2, "paper": 1}[profile]
-seeds = list(range(seed, seed + n))
+protocol, seeds = heldout.profile_plan(profile, protocol, n_seeds, seed)
 folds = heldout.group_folds(ds, protocol, k)
 glue("protocol_text", "leave one participant out" if protocol == "loso"
      else f"{len(folds)} groups of participants (GroupKFold)")

@@ -69,10 +69,8 @@ plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
 truth = read_ground_truth(folder)
-protocol = protocol or {"quick": "groupkfold", "full": "loso", "paper": "loso"}[profile]
-n = n_seeds if n_seeds is not None else {"quick": 1, "full": 2, "paper": 1}[profile]
-steps = ig_steps or {"quick": 8, "full": 32, "paper": 32}[profile]
-seeds = list(range(seed, seed + n))
+protocol, seeds = heldout.profile_plan(profile, protocol, n_seeds, seed)
+steps = ig_steps or (8 if profile == "quick" else 32)
 runs = heldout.fold_runs(ds, "asb", "class", protocol, k, seeds, n_val, profile, epochs, None,
                          cache_dir or None, device, progress=False)
 X = preprocess.minmax_trial(ds.X)

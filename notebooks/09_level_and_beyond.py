@@ -112,20 +112,12 @@ def scored(cls_col, lvl_col, frame):
     return challenge_score(frame["class"], c, frame["level"], lv)
 
 
-def participant_interval(cls_col, lvl_col, n_resamples=1000, seed_=0):
-    groups = [g for _, g in trials.groupby("participant")]
-    rng = np.random.default_rng(seed_)
-    vals = [scored(cls_col, lvl_col, pd.concat([groups[i] for i in rng.integers(0, len(groups), len(groups))]))["score"]
-            for _ in range(n_resamples)]
-    return np.quantile(vals, [0.025, 0.975])
-
-
 res = []
 for name, (c, lv) in combos.items():
     if c is not None and c not in trials:
         continue
     s = scored(c, lv, trials)
-    lo, hi = participant_interval(c, lv)
+    lo, hi = heldout.bootstrap_participants(trials, lambda d: scored(c, lv, d)["score"], n_resamples=1000)
     res.append({"predictor": name, "class error": s["class_error"], "rating SMAPE": s["level_error"],
                 "score": s["score"], "score_lo": lo, "score_hi": hi})
 results = pd.DataFrame(res).set_index("predictor")

@@ -235,3 +235,8 @@ def test_cli_check_rejects_broken_folder(tiny_challenge):
     assert r.returncode == 1
     assert r.stderr.startswith("error: ") and "without labels.npz" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_normalise_participant():
+    from fmriemo.data import normalise_participant
+    assert normalise_participant(" p07 ") == "P07" and normalise_participant("P17") == "P17"

@@ -84,3 +84,13 @@ def test_cli_train_groupkfold(tmp_path):
     out = json.loads(r.stdout)
     assert len(out["folds"]) == 4 and sum(f["trials"] for f in out["folds"]) == 480
     assert 0 <= out["summary"]["accuracy"] <= 1
+
+
+def test_profile_plan_defaults_and_errors():
+    assert heldout.profile_plan("quick") == ("groupkfold", [0])
+    assert heldout.profile_plan("full", seed=3) == ("loso", [3, 4])
+    assert heldout.profile_plan("full", "groupkfold", 1) == ("groupkfold", [0])
+    with pytest.raises(ValueError, match="profile must be one of"):
+        heldout.profile_plan("fast")
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        heldout.profile_plan("quick", "trials")

@@ -6,10 +6,11 @@ papermill run that fails still writes its notebook, with the error in it; this
 extension makes `jupyter-book build book/` refuse such a notebook instead of
 rendering a traceback as if it were a result.
 """
-import json
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
+
+from fmriemo.book import notebook_errors
 
 
 def _check(app):
@@ -36,9 +37,7 @@ def _check(app):
         if not nb.exists():
             problems.append(f"{nb}: not executed (run `make chapters` first)")
             continue
-        cells = json.loads(nb.read_text()).get("cells", [])
-        errs = [f"{o.get('ename')}: {o.get('evalue')}" for c in cells for o in c.get("outputs", [])
-                if o.get("output_type") == "error"]
+        errs = notebook_errors(nb)
         if errs:
             problems.append(f"{nb}: the chapter failed when executed: {errs[0]}")
     if problems:
