@@ -6,6 +6,7 @@ PROFILE ?= full
 DATA_DIR ?=
 LABELS_CSV ?=
 CACHE_DIR ?=
+SURROGATE_SEED ?=
 STAMP   := $(VENV)/.installed
 
 .PHONY: setup book chapters html linkcheck test bench clean clean-cache
@@ -26,7 +27,7 @@ book: chapters html
 chapters: $(STAMP)
 	$(VENV)/bin/fmriemo chapters --out book/chapters --profile $(PROFILE) \
 	  $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(LABELS_CSV),--labels "$(LABELS_CSV)") \
-	  $(if $(CACHE_DIR),--cache-dir "$(CACHE_DIR)")
+	  $(if $(CACHE_DIR),--cache-dir "$(CACHE_DIR)") $(if $(SURROGATE_SEED),--surrogate-seed $(SURROGATE_SEED))
 
 html: $(STAMP)
 	$(VENV)/bin/jupyter-book build -W --keep-going book/

@@ -109,6 +109,8 @@ def _cmd_chapters(a) -> int:
         params["labels_csv"] = str(Path(a.labels).expanduser().resolve())
     if a.cache_dir:
         params["cache_dir"] = str(Path(a.cache_dir).expanduser().resolve())
+    if a.surrogate_seed is not None:
+        params["surrogate_seed"] = a.surrogate_seed
     sources = chapter_sources()
     if a.only:
         sources = [s for s in sources if any(s.stem.startswith(o) for o in a.only)]
@@ -190,6 +192,8 @@ def main(argv=None) -> int:
     b.add_argument("--data-dir", default="")
     b.add_argument("--labels", default="")
     b.add_argument("--cache-dir", default="")
+    b.add_argument("--surrogate-seed", type=int, default=None,
+                   help="seed of the surrogate data set (when no --data-dir); default: the chapters' own (2024)")
     b.add_argument("--only", nargs="*", help="chapter name prefixes, e.g. 01 03")
     b.set_defaults(func=_cmd_chapters)
 

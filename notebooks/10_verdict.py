@@ -33,6 +33,8 @@ if importlib.util.find_spec("fmriemo") is None:
 chapters_dir = ""      # folder of the executed chapters; empty: this notebook's folder
 profile = "full"       # unused here; kept so every chapter takes the same parameters
 data_dir = ""          # unused here (the chapters' data are reported)
+labels_csv = ""        # unused here
+surrogate_seed = 2024  # unused here
 cache_dir = ""         # unused here
 
 # %%

@@ -43,7 +43,8 @@ def test_chapter_sources_have_one_parameters_cell():
         nb = jupytext.read(src)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, src
-        for name in ("data_dir", "profile", "cache_dir"):
+        # the parameters `fmriemo chapters` / `make chapters` pass to every chapter
+        for name in ("data_dir", "labels_csv", "surrogate_seed", "profile", "cache_dir"):
             assert f"{name} =" in tagged[0].source, (src, name)
         assert nb.metadata["kernelspec"]["name"] == "python3"
         first = next(c for c in nb.cells if c.cell_type == "code")

@@ -1,6 +1,7 @@
 """The project's promises: environment files in step, CI runs the README's command,
 and the book build fails when a chapter failed."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -71,13 +72,33 @@ def _build(book):
 
 
 @pytest.mark.chapter
-def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path):
+def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path, monkeypatch):
+    monkeypatch.delenv("FMRIEMO_REPOSITORY_URL", raising=False)
     bad = _build(_fake_book(tmp_path / "bad", error_in="03_class_task"))
     assert bad.returncode != 0
     assert "03_class_task" in bad.stdout + bad.stderr and "boom" in bad.stdout + bad.stderr
     good = _build(_fake_book(tmp_path / "good"))
     assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]
-    assert (tmp_path / "good" / "book" / "_build" / "html" / "chapters" / "03_class_task.html").exists()
+    page = (tmp_path / "good" / "book" / "_build" / "html" / "chapters" / "03_class_task.html").read_text()
+    # outside a git checkout with a GitHub origin the build knows no repository: the page says so
+    assert "mybinder.org" not in page and "does not know the public repository" in page
+    assert "../_sources/chapters/03_class_task.ipynb" in page
+
+
+def test_repository_url_sources(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from chapter_links import repository_url
+    monkeypatch.delenv("FMRIEMO_REPOSITORY_URL", raising=False)
+    assert repository_url(tmp_path) == ""                      # not a git checkout
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:someone/fmriemo.git"],
+                   check=True)
+    assert repository_url(tmp_path) == "https://github.com/someone/fmriemo"
+    assert repository_url(tmp_path, "https://github.com/lab/book/") == "https://github.com/lab/book"
+    monkeypatch.setenv("FMRIEMO_REPOSITORY_URL", "https://github.com/ci/fmriemo")
+    assert repository_url(tmp_path, "https://github.com/lab/book") == "https://github.com/ci/fmriemo"
+    monkeypatch.setenv("FMRIEMO_REPOSITORY_URL", "https://gitlab.com/x/y")
+    assert repository_url(tmp_path) == ""                      # Binder links are built for GitHub only
 
 
 @pytest.mark.chapter
@@ -97,7 +118,12 @@ def test_github_workflows_pass_zizmor():
     book = yaml.safe_load((wf / "book.yml").read_text())
     steps = " ".join(str(s) for s in book["jobs"]["build"]["steps"])
     assert "make setup" in steps and "make chapters PROFILE=full" in steps and "make html" in steps
+    # the cache key covers what determines the chapters, and the seed in it is the one they run with
     assert "hashFiles('notebooks/**', 'fmriemo/**', 'pyproject.toml')" in steps
+    assert "seed${{ env.SURROGATE_SEED }}" in steps and book["env"]["SURROGATE_SEED"]
+    dry = subprocess.run(["make", "-n", "chapters", "SURROGATE_SEED=7"], cwd=ROOT, capture_output=True, text=True,
+                         env={"PATH": os.environ["PATH"]})
+    assert "--surrogate-seed 7" in dry.stdout, dry.stdout + dry.stderr
     tests = yaml.safe_load((wf / "tests.yml").read_text())
     assert "make test" in str(tests["jobs"]["test"]["steps"])
 

@@ -5,13 +5,15 @@ papermill and other parameters.
 The repository is taken from $FMRIEMO_REPOSITORY_URL (the book workflow sets
 it from the GitHub repository it runs in), else from `fmriemo_repository_url`
 in _config.yml, else from the checkout's `origin` remote when that is on
-GitHub; with none of them, the run link is left out.
+GitHub. With none of them (a clone from elsewhere) the page says so where the
+Binder link would be, and the build log says how to set it.
 """
 import os
 import re
 import subprocess
 
 from docutils import nodes
+from sphinx.util import logging
 
 
 def repository_url(srcdir, configured: str = "") -> str:
@@ -43,6 +45,11 @@ def _links(app, doctree):
         para += nodes.reference(text="run it on Binder", refuri=binder)
         para += nodes.Text(" · ")
         para += nodes.reference(text="source", refuri=f"{repo}/blob/{app.config.fmriemo_branch}/notebooks/{stem}.py")
+    else:
+        para += nodes.Text(" · run it on Binder from the online edition (this build does not know the public "
+                           "repository: set ")
+        para += nodes.literal(text="fmriemo_repository_url")
+        para += nodes.Text(" in _config.yml)")
     para += nodes.Text(". With other parameters: ")
     para += nodes.literal(text=f"jupytext --to ipynb -o {stem}.ipynb notebooks/{stem}.py && "
                                f"papermill {stem}.ipynb out.ipynb -p seed 1 -p profile quick")
@@ -55,6 +62,10 @@ def _links(app, doctree):
 
 def _config(app, config):
     config.fmriemo_repository_url = repository_url(app.srcdir, config.fmriemo_repository_url)
+    if not config.fmriemo_repository_url:
+        logging.getLogger(__name__).info(
+            "chapter_links: no GitHub repository known (FMRIEMO_REPOSITORY_URL, fmriemo_repository_url in "
+            "_config.yml, or a GitHub origin remote); chapter pages get no Binder link")
 
 
 def setup(app):
