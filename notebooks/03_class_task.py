@@ -140,7 +140,7 @@ ci.astype(float).round(3)
 # ({glue:text}`ebr_acc_lo:.2f` to {glue:text}`ebr_acc_hi:.2f`); chance is
 # 0.33. Across seeds, ASB's macro F1 ranged from {glue:text}`asb_f1_min:.2f`
 # to {glue:text}`asb_f1_max:.2f` (mean {glue:text}`asb_f1_mean:.2f`), and it
-# ranked first in {glue:text}`asb_wins:.1f` of {glue:text}`n_seeds` seed(s).
+# ranked first in {glue:text}`asb_wins:.3g` of {glue:text}`n_seeds` seed(s).
 # Where the intervals of two methods overlap this much, one run does not say
 # which is better: that takes held-out participants, several seeds and a
 # paired comparison.

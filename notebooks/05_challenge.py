@@ -137,11 +137,20 @@ phase1_scores.round(4)
 # For scale: predicting "neutral, 0" for every trial scores
 # {glue:text}`p1_neutral:.4f`, and a perfect class with the commonest
 # rating of that class scores {glue:text}`p1_oracle:.4f`. The paper's 0.5132
-# is on the real test participants and cannot be compared digit for digit
-# with a surrogate score, but it sits between the same two reference points.
+# is scored on all 120 trials of the real test participants;
+# {glue:text}`p1_compare_text`
 
 # %%
 glue("p1_main", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score"]))
+if "surrogate" in eval_source:
+    compare = ("a surrogate score cannot be compared with it digit for digit, but it sits between the same two "
+               "reference points.")
+elif len(labels):
+    compare = (f"the score here is an estimate from the {len(labels)} test trials whose labels were released, "
+               "so its interval is the one to compare.")
+else:
+    compare = "no test labels were given (parameter labels_csv), so nothing here is scored."
+glue("p1_compare_text", compare)
 glue("p1_main_lo", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score_lo"]))
 glue("p1_main_hi", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score_hi"]))
 glue("p1_main_acc", float(1 - phase1_scores.loc[plots.METHOD_LABELS[submit_method], "class error"]))

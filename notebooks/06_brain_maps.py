@@ -211,29 +211,30 @@ plt.show()
 # %%
 if truth is not None:
     planted = np.array(truth["planted_regions"])
-    glue("n_planted", len(planted))
-    glue("planted_p_at_k", evaluate.precision_at_k(weights, planted, len(planted)))
-    glue("planted_auroc", evaluate.ranking_auroc(weights, planted))
-    glue("planted_chance", len(planted) / atlas.N_REGIONS)
     per_seed_auc = [evaluate.ranking_auroc(m, planted) for m in seed_maps]
-    glue("planted_auroc_min", float(min(per_seed_auc)))
-    glue("planted_auroc_max", float(max(per_seed_auc)))
+    rec = {"n_planted": len(planted), "planted_p_at_k": evaluate.precision_at_k(weights, planted, len(planted)),
+           "planted_auroc": evaluate.ranking_auroc(weights, planted),
+           "planted_chance": len(planted) / atlas.N_REGIONS,
+           "planted_auroc_min": float(min(per_seed_auc)), "planted_auroc_max": float(max(per_seed_auc))}
+    for k, value in rec.items():
+        glue(k, value)
+    glue("planted_text",
+         "On the surrogate, {n_planted} regions carry the planted signal. Of the {n_planted} regions with the "
+         "highest weights, a share of {planted_p_at_k:.2f} are planted ones (chance: {planted_chance:.2f}), and "
+         "the weights rank planted regions above the others with an AUROC of {planted_auroc:.2f} (per seed "
+         "{planted_auroc_min:.2f} to {planted_auroc_max:.2f}).".format(**rec))
     maps.highlight_regions(planted, title="planted regions (for comparison with the map above)")
     plt.show()
 else:
     for k in ("n_planted", "planted_p_at_k", "planted_auroc", "planted_chance", "planted_auroc_min",
               "planted_auroc_max"):
         glue(k, float("nan"))
+    glue("planted_text", "On real data the regions that carry the signal are unknown, so whether the map finds "
+         "them cannot be measured.")
     print("Real data: the regions that carry the signal are unknown, so recovery cannot be measured.")
 
 # %% [markdown]
-# On the surrogate, {glue:text}`n_planted` regions carry the planted signal.
-# Of the {glue:text}`n_planted` regions with the highest weights,
-# a share of {glue:text}`planted_p_at_k:.2f` are planted ones (chance:
-# {glue:text}`planted_chance:.2f`), and the weights rank planted regions
-# above the others with an AUROC of {glue:text}`planted_auroc:.2f` (per seed
-# {glue:text}`planted_auroc_min:.2f` to {glue:text}`planted_auroc_max:.2f`).
-# (On real data these numbers read "nan": nothing is known to be planted.)
+# {glue:text}`planted_text`
 #
 # ```{admonition} What the SE weights can and cannot be taken to mean
 # :class: important

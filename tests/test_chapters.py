@@ -15,9 +15,9 @@ def run(tmp_path_factory):
     cache = tmp_path_factory.mktemp("chapter-cache")
     out = tmp_path_factory.mktemp("chapters")
 
-    def _run(stem, **params):
+    def _run(stem, out_dir=None, **params):
         src = next(s for s in chapter_sources() if s.stem == stem)
-        nb = run_chapter(src, out / f"{stem}.ipynb",
+        nb = run_chapter(src, (out_dir or out) / f"{stem}.ipynb",
                          {"profile": "quick", "cache_dir": str(cache), "surrogate_seed": 7, **params})
         assert notebook_errors(nb) == []
         return nb, {k: _value(v) for k, v in read_glued(nb).items()}
@@ -174,3 +174,33 @@ def test_10_verdict_collects_executed_chapters(run):
     assert g["n_claims"] == 5 and 0 <= g["n_supported"] <= 5
     assert "seed 7" in g["data_source"]  # read from chapter 1 of this run
     assert not math.isnan(g["c7_asb"]) and not math.isnan(g["c9_paper"])
+
+
+def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
+    """What the maintainers run: a challenge folder with only Train/, Test/ and Supplementary/ plus the
+    released-labels CSV beside it. Nothing is known to be planted, so the chapters that score maps against
+    the surrogate's ground truth must say so in sentences that read, and score the challenge on the
+    released trials only."""
+    import shutil
+
+    from fmriemo.surrogate import write_surrogate
+    folder = tmp_path / "challenge"
+    write_surrogate(folder, seed=7)  # the same arrays as the surrogate above, so trained models are reused
+    labels = tmp_path / "released_labels.csv"
+    shutil.move(folder / "released_labels.csv", labels)
+    for extra in ("ground_truth.json", "test_labels.csv"):
+        (folder / extra).unlink()
+    out = tmp_path / "chapters"
+    real = {"out_dir": out, "data_dir": str(folder), "labels_csv": str(labels)}
+
+    _, g1 = run("01_data", **real)
+    assert "surrogate" not in g1["data_source"] and g1["n_test_labelled"] == 36
+    assert g1["planted_text"].startswith("This build reads the challenge data")
+    _, g5 = run("05_challenge", methods=["ebr"], submit_method="ebr", epochs=2, ft_epochs=2, seed=1, **real)
+    assert g5["n_eval"] == 36 and "estimate" in g5["eval_source"] and 0 <= g5["p1_ebr"] <= 1
+    _, g6 = run("06_brain_maps", n_seeds=2, epochs=2, top_k=10, seed=3, **real)
+    assert math.isnan(g6["planted_auroc"]) and g6["planted_text"].startswith("On real data")
+    _, g8 = run("08_attribution", protocol="groupkfold", k=4, epochs=2, ig_steps=4, **real)
+    assert math.isnan(g8["auc_se"]) and g8["recovery_text"].startswith("On real data")
+    _, g10 = run("10_verdict", out_dir=out)
+    assert g10["c8_recovery_text"].startswith("On real data") and "surrogate" not in g10["data_source"]
