@@ -84,3 +84,17 @@ def rank_counts(table: pd.DataFrame, metric: str = "f1") -> pd.Series:
 def constant_predictor(y_true, value: int, task: str) -> dict:
     """Metrics of always predicting ``value``."""
     return classification_metrics(y_true, np.full(len(y_true), value), task)
+
+
+def random_predictor(y_true, y_train, task: str, n_draws: int = 1000, seed: int = 0) -> dict:
+    """Chance for a macro metric: guess every test label at random with the training labels'
+    frequencies, ``n_draws`` times. Returns the mean and the 95th percentile of macro F1 and accuracy
+    over the draws. (Always predicting the commonest label is a lower floor for macro F1, since it
+    scores zero on every other label.)"""
+    rng = np.random.default_rng(seed)
+    values, counts = np.unique(np.asarray(y_train), return_counts=True)
+    draws = pd.DataFrame([classification_metrics(y_true, rng.choice(values, len(y_true), p=counts / counts.sum()),
+                                                 task) for _ in range(n_draws)])
+    return {"f1_mean": float(draws["f1"].mean()), "f1_p95": float(draws["f1"].quantile(0.95)),
+            "accuracy_mean": float(draws["accuracy"].mean()),
+            "accuracy_p95": float(draws["accuracy"].quantile(0.95))}

@@ -83,3 +83,18 @@ def test_region_map_metrics():
     s = map_stability(np.stack([scores, scores, -scores]), k=3)
     assert s["pairs"] == 3 and s["spearman"] == pytest.approx(-1 / 3)
     assert s["topk_jaccard"] == pytest.approx(1 / 3)
+
+
+def test_random_predictor_matches_the_expected_chance_accuracy():
+    from fmriemo.experiments import constant_predictor, random_predictor
+    rng = np.random.default_rng(0)
+    y_train = rng.choice([-1, 0, 1], 600, p=[0.5, 0.3, 0.2])
+    y_test = rng.choice([-1, 0, 1], 300, p=[0.5, 0.3, 0.2])
+    g = random_predictor(y_test, y_train, "class", n_draws=400, seed=1)
+    # expected accuracy of guessing with frequencies q on labels with frequencies p is sum(p * q)
+    freq = lambda y: np.array([np.mean(y == k) for k in (-1, 0, 1)])
+    assert g["accuracy_mean"] == pytest.approx(float(freq(y_test) @ freq(y_train)), abs=0.01)
+    assert g["accuracy_mean"] < g["accuracy_p95"] and g["f1_mean"] < g["f1_p95"]
+    assert constant_predictor(y_test, -1, "class")["f1"] < g["f1_mean"]
+    assert random_predictor(y_test, y_train, "class", n_draws=50, seed=1) == \
+        random_predictor(y_test, y_train, "class", n_draws=50, seed=1)
