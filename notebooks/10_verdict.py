@@ -109,7 +109,7 @@ rows = [
     ("ASB's level F1 (0.26) is meaningful",
      f"ASB mean F1 {v['c4_asb']:.2f}; always {ch4.get('majority_level', '?')} {v['c4_const']:.2f}, "
      f"random guessing {v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})",
-     reading(v["c4_asb"] > v["c4_rand_p95"], v["c4_asb"] > v["c4_rand"])),
+     reading(v["c4_asb"] > v["c4_rand_p95"])),
     ("Challenge score 0.5132 (Phase I), 0.4213 (Phase II)",
      f"Phase I {v['c5_p1']:.4f}, Phase II {v['c5_p2']:.4f}; always neutral {v['c5_neutral']:.4f}",
      reading(v["c5_p1"] < v["c5_neutral"] - 0.05, v["c5_p1"] < v["c5_neutral"])),
