@@ -60,6 +60,7 @@ import pandas as pd
 
 from fmriemo import challenge, evaluate, plots
 from fmriemo.book import cache_path, data_folder, glue, open_dataset
+from fmriemo.surrogate import read_ground_truth
 
 plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
@@ -142,9 +143,12 @@ phase1_scores.round(4)
 
 # %%
 glue("p1_main", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score"]))
-if "surrogate" in eval_source:
+n_test = int((ds.split == "test").sum())
+if read_ground_truth(folder) is not None:
     compare = ("a surrogate score cannot be compared with it digit for digit, but it sits between the same two "
                "reference points.")
+elif len(labels) == n_test:
+    compare = f"the score here is on the same {n_test} trials, so the two compare directly."
 elif len(labels):
     compare = (f"the score here is an estimate from the {len(labels)} test trials whose labels were released, "
                "so its interval is the one to compare.")

@@ -106,6 +106,7 @@ def test_05_challenge(run):
     assert g["p1_main"] == g["p1_ebr"]
     assert g["p1_oracle"] < g["p1_neutral"]  # the two reference points bracket the scale
     assert 0 <= g["p2_main"] <= 1 and 0 <= g["p1rest_main"] <= 1
+    assert g["p1_compare_text"].startswith("a surrogate score")
 
 
 def test_05_submission_matches_cli_score(run, tmp_path_factory):
@@ -201,6 +202,7 @@ def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
     assert g1["planted_text"].startswith("This build reads the challenge data")
     _, g5 = run("05_challenge", methods=["ebr"], submit_method="ebr", epochs=2, ft_epochs=2, seed=1, **real)
     assert g5["n_eval"] == 36 and "estimate" in g5["eval_source"] and 0 <= g5["p1_ebr"] <= 1
+    assert "estimate from the 36 test trials" in g5["p1_compare_text"]
     _, g6 = run("06_brain_maps", n_seeds=2, epochs=2, top_k=10, seed=3, **real)
     assert math.isnan(g6["planted_auroc"]) and g6["planted_text"].startswith("On real data")
     _, g8 = run("08_attribution", protocol="groupkfold", k=4, epochs=2, ig_steps=4, **real)

@@ -86,7 +86,7 @@ def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path, monkeypatch):
 
 
 def test_repository_url_sources(tmp_path, monkeypatch):
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
     from chapter_links import repository_url
     monkeypatch.delenv("FMRIEMO_REPOSITORY_URL", raising=False)
     assert repository_url(tmp_path) == ""                      # not a git checkout
