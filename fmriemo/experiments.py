@@ -98,3 +98,33 @@ def random_predictor(y_true, y_train, task: str, n_draws: int = 1000, seed: int 
     return {"f1_mean": float(draws["f1"].mean()), "f1_p95": float(draws["f1"].quantile(0.95)),
             "accuracy_mean": float(draws["accuracy"].mean()),
             "accuracy_p95": float(draws["accuracy"].quantile(0.95))}
+
+
+def kept_at_budget(run: RunResult, budget: int) -> int | None:
+    """The epoch the paper's checkpoint rule would have kept had training stopped after ``budget``
+    epochs (None when the run stopped before ``budget``, so that budget was not observed)."""
+    from .train import EarlyStopping
+    if budget > run.epochs_run:
+        return None
+    h = run.history
+    maximise = run.config["monitor"] == "val_acc"
+    return EarlyStopping.replay(h[run.config["monitor"]], maximise, epochs=budget)[1]
+
+
+def budget_table(runs: dict, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
+    """For each run and epoch budget: the kept epoch, its validation value and its test accuracy and
+    macro F1 (from the run's per-epoch test record), i.e. what a shorter training would have reported.
+    Budgets longer than a run are left out. One row per (method, seed, budget)."""
+    rows = []
+    for (method, seed), r in runs.items():
+        h = r.history
+        if "test_f1" not in h:
+            continue
+        for b in budgets:
+            kept = kept_at_budget(r, b)
+            if kept is None:
+                continue
+            rows.append({"method": method, "seed": seed, "budget": int(b), "kept_epoch": kept,
+                         "val": h[r.config["monitor"]][kept - 1], "test_acc": h["test_acc"][kept - 1],
+                         "test_f1": h["test_f1"][kept - 1]})
+    return pd.DataFrame(rows, columns=["method", "seed", "budget", "kept_epoch", "val", "test_acc", "test_f1"])

@@ -15,12 +15,21 @@ real data's summary statistics (``resources/bn246_signal_stats.csv``):
   every region, larger in occipital and temporal cortex, that carries no
   label information;
 * labels drawn as in the real training set: 10 trials per class per
-  participant in shuffled order, LEVEL drawn from the real CLASS x LEVEL table.
+  participant in shuffled order, LEVEL drawn from the real CLASS x LEVEL table;
+* the real trial-order structure: seven pairs of training participants saw
+  the classes in the same order (P01/P10, ..., P07/P16), P08 and P09 have
+  orders of their own, and one test participant (P18) shares the order of
+  the P02/P11 pair (``ORDER_TWINS``);
+* rare motion-like spikes (one region, one second) that move a trial's
+  global minimum or maximum, as head motion does in real recordings.
 
 The emotion signal is planted in a documented set of regions
 (``VALENCE_REGIONS`` respond in proportion to LEVEL/4 with a fixed sign,
 ``AROUSAL_REGIONS`` to |LEVEL|/4), scaled by each region's temporal SD, a
-participant gain and a participant-by-region jitter. The set overlaps the 32
+participant gain and a participant-by-region jitter. The emotional drive
+builds up over the clip (a ramp from onset to offset) before the
+haemodynamic response, so, as on the real data, the seconds after the video
+carry more of it than the video itself. The set overlaps the 32
 EBR regions in part. ``ground_truth.json`` in the written folder records all
 of it. Methods in this package never read the ground truth except to *score*
 recovery of the planted regions.
@@ -39,12 +48,17 @@ from scipy import stats
 from . import atlas
 from .data import N_SECONDS
 
-SURROGATE_VERSION = 1
+SURROGATE_VERSION = 2
 N_TRAIN, N_TEST, N_TRIALS = 16, 4, 30
 VIDEO_ONSET, VIDEO_OFFSET = 5, 20
 GLOBAL_SHARE = 0.10
-EFFECT_SIZE = 0.65  # planted response amplitude at |LEVEL| = 4, in units of the region's temporal SD
+EFFECT_SIZE = 0.9   # planted response amplitude at |LEVEL| = 4 (peak of the ramped response), in region temporal SDs
 RELEASED_PER_CLASS = 3
+OFFSET_SHARED = 0.9   # share of the participant offsets' variance that is one gain for all regions
+SPIKE_RATE = 0.4      # expected motion-like spikes per trial
+SPIKE_SIZE = 0.04     # median spike amplitude, as a fraction of the region's mean intensity
+#: participant number -> the participant whose class order it repeats (the real data's structure)
+ORDER_TWINS: dict[int, int] = {10: 1, 11: 2, 12: 3, 13: 4, 14: 5, 15: 6, 16: 7, 18: 2}
 
 #: region row -> sign: +1 responds more to positive ratings, -1 to negative.
 VALENCE_REGIONS: dict[int, int] = {
@@ -72,12 +86,14 @@ def planted_regions() -> np.ndarray:
     return np.array(sorted(set(VALENCE_REGIONS) | set(AROUSAL_REGIONS)))
 
 
-def hrf_response(n: int = N_SECONDS, onset: int = VIDEO_ONSET, offset: int = VIDEO_OFFSET) -> np.ndarray:
-    """Canonical double-gamma HRF (TR 1 s) convolved with the video block, peak 1."""
+def hrf_response(n: int = N_SECONDS, onset: int = VIDEO_ONSET, offset: int = VIDEO_OFFSET,
+                 ramp: bool = False) -> np.ndarray:
+    """Canonical double-gamma HRF (TR 1 s) convolved with the video block, peak 1. With ``ramp``
+    the drive rises linearly over the block (an emotion that builds up during the clip)."""
     t = np.arange(0, 32.0)
     hrf = stats.gamma.pdf(t, 6) - stats.gamma.pdf(t, 16) / 6.0
     box = np.zeros(n)
-    box[onset:offset] = 1.0
+    box[onset:offset] = np.linspace(1.0 / (offset - onset), 1.0, offset - onset) if ramp else 1.0
     resp = np.convolve(box, hrf)[:n]
     return resp / resp.max()
 
@@ -94,10 +110,12 @@ def _ar1(rng, phi, shape, axis_len):
     return out
 
 
-def _draw_labels(rng) -> np.ndarray:
-    """[30, 2] CLASS, LEVEL for one participant: 10 per class, shuffled."""
-    cls = np.repeat([-1, 0, 1], N_TRIALS // 3)
-    rng.shuffle(cls)
+def _draw_labels(rng, cls: np.ndarray | None = None) -> np.ndarray:
+    """[30, 2] CLASS, LEVEL for one participant: 10 per class in shuffled order (or the given
+    class order), each LEVEL drawn from the real table's row of its class."""
+    if cls is None:
+        cls = np.repeat([-1, 0, 1], N_TRIALS // 3)
+        rng.shuffle(cls)
     p = CLASS_LEVEL_COUNTS / CLASS_LEVEL_COUNTS.sum(1, keepdims=True)
     lev = np.array([rng.choice(np.arange(-4, 5), p=p[c + 1]) for c in cls])
     return np.column_stack([cls, lev]).astype(float)
@@ -115,6 +133,7 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
     lobes = np.array(atlas.lobes())
     R, T = atlas.N_REGIONS, N_SECONDS
     resp = hrf_response()
+    emo = hrf_response(ramp=True)
     # Task-evoked response without label information, larger in visual/temporal cortex.
     evoked_scale = 0.6 + 1.4 * (lobes == "Occipital Lobe") + 0.6 * (lobes == "Temporal Lobe")
     val_idx = np.array(sorted(VALENCE_REGIONS))
@@ -124,9 +143,12 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
     fmri, labels, gains = {}, {}, {}
     for p in range(1, N_TRAIN + N_TEST + 1):
         pid = f"P{p:02d}"
-        lab = _draw_labels(rng)
-        # participant offsets, multiplicative so that low-intensity regions stay positive
-        base = mean * np.exp(sd_subj / mean * rng.standard_normal(R))
+        twin = ORDER_TWINS.get(p)
+        lab = _draw_labels(rng, None if twin is None else labels[f"P{twin:02d}"][:, 0].astype(int))
+        # participant offsets, multiplicative so that low-intensity regions stay positive; a share
+        # of them is one gain for the whole scan (which the paper's per-trial min-max removes)
+        z = np.sqrt(OFFSET_SHARED) * rng.standard_normal() + np.sqrt(1 - OFFSET_SHARED) * rng.standard_normal(R)
+        base = mean * np.exp(sd_subj / mean * z)
         # slow drift of the trial mean: AR(1) over trials, half shared across regions
         shared = _ar1(rng, 0.7, (1, N_TRIALS), N_TRIALS)[0]
         own = _ar1(rng, 0.7, (R, N_TRIALS), N_TRIALS)
@@ -143,9 +165,12 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
         lev = lab[:, 1]
         amp = effect_size * gain
         x[:, val_idx, :] += (amp * sd_time[val_idx] * val_sign * jitter_v)[None, :, None] \
-            * (lev / 4.0)[:, None, None] * resp[None, None, :]
+            * (lev / 4.0)[:, None, None] * emo[None, None, :]
         x[:, aro_idx, :] += (amp * sd_time[aro_idx] * jitter_a)[None, :, None] \
-            * (np.abs(lev) / 4.0)[:, None, None] * resp[None, None, :]
+            * (np.abs(lev) / 4.0)[:, None, None] * emo[None, None, :]
+        for t in np.flatnonzero(rng.random(N_TRIALS) < SPIKE_RATE):  # motion-like spikes
+            r, sec = rng.integers(R), rng.integers(T)
+            x[t, r, sec] += rng.choice([-1.0, 1.0]) * SPIKE_SIZE * rng.lognormal(0, 0.5) * mean[r]
         fmri[pid] = x.astype(np.float32)
         labels[pid] = lab
         gains[pid] = round(gain, 4)
@@ -155,13 +180,16 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
         "generator": "fmriemo.surrogate", "version": SURROGATE_VERSION, "seed": seed,
         "effect_size_sd_units": effect_size,
         "response": {"onset_sample": VIDEO_ONSET, "offset_sample": VIDEO_OFFSET,
-                     "shape": [round(float(v), 6) for v in resp]},
+                     "shape": [round(float(v), 6) for v in emo],
+                     "drive": "linear ramp over the video block, convolved with a double-gamma HRF"},
+        "order_twins": {f"P{a:02d}": f"P{b:02d}" for a, b in ORDER_TWINS.items()},
+        "spikes": {"rate_per_trial": SPIKE_RATE, "median_fraction_of_mean": SPIKE_SIZE},
         "valence_regions": [{"index": int(i), "name": names[i], "sign": int(VALENCE_REGIONS[i])} for i in val_idx],
         "arousal_regions": [{"index": int(i), "name": names[i]} for i in aro_idx],
         "planted_regions": planted_regions().tolist(),
         "participant_gain": gains,
         "model": "signal = effect * gain_p * jitter_pr * sd_r * (sign_r * LEVEL/4 for valence, "
-                 "|LEVEL|/4 for arousal regions) * response(t)",
+                 "|LEVEL|/4 for arousal regions) * response(t), response = HRF * ramp over the video",
     }
     return {"fmri": fmri, "labels": labels, "truth": truth}
 
@@ -231,20 +259,33 @@ def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE)
 
 
 def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
-    """The surrogate folder for ``seed`` under ``cache_dir``, generated on first use."""
-    folder = Path(cache_dir).expanduser() / f"surrogate-v{SURROGATE_VERSION}-seed{seed}"
+    """The surrogate folder for ``seed`` under ``cache_dir``, generated on first use.
+
+    It is written into a temporary folder of its own and renamed into place, so
+    that two processes generating it at once never share a half-written folder
+    (the second rename finds the folder there and its copy is discarded).
+    """
+    import shutil
+    import tempfile
+    cache_dir = Path(cache_dir).expanduser()
+    folder = cache_dir / f"surrogate-v{SURROGATE_VERSION}-seed{seed}"
     marker = folder / ".complete"
-    if not marker.exists():
-        tmp = folder.with_name(folder.name + f".tmp{hashlib.sha1(str(folder).encode()).hexdigest()[:6]}")
-        if tmp.exists():
-            import shutil
-            shutil.rmtree(tmp)
+    if marker.exists():
+        return folder
+    if folder.exists():  # an interrupted or foreign folder without the completion marker
+        shutil.rmtree(folder, ignore_errors=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=cache_dir))
+    try:
         write_surrogate(tmp, seed)
         (tmp / ".complete").write_text("ok\n")
-        if folder.exists():
-            import shutil
-            shutil.rmtree(folder)
-        tmp.rename(folder)
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if not marker.exists():  # not another process's finished copy: a real failure
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
