@@ -37,6 +37,19 @@ def _cmd_surrogate(a) -> int:
     return 0
 
 
+def _cmd_calibrate(a) -> int:
+    from .book import open_dataset
+    from .calibrate import card
+    ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
+    c = card(ds)
+    print(f"calibration card of {ds.source} (labelled training trials) beside the real challenge data")
+    width = max(len(t) for t in c["statistic"])
+    print(f"  {'statistic':{width}s}  {'here':>6s}  {'real':>6s}  {'diff':>6s}")
+    for _, r in c.iterrows():
+        print(f"  {r.statistic:{width}s}  {r.here:6.3f}  {r.real:6.3f}  {r.difference:+6.3f}")
+    return 0
+
+
 def _cmd_train(a) -> int:
     from .book import open_dataset
     from .evaluate import metrics_with_intervals
@@ -51,7 +64,8 @@ def _cmd_train(a) -> int:
     m = metrics_with_intervals(res.y_true, res.y_pred, a.task)
     print(json.dumps({"method": a.method, "task": a.task, "split": res.split["name"], "seed": a.seed,
                       "test_trials": m["n"], "metrics": m, "best_epoch": res.best_epoch,
-                      "epochs_run": res.epochs_run, "train_seconds": round(res.seconds, 2),
+                      "epochs_run": res.epochs_run, "plateau_exit": res.plateau_exit,
+                      "kept_on_plateau": res.on_plateau, "train_seconds": round(res.seconds, 2),
                       "from_cache": res.cached, "cache": res.path}, indent=1))
     return 0
 
@@ -63,8 +77,12 @@ def _train_heldout(ds, a) -> int:
     seeds = list(range(a.seed, a.seed + a.seeds))
     pred = heldout.run_models(ds, [a.method], a.task, a.split, a.k, seeds, a.n_val, a.profile, a.epochs,
                               None, a.cache_dir or None, a.device, progress=not a.quiet)
+    runs = {(s, f): r for s, f, r in heldout.fold_runs(ds, a.method, a.task, a.split, a.k, seeds, a.n_val,
+                                                         a.profile, a.epochs, None, a.cache_dir or None,
+                                                         a.device, progress=False)}
     folds = heldout.group_folds(ds, a.split, a.k)
     per_fold = [{"seed": int(s), "fold": int(f), "test_participants": folds[f],
+                 "best_epoch": runs[(s, f)].best_epoch, "kept_on_plateau": runs[(s, f)].on_plateau,
                  "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
                  "trials": len(g)}
                 for (s, f), g in pred.groupby(["seed", "fold"])]
@@ -151,8 +169,9 @@ def main(argv=None) -> int:
                    help="a paper method, or this book's compact model for new participants")
     t.add_argument("--task", choices=("class", "level"), default="class")
     t.add_argument("--seed", type=int, default=0, help="model initialisation / shuffling seed")
-    t.add_argument("--split", choices=("paper", "loso", "groupkfold"), default="paper",
-                   help="paper: the authors' trial split; loso / groupkfold: held-out participants (nested)")
+    t.add_argument("--split", choices=("paper", "loso", "order", "groupkfold"), default="paper",
+                   help="paper: the authors' trial split; loso / order / groupkfold: held-out participants "
+                        "(nested; order and groupkfold hold out participants with the same class order together)")
     t.add_argument("--seeds", type=int, default=1, help="number of seeds for --split loso/groupkfold")
     t.add_argument("--k", type=int, default=4, help="folds for --split groupkfold")
     t.add_argument("--n-val", type=int, default=2, help="validation participants inside each training fold")
@@ -164,6 +183,13 @@ def main(argv=None) -> int:
     t.add_argument("--surrogate-seed", type=int, default=2024)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
+
+    cal = sub.add_parser("calibrate", help="print the calibration card of a folder beside the real data's values")
+    cal.add_argument("data_dir", nargs="?", default="", help="challenge folder (default: the built-in surrogate)")
+    cal.add_argument("--labels", default="", help="released-labels CSV (optional)")
+    cal.add_argument("--cache-dir", default="")
+    cal.add_argument("--surrogate-seed", type=int, default=2024)
+    cal.set_defaults(func=_cmd_calibrate)
 
     sc = sub.add_parser("score", help="official challenge score of a submission CSV against a labels CSV")
     sc.add_argument("submission")

@@ -39,6 +39,7 @@ def run_paper_protocol(ds: Dataset, task: str, methods, seeds, profile: str = "f
             m = classification_metrics(r.y_true, r.y_pred, task)
             rows.append({"method": method, "seed": s, **{k: m[k] for k in METRICS}, "n": m["n"],
                          "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+                         "plateau_exit": r.plateau_exit, "on_plateau": r.on_plateau,
                          "train_seconds": r.seconds, "cached": r.cached})
     return runs, pd.DataFrame(rows)
 

@@ -105,6 +105,30 @@ def learning_curves(histories: dict, metric: str = "val_acc", best: dict | None 
     return fig
 
 
+def budget_curves(runs: dict, metric: str = "val_acc", smooth: int = 25):
+    """One panel per method: ``metric`` over epochs for every seed (running mean over ``smooth``
+    epochs), a dot at each kept checkpoint and a shaded band up to each run's plateau exit."""
+    methods = list(dict.fromkeys(m for m, _ in runs))
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), sharey=True, squeeze=False)
+    for ax, m in zip(axes[0], methods):
+        col = METHOD_COLORS.get(m)
+        for (mm, seed), r in runs.items():
+            if mm != m:
+                continue
+            v = np.asarray(r.history[metric], float)
+            k = min(smooth, len(v))
+            sm = np.convolve(v, np.ones(k) / k, mode="valid")
+            ax.plot(np.arange(k, len(v) + 1), sm, color=col, lw=1, alpha=0.8)
+            ax.plot(r.best_epoch, v[r.best_epoch - 1], "o", color="k" if r.on_plateau else col, ms=5,
+                    mfc="white" if r.on_plateau else col)
+            if r.plateau_exit:
+                ax.axvspan(0, r.plateau_exit, color="0.85", alpha=0.25, lw=0)
+        ax.set(title=METHOD_LABELS.get(m, m), xlabel="epoch")
+    axes[0][0].set_ylabel(f"{metric.replace('_', ' ')} (running mean of {smooth})")
+    fig.tight_layout()
+    return fig
+
+
 def method_bars(df: pd.DataFrame, value: str, lo: str, hi: str, ax=None, chance: float | None = None,
                 title: str = ""):
     """Point estimates with interval whiskers, one bar per row of ``df`` (index = method)."""

@@ -25,11 +25,19 @@
 # ```{admonition} Deviation from the authors: the epoch budget
 # :class: warning
 # The authors trained for up to 10,000 epochs. This chapter trains for at most
-# {glue:text}`max_epochs` epochs and stops when validation accuracy has not
-# improved for {glue:text}`patience` epochs, keeping the authors' checkpoint
-# rule. Set `profile = "paper"` to train the full 10,000 epochs (about
-# {glue:text}`paper_budget_minutes:.0f` minutes per model at the speed measured
-# in this chapter's runs).
+# {glue:text}`max_epochs` epochs, keeps the authors' checkpoint rule (best
+# validation accuracy), and stops early only after {glue:text}`min_epochs`
+# epochs, once validation accuracy has not improved for
+# {glue:text}`patience` epochs. Early stopping counted from the first epoch
+# (patience 60, this book's first rule) stopped every model *inside* the
+# plateau that the paper's recipe crosses before it learns: on the real
+# challenge data ASB then kept checkpoints from its first epochs and scored at
+# chance. The rule here was chosen from learning curves of the three models
+# over three seeds and 3,000 epochs without early stopping
+# (`benchmarks/budget.py`; its tables, and the rules replayed on the same
+# curves, are in the README). Set `profile = "paper"` to train the
+# full 10,000 epochs (about {glue:text}`paper_budget_minutes:.0f` minutes per
+# model at the speed measured in this chapter's runs).
 # ```
 #
 # The paper reports one run of each method. Here every method is trained with
@@ -74,11 +82,50 @@ ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
 seeds = experiments.seeds_for(profile, TASK, seed, n_seeds)
 cfg = config_for(profile, epochs, task=TASK)
 glue("max_epochs", cfg.epochs)
+glue("min_epochs", cfg.min_epochs)
 glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
 glue("n_seeds", len(seeds))
 runs, table = experiments.run_paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed,
                                              cache_dir or None, device)
+glue("n_on_plateau", int(table["on_plateau"].sum()))
+glue("n_runs", len(table))
 table.round(3)
+
+# %% [markdown]
+# ## Did the models learn? Kept epochs and the plateau
+#
+# Before reading any score: the validation accuracy of every run (one line a
+# seed, running mean over 25 epochs), the checkpoint kept (dots), and the
+# stretch before each run's validation accuracy first clears its starting level
+# by 0.05 (grey: the plateau). A checkpoint kept inside the plateau (open dot)
+# comes from a model that had fitted its training trials but not yet
+# generalised to any other; such runs are flagged in the table above
+# (`on_plateau`). Here {glue:text}`n_on_plateau` of {glue:text}`n_runs` runs
+# kept a checkpoint inside the plateau.
+
+# %%
+plots.budget_curves(runs)
+plt.show()
+
+# %% [markdown]
+# What the paper's number depends on: the test scores of the checkpoint that
+# the authors' rule would have kept had training stopped after 50, 100, 300 or
+# 1,000 epochs, read off the same runs (each run records its test accuracy
+# after every epoch; the record is shown, never used to choose anything).
+# Budgets longer than a run are left out. The paper's ASB F1 is
+# {glue:text}`paper_asb_f1:.2f`; here ASB's mean F1 is
+# {glue:text}`asb_f1_b100:.2f` after 100 epochs and
+# {glue:text}`asb_f1_kept:.2f` with the chapter's rule.
+
+# %%
+budgets = experiments.budget_table(runs, (50, 100, 300, 1000))
+by_budget = budgets.groupby(["method", "budget"])["test_f1"].mean().unstack("budget")
+by_budget["this chapter's rule"] = table.groupby("method")["f1"].mean()
+by_budget["paper"] = evaluate.PAPER_TABLES[TASK]["f1"].reindex(by_budget.index)
+glue("paper_asb_f1", float(evaluate.PAPER_TABLES[TASK].loc["asb", "f1"]))
+glue("asb_f1_b100", float(by_budget.loc["asb", 100]) if "asb" in by_budget.index and 100 in by_budget else float("nan"))
+glue("asb_f1_kept", float(by_budget.loc["asb", "this chapter's rule"]) if "asb" in by_budget.index else float("nan"))
+by_budget.style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
 
 # %% [markdown]
 # ## Table 1 beside the paper
