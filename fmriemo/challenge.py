@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import preprocess
-from .data import DataError, Dataset, decode, encode, normalise_participant, read_labels_csv
+from .data import DataError, Dataset, decode, encode, normalise_participant, read_csv_table, read_labels_csv
 from .evaluate import challenge_score
 from .train import (RunResult, Split, TrainConfig, config_for, default_cache_dir, fit, predict, resolve_device,
                     train_run)
@@ -61,6 +59,16 @@ def predictions_table(ds: Dataset, class_run: RunResult, level_run: RunResult) -
 
 # --------------------------------------------------------------------------- Phase II
 
+def fine_tune_key(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int, lr_factor: float,
+                  replay: int) -> str:
+    """The cache key of a fine-tuning: the base run, the trials, every setting, the data and the code."""
+    from .train import code_version
+    src = json.dumps({"base": run.key, "tune": np.asarray(tune_idx).tolist(),
+                      "predict": np.asarray(predict_idx).tolist(), "epochs": epochs, "lr_factor": lr_factor,
+                      "replay": replay, "labels": ds.fingerprint, "code": code_version()}, sort_keys=True)
+    return hashlib.sha256(src.encode()).hexdigest()[:24]
+
+
 def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 30, lr_factor: float = 0.1,
               replay: int = 2, cache_dir=None, device: str = "auto") -> dict:
     """Continue training ``run``'s checkpoint on the trials ``tune_idx`` (the released labels),
@@ -70,15 +78,23 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     """
     cfg0 = TrainConfig(**{k: v for k, v in run.config.items() if k in TrainConfig.__dataclass_fields__})
     tune_idx, predict_idx = np.asarray(tune_idx), np.asarray(predict_idx)
-    key_src = json.dumps({"base": run.key, "tune": tune_idx.tolist(), "predict": predict_idx.tolist(),
-                          "epochs": epochs, "lr_factor": lr_factor, "replay": replay,
-                          "labels": ds.fingerprint}, sort_keys=True)
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
+    key = fine_tune_key(ds, run, tune_idx, predict_idx, epochs, lr_factor, replay)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     f = cache / "finetune" / f"{key}.json"
     if f.exists():
-        d = json.loads(f.read_text())
-        return {"y_pred": np.asarray(d["y_pred"]), "proba": np.asarray(d["proba"]), "index": predict_idx}
+        try:
+            d = json.loads(f.read_text())
+            y_pred, proba = np.asarray(d["y_pred"]), np.asarray(d["proba"])
+            if len(y_pred) != len(predict_idx) or len(proba) != len(predict_idx):
+                raise ValueError("wrong number of predictions")
+            return {"y_pred": y_pred, "proba": proba, "index": predict_idx, "cached": True}
+        except Exception as exc:  # a damaged entry: say so and tune again
+            import sys
+            print(f"fmriemo: cache entry {f} is damaged ({exc or type(exc).__name__}); fine-tuning again",
+                  file=sys.stderr)
+            f.unlink(missing_ok=True)
+    from .files import atomic_write_text, check_writable_dir
+    check_writable_dir(f.parent, "model cache")
     task = cfg0.task
     rng = np.random.default_rng(cfg0.seed)
     pool = np.flatnonzero((ds.split == "train") & ds.labelled)
@@ -92,39 +108,28 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     fit(model, X[mix], y, X[tune_idx], y[:len(tune_idx)], cfg, progress=False, keep="last")
     proba, _ = predict(model, X[predict_idx], device=resolve_device(device))
     y_pred = decode(task, proba.argmax(1))
-    f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps({"y_pred": y_pred.tolist(), "proba": proba.tolist()}))
-    return {"y_pred": y_pred, "proba": proba, "index": predict_idx}
+    atomic_write_text(f, json.dumps({"y_pred": y_pred.tolist(), "proba": proba.tolist()}))
+    return {"y_pred": y_pred, "proba": proba, "index": predict_idx, "cached": False}
 
 
 # --------------------------------------------------------------------------- files
 
 def read_submission(path) -> pd.DataFrame:
     """Read and validate a submission CSV: Participant,Trial,CLASS,LEVEL, every cell filled."""
-    path = Path(path).expanduser()
-    try:
-        return read_labels_csv(path, require_complete=True)
-    except DataError as exc:
-        raise DataError(str(exc).replace("labels CSV", "submission")) from None
+    return read_labels_csv(path, require_complete=True, what="submission")
 
 
 def write_submission(table: pd.DataFrame, path, force: bool = False) -> Path:
     """Write a submission CSV atomically; refuse to overwrite an existing file unless ``force``."""
-    path = Path(path).expanduser()
-    if path.exists() and not force:
-        raise DataError(f"{path}: file exists (use --force to overwrite)")
+    from .files import atomic_write_text, check_output_file
+    path = check_output_file(path, force, "submission")
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"submission table lacks column(s) {missing}")
     out = table[COLUMNS].copy()
     for c in ("Trial", "CLASS", "LEVEL"):
         out[c] = out[c].astype(int)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        out.to_csv(fh, index=False)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, out.to_csv(index=False))
 
 
 def score_tables(submission: pd.DataFrame, labels: pd.DataFrame, source: str = "submission") -> dict:
@@ -152,10 +157,8 @@ def score_files(submission_csv, labels_csv) -> dict:
     labels file (with or without labels); only labelled trials are scored.
     """
     sub = read_submission(submission_csv)
-    labels_all = pd.read_csv(labels_csv, dtype=str, keep_default_na=False)
+    labels_all = read_csv_table(labels_csv)
     lab = read_labels_csv(labels_csv)
-    if not {"Participant", "Trial"} <= set(labels_all.columns):
-        raise DataError(f"{labels_csv}: missing column(s) Participant/Trial")
     pids = [normalise_participant(p) for p in labels_all["Participant"]]
     listed = set(zip(pids, pd.to_numeric(labels_all["Trial"], errors="coerce")))
     for p, t in zip(sub.Participant, sub.Trial):

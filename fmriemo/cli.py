@@ -11,12 +11,54 @@ import pandas as pd
 
 from .data import DataError
 
+MAX_SEED = 2**32 - 1
+
+
+def seed_arg(text: str) -> int:
+    """argparse type of every seed option: an integer in 0..2**32-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def device_arg(text: str) -> str:
+    """argparse type of --device: checked before any data is read or model trained."""
+    from .train import resolve_device
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _check_cache(a) -> None:
+    """The model cache must be writable before anything is trained into it."""
+    from .files import check_writable_dir
+    from .train import default_cache_dir
+    check_writable_dir(Path(a.cache_dir).expanduser() if a.cache_dir else default_cache_dir(), "model cache")
+
 
 def _cmd_check(a) -> int:
     from .data import load_challenge
     ds = load_challenge(a.data_dir, a.labels)
     s = ds.summary()
     print(f"OK: {s['source']}")
+    for entry in ds.ignored:
+        print(f"  ignored hidden entry: {entry}")
     for split in ("train", "test"):
         ps = s["participants"][split]
         span = f"{ps[0]}..{ps[-1]}" if ps else "none"
@@ -29,7 +71,9 @@ def _cmd_check(a) -> int:
 
 def _cmd_surrogate(a) -> int:
     from .surrogate import write_surrogate
-    out = Path(a.out_dir)
+    out = Path(a.out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: is a file; expected a folder to write the surrogate data set into")
     if out.exists() and any(out.iterdir()) and not a.force:
         raise DataError(f"{out}: folder exists and is not empty (use --force to write into it)")
     write_surrogate(out, seed=a.seed)
@@ -55,6 +99,7 @@ def _cmd_train(a) -> int:
     from .evaluate import metrics_with_intervals
     from .train import train_paper
 
+    _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
     if a.split != "paper":
         return _train_heldout(ds, a)
@@ -105,9 +150,9 @@ def _cmd_submit(a) -> int:
     from .book import open_dataset
     from .challenge import predictions_table, train_phase1, write_submission
 
-    out = Path(a.out)
-    if out.exists() and not a.force:
-        raise DataError(f"{out}: file exists (use --force to overwrite)")
+    from .files import check_output_file
+    out = check_output_file(a.out, a.force, "submission")  # before training, not after
+    _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
     runs = train_phase1(ds, a.method, seed=a.seed, profile=a.profile, epochs=a.epochs, n_val=a.n_val,
                         cache_dir=a.cache_dir or None, device=a.device, progress=not a.quiet)
@@ -131,6 +176,10 @@ def _cmd_chapters(a) -> int:
         params["surrogate_seed"] = a.surrogate_seed
     sources = chapter_sources()
     if a.only:
+        unknown = [o for o in a.only if not any(s.stem.startswith(o) for s in sources)]
+        if unknown:
+            raise DataError(f"--only {' '.join(unknown)}: no such chapter; the chapters are "
+                            f"{', '.join(s.stem for s in sources)}")
         sources = [s for s in sources if any(s.stem.startswith(o) for o in a.only)]
     for src in sources:
         target = out / f"{src.stem}.ipynb"
@@ -158,7 +207,7 @@ def main(argv=None) -> int:
 
     s = sub.add_parser("surrogate", help="write the built-in surrogate data set in the challenge layout")
     s.add_argument("out_dir")
-    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--seed", type=seed_arg, default=2024)
     s.add_argument("--force", action="store_true", help="write into a non-empty folder")
     s.set_defaults(func=_cmd_surrogate)
 
@@ -168,19 +217,19 @@ def main(argv=None) -> int:
     t.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb",
                    help="a paper method, or this book's compact model for new participants")
     t.add_argument("--task", choices=("class", "level"), default="class")
-    t.add_argument("--seed", type=int, default=0, help="model initialisation / shuffling seed")
+    t.add_argument("--seed", type=seed_arg, default=0, help="model initialisation / shuffling seed")
     t.add_argument("--split", choices=("paper", "loso", "order", "groupkfold"), default="paper",
                    help="paper: the authors' trial split; loso / order / groupkfold: held-out participants "
                         "(nested; order and groupkfold hold out participants with the same class order together)")
-    t.add_argument("--seeds", type=int, default=1, help="number of seeds for --split loso/groupkfold")
-    t.add_argument("--k", type=int, default=4, help="folds for --split groupkfold")
-    t.add_argument("--n-val", type=int, default=2, help="validation participants inside each training fold")
-    t.add_argument("--split-seed", type=int, default=410, help="the paper's split seed (random_state)")
-    t.add_argument("--epochs", type=int, default=None, help="epoch budget (default: the profile's)")
+    t.add_argument("--seeds", type=positive_int, default=1, help="number of seeds for --split loso/groupkfold")
+    t.add_argument("--k", type=positive_int, default=4, help="folds for --split groupkfold")
+    t.add_argument("--n-val", type=positive_int, default=2, help="validation participants inside each training fold")
+    t.add_argument("--split-seed", type=seed_arg, default=410, help="the paper's split seed (random_state)")
+    t.add_argument("--epochs", type=positive_int, default=None, help="epoch budget (default: the profile's)")
     t.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
-    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    t.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     t.add_argument("--cache-dir", default="", help="where trained models are cached")
-    t.add_argument("--surrogate-seed", type=int, default=2024)
+    t.add_argument("--surrogate-seed", type=seed_arg, default=2024)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
 
@@ -188,7 +237,7 @@ def main(argv=None) -> int:
     cal.add_argument("data_dir", nargs="?", default="", help="challenge folder (default: the built-in surrogate)")
     cal.add_argument("--labels", default="", help="released-labels CSV (optional)")
     cal.add_argument("--cache-dir", default="")
-    cal.add_argument("--surrogate-seed", type=int, default=2024)
+    cal.add_argument("--surrogate-seed", type=seed_arg, default=2024)
     cal.set_defaults(func=_cmd_calibrate)
 
     sc = sub.add_parser("score", help="official challenge score of a submission CSV against a labels CSV")
@@ -201,13 +250,13 @@ def main(argv=None) -> int:
     sm.add_argument("--labels", default="", help="released-labels CSV (optional)")
     sm.add_argument("--out", required=True, help="submission CSV to write")
     sm.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb")
-    sm.add_argument("--seed", type=int, default=0)
-    sm.add_argument("--n-val", type=int, default=3, help="training participants held out for checkpoint selection")
-    sm.add_argument("--epochs", type=int, default=None)
+    sm.add_argument("--seed", type=seed_arg, default=0)
+    sm.add_argument("--n-val", type=positive_int, default=3, help="training participants held out for checkpoint selection")
+    sm.add_argument("--epochs", type=positive_int, default=None)
     sm.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
-    sm.add_argument("--device", default="auto")
+    sm.add_argument("--device", type=device_arg, default="auto")
     sm.add_argument("--cache-dir", default="")
-    sm.add_argument("--surrogate-seed", type=int, default=2024)
+    sm.add_argument("--surrogate-seed", type=seed_arg, default=2024)
     sm.add_argument("--force", action="store_true", help="overwrite an existing file")
     sm.add_argument("--quiet", action="store_true")
     sm.set_defaults(func=_cmd_submit)
@@ -218,17 +267,26 @@ def main(argv=None) -> int:
     b.add_argument("--data-dir", default="")
     b.add_argument("--labels", default="")
     b.add_argument("--cache-dir", default="")
-    b.add_argument("--surrogate-seed", type=int, default=None,
+    b.add_argument("--surrogate-seed", type=seed_arg, default=None,
                    help="seed of the surrogate data set (when no --data-dir); default: the chapters' own (2024)")
     b.add_argument("--only", nargs="*", help="chapter name prefixes, e.g. 01 03")
     b.set_defaults(func=_cmd_chapters)
 
     a = p.parse_args(argv)
+    from .train import TrainingDiverged
     try:
         return a.func(a)
-    except (DataError, ValueError) as exc:
+    except (DataError, ValueError, TrainingDiverged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file the user named or a folder we write to: name it, no traceback
+        where = exc.filename or ""
+        print(f"error: {where}{': ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: training stopped; the run in progress was not cached (finished runs were)",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ class Dataset:
     label_source: np.ndarray
     source: str = ""
     region_names: list[str] = field(default_factory=region_names)
+    ignored: list[str] = field(default_factory=list)  # hidden entries the loader passed over
     _fingerprint: str | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -170,7 +171,25 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def read_npz_array(path: Path) -> np.ndarray:
-    """The ``"data"`` array of an .npz file, with clear errors for broken files."""
+    """The ``"data"`` array of an .npz file, with clear errors for broken files.
+
+    The file's first bytes are checked before numpy reads it, so that a plain
+    ``.npy`` array, a text file or a pickle renamed ``.npz`` is reported as what
+    it is (never unpickled).
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder; expected an .npz file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
+    if head.startswith(b"\x93NUMPY"):
+        raise DataError(f"{path}: is a plain .npy array, not an .npz archive; expected an .npz file holding "
+                        "the array under key 'data' (np.savez(path, data=array))")
+    if not head.startswith(b"PK"):
+        what = "empty" if not head else "not a valid .npz archive (no zip header)"
+        raise DataError(f"{path}: is {what}; expected the challenge's .npz file with key 'data'")
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = list(npz.files)
@@ -181,7 +200,7 @@ def read_npz_array(path: Path) -> np.ndarray:
     except DataError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zipfile.LargeZipFile) as exc:
-        raise DataError(f"{path}: cannot be read as an .npz archive (truncated or corrupt?): {exc}") from None
+        raise DataError(f"{path}: is not a valid .npz archive (truncated or corrupt?): {exc}") from None
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise DataError(f"{path}: 'data' has dtype {arr.dtype}; expected real numbers")
     return arr
@@ -232,6 +251,32 @@ def _split_dirs(root: Path) -> dict[str, Path]:
     return out
 
 
+def participant_folders(split_dir: Path, ignored: list[str] | None = None) -> list[Path]:
+    """The participant folders (``P01``, ``P02``, ...) of ``Train/`` or ``Test/``, in order.
+
+    Every entry is either loaded or reported: hidden entries (``.DS_Store``,
+    ``.ipynb_checkpoints``) are listed in ``ignored``; anything else that is not
+    a participant folder (``S01``, a stray file, a broken link) is an error.
+    """
+    pdirs, bad = [], []
+    for p in sorted(split_dir.iterdir()):
+        if p.name.startswith("."):
+            if ignored is not None:
+                ignored.append(str(p))
+        elif not _PARTICIPANT.match(p.name):
+            bad.append(f"{p.name} (not named P<number>)")
+        elif not p.is_dir():
+            bad.append(f"{p.name} ({'a broken link' if p.is_symlink() and not p.exists() else 'not a folder'})")
+        else:
+            pdirs.append(p)
+    if bad:
+        raise DataError(f"{split_dir}: unexpected entries: {', '.join(bad)}; expected only participant folders "
+                        "P01, P02, ... (move other files elsewhere)")
+    if not pdirs:
+        raise DataError(f"{split_dir}: no participant folders (expected P01, P02, ...)")
+    return sorted(pdirs, key=lambda p: _participant_key(p.name))
+
+
 def load_challenge(root, labels_csv=None) -> Dataset:
     """Load and validate a challenge folder (the folder holding ``Train/`` and ``Test/``).
 
@@ -242,11 +287,9 @@ def load_challenge(root, labels_csv=None) -> Dataset:
     dirs = _split_dirs(root)
     X, cls, lev, pid, tri, spl, srcs = [], [], [], [], [], [], []
     seen: dict[str, Path] = {}
+    ignored: list[str] = []
     for split, sdir in dirs.items():
-        pdirs = sorted((p for p in sdir.iterdir() if p.is_dir() and _PARTICIPANT.match(p.name)),
-                       key=lambda p: _participant_key(p.name))
-        if not pdirs:
-            raise DataError(f"{sdir}: no participant folders (expected P01, P02, ...)")
+        pdirs = participant_folders(sdir, ignored)
         for pdir in pdirs:
             name = normalise_participant(pdir.name)
             if name.upper() in seen:
@@ -285,30 +328,52 @@ def load_challenge(root, labels_csv=None) -> Dataset:
         participant=np.array(pid, dtype=object), trial=np.concatenate(tri),
         split=np.array(spl, dtype=object), label_source=np.concatenate(srcs), source=str(root),
     )
+    ds.ignored = ignored
     if labels_csv:
         apply_labels_csv(ds, labels_csv)
     return ds
 
 
-def read_labels_csv(path, require_complete: bool = False) -> pd.DataFrame:
+LABEL_COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
+
+
+def read_csv_table(path, what: str = "labels CSV") -> pd.DataFrame:
+    """The cells of a Participant,Trial,CLASS,LEVEL file as stripped strings (the one reader of
+    labels files and submissions). Spaces around separators are allowed; the file must be
+    UTF-8 text with that header."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: {what} does not exist")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a {what} file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: is not UTF-8 text (byte {exc.start}); save the {what} as UTF-8") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise DataError(f"{path}: {what} is empty; expected the header Participant,Trial,CLASS,LEVEL")
+    import io
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except Exception as exc:  # pandas raises several parser errors
+        raise DataError(f"{path}: cannot be parsed as CSV: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in LABEL_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header "
+                        "Participant,Trial,CLASS,LEVEL")
+    return df[LABEL_COLUMNS].apply(lambda c: c.str.strip())
+
+
+def read_labels_csv(path, require_complete: bool = False, what: str = "labels CSV") -> pd.DataFrame:
     """Read a labels CSV (Participant,Trial,CLASS,LEVEL); rows with empty cells are dropped.
 
     Returns columns Participant (str), Trial, CLASS, LEVEL (int).
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(f"{path}: labels CSV does not exist")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except Exception as exc:  # pandas raises several parser errors
-        raise DataError(f"{path}: cannot be parsed as CSV: {exc}") from None
-    df.columns = [c.strip() for c in df.columns]
-    want = ["Participant", "Trial", "CLASS", "LEVEL"]
-    missing = [c for c in want if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header "
-                        "Participant,Trial,CLASS,LEVEL")
-    df = df[want].apply(lambda s: s.str.strip())
+    df = read_csv_table(path, what)
     empty = (df["CLASS"] == "") | (df["LEVEL"] == "")
     both_or_none = (df["CLASS"] == "") == (df["LEVEL"] == "")
     if not both_or_none.all():

@@ -258,6 +258,14 @@ def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE)
     return out
 
 
+def surrogate_code_version() -> str:
+    """Hash of the generator's code and the calibration tables it reads (an edit makes a new folder)."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for name in ("atlas.py", "resources/bn246_signal_stats.csv", "resources/bn246_regions.csv"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:8]
+
+
 def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
     """The surrogate folder for ``seed`` under ``cache_dir``, generated on first use.
 
@@ -268,7 +276,7 @@ def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
     import shutil
     import tempfile
     cache_dir = Path(cache_dir).expanduser()
-    folder = cache_dir / f"surrogate-v{SURROGATE_VERSION}-seed{seed}"
+    folder = cache_dir / f"surrogate-v{SURROGATE_VERSION}-{surrogate_code_version()}-seed{seed}"
     marker = folder / ".complete"
     if marker.exists():
         return folder

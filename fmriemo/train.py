@@ -161,11 +161,21 @@ def config_for(profile: str = "full", epochs: int | None = None, task: str = "cl
 
 
 def resolve_device(device: str = "auto") -> torch.device:
+    """The torch device for ``device``: "auto" (CUDA when available, else CPU), "cpu", "cuda" or
+    "cuda:N". Anything else, or CUDA on a machine without it, raises one clear ValueError."""
     if device in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested but CUDA is not available here; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev
 
 
@@ -438,14 +448,66 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("FMRIEMO_CACHE") or Path.home() / ".cache" / "fmriemo").expanduser()
 
 
+#: the package's modules whose code determines a trained model's result (and a fine-tuned one's)
+RESULT_CODE = ("models.py", "train.py", "preprocess.py", "data.py", "atlas.py", "challenge.py", "evaluate.py")
+
+
 def code_version() -> str:
-    """Hash of the source files that determine a trained model's results."""
+    """Hash of the source files that determine a trained model's results, and of the torch version."""
     h = hashlib.sha256()
     here = Path(__file__).parent
-    for name in ("models.py", "train.py", "preprocess.py"):
+    for name in RESULT_CODE:
         h.update((here / name).read_bytes())
     h.update(torch.__version__.encode())
     return h.hexdigest()[:16]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_cached_run(folder: Path) -> RunResult | None:
+    """The run stored in ``folder``, or None when there is none. A damaged entry (unreadable or
+    truncated JSON, a missing model, a checksum that does not match) is reported in one line,
+    removed and None returned, so that the caller trains it again."""
+    if not folder.exists():
+        return None
+    try:
+        d = json.loads((folder / "result.json").read_text())
+        if d.get("model_sha256") != _sha256(folder / "model.pt"):
+            raise ValueError("model.pt does not match its checksum")
+        res = RunResult.from_json(d, str(folder))
+    except Exception as exc:  # anything wrong with an entry means: train it again
+        import shutil
+        import sys
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        print(f"fmriemo: cache entry {folder} is damaged ({reason}); training it again", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    res.cached = True
+    return res
+
+
+def store_run(res: RunResult, state: dict, folder: Path) -> None:
+    """Write a run into ``folder`` atomically: into a temporary folder of its own (two processes
+    training the same key never share one), with the model's checksum, then renamed into place."""
+    import shutil
+    import tempfile
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+    try:
+        torch.save({k: v.cpu() for k, v in state.items()}, tmp / "model.pt")
+        d = res.to_json()
+        d["model_sha256"] = _sha256(tmp / "model.pt")
+        (tmp / "result.json").write_text(json.dumps(d))
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if load_cached_run(folder) is None:  # not another process's finished copy
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_key(ds: Dataset, split: Split, cfg: TrainConfig) -> str:
@@ -482,13 +544,16 @@ def test_trace(ds: Dataset, split: Split, task: str, X, device) -> TestTrace | N
 def train_run(ds: Dataset, split: Split, cfg: TrainConfig, cache_dir=None, progress: bool = True,
               refresh: bool = False) -> RunResult:
     """Train (or load from the cache) one model on ``split`` and predict its test trials."""
+    from .files import check_writable_dir
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     key = run_key(ds, split, cfg)
     folder = cache / "runs" / key
-    if (folder / "result.json").exists() and (folder / "model.pt").exists() and not refresh:
-        res = RunResult.from_json(json.loads((folder / "result.json").read_text()), str(folder))
-        res.cached = True
-        return res
+    if not refresh:
+        res = load_cached_run(folder)
+        if res is not None:
+            return res
+    check_writable_dir(folder.parent, "model cache")  # before training, not after
+    resolve_device(cfg.device)
     X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
     y = encode(cfg.task, {"class": ds.y_class, "level": ds.y_level}[cfg.task][np.r_[split.train, split.val]])
     y_tr, y_va = y[:len(split.train)], y[len(split.train):]
@@ -509,14 +574,7 @@ def train_run(ds: Dataset, split: Split, cfg: TrainConfig, cache_dir=None, progr
                     history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
                     test_index=np.asarray(split.test), y_true=y_true,
                     y_pred=decode(cfg.task, proba.argmax(1)), proba=proba, gates=gates, path=str(folder))
-    tmp = folder.with_name(folder.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in state.items()}, tmp / "model.pt")
-    (tmp / "result.json").write_text(json.dumps(res.to_json()))
-    if folder.exists():
-        import shutil
-        shutil.rmtree(folder)
-    tmp.rename(folder)
+    store_run(res, state, folder)
     return res
 
 
