@@ -289,16 +289,22 @@ def mcnemar_exact(y_true, pred_a, pred_b) -> dict:
 
 def participant_sign_flip(y_true, pred_a, pred_b, participants, n_perm: int = 10000, seed: int = 0) -> dict:
     """Paired permutation test over participants: flip the sign of each participant's accuracy
-    difference (a - b) at random; p is two-sided."""
+    difference (a - b); p is two-sided. With few participants (2**n <= ``n_perm``) every sign
+    pattern is enumerated and p is exact; otherwise ``n_perm`` random patterns are drawn."""
     d = pd.DataFrame({"p": participants, "ra": np.asarray(pred_a) == np.asarray(y_true),
                       "rb": np.asarray(pred_b) == np.asarray(y_true)})
     diff = d.groupby("p").apply(lambda g: g.ra.mean() - g.rb.mean(), include_groups=False).to_numpy()
     obs = diff.mean()
-    rng = np.random.default_rng(seed)
-    flips = rng.choice([-1.0, 1.0], size=(n_perm, len(diff)))
-    null = (flips * diff).mean(1)
-    p = (np.sum(np.abs(null) >= abs(obs) - 1e-12) + 1) / (n_perm + 1)
-    return {"mean_difference": float(obs), "p": float(p), "participants": len(diff)}
+    n = len(diff)
+    if 2 ** n <= n_perm:
+        flips = 1.0 - 2.0 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
+        null = (flips * diff).mean(1)
+        p = np.mean(np.abs(null) >= abs(obs) - 1e-12)
+    else:
+        flips = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_perm, n))
+        null = (flips * diff).mean(1)
+        p = (np.sum(np.abs(null) >= abs(obs) - 1e-12) + 1) / (n_perm + 1)
+    return {"mean_difference": float(obs), "p": float(p), "participants": n, "exact": bool(2 ** n <= n_perm)}
 
 
 def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed: int = 0) -> dict:

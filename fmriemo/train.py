@@ -100,7 +100,7 @@ class TrainConfig:
     seed: int = 0
     epochs: int = PROFILES["full"]["class"]["epochs"]
     patience: int | None = PROFILES["full"]["class"]["patience"]
-    min_epochs: int = PROFILES["full"]["class"]["min_epochs"]  # early stopping is armed only after these
+    min_epochs: int = 0  # early stopping is armed only after this many epochs (the profiles set it)
     lr: float | None = None          # None: the paper's rate for the task
     batch_size: int = 128
     l2: float = 0.01

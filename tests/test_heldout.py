@@ -88,7 +88,7 @@ def test_cli_train_groupkfold(tmp_path):
 
 def test_profile_plan_defaults_and_errors():
     assert heldout.profile_plan("quick") == ("groupkfold", [0])
-    assert heldout.profile_plan("full", seed=3) == ("loso", [3, 4])
+    assert heldout.profile_plan("full", seed=3) == ("groupkfold", [3])
     assert heldout.profile_plan("full", "groupkfold", 1) == ("groupkfold", [0])
     with pytest.raises(ValueError, match="profile must be one of"):
         heldout.profile_plan("fast")

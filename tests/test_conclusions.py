@@ -1,0 +1,251 @@
+"""Tests of the code that decides the book's conclusions, written so that a plausible wrong
+version of each ("mutant") fails: statistics with known answers, the checkpoint rule, every
+field of the cache key, damaged cache entries, fine-tuning and the submission table."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fmriemo import evaluate, heldout
+from fmriemo.train import (EarlyStopping, RunResult, Split, TrainConfig, fit, make_paper_split, run_key,
+                           train_run)
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_within_participant_permutation_cannot_change_single_class_participants():
+    # each participant saw one class only, and is predicted perfectly: shuffling labels *within*
+    # a participant changes nothing (null mean = accuracy, p = 1); shuffling across them would.
+    parts = np.repeat(["a", "b", "c", "d", "e", "f"], 10)
+    y = np.repeat([0, 1, 2, 0, 1, 2], 10)
+    r = heldout.permutation_vs_chance(y, y, parts, n_perm=300)
+    assert r["accuracy"] == 1.0 and r["null_mean"] == 1.0 and r["p"] == 1.0
+
+
+def test_within_participant_permutation_keeps_each_participants_mix():
+    # participants with different class mixes; a predictor that always says 0 scores each
+    # participant's share of class 0 whatever the shuffle: the null is a point mass at accuracy
+    parts = np.repeat(["a", "b", "c"], 10)
+    y = np.concatenate([np.zeros(10), np.r_[np.zeros(3), np.ones(7)], np.r_[np.zeros(6), np.full(4, 2)]])
+    r = heldout.permutation_vs_chance(y, np.zeros(30), parts, n_perm=300)
+    assert r["null_mean"] == pytest.approx(r["accuracy"]) and r["p"] == 1.0
+
+
+def test_sign_flip_known_case_is_exact():
+    # eight participants, each with the same positive difference: only the all-plus and all-minus
+    # patterns reach |mean| >= observed, so p = 2 / 2**8
+    parts = np.repeat([f"P{i}" for i in range(8)], 10)
+    y = np.zeros(80, int)
+    a = y.copy()
+    b = np.where(np.tile(np.arange(10), 8) < 3, 1, 0)  # b misses 3 of 10 trials of every participant
+    r = heldout.participant_sign_flip(y, a, b, parts, n_perm=10000)
+    assert r["exact"] and r["mean_difference"] == pytest.approx(0.3) and r["p"] == pytest.approx(2 / 256)
+
+
+def test_sign_flip_is_symmetric_and_random_when_many_participants():
+    rng = np.random.default_rng(3)
+    parts = np.repeat([f"P{i}" for i in range(20)], 10)
+    y = rng.integers(0, 3, 200)
+    a, b = np.where(rng.random(200) < 0.6, y, (y + 1) % 3), np.where(rng.random(200) < 0.6, y, (y + 1) % 3)
+    ab = heldout.participant_sign_flip(y, a, b, parts, n_perm=2000)
+    ba = heldout.participant_sign_flip(y, b, a, parts, n_perm=2000)
+    assert not ab["exact"] and ab["p"] == pytest.approx(ba["p"]) and ab["mean_difference"] == -ba["mean_difference"]
+
+
+def test_participant_bootstrap_resamples_participants_not_trials():
+    # half the participants all right, half all wrong: whole participants vary a lot
+    parts = np.repeat([f"P{i}" for i in range(10)], 30)
+    y = np.zeros(300, int)
+    pred = np.where(np.isin(parts, [f"P{i}" for i in range(5)]), 0, 1)
+    frame = pd.DataFrame({"participant": parts, "y_true": y, "y_pred": pred})
+    lo, hi = heldout.participant_bootstrap(frame, lambda t, p: np.mean(t == p), 1000)
+    assert hi - lo > 0.4
+    tlo, thi = evaluate.bootstrap_interval(y, pred, lambda t, p: np.mean(t == p), 1000)
+    assert thi - tlo < 0.15
+
+
+def test_paired_aligns_trials_by_index_and_seed():
+    rows = []
+    for model, offset in (("a", 0), ("b", 1)):
+        for seed in (0, 1):
+            idx = np.arange(6)
+            order = np.random.default_rng(seed + offset).permutation(6)  # rows in different orders
+            rows.append(pd.DataFrame({"model": model, "seed": seed, "index": idx[order], "y_true": 0,
+                                      "y_pred": 100 * offset + 10 * seed + idx[order], "participant": "P1"}))
+    m = heldout.paired(pd.concat(rows), "a", "b")
+    assert len(m) == 12
+    assert (m.y_pred_a == 10 * m.seed + m["index"]).all() and (m.y_pred_b == 100 + 10 * m.seed + m["index"]).all()
+    one = heldout.paired(pd.concat(rows), "a", "b", seed=1)
+    assert len(one) == 6 and (one.seed == 1).all()
+
+
+# --------------------------------------------------------------------------- the checkpoint rule
+
+def test_early_stopping_keeps_the_first_best_and_waits_for_min_epochs():
+    acc = [0.3, 0.5, 0.5, 0.4, 0.5, 0.45, 0.45, 0.45, 0.45, 0.45, 0.6]
+    assert EarlyStopping.replay(acc, maximise=True) == (11, 11)
+    assert EarlyStopping.replay(acc, maximise=True, epochs=10) == (10, 2)  # first of the tied maxima
+    assert EarlyStopping.replay(acc, maximise=True, patience=3) == (5, 2)
+    assert EarlyStopping.replay(acc, maximise=True, patience=3, min_epochs=8) == (8, 2)
+    assert EarlyStopping.replay(acc, maximise=True, patience=3, min_epochs=11) == (11, 11)
+    loss = [3.0, 2.0, 2.0, 2.5, 1.0]
+    assert EarlyStopping.replay(loss, maximise=False) == (5, 5)
+    assert EarlyStopping.replay(loss, maximise=False, patience=2) == (4, 2)
+    assert EarlyStopping.replay([np.nan, np.nan], maximise=False) == (2, 0)  # never finite: nothing kept
+
+
+@pytest.mark.parametrize("task", ["class", "level"])
+def test_fit_returns_the_kept_checkpoint(dataset, task):
+    from fmriemo import preprocess
+    from fmriemo.data import encode
+    from fmriemo.models import build_model, l2_penalty
+    split = make_paper_split(dataset, task)
+    X = preprocess.minmax_trial(dataset.X)
+    y = encode(task, np.nan_to_num({"class": dataset.y_class, "level": dataset.y_level}[task]))
+    cfg = TrainConfig(method="ebr", task=task, seed=1, epochs=30, patience=None, min_epochs=0,
+                      lr=0.003 if task == "class" else 0.01)
+    torch.manual_seed(cfg.seed)
+    model = build_model("ebr", task)
+    _, hist, kept = fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
+    if task == "class":
+        assert kept == 1 + int(np.argmax(hist["val_acc"]))  # the first maximum
+        assert hist["val_acc"].count(max(hist["val_acc"])) > 1, "no tie: the '>=' mutant would pass"
+    else:
+        assert kept == 1 + int(np.argmin(hist["val_loss"]))
+    assert kept < len(hist["epoch"]), "kept the last epoch: the 'keep last' mutant would pass"
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.as_tensor(X[split.val]))
+        yv = torch.as_tensor(y[split.val])
+        vloss = (torch.nn.functional.cross_entropy(logits, yv) + l2_penalty(model, cfg.l2)).item()
+        vacc = (logits.argmax(1) == yv).float().mean().item()
+    assert vloss == pytest.approx(hist["val_loss"][kept - 1], rel=1e-5)
+    assert vacc == pytest.approx(hist["val_acc"][kept - 1])
+
+
+def test_plateau_exit_and_flag():
+    from fmriemo.train import plateau_exit
+    flat = [0.33] * 100
+    assert plateau_exit({"val_acc": flat}) is None
+    rising = [0.33] * 60 + [0.5] * 60
+    exit_ = plateau_exit({"val_acc": rising})
+    assert 60 < exit_ < 85
+    r = RunResult(key="k", config={}, split={}, history={"val_acc": rising}, best_epoch=10, epochs_run=120,
+                  seconds=0, test_index=np.arange(1), y_true=np.zeros(1), y_pred=np.zeros(1), proba=np.zeros((1, 3)))
+    assert r.on_plateau
+    r.best_epoch = 100
+    assert not r.on_plateau
+
+
+# --------------------------------------------------------------------------- the cache key
+
+CHANGES = {"method": "vanilla", "task": "level", "seed": 1, "epochs": 7, "patience": 3, "min_epochs": 2,
+           "lr": 0.5, "batch_size": 64, "l2": 0.1, "preprocess": "pct", "monitor": "val_loss"}
+
+
+def test_every_config_field_is_in_the_key_or_deliberately_not(dataset):
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert fields == set(CHANGES) | {"device"}, "a new TrainConfig field needs a case here"
+
+
+@pytest.mark.parametrize("field", sorted(CHANGES))
+def test_cache_key_changes_with_each_setting(dataset, field):
+    split = make_paper_split(dataset, "class")
+    base = TrainConfig(method="asb", task="class", seed=0, epochs=5, patience=None, min_epochs=0)
+    other = dataclasses.replace(base, **{field: CHANGES[field]})
+    assert run_key(dataset, split, other) != run_key(dataset, split, base)
+
+
+def test_cache_key_ignores_device_and_follows_data_and_split(dataset):
+    split = make_paper_split(dataset, "class")
+    cfg = TrainConfig(epochs=5, patience=None, min_epochs=0)
+    assert run_key(dataset, split, cfg) == run_key(dataset, split, dataclasses.replace(cfg, device="cpu"))
+    changed = dataset.subset(np.arange(len(dataset)))
+    changed.X = changed.X.copy()
+    changed.X[5, 10, 3] += 1.0
+    assert run_key(changed, split, cfg) != run_key(dataset, split, cfg)
+    other = Split(split.name, split.train[1:], np.r_[split.val, split.train[:1]], split.test)
+    assert run_key(dataset, other, cfg) != run_key(dataset, split, cfg)
+
+
+def test_code_that_decides_results_is_hashed():
+    from fmriemo.train import RESULT_CODE
+    assert {"models.py", "train.py", "preprocess.py", "data.py", "atlas.py", "challenge.py"} <= set(RESULT_CODE)
+
+
+# --------------------------------------------------------------------------- damaged cache entries
+
+def _damage(folder, how):
+    if how == "truncated json":
+        f = folder / "result.json"
+        f.write_text(f.read_text()[:50])
+    elif how == "empty json":
+        (folder / "result.json").write_text("")
+    elif how == "garbage json":
+        (folder / "result.json").write_bytes(b"\x00\xff garbage")
+    elif how == "missing model":
+        (folder / "model.pt").unlink()
+    elif how == "altered model":
+        f = folder / "model.pt"
+        data = bytearray(f.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        f.write_bytes(bytes(data))
+    elif how == "json without keys":
+        (folder / "result.json").write_text(json.dumps({"key": "x"}))
+
+
+@pytest.mark.parametrize("how", ["truncated json", "empty json", "garbage json", "missing model", "altered model",
+                                 "json without keys"])
+def test_damaged_cache_entry_is_reported_and_retrained(dataset, tmp_path, capsys, how):
+    split = make_paper_split(dataset, "class")
+    cfg = TrainConfig(method="ebr", seed=0, epochs=2, patience=None, min_epochs=0)
+    first = train_run(dataset, split, cfg, tmp_path, progress=False)
+    _damage(tmp_path / "runs" / first.key, how)
+    capsys.readouterr()
+    again = train_run(dataset, split, cfg, tmp_path, progress=False)
+    err = capsys.readouterr().err
+    assert not again.cached and again.history == first.history
+    assert err.count("\n") == 1 and "damaged" in err and first.key in err
+    assert train_run(dataset, split, cfg, tmp_path, progress=False).cached
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [first.key]  # no temporary folders left
+
+
+# --------------------------------------------------------------------------- challenge: fine-tuning, submissions
+
+def test_fine_tuning_changes_the_model_and_its_key(dataset, tmp_path):
+    from fmriemo import challenge
+    split = challenge.participant_split(dataset, n_val=3, seed=0)
+    base = train_run(dataset, split, TrainConfig(method="ebr", seed=0, epochs=3, patience=None, min_epochs=0),
+                     tmp_path, progress=False)
+    rel = np.flatnonzero((dataset.split == "test") & dataset.labelled)
+    rest = np.flatnonzero((dataset.split == "test") & ~dataset.labelled)
+    tuned = challenge.fine_tune(dataset, base, rel, rest, epochs=5, cache_dir=tmp_path)
+    assert not tuned["cached"]
+    base_proba = dict(zip(base.test_index.tolist(), base.proba))
+    assert not np.allclose(tuned["proba"], np.array([base_proba[i] for i in rest]), atol=1e-4)
+    key = challenge.fine_tune_key(dataset, base, rel, rest, 5, 0.1, 2)
+    assert key != challenge.fine_tune_key(dataset, base, rel, rest, 6, 0.1, 2)
+    assert key != challenge.fine_tune_key(dataset, base, rel, rest, 5, 0.2, 2)
+    assert key != challenge.fine_tune_key(dataset, base, rel, rest, 5, 0.1, 3)
+    again = challenge.fine_tune(dataset, base, rel, rest, epochs=5, cache_dir=tmp_path)
+    assert again["cached"] and np.allclose(again["proba"], tuned["proba"])
+
+
+def test_predictions_table_rows_follow_the_runs_trials(dataset):
+    from fmriemo.challenge import predictions_table
+    idx = np.random.default_rng(0).permutation(np.flatnonzero(dataset.split == "test"))
+
+    def fake(values):
+        return RunResult(key="k", config={}, split={}, history={}, best_epoch=1, epochs_run=1, seconds=0,
+                         test_index=idx, y_true=np.zeros(len(idx)), y_pred=values, proba=np.zeros((len(idx), 3)))
+    cls = np.array([(-1, 0, 1)[i % 3] for i in idx])
+    lev = np.array([(i % 9) - 4 for i in idx])
+    table = predictions_table(dataset, fake(cls), fake(lev))
+    for row in table.itertuples():
+        i = np.flatnonzero((dataset.participant == row.Participant) & (dataset.trial == row.Trial))[0]
+        assert row.CLASS == (-1, 0, 1)[i % 3] and row.LEVEL == (i % 9) - 4
