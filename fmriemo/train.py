@@ -38,14 +38,14 @@ PROFILES = {
               "level": {"epochs": 25, "min_epochs": 0, "patience": 10},
               "compact": {"epochs": 25, "min_epochs": 0, "patience": 10}},
     "full": {"class": {"epochs": 1500, "min_epochs": 800, "patience": 300},
-             "level": {"epochs": 1500, "min_epochs": 1000, "patience": 200},
+             "level": {"epochs": 1000, "min_epochs": 800, "patience": 200},
              "compact": {"epochs": 300, "min_epochs": 0, "patience": 60}},
     "paper": {"class": {"epochs": 10000, "min_epochs": 0, "patience": None},
               "level": {"epochs": 10000, "min_epochs": 0, "patience": None},
               "compact": {"epochs": 10000, "min_epochs": 0, "patience": None}},
 }
 #: how many training seeds the chapters run per profile and task.
-PROFILE_SEEDS = {"quick": {"class": 1, "level": 1}, "full": {"class": 5, "level": 3},
+PROFILE_SEEDS = {"quick": {"class": 1, "level": 1}, "full": {"class": 3, "level": 1},
                  "paper": {"class": 1, "level": 1}}
 PAPER_LR = {"class": 1e-3, "level": 1e-4}
 PAPER_SPLIT_SEED = 410
@@ -585,3 +585,27 @@ def train_paper(ds: Dataset, method: str, task: str, seed: int = 0, profile: str
     cfg = config_for(profile, epochs, method=method, task=task, seed=seed, device=device, **overrides)
     return train_run(ds, make_paper_split(ds, task, split_seed), cfg, cache_dir, progress)
 
+
+
+def profile_table() -> str:
+    """The README's table of profiles, rendered from ``PROFILES``, ``PROFILE_SEEDS`` and the held-out
+    chapters' ``HELDOUT_PROFILES`` (a test keeps the README's copy equal to this)."""
+    from .heldout import HELDOUT_PROFILES
+
+    def rule(p):
+        if p["patience"] is None:
+            return f"{p['epochs']:,} epochs, no early stopping"
+        armed = f", armed after {p['min_epochs']:,}" if p["min_epochs"] else ""
+        return f"at most {p['epochs']:,} epochs (patience {p['patience']}{armed})"
+
+    lines = ["| profile | paper models, class task | paper models, level task | seeds on the paper split "
+             "(class / level) | held-out chapters (5-9) | Compact model |",
+             "|---|---|---|---|---|---|"]
+    for name in PROFILES:
+        h = HELDOUT_PROFILES[name]
+        held = (f"{h['protocol']}" + (f" (k = {h['k']}, order groups together)" if h["protocol"] == "groupkfold"
+                                      else "") + f", {h['n_seeds']} seed(s)")
+        lines.append(f"| `{name}` | {rule(PROFILES[name]['class'])} | {rule(PROFILES[name]['level'])} | "
+                     f"{PROFILE_SEEDS[name]['class']} / {PROFILE_SEEDS[name]['level']} | {held} | "
+                     f"{rule(PROFILES[name]['compact'])} |")
+    return "\n".join(lines)

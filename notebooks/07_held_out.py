@@ -58,10 +58,10 @@ surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed
 n_seeds = None         # training seeds; None: the profile's (full: 2, quick: 1)
 protocol = None        # "loso", "order" or "groupkfold"; None: the profile's (groupkfold: order groups kept together)
-k = 4                  # folds for "groupkfold"
+k = None               # folds for "groupkfold"; None: the profile's (full: 3, quick: 4)
 n_val = 2              # participants held out inside each training fold for checkpoint selection
 methods = ["asb", "vanilla", "ebr", "compact"]
-preprocessings = ["pct", "zscore"]  # alternatives to the paper's min-max, tried with preprocess_method
+preprocessings = ["pct"]  # alternatives to the paper's min-max tried with preprocess_method (also: "zscore")
 preprocess_method = "vanilla"
 task = "class"
 profile = "full"       # "quick" (CI) or "full" (the published book)
@@ -80,7 +80,7 @@ from fmriemo.evaluate import macro_f1
 
 plots.set_style()
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
-protocol, seeds = heldout.profile_plan(profile, protocol, n_seeds, seed)
+protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
 folds = heldout.group_folds(ds, protocol, k)
 glue("protocol_text", {"loso": "leave one participant out",
                        "order": "leave one order group out: participants who saw the classes in the same order "

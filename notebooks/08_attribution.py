@@ -45,9 +45,9 @@ data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed
-n_seeds = None         # training seeds; None: the profile's (full: 2, quick: 1), as in chapter 7
+n_seeds = None         # training seeds; None: the profile's (1), as in chapter 7
 protocol = None        # "loso" or "groupkfold"; None: the profile's, as in chapter 7
-k = 4                  # folds for "groupkfold"
+k = None               # folds for "groupkfold"; None: the profile's, as in chapter 7
 n_val = 2              # validation participants inside each training fold
 ig_steps = None        # integrated-gradients steps; None: the profile's (full: 32, quick: 8)
 profile = "full"       # "quick" (CI) or "full" (the published book)
@@ -69,7 +69,7 @@ plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
 truth = read_ground_truth(folder)
-protocol, seeds = heldout.profile_plan(profile, protocol, n_seeds, seed)
+protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
 steps = ig_steps or (8 if profile == "quick" else 32)
 runs = heldout.fold_runs(ds, "asb", "class", protocol, k, seeds, n_val, profile, epochs, None,
                          cache_dir or None, device, progress=False)

@@ -41,8 +41,8 @@ data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # training seed
-protocol = "groupkfold"  # "groupkfold" or "loso" (the 9-way level model is slow: 600 epochs per fold)
-k = 4                  # folds for "groupkfold"
+protocol = None        # "groupkfold", "order" or "loso"; None: the profile's, as in chapter 7
+k = None               # folds for "groupkfold"; None: the profile's (full: 3, quick: 4)
 n_val = 2              # validation participants inside each training fold
 class_models = ["asb", "compact"]  # class models for the class-aware rating (ASB's classes are always used)
 profile = "full"       # "quick" (CI) or "full" (the published book)
@@ -61,6 +61,7 @@ from fmriemo.evaluate import challenge_score
 
 plots.set_style()
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+protocol, _, k = heldout.profile_plan(profile, protocol, 1, seed, k)
 folds = heldout.group_folds(ds, protocol, k)
 glue("n_folds", len(folds))
 glue("n_val", n_val)

@@ -87,9 +87,9 @@ def test_cli_train_groupkfold(tmp_path):
 
 
 def test_profile_plan_defaults_and_errors():
-    assert heldout.profile_plan("quick") == ("groupkfold", [0])
-    assert heldout.profile_plan("full", seed=3) == ("groupkfold", [3])
-    assert heldout.profile_plan("full", "groupkfold", 1) == ("groupkfold", [0])
+    assert heldout.profile_plan("quick") == ("groupkfold", [0], 4)
+    assert heldout.profile_plan("full", seed=3) == ("groupkfold", [3], 3)
+    assert heldout.profile_plan("full", "order", 2, k=5) == ("order", [0, 1], 5)
     with pytest.raises(ValueError, match="profile must be one of"):
         heldout.profile_plan("fast")
     with pytest.raises(ValueError, match="protocol must be one of"):

@@ -154,3 +154,11 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
     (html_root / "intro.html").write_text('<a href="chapters/nope.html">x</a><a href="#missing">y</a>')
     broken, _ = check(html_root)
     assert len(broken) == 2
+
+
+def test_readme_profile_table_is_the_package_table():
+    from fmriemo.train import profile_table
+    text = (ROOT / "README.md").read_text()
+    start, end = "<!-- profile-table:start -->\n", "\n<!-- profile-table:end -->"
+    assert start in text and end in text
+    assert text.split(start)[1].split(end)[0] == profile_table()
