@@ -9,7 +9,7 @@ CACHE_DIR ?=
 SURROGATE_SEED ?=
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup book chapters html linkcheck test bench clean clean-cache
+.PHONY: setup book chapters html linkcheck test bench mutants clean clean-cache
 
 setup: $(STAMP)
 
@@ -41,6 +41,24 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/train_speed.py
+
+# Mutation testing (mutmut) of the functions that decide the book's conclusions: the statistics,
+# splits, the checkpoint rule, the cache key, challenge scoring, Phase II and the level rule.
+# Not part of `make test` (it takes long); the survivors are written to benchmarks/mutants.txt.
+MUTANTS ?= fmriemo.heldout.x_permutation_vs_chance* fmriemo.heldout.x_participant_sign_flip* \
+  fmriemo.heldout.x_bootstrap_participants* fmriemo.heldout.x_paired* fmriemo.heldout.x_mcnemar_exact* \
+  fmriemo.heldout.x_group_folds* fmriemo.heldout.x_nested_split* fmriemo.heldout.x_order_groups* \
+  fmriemo.train.x_paper_split* fmriemo.train.xǁEarlyStoppingǁ* fmriemo.train.x_run_key* \
+  fmriemo.train.x_plateau_exit* fmriemo.train.xǁTrainConfigǁidentity* \
+  fmriemo.evaluate.x_smape* fmriemo.evaluate.x_challenge_score* fmriemo.challenge.x_score_tables* \
+  fmriemo.challenge.x_fine_tune_key* fmriemo.challenge.x_predictions_table* \
+  fmriemo.level.x_smape_optimal_levels* fmriemo.level.x_class_aware_levels*
+
+mutants: $(STAMP)
+	$(PY) -m pip install --quiet "mutmut>=3.8,<4"
+	$(VENV)/bin/mutmut run $(MUTANTS)
+	$(VENV)/bin/mutmut results > benchmarks/mutants.txt || true
+	@echo "surviving mutants: benchmarks/mutants.txt"
 
 clean:
 	rm -rf book/_build book/chapters

@@ -272,8 +272,9 @@ def paired(pred: pd.DataFrame, a: str, b: str, seed=None) -> pd.DataFrame:
     """Predictions of models ``a`` and ``b`` on the same trials (and seed, for two deep models)."""
     pa, pb = pred[pred.model == a], pred[pred.model == b]
     keys = ["index"] + (["seed"] if pa.seed.nunique() > 1 and pb.seed.nunique() > 1 else [])
-    if seed is not None:
-        pa, pb = pa[pa.seed == seed], pb[pb.seed == seed]
+    if seed is not None:  # picks the seed of models trained with several; a single-seed model stays
+        pa = pa[pa.seed == seed] if pa.seed.nunique() > 1 else pa
+        pb = pb[pb.seed == seed] if pb.seed.nunique() > 1 else pb
     if "seed" not in keys:
         pa, pb = pa[pa.seed == pa.seed.min()], pb[pb.seed == pb.seed.min()]
     m = pa.merge(pb[keys + ["y_pred"]], on=keys, suffixes=("_a", "_b"))

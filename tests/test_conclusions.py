@@ -101,23 +101,24 @@ def test_early_stopping_keeps_the_first_best_and_waits_for_min_epochs():
 
 @pytest.mark.parametrize("task", ["class", "level"])
 def test_fit_returns_the_kept_checkpoint(dataset, task):
+    # On the plateau of the paper's recipe (small learning rate, 30 epochs) validation accuracy is
+    # flat on any machine: many tied maxima, the first one early, so a model that kept the last
+    # weights or a later tie would not reproduce the recorded validation values of the kept epoch.
     from fmriemo import preprocess
     from fmriemo.data import encode
     from fmriemo.models import build_model, l2_penalty
     split = make_paper_split(dataset, task)
     X = preprocess.minmax_trial(dataset.X)
     y = encode(task, np.nan_to_num({"class": dataset.y_class, "level": dataset.y_level}[task]))
-    cfg = TrainConfig(method="ebr", task=task, seed=1, epochs=30, patience=None, min_epochs=0,
-                      lr=0.003 if task == "class" else 0.01)
+    cfg = TrainConfig(method="ebr", task=task, seed=1, epochs=30, patience=None, min_epochs=0, lr=0.003,
+                      monitor="val_acc", device="cpu")
     torch.manual_seed(cfg.seed)
     model = build_model("ebr", task)
     _, hist, kept = fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
-    if task == "class":
-        assert kept == 1 + int(np.argmax(hist["val_acc"]))  # the first maximum
+    assert kept == 1 + int(np.argmax(hist["val_acc"]))  # the first maximum
+    if task == "class":  # the 3-class plateau is flat on every machine tried; the 9-level one is not
         assert hist["val_acc"].count(max(hist["val_acc"])) > 1, "no tie: the '>=' mutant would pass"
-    else:
-        assert kept == 1 + int(np.argmin(hist["val_loss"]))
-    assert kept < len(hist["epoch"]), "kept the last epoch: the 'keep last' mutant would pass"
+        assert kept < len(hist["epoch"]), "kept the last epoch: the 'keep last' mutant would pass"
     model.eval()
     with torch.no_grad():
         logits = model(torch.as_tensor(X[split.val]))
@@ -249,3 +250,88 @@ def test_predictions_table_rows_follow_the_runs_trials(dataset):
     for row in table.itertuples():
         i = np.flatnonzero((dataset.participant == row.Participant) & (dataset.trial == row.Trial))[0]
         assert row.CLASS == (-1, 0, 1)[i % 3] and row.LEVEL == (i % 9) - 4
+
+
+# --------------------------------------------------------------------------- known answers for the survivors of
+# a first mutation run (sign-flip's random branch, McNemar, p-value formulas, paired keys, the level rule)
+
+def test_sign_flip_random_branch_known_answers():
+    parts = np.repeat([f"P{i}" for i in range(12)], 10)  # 2**12 > n_perm: random patterns
+    y = np.zeros(120, int)
+    b = np.where(np.tile(np.arange(10), 12) < 2, 1, 0)
+    r = heldout.participant_sign_flip(y, y, b, parts, n_perm=1000, seed=0)
+    assert not r["exact"] and r["participants"] == 12 and r["mean_difference"] == pytest.approx(0.2)
+    assert 1 / 1001 <= r["p"] <= 4 / 1001  # only the all-plus / all-minus patterns reach it
+    same = heldout.participant_sign_flip(y, b, b, parts, n_perm=1000)
+    assert same["p"] == 1.0 and same["mean_difference"] == 0.0
+    exact_same = heldout.participant_sign_flip(y[:30], b[:30], b[:30], parts[:30], n_perm=1000)
+    assert exact_same["exact"] and exact_same["p"] == 1.0
+
+
+def test_mcnemar_known_answers():
+    y = np.zeros(10, int)
+    a = np.r_[np.zeros(6), np.ones(4)].astype(int)      # right on 6
+    b = np.r_[np.ones(5), np.zeros(1), np.ones(4)].astype(int)  # right on 1 (trial 5), wrong elsewhere
+    r = heldout.mcnemar_exact(y, a, b)
+    assert (r["a_only"], r["b_only"]) == (5, 0) and r["p"] == pytest.approx(2 * 0.5 ** 5)
+    r = heldout.mcnemar_exact(y, b, a)
+    assert (r["a_only"], r["b_only"]) == (0, 5)
+    assert heldout.mcnemar_exact(y, a, a) == {"a_only": 0, "b_only": 0, "p": 1.0}
+
+
+def test_permutation_p_value_formula():
+    # one participant, two trials, predicted right: half of all shuffles are right too
+    parts = np.array(["a", "a"])
+    r = heldout.permutation_vs_chance(np.array([0, 1]), np.array([0, 1]), parts, n_perm=4000, seed=1)
+    assert r["accuracy"] == 1.0 and r["null_mean"] == pytest.approx(0.5, abs=0.03)
+    assert r["p"] == pytest.approx(0.5, abs=0.03)
+    wrong = heldout.permutation_vs_chance(np.array([0, 1]), np.array([1, 0]), parts, n_perm=400)
+    assert wrong["p"] == 1.0 and wrong["accuracy"] == 0.0
+
+
+def test_paired_deep_against_single_seed_baseline():
+    deep = pd.DataFrame({"model": "deep", "seed": np.repeat([3, 4], 4), "index": np.tile(np.arange(4), 2),
+                         "y_true": 0, "y_pred": np.r_[np.zeros(4), np.ones(4)], "participant": "P1"})
+    base = pd.DataFrame({"model": "base", "seed": 0, "index": np.arange(4)[::-1], "y_true": 0,
+                         "y_pred": np.arange(4)[::-1] * 10, "participant": "P1"})
+    m = heldout.paired(pd.concat([deep, base]), "deep", "base")
+    assert len(m) == 4 and (m.y_pred_a == 0).all()  # the deep model's first seed only
+    assert (m.y_pred_b == m["index"] * 10).all()
+    m4 = heldout.paired(pd.concat([deep, base]), "deep", "base", seed=4)
+    assert (m4.y_pred_a == 1).all() and len(m4) == 4
+
+
+def test_smape_optimal_levels_known_answers():
+    from fmriemo.level import class_aware_levels, smape_optimal_levels
+    cls = np.array([-1, -1, -1, 0, 0, 0, 1, 1])
+    lev = np.array([-4, -4, -2, 0, 0, 3, 2, 2])
+    table = smape_optimal_levels(cls, lev)
+    assert table == {-1: -4, 0: 0, 1: 2}
+    # ties between ratings are broken towards the smaller magnitude; a class with no trials maps to itself
+    assert smape_optimal_levels(np.array([1, 1]), np.array([2, 4]))[1] in (2, 4)
+    assert smape_optimal_levels(np.array([1, 1]), np.array([2, 4]))[-1] == -1
+    assert smape_optimal_levels(np.array([0, 0]), np.array([1, -1]))[0] == -1  # 0 costs 1.0, +-1 cost 0.5
+    out = class_aware_levels([1, -1, 0, 1], table)
+    assert out.tolist() == [2, -4, 0, 2] and out.dtype.kind == "i"
+
+
+def test_predictions_table_refuses_runs_on_other_trials(dataset):
+    from fmriemo.challenge import predictions_table
+    idx = np.flatnonzero(dataset.split == "test")
+
+    def fake(index):
+        return RunResult(key="k", config={}, split={}, history={}, best_epoch=1, epochs_run=1, seconds=0,
+                         test_index=index, y_true=np.zeros(len(index)), y_pred=np.zeros(len(index)),
+                         proba=np.zeros((len(index), 3)))
+    with pytest.raises(ValueError, match="same trials"):
+        predictions_table(dataset, fake(idx), fake(idx[::-1]))
+    t = predictions_table(dataset, fake(idx), fake(idx))
+    assert list(t.columns) == ["Participant", "Trial", "CLASS", "LEVEL"] and len(t) == len(idx)
+    assert t.dtypes["CLASS"].kind == "i" and t.dtypes["LEVEL"].kind == "i"
+
+
+def test_replay_budget_cuts_the_curve():
+    assert EarlyStopping.replay([0.1, 0.2, 0.3], maximise=True, epochs=None) == (3, 3)
+    assert EarlyStopping.replay([0.1, 0.2, 0.3], maximise=True, epochs=2) == (2, 2)
+    assert EarlyStopping.replay([0.3, 0.2, 0.1], maximise=True, patience=1) == (2, 1)
+    assert EarlyStopping.replay([0.3, 0.2, 0.1], maximise=True, patience=1, min_epochs=3) == (3, 1)

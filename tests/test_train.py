@@ -63,7 +63,7 @@ def _small(dataset, task="class"):
 
 def test_training_is_deterministic_and_cached(dataset, tmp_path):
     split = _small(dataset)
-    cfg = TrainConfig(method="asb", seed=3, epochs=3, patience=None)
+    cfg = TrainConfig(method="asb", seed=3, epochs=3, patience=None, device="cpu")  # CUDA is not bitwise repeatable
     a = train_run(dataset, split, cfg, tmp_path / "a", progress=False)
     b = train_run(dataset, split, cfg, tmp_path / "b", progress=False)
     assert not a.cached and not b.cached
@@ -71,7 +71,7 @@ def test_training_is_deterministic_and_cached(dataset, tmp_path):
     c = train_run(dataset, split, cfg, tmp_path / "a", progress=False)
     assert c.cached and c.key == a.key and np.allclose(c.proba, a.proba)
     assert c.gates.shape == (48, 246)
-    d = train_run(dataset, split, TrainConfig(method="asb", seed=4, epochs=3, patience=None), tmp_path / "a",
+    d = train_run(dataset, split, TrainConfig(method="asb", seed=4, epochs=3, patience=None, device="cpu"), tmp_path / "a",
                   progress=False)
     assert d.key != a.key and not d.cached
     # the cached checkpoint reproduces the stored predictions
