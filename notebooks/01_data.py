@@ -62,7 +62,7 @@ folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
 truth = read_ground_truth(folder)
 source = (f"the built-in surrogate data set (seed {surrogate_seed})" if not data_dir
-          else f"the challenge data in {folder}")
+          else f"the challenge data in the folder '{folder.name}'")  # the name, never a user's full path
 glue("data_source", source)
 print(source)
 

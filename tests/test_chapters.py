@@ -199,6 +199,7 @@ def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
 
     _, g1 = run("01_data", **real)
     assert "surrogate" not in g1["data_source"] and g1["n_test_labelled"] == 36
+    assert "'challenge'" in g1["data_source"] and str(tmp_path) not in g1["data_source"]  # the name, not the path
     assert g1["planted_text"].startswith("This build reads the challenge data")
     _, g5 = run("05_challenge", methods=["ebr"], submit_method="ebr", epochs=2, ft_epochs=2, seed=1, **real)
     assert g5["n_eval"] == 36 and "estimate" in g5["eval_source"] and 0 <= g5["p1_ebr"] <= 1
@@ -209,3 +210,4 @@ def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
     assert math.isnan(g8["auc_se"]) and g8["recovery_text"].startswith("On real data")
     _, g10 = run("10_verdict", out_dir=out)
     assert g10["c8_recovery_text"].startswith("On real data") and "surrogate" not in g10["data_source"]
+    assert "surrogate" not in g10["scope_text"] and "nan" not in g10["class_corr_text"]
