@@ -148,17 +148,28 @@ def _cmd_score(a) -> int:
 
 def _cmd_submit(a) -> int:
     from .book import open_dataset
-    from .challenge import predictions_table, train_phase1, write_submission
-
+    from .challenge import participant_split, write_submission
     from .files import check_output_file
+    from .level import ensemble_submission
+    from .train import config_for, train_run
+
     out = check_output_file(a.out, a.force, "submission")  # before training, not after
     _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
-    runs = train_phase1(ds, a.method, seed=a.seed, profile=a.profile, epochs=a.epochs, n_val=a.n_val,
-                        cache_dir=a.cache_dir or None, device=a.device, progress=not a.quiet)
-    table = predictions_table(ds, runs["class"], runs["level"])
+    seeds = list(range(a.seed, a.seed + a.seeds))
+    tasks = ("class", "level") if a.ratings == "level-model" else ("class",)
+    runs = {task: [] for task in tasks}
+    for s in seeds:  # each seed also draws its own validation participants: an ensemble of fold models
+        split = participant_split(ds, a.n_val, s)
+        for task in tasks:
+            cfg = config_for(a.profile, a.epochs, task=task, method=a.method, seed=s, device=a.device)
+            runs[task].append(train_run(ds, split, cfg, a.cache_dir or None, progress=not a.quiet))
+    table = ensemble_submission(ds, runs["class"], runs.get("level"), a.ratings)
     write_submission(table, out, force=a.force)
-    print(f"wrote {len(table)} predictions ({a.method}, seed {a.seed}) to {out}")
+    kept = ", ".join(f"{t} seed {s}: epoch {r.best_epoch}{' (on its plateau)' if r.on_plateau else ''}"
+                     for t, rs in runs.items() for s, r in zip(seeds, rs))
+    print(f"wrote {len(table)} predictions ({a.method}, {len(seeds)} seed(s), ratings {a.ratings}) to {out}; "
+          f"kept checkpoints: {kept}")
     return 0
 
 
@@ -250,7 +261,13 @@ def main(argv=None) -> int:
     sm.add_argument("--labels", default="", help="released-labels CSV (optional)")
     sm.add_argument("--out", required=True, help="submission CSV to write")
     sm.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb")
-    sm.add_argument("--seed", type=seed_arg, default=0)
+    sm.add_argument("--seed", type=seed_arg, default=0, help="first training seed")
+    sm.add_argument("--seeds", type=positive_int, default=1,
+                    help="ensemble of this many seeds (each with its own validation participants): "
+                         "class probabilities averaged")
+    sm.add_argument("--ratings", choices=("class-aware", "level-model"), default="class-aware",
+                    help="LEVEL from the SMAPE-optimal rating of each predicted class (fitted on the training "
+                         "participants; the default) or from a 9-way level model (the paper's)")
     sm.add_argument("--n-val", type=positive_int, default=3, help="training participants held out for checkpoint selection")
     sm.add_argument("--epochs", type=positive_int, default=None)
     sm.add_argument("--profile", choices=("quick", "full", "paper"), default="full")

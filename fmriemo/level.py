@@ -32,3 +32,37 @@ def smape_optimal_levels(y_class, y_level) -> dict[int, int]:
 def class_aware_levels(pred_class, table: dict[int, int]) -> np.ndarray:
     """Ratings for predicted classes, by the per-class table of :func:`smape_optimal_levels`."""
     return np.array([table[int(c)] for c in np.asarray(pred_class)], dtype=int)
+
+
+RATING_RULES = ("class-aware", "level-model")
+
+
+def training_level_table(ds) -> dict[int, int]:
+    """The class-aware rating table fitted on the labelled trials of the training participants only
+    (never on test labels, released or not)."""
+    lab = (ds.split == "train") & ds.labelled
+    return smape_optimal_levels(ds.y_class[lab], ds.y_level[lab])
+
+
+def ensemble_submission(ds, class_runs, level_runs=None, ratings: str = "class-aware"):
+    """A submission table (Participant, Trial, CLASS, LEVEL) from one or more class runs on the same
+    trials (probabilities averaged: an ensemble over seeds or fold models). Ratings come from the
+    class-aware rule on the predicted classes (``"class-aware"``, the default) or from the argmax of
+    the averaged probabilities of the 9-way level runs (``"level-model"``)."""
+    import pandas as pd
+
+    from .data import decode
+    if ratings not in RATING_RULES:
+        raise ValueError(f"ratings must be one of {', '.join(RATING_RULES)}, got {ratings!r}")
+    idx = class_runs[0].test_index
+    for r in list(class_runs) + list(level_runs or []):
+        if not np.array_equal(r.test_index, idx):
+            raise ValueError("every run of an ensemble must predict the same trials in the same order")
+    cls = decode("class", np.mean([r.proba for r in class_runs], axis=0).argmax(1))
+    if ratings == "class-aware":
+        lev = class_aware_levels(cls, training_level_table(ds))
+    else:
+        if not level_runs:
+            raise ValueError("ratings='level-model' needs level runs")
+        lev = decode("level", np.mean([r.proba for r in level_runs], axis=0).argmax(1))
+    return pd.DataFrame({"Participant": ds.participant[idx], "Trial": ds.trial[idx], "CLASS": cls, "LEVEL": lev})

@@ -8,6 +8,7 @@ import pytest
 
 from fmriemo import challenge
 from fmriemo.data import DataError
+from fmriemo.train import RunResult
 
 
 def _write(tmp_path, name, text):
@@ -116,3 +117,39 @@ def test_fine_tune_predicts_only_requested_trials_and_is_cached(dataset, tmp_pat
     b = challenge.fine_tune(dataset, runs["class"], released, rest, epochs=2, cache_dir=tmp_path)
     assert np.array_equal(a["y_pred"], b["y_pred"]) and np.allclose(a["proba"], b["proba"])
     assert len(list((tmp_path / "finetune").glob("*.json"))) == 1
+
+
+def test_submit_class_aware_default_and_seed_ensemble(tmp_path, dataset):
+    from fmriemo import level
+    cache, out, out9 = tmp_path / "cache", tmp_path / "aware.csv", tmp_path / "nine.csv"
+    base = [sys.executable, "-m", "fmriemo.cli", "submit", "--method", "ebr", "--epochs", "2", "--profile", "quick",
+            "--cache-dir", str(cache), "--quiet"]
+    r = subprocess.run(base + ["--out", str(out), "--seeds", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "2 seed(s), ratings class-aware" in r.stdout and "class seed 1: epoch" in r.stdout
+    sub = pd.read_csv(out)
+    table = level.training_level_table(dataset)  # fitted on the training participants' labels only
+    assert (sub["LEVEL"] == sub["CLASS"].map(table)).all()
+    assert len(list((cache / "runs").iterdir())) == 2  # two class models, no level model
+    r = subprocess.run(base + ["--out", str(out9), "--ratings", "level-model"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert len(list((cache / "runs").iterdir())) == 3  # seed 0's class model reused, one level model trained
+
+
+def test_ensemble_submission_averages_probabilities(dataset):
+    from fmriemo.level import ensemble_submission
+    idx = np.flatnonzero(dataset.split == "test")[:3]
+
+    def run(proba):
+        return RunResult(key="k", config={}, split={}, history={}, best_epoch=1, epochs_run=1, seconds=0,
+                         test_index=idx, y_true=np.zeros(3), y_pred=np.zeros(3), proba=np.asarray(proba, float))
+    a = run([[0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.4, 0.5, 0.1]])
+    b = run([[0.0, 0.1, 0.9], [0.1, 0.7, 0.2], [0.5, 0.4, 0.1]])
+    t = ensemble_submission(dataset, [a, b])
+    assert t["CLASS"].tolist() == [1, 0, -1]  # argmax of the means, not of either run
+    with pytest.raises(ValueError, match="level runs"):
+        ensemble_submission(dataset, [a], ratings="level-model")
+    with pytest.raises(ValueError, match="same trials"):
+        other = run(a.proba)
+        other.test_index = idx[::-1]
+        ensemble_submission(dataset, [a, other])
