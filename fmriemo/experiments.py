@@ -129,3 +129,14 @@ def budget_table(runs: dict, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
                          "val": h[r.config["monitor"]][kept - 1], "test_acc": h["test_acc"][kept - 1],
                          "test_f1": h["test_f1"][kept - 1]})
     return pd.DataFrame(rows, columns=["method", "seed", "budget", "kept_epoch", "val", "test_acc", "test_f1"])
+
+
+def f1_by_budget(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
+    """Mean test macro F1 over seeds of the checkpoint each budget would have kept (one column per
+    budget, from :func:`budget_table`), the F1 with the runs' own rule, and the paper's F1: one row
+    per method."""
+    out = budget_table(runs, budgets).groupby(["method", "budget"])["test_f1"].mean().unstack("budget")
+    out = out.reindex(list(dict.fromkeys(table["method"])))
+    out["this chapter's rule"] = table.groupby("method")["f1"].mean()
+    out["paper"] = PAPER_TABLES[task]["f1"].reindex(out.index)
+    return out

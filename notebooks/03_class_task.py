@@ -118,10 +118,7 @@ plt.show()
 # {glue:text}`asb_f1_kept:.2f` with the chapter's rule.
 
 # %%
-budgets = experiments.budget_table(runs, (50, 100, 300, 1000))
-by_budget = budgets.groupby(["method", "budget"])["test_f1"].mean().unstack("budget")
-by_budget["this chapter's rule"] = table.groupby("method")["f1"].mean()
-by_budget["paper"] = evaluate.PAPER_TABLES[TASK]["f1"].reindex(by_budget.index)
+by_budget = experiments.f1_by_budget(runs, table, TASK)
 glue("paper_asb_f1", float(evaluate.PAPER_TABLES[TASK].loc["asb", "f1"]))
 glue("asb_f1_b100", float(by_budget.loc["asb", 100]) if "asb" in by_budget.index and 100 in by_budget else float("nan"))
 glue("asb_f1_kept", float(by_budget.loc["asb", "this chapter's rule"]) if "asb" in by_budget.index else float("nan"))

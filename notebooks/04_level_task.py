@@ -120,10 +120,7 @@ table.round(3)
 # %%
 plots.budget_curves(runs)
 plt.show()
-budgets = experiments.budget_table(runs, (50, 100, 300, 1000))
-by_budget = budgets.groupby(["method", "budget"])["test_f1"].mean().unstack("budget")
-by_budget["this chapter's rule"] = table.groupby("method")["f1"].mean()
-by_budget["paper"] = evaluate.PAPER_TABLES[TASK]["f1"].reindex(by_budget.index)
+by_budget = experiments.f1_by_budget(runs, table, TASK)
 by_budget.style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
 
 # %% [markdown]

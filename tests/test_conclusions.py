@@ -335,3 +335,18 @@ def test_replay_budget_cuts_the_curve():
     assert EarlyStopping.replay([0.1, 0.2, 0.3], maximise=True, epochs=2) == (2, 2)
     assert EarlyStopping.replay([0.3, 0.2, 0.1], maximise=True, patience=1) == (2, 1)
     assert EarlyStopping.replay([0.3, 0.2, 0.1], maximise=True, patience=1, min_epochs=3) == (3, 1)
+
+
+def test_budget_table_reads_the_checkpoint_each_budget_keeps():
+    from fmriemo import experiments
+    h = {"val_acc": [0.3, 0.5, 0.4, 0.6, 0.6], "test_acc": [0.1, 0.2, 0.3, 0.4, 0.5],
+         "test_f1": [0.11, 0.22, 0.33, 0.44, 0.55]}
+    r = RunResult(key="k", config={"monitor": "val_acc"}, split={}, history=h, best_epoch=4, epochs_run=5,
+                  seconds=0, test_index=np.arange(2), y_true=np.zeros(2), y_pred=np.zeros(2), proba=np.zeros((2, 3)))
+    tab = experiments.budget_table({("asb", 0): r}, budgets=(1, 3, 5, 50))
+    assert tab["budget"].tolist() == [1, 3, 5]  # a budget longer than the run is left out
+    assert tab["kept_epoch"].tolist() == [1, 2, 4] and tab["test_f1"].tolist() == [0.11, 0.22, 0.44]
+    table = pd.DataFrame({"method": ["asb"], "seed": [0], "f1": [0.44]})
+    f1 = experiments.f1_by_budget({("asb", 0): r}, table, "class", budgets=(1, 3))
+    assert f1.loc["asb", 3] == 0.22 and f1.loc["asb", "this chapter's rule"] == 0.44
+    assert f1.loc["asb", "paper"] == 0.73
