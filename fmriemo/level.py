@@ -66,3 +66,15 @@ def ensemble_submission(ds, class_runs, level_runs=None, ratings: str = "class-a
             raise ValueError("ratings='level-model' needs level runs")
         lev = decode("level", np.mean([r.proba for r in level_runs], axis=0).argmax(1))
     return pd.DataFrame({"Participant": ds.participant[idx], "Trial": ds.trial[idx], "CLASS": cls, "LEVEL": lev})
+
+
+def fold_rating_tables(ds, folds) -> list[dict[int, int]]:
+    """For each outer fold (a list of test participants), the class-aware rating table fitted on the
+    labelled training trials of the *other* training participants: the held-out participants'
+    ratings never inform the rule that rates them."""
+    lab = (ds.split == "train") & ds.labelled
+    tables = []
+    for test_p in folds:
+        keep = lab & ~np.isin(ds.participant, list(test_p))
+        tables.append(smape_optimal_levels(ds.y_class[keep], ds.y_level[keep]))
+    return tables

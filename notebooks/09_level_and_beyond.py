@@ -78,9 +78,8 @@ logreg = heldout.run_baselines(ds, "class", protocol, k, [seed], kinds=("logreg"
 
 # one row per held-out trial, with every combination's predicted class and rating
 rows = []
-for f, test_p in enumerate(folds):
-    train_lab = lab & ~np.isin(ds.participant, test_p)
-    table = level.smape_optimal_levels(ds.y_class[train_lab], ds.y_level[train_lab])
+tables = level.fold_rating_tables(ds, folds)  # each fitted on that fold's training participants only
+for f, (test_p, table) in enumerate(zip(folds, tables)):
     idx = level9[f][2].test_index
     d = pd.DataFrame({"participant": ds.participant[idx], "index": idx, "fold": f,
                       "class": ds.y_class[idx].astype(int), "level": ds.y_level[idx].astype(int)})

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fmriemo import verdict as verdict_rules
 from fmriemo.book import glue, read_glued
 
 folder = Path(chapters_dir) if chapters_dir else Path.cwd()
@@ -96,54 +97,8 @@ glue("c8_recovery_text",
      "On real data the regions that carry the signal are unknown, so which map finds them cannot be scored.")
 
 
-def trained(*pairs):
-    """True when, for every (runs kept on the plateau, runs) pair, at most half the runs were."""
-    return all(np.isfinite(n) and np.isfinite(on) and n > 0 and on <= n / 2 for on, n in pairs)
-
-
-def reading(ok, partly=False, tested=True):
-    if not tested:
-        return "could not be tested with this budget (models kept checkpoints on their plateau)"
-    return "supported" if ok else ("partly supported" if partly else "not supported here")
-
-
-paper_split_trained = trained((v["c3_plateau"], v["c3_runs"]))
-heldout_trained = trained(*[(v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"]) for m in ("asb", "vanilla", "ebr")])
-glue("training_text",
-     f"On the paper's split {v['c3_plateau']:.0f} of {v['c3_runs']:.0f} class-task runs and "
-     f"{v['c4_plateau']:.0f} of {v['c4_runs']:.0f} level-task runs kept a checkpoint inside their validation "
-     f"plateau; on held-out participants ASB {v['c7_plateau_asb']:.0f} of {v['c7_runs_asb']:.0f} fold runs, "
-     f"Vanilla {v['c7_plateau_vanilla']:.0f} of {v['c7_runs_vanilla']:.0f}, EBR {v['c7_plateau_ebr']:.0f} of "
-     f"{v['c7_runs_ebr']:.0f}. A claim is judged only on models of which at most half did.")
-
-
-rows = [
-    ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47)",
-     f"mean F1 over {v['c3_seeds']:.0f} seeds: ASB {v['c3_asb']:.2f}, Vanilla {v['c3_van']:.2f}, EBR {v['c3_ebr']:.2f}; "
-     f"on new participants ASB vs Vanilla p = {v['c7_p_av']:.2f}, vs EBR p = {v['c7_p_ae']:.2f}",
-     reading(v["c7_p_av"] < 0.05 and v["c7_p_ae"] < 0.05 and v["c7_asb"] > max(v["c7_van"], v["c7_ebr"]),
-             v["c3_asb"] > max(v["c3_van"], v["c3_ebr"]), tested=heldout_trained and paper_split_trained)),
-    ("ASB decodes valence (0.73 on the paper's split)",
-     f"held-out participants: {v['c7_asb']:.2f} ({v['c7_asb_lo']:.2f}-{v['c7_asb_hi']:.2f}), chance "
-     f"{v['c7_chance']:.2f}, permutation p = {v['c7_perm_asb']:.3f}",
-     reading(v["c7_perm_asb"] < 0.05 and v["c7_asb_lo"] > v["c7_chance"],
-             tested=trained((v["c7_plateau_asb"], v["c7_runs_asb"])))),
-    ("ASB's level F1 (0.26) is meaningful",
-     f"ASB mean F1 {v['c4_asb']:.2f}; always {ch4.get('majority_level', '?')} {v['c4_const']:.2f}, "
-     f"random guessing {v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})",
-     reading(v["c4_asb"] > v["c4_rand_p95"], tested=trained((v["c4_plateau"], v["c4_runs"])))),
-    ("Challenge score 0.5132 (Phase I), 0.4213 (Phase II)",
-     f"Phase I {v['c5_p1']:.4f}, "
-     + (f"Phase II {v['c5_p2']:.4f}" if np.isfinite(v["c5_p2"]) else "Phase II not scored here (no test labels beyond "
-        "the released ones)") + f"; always neutral {v['c5_neutral']:.4f}",
-     reading(v["c5_p1"] < v["c5_neutral"] - 0.05, v["c5_p1"] < v["c5_neutral"])),
-    ("SE weights select emotion-related regions",
-     f"top regions overlap EBR {v['c6_overlap']:.0f} (chance {v['c6_expected']:.1f}, p = {v['c6_p']:.2f}); "
-     f"seed-to-seed Spearman {v['c6_stab']:.2f}; vs integrated gradients {v['c8_se_ig']:.2f}",
-     reading(v["c6_p"] < 0.05 and v["c6_stab"] > 0.5 and v["c8_se_ig"] > 0.5,
-             v["c6_stab"] > 0.5 or v["c8_se_ig"] > 0.5)),
-]
-verdict = pd.DataFrame(rows, columns=["the paper's claim", "this book (data above)", "reading"])
+glue("training_text", verdict_rules.training_text(v))
+verdict = verdict_rules.claims(v, ch4.get("majority_level", "?"))  # the rules: fmriemo/verdict.py
 corr = v["c6_class_corr"]
 glue("class_corr_text", "more than 0.999" if corr > 0.999 else f"at least {corr:.2f}")
 on_surrogate = ch1.get("data_source", "").strip("'\"").startswith("the built-in surrogate")
@@ -160,9 +115,9 @@ verdict.style.hide(axis="index")
 
 # %% [markdown]
 # Of the paper's {glue:text}`n_claims` claims listed, {glue:text}`n_supported`
-# hold up on this data by the rules in the table's last column (stated in
-# the code above: a claim about new participants needs a permutation or paired
-# p-value below 0.05 and an interval clear of chance), and
+# hold up on this data by the rules in the table's last column (stated and
+# tested in `fmriemo/verdict.py`: a claim about new participants needs a
+# permutation or paired p-value below 0.05 and an interval clear of chance), and
 # {glue:text}`n_untested` could not be tested because the models they rest on
 # were not trained past their plateau. {glue:text}`training_text`
 #

@@ -20,3 +20,19 @@ def test_class_aware_levels_maps_predicted_classes():
     table = {-1: -3, 0: 0, 1: 2}
     assert class_aware_levels([1, -1, 0, 1], table).tolist() == [2, -3, 0, 2]
     assert smape_optimal_levels([0, 0], [0, 0])[1] == 1  # a class without trials keeps its own sign
+
+
+def test_fold_rating_tables_use_only_the_folds_training_participants(dataset):
+    from fmriemo.level import fold_rating_tables
+    ds = dataset.subset(np.arange(len(dataset)))
+    test_p = [f"P{i:02d}" for i in range(1, 11)]  # ten of the sixteen, so a leak would move the rule
+    m = np.isin(ds.participant, test_p) & (ds.y_class == 1)
+    ds.y_level = ds.y_level.copy()
+    ds.y_level[m] = -4  # the held-out participants rate every positive clip -4
+    lab = (ds.split == "train") & ds.labelled
+    everyone = smape_optimal_levels(ds.y_class[lab], ds.y_level[lab])
+    others = lab & ~np.isin(ds.participant, test_p)
+    expected = smape_optimal_levels(ds.y_class[others], ds.y_level[others])
+    assert everyone != expected  # a table fitted on all trials would differ: the leak is visible
+    tables = fold_rating_tables(ds, [test_p, ["P05"]])
+    assert tables[0] == expected and len(tables) == 2

@@ -1,0 +1,95 @@
+"""The verdict's rules: how each of the paper's claims is read from the values the
+chapters report. Kept here, with tests, so that a change to a rule is a change to
+tested code rather than to a notebook cell.
+
+``values`` is a flat dict of numbers collected from the chapters (NaN where a
+chapter did not report one); ``claims(values)`` returns one row per claim.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+UNTESTED = "could not be tested with this budget (models kept checkpoints on their plateau)"
+ALPHA = 0.05
+PAPER_METHODS = ("asb", "vanilla", "ebr")
+
+
+def finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def trained(*pairs) -> bool:
+    """True when, for every (runs kept on the plateau, runs) pair, there were runs and at most half
+    of them kept a checkpoint on their plateau."""
+    return all(finite(on) and finite(n) and n > 0 and on <= n / 2 for on, n in pairs)
+
+
+def reading(ok: bool, partly: bool = False, tested: bool = True) -> str:
+    if not tested:
+        return UNTESTED
+    return "supported" if ok else ("partly supported" if partly else "not supported here")
+
+
+def _lt(a, b) -> bool:
+    """a < b, False when either is not a number (a missing value never supports a claim)."""
+    return finite(a) and finite(b) and a < b
+
+
+def claims(v: dict, majority_level="?") -> pd.DataFrame:
+    """The verdict table: the paper's claim, what this book found, and the reading by these rules:
+
+    1. ASB beats Vanilla and EBR: paired p < 0.05 against both on new participants and the highest
+       held-out accuracy (partly: the highest mean F1 on the paper's split); judged only when the
+       paper-split and held-out models left their plateau.
+    2. ASB decodes valence: permutation p < 0.05 and the participant interval above chance.
+    3. The level F1 is meaningful: ASB's mean F1 above the 95th percentile of random guessing.
+    4. The challenge score: Phase I at least 0.05 better than always "neutral, 0" (partly: better).
+    5. SE weights select emotion regions: EBR overlap p < 0.05, seed-to-seed Spearman > 0.5 and
+       agreement with integrated gradients > 0.5 (partly: either of the last two).
+    """
+    paper_ok = trained((v["c3_plateau"], v["c3_runs"]))
+    held_ok = trained(*[(v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"]) for m in PAPER_METHODS])
+    p2 = (f"Phase II {v['c5_p2']:.4f}" if finite(v["c5_p2"])
+          else "Phase II not scored here (no test labels beyond the released ones)")
+    rows = [
+        ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47)",
+         f"mean F1 over {v['c3_seeds']:.0f} seeds: ASB {v['c3_asb']:.2f}, Vanilla {v['c3_van']:.2f}, "
+         f"EBR {v['c3_ebr']:.2f}; on new participants ASB vs Vanilla p = {v['c7_p_av']:.2f}, "
+         f"vs EBR p = {v['c7_p_ae']:.2f}",
+         reading(_lt(v["c7_p_av"], ALPHA) and _lt(v["c7_p_ae"], ALPHA)
+                 and _lt(max(v["c7_van"], v["c7_ebr"]), v["c7_asb"]),
+                 _lt(max(v["c3_van"], v["c3_ebr"]), v["c3_asb"]), tested=held_ok and paper_ok)),
+        ("ASB decodes valence (0.73 on the paper's split)",
+         f"held-out participants: {v['c7_asb']:.2f} ({v['c7_asb_lo']:.2f}-{v['c7_asb_hi']:.2f}), chance "
+         f"{v['c7_chance']:.2f}, permutation p = {v['c7_perm_asb']:.3f}",
+         reading(_lt(v["c7_perm_asb"], ALPHA) and _lt(v["c7_chance"], v["c7_asb_lo"]),
+                 tested=trained((v["c7_plateau_asb"], v["c7_runs_asb"])))),
+        ("ASB's level F1 (0.26) is meaningful",
+         f"ASB mean F1 {v['c4_asb']:.2f}; always {majority_level} {v['c4_const']:.2f}, random guessing "
+         f"{v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})",
+         reading(_lt(v["c4_rand_p95"], v["c4_asb"]), tested=trained((v["c4_plateau"], v["c4_runs"])))),
+        ("Challenge score 0.5132 (Phase I), 0.4213 (Phase II)",
+         f"Phase I {v['c5_p1']:.4f}, {p2}; always neutral {v['c5_neutral']:.4f}",
+         reading(_lt(v["c5_p1"], v["c5_neutral"] - 0.05), _lt(v["c5_p1"], v["c5_neutral"]))),
+        ("SE weights select emotion-related regions",
+         f"top regions overlap EBR {v['c6_overlap']:.0f} (chance {v['c6_expected']:.1f}, p = {v['c6_p']:.2f}); "
+         f"seed-to-seed Spearman {v['c6_stab']:.2f}; vs integrated gradients {v['c8_se_ig']:.2f}",
+         reading(_lt(v["c6_p"], ALPHA) and _lt(0.5, v["c6_stab"]) and _lt(0.5, v["c8_se_ig"]),
+                 _lt(0.5, v["c6_stab"]) or _lt(0.5, v["c8_se_ig"]))),
+    ]
+    return pd.DataFrame(rows, columns=["the paper's claim", "this book (data above)", "reading"])
+
+
+def training_text(v: dict) -> str:
+    """One sentence on how many runs kept a checkpoint on their plateau."""
+    return (f"On the paper's split {v['c3_plateau']:.0f} of {v['c3_runs']:.0f} class-task runs and "
+            f"{v['c4_plateau']:.0f} of {v['c4_runs']:.0f} level-task runs kept a checkpoint inside their "
+            f"validation plateau; on held-out participants ASB {v['c7_plateau_asb']:.0f} of "
+            f"{v['c7_runs_asb']:.0f} fold runs, Vanilla {v['c7_plateau_vanilla']:.0f} of "
+            f"{v['c7_runs_vanilla']:.0f}, EBR {v['c7_plateau_ebr']:.0f} of {v['c7_runs_ebr']:.0f}. A claim is "
+            "judged only on models of which at most half did.")
