@@ -21,8 +21,14 @@ def run(tmp_path_factory):
                          {"profile": "quick", "cache_dir": str(cache), "surrogate_seed": 7, **params})
         assert notebook_errors(nb) == []
         return nb, {k: _value(v) for k, v in read_glued(nb).items()}
-    _run.out = out
+    _run.out, _run.cache = out, cache
     return _run
+
+
+def _dataset(run):
+    """The data set the chapters of this module ran on (surrogate seed 7, in their cache)."""
+    from fmriemo.book import open_dataset
+    return open_dataset("", "", 7, run.cache)
 
 
 def _value(text):
@@ -82,6 +88,17 @@ def test_03_class_task(run):
     assert g["paper_ci_lo"] == pytest.approx(0.59, abs=0.01) and g["paper_ci_hi"] == pytest.approx(0.83, abs=0.01)
     assert 0 <= g["asb_wins"] <= 2 and g["asb_wins"] + g["ebr_wins"] == pytest.approx(2)
     assert _images(nb) >= 3
+    # the headline numbers, recomputed through the library from the cached runs, agree exactly
+    from fmriemo import evaluate, experiments
+    runs, table = experiments.run_paper_protocol(_dataset(run), "class", ["asb", "ebr"], [2, 3], "quick", 3,
+                                                 cache_dir=run.cache, progress=False)
+    assert all(r.cached for r in runs.values())
+    r = runs[("asb", 2)]
+    k = int((r.y_true == r.y_pred).sum())
+    assert g["asb_acc"] == pytest.approx(k / len(r.y_true), abs=1e-12)
+    assert g["asb_acc_lo"] == pytest.approx(evaluate.wilson_interval(k, len(r.y_true))[0], abs=1e-12)
+    assert g["asb_f1_mean"] == pytest.approx(table[table.method == "asb"]["f1"].mean(), abs=1e-12)
+    assert g["n_on_plateau"] == table["on_plateau"].sum() and g["n_runs"] == 4
 
 
 def test_04_level_task(run):
@@ -107,6 +124,15 @@ def test_05_challenge(run):
     assert g["p1_oracle"] < g["p1_neutral"]  # the two reference points bracket the scale
     assert 0 <= g["p2_main"] <= 1 and 0 <= g["p1rest_main"] <= 1
     assert g["p1_compare_text"].startswith("a surrogate score")
+    # Phase I score recomputed through the library from the cached runs
+    from fmriemo import challenge
+    from fmriemo.book import data_folder
+    ds = _dataset(run)
+    runs = challenge.train_phase1(ds, "ebr", seed=1, profile="quick", epochs=2, n_val=3, cache_dir=run.cache,
+                                  progress=False)
+    labels, _ = challenge.evaluation_labels(ds, data_folder("", 7, run.cache))
+    table = challenge.predictions_table(ds, runs["class"], runs["level"])
+    assert g["p1_ebr"] == challenge.score_tables(table, labels)["score"]
 
 
 def test_05_submission_matches_cli_score(run, tmp_path_factory):
@@ -147,6 +173,18 @@ def test_07_held_out(run):
     assert 0 <= g["acc_asb_lo"] <= g["acc_asb_hi"] <= 1
     assert 0 <= g["p_asb_vs_ebr"] <= 1 and math.isnan(g["p_asb_vs_vanilla"])
     assert 0 <= g["acc_ebr_zscore"] <= 1
+    # the summary rows recomputed through the library from the cached fold runs
+    from fmriemo import heldout
+    ds = _dataset(run)
+    deep = heldout.run_models(ds, ["asb", "ebr"], "class", "groupkfold", 4, [0], 2, "quick", 2,
+                              cache_dir=run.cache, progress=False)
+    base = heldout.run_baselines(ds, "class", "groupkfold", 4, [0], kinds=heldout.BASELINES)
+    import pandas as pd
+    summary = heldout.summarise(pd.concat([deep, base], ignore_index=True), "class", n_resamples=1000)
+    for m in ("asb", "ebr", "logreg", "majority", "position"):
+        assert g[f"acc_{m}"] == pytest.approx(summary.loc[m, "accuracy"], abs=1e-12), m
+    assert g["acc_asb_lo"] == pytest.approx(summary.loc["asb", "boot_lo"], abs=1e-12)
+    assert g["plateau_asb"] == heldout.plateau_counts(deep).loc["asb", "on_plateau"]
 
 
 def test_08_attribution(run):
@@ -178,6 +216,12 @@ def test_10_verdict_collects_executed_chapters(run):
     assert g["n_claims"] == 5 and 0 <= g["n_supported"] <= 5
     assert "seed 7" in g["data_source"]  # read from chapter 1 of this run
     assert not math.isnan(g["c7_asb"]) and not math.isnan(g["c9_paper"])
+    # the readings follow from the values the page collected, by the tested rules
+    from fmriemo import verdict
+    values = {k: g[k] for k in g if k.startswith("c") and isinstance(g[k], float)}
+    table = verdict.claims(values)
+    assert g["n_supported"] == (table["reading"] == "supported").sum()
+    assert g["n_untested"] == table["reading"].str.startswith("could not").sum()
 
 
 def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
