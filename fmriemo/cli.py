@@ -192,11 +192,16 @@ def _cmd_chapters(a) -> int:
             raise DataError(f"--only {' '.join(unknown)}: no such chapter; the chapters are "
                             f"{', '.join(s.stem for s in sources)}")
         sources = [s for s in sources if any(s.stem.startswith(o) for o in a.only)]
-    for src in sources:
+    import time
+    t_all = time.perf_counter()
+    for i, src in enumerate(sources, start=1):
         target = out / f"{src.stem}.ipynb"
-        print(f"executing {src.name} -> {target} ({a.profile} profile)", flush=True)
+        last = _last_duration(target)
+        hint = f"; last time {last / 60:.1f} min" if last else ""
+        print(f"[{i}/{len(sources)}] executing {src.name} -> {target} ({a.profile} profile{hint})", flush=True)
+        t0 = time.perf_counter()
         try:
-            run_chapter(src, target, params)
+            run_chapter(src, target, params, progress=sys.stderr.isatty())
         except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
             print(f"chapter {src.name} failed: {exc}", file=sys.stderr)
             return 1
@@ -204,7 +209,18 @@ def _cmd_chapters(a) -> int:
         if errs:
             print(f"chapter {src.name} has error outputs: {errs}", file=sys.stderr)
             return 1
+        print(f"[{i}/{len(sources)}] {src.stem} done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    print(f"executed {len(sources)} chapter(s) in {(time.perf_counter() - t_all) / 60:.1f} min; notebooks in {out}")
     return 0
+
+
+def _last_duration(notebook: Path) -> float | None:
+    """Seconds papermill recorded for the previous execution of ``notebook``, if any."""
+    try:
+        meta = json.loads(notebook.read_text())["metadata"]["papermill"]
+        return float(meta["duration"])
+    except Exception:  # no previous run, or a notebook papermill did not write
+        return None
 
 
 def main(argv=None) -> int:

@@ -162,3 +162,12 @@ def test_readme_profile_table_is_the_package_table():
     start, end = "<!-- profile-table:start -->\n", "\n<!-- profile-table:end -->"
     assert start in text and end in text
     assert text.split(start)[1].split(end)[0] == profile_table()
+
+
+def test_chapters_estimate_reads_the_last_duration(tmp_path):
+    from fmriemo.cli import _last_duration
+    nb = tmp_path / "03.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {"papermill": {"duration": 125.5}}}))
+    assert _last_duration(nb) == 125.5
+    nb.write_text("{}")
+    assert _last_duration(nb) is None and _last_duration(tmp_path / "missing.ipynb") is None
