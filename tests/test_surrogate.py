@@ -118,3 +118,29 @@ def test_cli_surrogate(tmp_path):
     assert (out / "Train" / "P16" / "labels.npz").exists()
     r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "surrogate", str(out)], capture_output=True, text=True)
     assert r.returncode == 1 and "--force" in r.stderr
+
+
+def test_surrogate_matches_the_calibration_card(dataset):
+    from fmriemo import calibrate
+    card = calibrate.card(dataset)
+    assert card.loc["identical_order_pairs", "here"] == 7
+    assert card.loc["participant_id_minmax", "here"] >= 0.95
+    for key in calibrate.LINEAR_ROWS:  # within the draw-to-draw spread of these statistics (~0.03-0.05)
+        assert abs(card.loc[key, "difference"]) <= 0.07, (key, card.loc[key, "here"], card.loc[key, "real"])
+    # the seconds after the video carry more of the valence signal than the video itself, as on real data
+    assert card.loc["loso_pct_15_25", "here"] > card.loc["loso_pct_8_21", "here"]
+
+
+def test_surrogate_reproduces_the_real_trial_order_structure(dataset, surrogate_dir):
+    import pandas as pd
+    from fmriemo import calibrate, heldout
+    pairs = calibrate.identical_order_pairs(dataset)
+    assert sorted(pairs) == [(f"P{a:02d}", f"P{a + 9:02d}") for a in range(1, 8)]
+    test = pd.read_csv(surrogate_dir / "test_labels.csv")
+    p18 = test[test.Participant == "P18"].sort_values("Trial")["CLASS"].tolist()
+    assert p18 == dataset.y_class[dataset.participant == "P02"].astype(int).tolist()  # shares P02/P11's order
+    folds = heldout.group_folds(dataset, "order")
+    assert len(folds) == 9 and ["P01", "P10"] in folds and ["P08"] in folds
+    for fold in heldout.group_folds(dataset, "groupkfold", k=3):  # twins never split across folds
+        for a, b in pairs:
+            assert (a in fold) == (b in fold)
