@@ -4,8 +4,10 @@ The real challenge data is licensed to registered participants, so the book
 runs by default on data generated here. The generator is calibrated on the
 real data's summary statistics (``resources/bn246_signal_stats.csv``):
 
-* each region's mean intensity, plus a participant offset with the region's
-  between-participant SD;
+* each region's mean intensity, times a participant offset: one gain for the
+  whole scan (``OFFSET_SHARED`` of the variance, at the typical relative
+  between-participant SD; the paper's per-trial min-max removes it) and a
+  region-specific part with the region's own between-participant SD;
 * a slow drift of the trial mean across a participant's session (AR(1) over
   trials) with the region's between-trial SD, half of it shared by all regions;
 * within-trial noise with the region's temporal SD and lag-1 autocorrelation,
@@ -48,13 +50,13 @@ from scipy import stats
 from . import atlas
 from .data import N_SECONDS
 
-SURROGATE_VERSION = 2
+SURROGATE_VERSION = 3
 N_TRAIN, N_TEST, N_TRIALS = 16, 4, 30
 VIDEO_ONSET, VIDEO_OFFSET = 5, 20
 GLOBAL_SHARE = 0.10
 EFFECT_SIZE = 0.9   # planted response amplitude at |LEVEL| = 4 (peak of the ramped response), in region temporal SDs
 RELEASED_PER_CLASS = 3
-OFFSET_SHARED = 0.9   # share of the participant offsets' variance that is one gain for all regions
+OFFSET_SHARED = 0.6   # share of the participant offsets' variance that is one gain for the whole scan
 SPIKE_RATE = 0.4      # expected motion-like spikes per trial
 SPIKE_SIZE = 0.04     # median spike amplitude, as a fraction of the region's mean intensity
 #: participant number -> the participant whose class order it repeats (the real data's structure)
@@ -147,8 +149,8 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
         lab = _draw_labels(rng, None if twin is None else labels[f"P{twin:02d}"][:, 0].astype(int))
         # participant offsets, multiplicative so that low-intensity regions stay positive; a share
         # of them is one gain for the whole scan (which the paper's per-trial min-max removes)
-        z = np.sqrt(OFFSET_SHARED) * rng.standard_normal() + np.sqrt(1 - OFFSET_SHARED) * rng.standard_normal(R)
-        base = mean * np.exp(sd_subj / mean * z)
+        gain = np.sqrt(OFFSET_SHARED) * np.median(sd_subj / mean) * rng.standard_normal()  # one factor for all
+        base = mean * np.exp(gain + np.sqrt(1 - OFFSET_SHARED) * sd_subj / mean * rng.standard_normal(R))
         # slow drift of the trial mean: AR(1) over trials, half shared across regions
         shared = _ar1(rng, 0.7, (1, N_TRIALS), N_TRIALS)[0]
         own = _ar1(rng, 0.7, (R, N_TRIALS), N_TRIALS)

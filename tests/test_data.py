@@ -91,8 +91,10 @@ def test_no_train_folder_hints_at_parent(challenge_copy):
 
 def test_no_participant_folders(tmp_path):
     (tmp_path / "Train").mkdir()
-    (tmp_path / "Train" / "notes").mkdir()
+    (tmp_path / "Train" / ".ipynb_checkpoints").mkdir()  # hidden entries are passed over (and listed)
     _expect(tmp_path, "no participant folders")
+    (tmp_path / "Train" / "notes").mkdir()  # anything else is reported, never skipped in silence
+    _expect(tmp_path, "unexpected entries: notes")
 
 
 def test_missing_fmri(tiny_challenge):
@@ -103,13 +105,13 @@ def test_missing_fmri(tiny_challenge):
 def test_truncated_npz(tiny_challenge):
     f = tiny_challenge / "Train" / "P02" / "fMRI_data.npz"
     f.write_bytes(f.read_bytes()[:5000])
-    _expect(tiny_challenge, str(f), "cannot be read")
+    _expect(tiny_challenge, str(f), "not a valid .npz archive")
 
 
 def test_garbage_npz(tiny_challenge):
     f = tiny_challenge / "Test" / "P04" / "fMRI_data.npz"
     f.write_bytes(b"hello")
-    _expect(tiny_challenge, str(f), "cannot be read")
+    _expect(tiny_challenge, str(f), "not a valid .npz archive")
 
 
 def test_no_data_key(tiny_challenge):
