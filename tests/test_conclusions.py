@@ -350,3 +350,38 @@ def test_budget_table_reads_the_checkpoint_each_budget_keeps():
     f1 = experiments.f1_by_budget({("asb", 0): r}, table, "class", budgets=(1, 3))
     assert f1.loc["asb", 3] == 0.22 and f1.loc["asb", "this chapter's rule"] == 0.44
     assert f1.loc["asb", "paper"] == 0.73
+
+
+def test_paired_single_seed_model_on_either_side():
+    deep = pd.DataFrame({"model": "deep", "seed": np.repeat([3, 4], 4), "index": np.tile(np.arange(4), 2),
+                         "y_true": 0, "y_pred": np.r_[np.zeros(4), np.ones(4)], "participant": "P1"})
+    base = pd.DataFrame({"model": "base", "seed": 0, "index": np.arange(4), "y_true": 0, "y_pred": 7,
+                         "participant": "P1"})
+    pred = pd.concat([deep, base])
+    m = heldout.paired(pred, "base", "deep")
+    assert len(m) == 4 and (m.y_pred_a == 7).all() and (m.y_pred_b == 0).all()  # deep's first seed
+    m4 = heldout.paired(pred, "base", "deep", seed=4)
+    assert len(m4) == 4 and (m4.y_pred_a == 7).all() and (m4.y_pred_b == 1).all()  # the seed asked for
+
+
+def test_sign_flip_exact_up_to_n_perm_patterns():
+    parts = np.repeat([f"P{i}" for i in range(8)], 10)
+    y = np.zeros(80, int)
+    b = np.where(np.tile(np.arange(10), 8) < 3, 1, 0)
+    at_limit = heldout.participant_sign_flip(y, y, b, parts, n_perm=256)  # 2**8 == n_perm: still exact
+    assert at_limit["exact"] and at_limit["p"] == pytest.approx(2 / 256)
+    assert not heldout.participant_sign_flip(y, y, b, parts, n_perm=255)["exact"]
+    parts10 = np.repeat([f"P{i}" for i in range(10)], 10)
+    y10, b10 = np.zeros(100, int), np.where(np.tile(np.arange(10), 10) < 3, 1, 0)
+    r = heldout.participant_sign_flip(y10, y10, b10, parts10, n_perm=2000)  # 2**10 <= 2000 < 3**10
+    assert r["exact"] and r["p"] == pytest.approx(2 / 1024)
+
+
+def test_predictions_table_error_message_is_exact(dataset):
+    from fmriemo.challenge import predictions_table
+    idx = np.flatnonzero(dataset.split == "test")
+    runs = [RunResult(key="k", config={}, split={}, history={}, best_epoch=1, epochs_run=1, seconds=0,
+                      test_index=i, y_true=np.zeros(len(i)), y_pred=np.zeros(len(i)), proba=np.zeros((len(i), 3)))
+            for i in (idx, idx[::-1])]
+    with pytest.raises(ValueError, match=r"^class and level runs must predict the same trials$"):
+        predictions_table(dataset, *runs)
