@@ -83,6 +83,7 @@ def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path, monkeypatch):
     # outside a git checkout with a GitHub origin the build knows no repository: the page says so
     assert "mybinder.org" not in page and "does not know the public repository" in page
     assert "../_sources/chapters/03_class_task.ipynb" in page
+    assert "executablebooks/jupyter-book" not in page  # the theme's default repository is not ours
 
 
 def test_repository_url_sources(tmp_path, monkeypatch):
@@ -99,6 +100,16 @@ def test_repository_url_sources(tmp_path, monkeypatch):
     assert repository_url(tmp_path, "https://github.com/lab/book") == "https://github.com/ci/fmriemo"
     monkeypatch.setenv("FMRIEMO_REPOSITORY_URL", "https://gitlab.com/x/y")
     assert repository_url(tmp_path) == ""                      # Binder links are built for GitHub only
+
+
+def test_theme_repository_buttons_follow_the_repository(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    from chapter_links import theme_repository
+    known = theme_repository({"logo": "x"}, "https://github.com/lab/book", "main")
+    assert known["repository_url"] == "https://github.com/lab/book" and known["use_issues_button"]
+    assert known["use_repository_button"] and known["path_to_docs"] == "book" and known["logo"] == "x"
+    unknown = theme_repository({"repository_url": "https://github.com/executablebooks/jupyter-book"}, "", "main")
+    assert unknown["repository_url"] == "" and not unknown["use_repository_button"]
 
 
 @pytest.mark.chapter

@@ -6,7 +6,8 @@ The repository is taken from $FMRIEMO_REPOSITORY_URL (the book workflow sets
 it from the GitHub repository it runs in), else from `fmriemo_repository_url`
 in _config.yml, else from the checkout's `origin` remote when that is on
 GitHub. With none of them (a clone from elsewhere) the page says so where the
-Binder link would be, and the build log says how to set it.
+Binder link would be, and the build log says how to set it. The theme's
+repository and issue buttons come from the same URL.
 """
 import os
 import re
@@ -60,8 +61,20 @@ def _links(app, doctree):
         doctree.insert(0, para)
 
 
+def theme_repository(options: dict, url: str, branch: str) -> dict:
+    """The theme's repository settings from the same URL as the chapter links: the repository and
+    issue buttons for a known repository; none (rather than Jupyter Book's own repository, its
+    default) when the build knows no repository."""
+    options = dict(options or {})
+    options.update({"repository_url": url, "repository_branch": branch, "path_to_docs": "book",
+                    "use_repository_button": bool(url), "use_issues_button": bool(url)})
+    return options
+
+
 def _config(app, config):
     config.fmriemo_repository_url = repository_url(app.srcdir, config.fmriemo_repository_url)
+    config.html_theme_options = theme_repository(config.html_theme_options, config.fmriemo_repository_url,
+                                                 config.fmriemo_branch)
     if not config.fmriemo_repository_url:
         logging.getLogger(__name__).info(
             "chapter_links: no GitHub repository known (FMRIEMO_REPOSITORY_URL, fmriemo_repository_url in "
