@@ -103,3 +103,45 @@ def notebook_errors(notebook: str | Path) -> list[str]:
     nb = json.loads(Path(notebook).read_text())
     return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.get("cells", [])
             for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def build_record(chapters_dir: str | Path = "chapters") -> dict:
+    """What this build ran on, for the book's record: the chapters' profile and data (the data's
+    fingerprint, never a user's path), the commit, the device, and package versions (``watermark``).
+    The parameters are read from the first executed chapter's papermill metadata."""
+    import platform
+    import subprocess
+
+    import torch
+
+    from . import __version__
+    params: dict = {}
+    for nb in sorted(Path(chapters_dir).glob("[0-9][0-9]_*.ipynb")):
+        if not nb.name.endswith(".source.ipynb"):
+            params = json.loads(nb.read_text()).get("metadata", {}).get("papermill", {}).get("parameters", {})
+            break
+    data_dir, seed = params.get("data_dir") or "", params.get("surrogate_seed", DEFAULT_SURROGATE_SEED)
+    ds = open_dataset(data_dir, params.get("labels_csv") or "", seed, params.get("cache_dir") or "")
+    try:
+        root = project_root()
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = (commit + (" (with uncommitted changes)" if dirty else "")) or "unknown (not a git checkout)"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown (git not available)"
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"CPU only ({torch.get_num_threads()} threads; {platform.processor() or platform.machine()})")
+    try:
+        from watermark import watermark
+        versions = watermark(packages="fmriemo,torch,numpy,scipy,pandas,scikit-learn,nilearn,captum,jupyter-book,"
+                                      "papermill,myst-nb", python=True, machine=True, current_time=False,
+                             updated=False)
+    except ImportError:
+        versions = "(install the book's extras for the package list: pip install -e '.[book]')"
+    return {"profile": params.get("profile", "full"),
+            "data": (f"built-in surrogate, seed {seed}" if not data_dir
+                     else f"challenge folder '{Path(data_dir).name}'"),
+            "data fingerprint (SHA-256, first 16)": ds.fingerprint[:16],
+            "fmriemo": __version__, "commit": commit, "device": device, "versions": versions}

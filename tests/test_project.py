@@ -84,6 +84,8 @@ def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path, monkeypatch):
     assert "mybinder.org" not in page and "does not know the public repository" in page
     assert "../_sources/chapters/03_class_task.ipynb" in page
     assert "executablebooks/jupyter-book" not in page  # the theme's default repository is not ours
+    timing = (tmp_path / "good" / "book" / "_build" / "html" / "timing.html").read_text()
+    assert "data fingerprint" in timing and "torch" in timing and "commit" in timing  # the build record
 
 
 def test_repository_url_sources(tmp_path, monkeypatch):
@@ -182,3 +184,18 @@ def test_chapters_estimate_reads_the_last_duration(tmp_path):
     assert _last_duration(nb) == 125.5
     nb.write_text("{}")
     assert _last_duration(nb) is None and _last_duration(tmp_path / "missing.ipynb") is None
+
+
+def test_build_record_names_data_by_fingerprint_not_path(tmp_path):
+    from fmriemo.book import build_record, open_dataset
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    params = {"profile": "quick", "surrogate_seed": 7, "cache_dir": str(tmp_path / "cache")}
+    nb = {"cells": [], "metadata": {"papermill": {"parameters": params}}}
+    (chapters / "01_data.ipynb").write_text(json.dumps(nb))
+    rec = build_record(chapters)
+    assert rec["profile"] == "quick" and rec["data"] == "built-in surrogate, seed 7"
+    expected = open_dataset("", "", 7, tmp_path / "cache").fingerprint[:16]
+    assert rec["data fingerprint (SHA-256, first 16)"] == expected
+    assert "torch" in rec["versions"] and "scikit-learn" in rec["versions"] and rec["commit"]
+    assert str(tmp_path) not in " ".join(map(str, rec.values()))
