@@ -39,11 +39,13 @@ if importlib.util.find_spec("fmriemo") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
+import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
+
 data_dir = ""          # challenge folder holding Train/ and Test/; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV (Participant,Trial,CLASS,LEVEL)
 surrogate_seed = 2024  # seed of the surrogate data set (used when data_dir is empty)
 seed = 0               # seed for the example trial shown below
-profile = "full"       # "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 cache_dir = ""         # where the surrogate and trained models are cached; empty: ~/.cache/fmriemo
 
 # %%

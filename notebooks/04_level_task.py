@@ -40,14 +40,16 @@ if importlib.util.find_spec("fmriemo") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
+import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
+
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed; the seed whose run is set beside the paper
-n_seeds = None         # number of training seeds; None: the profile's (full: 3, quick: 1)
+n_seeds = None         # number of training seeds; None: the profile's (full: 1, quick: 1)
 split_seed = 410       # random_state of the paper's split
 methods = ["asb", "vanilla", "ebr"]
-profile = "full"       # "quick" (CI), "full" (the published book) or "paper" (10,000 epochs)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI), "full" (the published book) or "paper" (10,000 epochs)
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo

@@ -40,6 +40,8 @@ if importlib.util.find_spec("fmriemo") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
+import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
+
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # released-labels CSV (Phase II); the surrogate's is used when data_dir is empty
 surrogate_seed = 2024  # seed of the surrogate data set
@@ -48,7 +50,7 @@ methods = ["asb", "compact"]  # also "vanilla", "ebr"; "compact": this book's mo
 submit_method = "asb"  # the method whose Phase I predictions are written as a submission file
 n_val = 3              # training participants held out for checkpoint selection
 ft_epochs = 30         # Phase II fine-tuning epochs (fixed: there is no validation set)
-profile = "full"       # "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data, models and submissions; empty: ~/.cache/fmriemo

@@ -35,6 +35,8 @@ if importlib.util.find_spec("fmriemo") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
+import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
+
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
@@ -42,7 +44,7 @@ seed = 0               # first training seed
 n_seeds = 2            # training seeds (at least 2: the maps' stability across seeds needs two)
 n_val = 3              # training participants held out for checkpoint selection
 top_k = 20             # size of the "top regions" set
-profile = "full"       # "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo

@@ -52,11 +52,13 @@ if importlib.util.find_spec("fmriemo") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
+import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
+
 data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed
-n_seeds = None         # training seeds; None: the profile's (full: 2, quick: 1)
+n_seeds = None         # training seeds; None: the profile's (full: 1, quick: 1)
 protocol = None        # "loso", "order" or "groupkfold"; None: the profile's (groupkfold: order groups kept together)
 k = None               # folds for "groupkfold"; None: the profile's (full: 3, quick: 4)
 n_val = 2              # participants held out inside each training fold for checkpoint selection
@@ -64,7 +66,7 @@ methods = ["asb", "vanilla", "ebr", "compact"]
 preprocessings = ["pct"]  # alternatives to the paper's min-max tried with preprocess_method (also: "zscore")
 preprocess_method = "vanilla"
 task = "class"
-profile = "full"       # "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo

@@ -30,8 +30,10 @@ if importlib.util.find_spec("fmriemo") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
 
 # %% tags=["parameters"]
+import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
+
 chapters_dir = ""      # folder of the executed chapters; empty: this notebook's folder
-profile = "full"       # unused here; kept so every chapter takes the same parameters
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); unused here; kept so every chapter takes the same parameters
 data_dir = ""          # unused here (the chapters' data are reported)
 labels_csv = ""        # unused here
 surrogate_seed = 2024  # unused here

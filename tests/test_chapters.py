@@ -52,6 +52,8 @@ def test_chapter_sources_have_one_parameters_cell():
         # the parameters `fmriemo chapters` / `make chapters` pass to every chapter
         for name in ("data_dir", "labels_csv", "surrogate_seed", "profile", "cache_dir"):
             assert f"{name} =" in tagged[0].source, (src, name)
+        # opened by hand (Binder, a download), the profile follows $FMRIEMO_PROFILE, else "full"
+        assert 'profile = os.environ.get("FMRIEMO_PROFILE", "full")' in tagged[0].source, src
         assert nb.metadata["kernelspec"]["name"] == "python3"
         first = next(c for c in nb.cells if c.cell_type == "code")
         # hosted notebook services: the first cell installs the project when it is missing

@@ -23,7 +23,8 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert any(str(d).startswith("python=3.11") for d in env["dependencies"])
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    pip = [p for p in pip if not p.startswith("-e")]
+    assert any("download.pytorch.org/whl/cpu" in p for p in pip)  # Binder: the CPU build of torch
+    pip = [p for p in pip if not p.startswith("-")]
     proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = proj["dependencies"] + [r for extra in proj["optional-dependencies"].values() for r in extra]
     norm = lambda reqs: sorted(r.replace(" ", "") for r in reqs)
@@ -199,3 +200,13 @@ def test_build_record_names_data_by_fingerprint_not_path(tmp_path):
     assert rec["data fingerprint (SHA-256, first 16)"] == expected
     assert "torch" in rec["versions"] and "scikit-learn" in rec["versions"] and rec["commit"]
     assert str(tmp_path) not in " ".join(map(str, rec.values()))
+
+
+def test_binder_start_script_defaults_to_the_quick_profile():
+    env = {k: v for k, v in os.environ.items() if k != "FMRIEMO_PROFILE"}
+    out = subprocess.run([str(ROOT / "start"), "sh", "-c", "echo $FMRIEMO_PROFILE"], capture_output=True,
+                         text=True, env=env)
+    assert out.stdout.strip() == "quick"
+    out = subprocess.run([str(ROOT / "start"), "sh", "-c", "echo $FMRIEMO_PROFILE"], capture_output=True,
+                         text=True, env={**env, "FMRIEMO_PROFILE": "full"})
+    assert out.stdout.strip() == "full"  # a profile the user set is kept
