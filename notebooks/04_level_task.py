@@ -19,8 +19,8 @@
 # lowest validation loss. The budget is at most {glue:text}`max_epochs`
 # epochs; early stopping (patience {glue:text}`patience`) is armed only after
 # {glue:text}`min_epochs` epochs, because at this learning rate the
-# validation loss was still falling after 3,000 epochs in every run of the
-# budget benchmark (README). The authors trained up to 10,000 epochs;
+# validation loss was still falling at the end of every long run of the
+# budget benchmark (its figures are in the README). The authors trained up to 10,000 epochs;
 # `profile = "paper"` restores that. Every method is trained with
 # {glue:text}`n_seeds` seed(s).
 #
