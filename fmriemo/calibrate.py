@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
 from . import preprocess
 from .data import Dataset
@@ -127,9 +127,8 @@ def card(ds: Dataset) -> pd.DataFrame:
         within.append(_accuracy(_logreg(), F[("pct", 15, 25)][m], y[m],
                                 StratifiedKFold(5, shuffle=True, random_state=0)))
     v["within_pct_15_25"] = float(np.mean(within))
-    position = OneHotEncoder(categories=[np.arange(1, 31)], handle_unknown="ignore")
-    v["loso_position"] = _accuracy(make_pipeline(position, LogisticRegression(C=1.0, max_iter=5000)),
-                                   d.trial.reshape(-1, 1), y, logo, g)
+    from .heldout import baseline_pipeline  # the same position-only classifier as chapter 7's baseline
+    v["loso_position"] = _accuracy(baseline_pipeline("position"), d.trial.reshape(-1, 1), y, logo, g)
     v["identical_order_pairs"] = len(identical_order_pairs(ds))
     v["participant_id_minmax"] = _accuracy(_logreg(1.0), F[("minmax", 8, 21)], g,
                                            StratifiedKFold(5, shuffle=True, random_state=0))

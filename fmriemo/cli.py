@@ -122,12 +122,9 @@ def _train_heldout(ds, a) -> int:
     seeds = list(range(a.seed, a.seed + a.seeds))
     pred = heldout.run_models(ds, [a.method], a.task, a.split, a.k, seeds, a.n_val, a.profile, a.epochs,
                               None, a.cache_dir or None, a.device, progress=not a.quiet)
-    runs = {(s, f): r for s, f, r in heldout.fold_runs(ds, a.method, a.task, a.split, a.k, seeds, a.n_val,
-                                                         a.profile, a.epochs, None, a.cache_dir or None,
-                                                         a.device, progress=False)}
     folds = heldout.group_folds(ds, a.split, a.k)
     per_fold = [{"seed": int(s), "fold": int(f), "test_participants": folds[f],
-                 "best_epoch": runs[(s, f)].best_epoch, "kept_on_plateau": runs[(s, f)].on_plateau,
+                 "best_epoch": int(g.kept_epoch.iloc[0]), "kept_on_plateau": bool(g.on_plateau.iloc[0]),
                  "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
                  "trials": len(g)}
                 for (s, f), g in pred.groupby(["seed", "fold"])]

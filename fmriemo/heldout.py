@@ -163,12 +163,12 @@ def plateau_counts(pred: pd.DataFrame) -> pd.DataFrame:
                                                  median_kept_epoch=("kept_epoch", "median"))
 
 
-def order_check(ds: Dataset, task: str = "class", k: int = 4, kinds=("position", "logreg")) -> pd.DataFrame:
+def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) -> pd.DataFrame:
     """Accuracy of baselines under plain leave-one-participant-out and with order groups held out
     together: does the twin structure of the trial order change what a model can score?"""
     rows = {}
     for protocol in ("loso", "order"):
-        pred = run_baselines(ds, task, protocol, k, (0,), kinds=kinds)
+        pred = run_baselines(ds, task, protocol, seeds=(0,), kinds=kinds)
         for kind, g in pred.groupby("model", sort=False):
             rows.setdefault(kind, {})[protocol] = float(np.mean(g.y_true == g.y_pred))
     out = pd.DataFrame(rows).T

@@ -142,7 +142,7 @@ plateau
 from fmriemo.calibrate import identical_order_pairs
 
 glue("n_twin_pairs", len(identical_order_pairs(ds)))
-oc = heldout.order_check(ds, task, k)
+oc = heldout.order_check(ds, task)
 glue("pos_loso", oc.loc["position", "loso"])
 glue("pos_order", oc.loc["position", "order"])
 glue("logreg_loso", oc.loc["logreg", "loso"])
