@@ -242,9 +242,10 @@ def main(argv=None) -> int:
                    help="a paper method, or this book's compact model for new participants")
     t.add_argument("--task", choices=("class", "level"), default="class")
     t.add_argument("--seed", type=seed_arg, default=0, help="model initialisation / shuffling seed")
-    t.add_argument("--split", choices=("paper", "loso", "order", "groupkfold"), default="paper",
+    t.add_argument("--split", choices=("paper", "loso", "order", "groupkfold", "kfold"), default="paper",
                    help="paper: the authors' trial split; loso / order / groupkfold: held-out participants "
-                        "(nested; order and groupkfold hold out participants with the same class order together)")
+                        "(nested; order and groupkfold hold out participants with the same class order together, "
+                        "kfold ignores that and exists to check whether it matters)")
     t.add_argument("--seeds", type=positive_int, default=1, help="number of seeds for --split loso/groupkfold")
     t.add_argument("--k", type=positive_int, default=4, help="folds for --split groupkfold")
     t.add_argument("--n-val", type=positive_int, default=2, help="validation participants inside each training fold")

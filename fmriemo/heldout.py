@@ -29,7 +29,7 @@ from .train import RunResult, Split, config_for, train_run
 #: "loso": leave one participant out; "order": leave one *order group* out (participants who saw
 #: the classes in the same order are held out together); "groupkfold": k folds of participants,
 #: order groups kept together.
-PROTOCOLS = ("loso", "order", "groupkfold")
+PROTOCOLS = ("loso", "order", "groupkfold", "kfold")
 #: the held-out chapters' defaults per profile (chapters 7 and 8 share them, and so share trained models)
 #: (full: three folds of whole order groups, one seed: each paper model trains ~900 epochs per fold
 #: under the budget rule, and nine such runs are what this machine affords in the book's time)
@@ -70,8 +70,9 @@ def order_groups(ds: Dataset) -> dict[str, str]:
 
 def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
     """Test participants of each outer fold: one per fold ("loso"), one order group per fold
-    ("order"), or ``k`` folds of whole order groups ("groupkfold", participants shuffled with
-    ``seed``)."""
+    ("order"), ``k`` folds of whole order groups ("groupkfold", participants shuffled with
+    ``seed``), or ``k`` folds of participants that ignore the order groups ("kfold": a twin may
+    sit in training while its twin is tested; only for checking whether that matters)."""
     parts = training_participants(ds)
     if protocol == "loso":
         return [[p] for p in parts]
@@ -86,6 +87,11 @@ def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) 
         order = np.random.default_rng(seed).permutation(parts)
         folds = GroupKFold(n_splits=k).split(order, groups=[groups[p] for p in order])
         return [sorted(order[te].tolist(), key=lambda p: (len(p), p)) for _, te in folds]
+    if protocol == "kfold":
+        if not 2 <= k <= len(parts):
+            raise ValueError(f"k must be between 2 and {len(parts)} (the number of participants), got {k}")
+        order = np.random.default_rng(seed).permutation(parts)
+        return [sorted(f.tolist(), key=lambda p: (len(p), p)) for f in np.array_split(order, k)]
     raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
 
 
@@ -173,6 +179,33 @@ def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) 
             rows.setdefault(kind, {})[protocol] = float(np.mean(g.y_true == g.y_pred))
     out = pd.DataFrame(rows).T
     out["difference"] = out["loso"] - out["order"]
+    return out
+
+
+def order_check_models(ds: Dataset, methods, task: str = "class", k: int = 3, seeds=(0,), n_val: int = 2,
+                       profile: str = "full", epochs=None, cache_dir=None, device: str = "auto",
+                       progress: bool = True) -> pd.DataFrame:
+    """The same check for deep models: accuracy over ``k`` participant folds that ignore the order
+    groups ("kfold") and over ``k`` folds that keep them together ("groupkfold"), plus, under
+    "kfold", the accuracy on test participants whose order twin was in another fold, so among
+    the training or validation participants (``twin_in_training``: the trials where a leak could
+    act; NaN when there are none)."""
+    groups = order_groups(ds)
+    rows = {}
+    for protocol in ("kfold", "groupkfold"):
+        pred = run_models(ds, methods, task, protocol, k, seeds, n_val, profile, epochs, None, cache_dir,
+                          device, progress)
+        hit = pred.y_true == pred.y_pred
+        for m, g in pred.groupby("model", sort=False):
+            rows.setdefault(m, {})[protocol] = float(hit[g.index].mean())
+        if protocol == "kfold":
+            tested = {p: f for f, ps in enumerate(group_folds(ds, "kfold", k)) for p in ps}
+            twin_in = pred.participant.map(lambda p: any(
+                q != p and groups[q] == groups[p] and tested[q] != tested[p] for q in tested))
+            for m, g in pred[twin_in].groupby("model", sort=False):
+                rows[m]["twin_in_training"] = float(hit[g.index].mean())
+    out = pd.DataFrame(rows).T.reindex(columns=["kfold", "groupkfold", "twin_in_training"])
+    out["difference"] = out["kfold"] - out["groupkfold"]
     return out
 
 

@@ -94,3 +94,32 @@ def test_profile_plan_defaults_and_errors():
         heldout.profile_plan("fast")
     with pytest.raises(ValueError, match="protocol must be one of"):
         heldout.profile_plan("quick", "trials")
+
+
+def test_kfold_ignores_order_groups(dataset):
+    """"kfold" partitions the participants into k folds of near-equal size regardless of order
+    groups (twins end up split for this seed), unlike "groupkfold"."""
+    groups = heldout.order_groups(dataset)
+    kf = heldout.group_folds(dataset, "kfold", k=3)
+    assert sorted(sum(kf, [])) == heldout.training_participants(dataset)
+    assert sorted(len(f) for f in kf) == [5, 5, 6]
+    split_twins = [p for f in kf for p in f if any(groups[q] == groups[p] and q != p and q not in f
+                                                   for q in groups)]
+    assert split_twins  # the point of the protocol: some twin pairs are separated
+    for f in heldout.group_folds(dataset, "groupkfold", k=3):
+        assert not any(groups[q] == groups[p] and q not in f for p in f for q in groups)
+    with pytest.raises(ValueError, match="k must be between 2 and 16"):
+        heldout.group_folds(dataset, "kfold", k=17)
+
+
+def test_order_check_models(dataset, tmp_path):
+    out = heldout.order_check_models(dataset, ["compact"], "class", k=3, seeds=(0,), n_val=2, profile="quick",
+                                     epochs=2, cache_dir=tmp_path, progress=False)
+    assert list(out.columns) == ["kfold", "groupkfold", "twin_in_training", "difference"]
+    row = out.loc["compact"]
+    assert 0 <= row["kfold"] <= 1 and 0 <= row["groupkfold"] <= 1 and 0 <= row["twin_in_training"] <= 1
+    assert row["difference"] == pytest.approx(row["kfold"] - row["groupkfold"])
+    # the groupkfold column is the chapter's own protocol: the same runs as run_models
+    pred = heldout.run_models(dataset, ["compact"], "class", "groupkfold", 3, (0,), 2, "quick", 2, None,
+                              tmp_path, progress=False)
+    assert row["groupkfold"] == pytest.approx(np.mean(pred.y_true == pred.y_pred))
