@@ -48,10 +48,45 @@ def plain(value):
     return value
 
 
+def data_name(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_SURROGATE_SEED) -> str:
+    """How the book names its data: the surrogate's seed, or the folder's name (never its path)."""
+    return f"built-in surrogate, seed {surrogate_seed}" if not data_dir else f"challenge folder '{Path(data_dir).name}'"
+
+
+def setup(chapter: str, data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
+          surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "",
+          profile: str = "full", results_dir: str | Path = "results") -> Dataset:
+    """The one call at the top of a chapter: the book's plot style, the data set (the user's folder
+    or the surrogate), and a results record for ``chapter`` under ``results_dir`` (see
+    :mod:`fmriemo.results`) that every later :func:`glue` and :func:`table` adds to."""
+    from . import __version__, plots, results
+    from .train import PROFILES
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    plots.set_style()
+    ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+    results.start(chapter, results_dir, {"profile": profile, "data": data_name(data_dir, surrogate_seed),
+                                         "data_fingerprint": ds.fingerprint[:16], "fmriemo": __version__})
+    return ds
+
+
 def glue(name: str, value, display: bool = False) -> None:
-    """``myst_nb.glue`` with numpy scalars made plain; not displayed by default."""
+    """``myst_nb.glue`` with numpy scalars made plain; not displayed by default. In a chapter
+    started with :func:`setup`, the value is also recorded in the chapter's results file."""
     from myst_nb import glue as _glue
+
+    from . import results
     _glue(name, plain(value), display=display)
+    if results.current() is not None:
+        results.current().value(name, value)
+
+
+def table(name: str, frame):
+    """Record ``frame`` in the chapter's results (JSON and CSV) as ``name``; returns it for display."""
+    from . import results
+    if results.current() is not None:
+        results.current().table(name, frame)
+    return frame
 
 
 # --------------------------------------------------------------------------- chapters
@@ -66,21 +101,120 @@ def chapter_sources(root: Path | None = None) -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
+def repository_url(configured: str = "", checkout: str | Path | None = None) -> str:
+    """The book's public GitHub repository as ``https://github.com/OWNER/NAME``: from
+    $FMRIEMO_REPOSITORY_URL, else ``configured`` (``fmriemo_repository_url`` in _config.yml), else
+    the checkout's ``origin`` remote when that is on GitHub; ``""`` when none of them is."""
+    import os
+    import subprocess
+    url = os.environ.get("FMRIEMO_REPOSITORY_URL", "").strip() or (configured or "").strip()
+    if not url:
+        try:
+            url = subprocess.run(["git", "-C", str(checkout or project_root()), "remote", "get-url", "origin"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            url = ""
+    return github_url(url)
+
+
+def github_url(url: str) -> str:
+    """``https://github.com/OWNER/NAME`` for a GitHub https or ssh URL, else ``""``."""
+    import re
+    m = re.match(r"^(?:https://github\.com/|git@github\.com:)([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", url.strip())
+    return f"https://github.com/{m.group(1)}/{m.group(2)}" if m else ""
+
+
+def repository_branch() -> str:
+    import os
+    return os.environ.get("FMRIEMO_BRANCH", "").strip() or "main"
+
+
+def install_spec(url: str, branch: str = "main") -> str:
+    """What pip installs the project from outside a checkout: ``git+https://...@branch``."""
+    return f"git+{url}@{branch}" if url else ""
+
+
+def install_cell(url: str, branch: str = "main") -> str:
+    """Source of the cell that opens every exported or executed chapter notebook: where fmriemo is
+    not importable (a downloaded notebook, Colab), install it from the public repository, and fail
+    with one line naming what it tried. Binder and a checkout already have it installed."""
+    spec = install_spec(url, branch)
+    head = ("# Where fmriemo is not installed (a downloaded notebook, Colab), install it from the book's\n"
+            "# public repository. Binder and a checkout with `make setup` already have it.\n"
+            "import importlib.util\nimport subprocess\nimport sys\n\n"
+            "if importlib.util.find_spec(\"fmriemo\") is None:\n")
+    if not spec:
+        return head + ("    raise SystemExit(\"fmriemo is not installed, and the build that wrote this notebook knew no \"\n"
+                       "                     \"public repository to install it from: pip install -e <a checkout of the book>\")\n")
+    return head + (f"    spec = {spec!r}\n"
+                   "    done = subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", spec],\n"
+                   "                          capture_output=True, text=True)\n"
+                   "    if done.returncode:\n"
+                   "        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()] or [\"no message\"]\n"
+                   "        why = next((line for line in lines if line.startswith((\"fatal:\", \"ERROR:\"))), lines[-1])\n"
+                   "        raise SystemExit(f\"fmriemo is not installed, and pip install {spec} failed: {why}\")\n")
+
+
+def chapter_notebook(source: str | Path, url: str | None = None, branch: str | None = None):
+    """A chapter source as a notebook (nbformat), opening with the install cell (tagged
+    ``remove-cell``: not shown in the book)."""
+    import jupytext
+    import nbformat
+    nb = jupytext.read(Path(source))
+    url = repository_url() if url is None else url
+    cell = nbformat.v4.new_code_cell(install_cell(url, branch or repository_branch()))
+    cell.metadata["tags"] = ["remove-cell"]
+    nb.cells.insert(0, cell)
+    return nb
+
+
+def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | None = None) -> list[Path]:
+    """Every chapter as an unexecuted ``.ipynb`` under ``out_dir`` (for Colab and downloads)."""
+    import jupytext
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for src in chapter_sources():
+        target = out_dir / f"{src.stem}.ipynb"
+        jupytext.write(chapter_notebook(src, url, branch), target)
+        written.append(target)
+    return written
+
+
+def hide_injected_parameters(notebook: str | Path) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell``: the book shows the chapter's own
+    parameters cell, not the values (and a user's paths) a build passed in. The downloaded
+    notebook keeps the cell."""
+    import nbformat
+    nb = nbformat.read(str(notebook), as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
+    if changed:
+        nbformat.write(nb, str(notebook))
+
+
 def run_chapter(source: str | Path, output: str | Path, parameters: dict | None = None,
                 cwd: str | Path | None = None, progress: bool = False) -> Path:
-    """Convert a jupytext chapter to a notebook and execute it with papermill."""
+    """Convert a jupytext chapter to a notebook (opening with the install cell) and execute it with
+    papermill; the injected parameters are hidden from the book."""
     import jupytext
     import papermill as pm
 
     source, output = Path(source), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     src_nb = output.with_suffix(".source.ipynb")
-    jupytext.write(jupytext.read(source), src_nb)
+    jupytext.write(chapter_notebook(source), src_nb)
     try:
         pm.execute_notebook(str(src_nb), str(output), parameters=parameters or {}, kernel_name="python3",
                             cwd=str(cwd or output.parent), progress_bar=progress)
     finally:
         src_nb.unlink(missing_ok=True)
+    if output.exists():
+        hide_injected_parameters(output)
     return output
 
 
@@ -141,7 +275,6 @@ def build_record(chapters_dir: str | Path = "chapters") -> dict:
     except ImportError:
         versions = "(install the book's extras for the package list: pip install -e '.[book]')"
     return {"profile": params.get("profile", "full"),
-            "data": (f"built-in surrogate, seed {seed}" if not data_dir
-                     else f"challenge folder '{Path(data_dir).name}'"),
+            "data": data_name(data_dir, seed),
             "data fingerprint (SHA-256, first 16)": ds.fingerprint[:16],
             "fmriemo": __version__, "commit": commit, "device": device, "versions": versions}

@@ -207,7 +207,21 @@ def _cmd_chapters(a) -> int:
             print(f"chapter {src.name} has error outputs: {errs}", file=sys.stderr)
             return 1
         print(f"[{i}/{len(sources)}] {src.stem} done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
-    print(f"executed {len(sources)} chapter(s) in {(time.perf_counter() - t_all) / 60:.1f} min; notebooks in {out}")
+    print(f"executed {len(sources)} chapter(s) in {(time.perf_counter() - t_all) / 60:.1f} min; notebooks in {out}; "
+          f"each chapter's key results (JSON, CSV) in {out / 'results'}")
+    return 0
+
+
+def _cmd_notebooks(a) -> int:
+    from .book import export_notebooks, github_url, install_spec, repository_branch, repository_url
+    url = repository_url() if a.repository is None else github_url(a.repository)
+    if a.repository is not None and not url:
+        raise DataError(f"--repository {a.repository}: expected https://github.com/OWNER/NAME")
+    branch = a.branch or repository_branch()
+    written = export_notebooks(a.out_dir, url, branch)
+    how = f"installs {install_spec(url, branch)} where fmriemo is missing" if url else \
+        "no public repository known: its install cell says so (set --repository)"
+    print(f"wrote {len(written)} notebooks to {a.out_dir}; each {how}")
     return 0
 
 
@@ -302,6 +316,14 @@ def main(argv=None) -> int:
                    help="seed of the surrogate data set (when no --data-dir); default: the chapters' own (2024)")
     b.add_argument("--only", nargs="*", help="chapter name prefixes, e.g. 01 03")
     b.set_defaults(func=_cmd_chapters)
+
+    nbk = sub.add_parser("notebooks", help="write every chapter as an unexecuted notebook (for Colab or a download) "
+                                           "that installs fmriemo from the public repository where it is missing")
+    nbk.add_argument("out_dir")
+    nbk.add_argument("--repository", default=None,
+                     help="https://github.com/OWNER/NAME (default: $FMRIEMO_REPOSITORY_URL or the origin remote)")
+    nbk.add_argument("--branch", default=None, help="branch to install from (default: $FMRIEMO_BRANCH or main)")
+    nbk.set_defaults(func=_cmd_notebooks)
 
     a = p.parse_args(argv)
     from .train import TrainingDiverged

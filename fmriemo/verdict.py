@@ -2,8 +2,9 @@
 chapters report. Kept here, with tests, so that a change to a rule is a change to
 tested code rather than to a notebook cell.
 
-``values`` is a flat dict of numbers collected from the chapters (NaN where a
-chapter did not report one); ``claims(values)`` returns one row per claim.
+``values`` is a flat dict of numbers collected from the chapters' results files
+(:func:`collect`, NaN where a chapter reported a number it could not compute);
+``claims(values)`` returns one row per claim.
 """
 from __future__ import annotations
 
@@ -14,6 +15,53 @@ import pandas as pd
 UNTESTED = "could not be tested with this budget (models kept checkpoints on their plateau)"
 ALPHA = 0.05
 PAPER_METHODS = ("asb", "vanilla", "ebr")
+
+
+#: the chapters whose results the verdict reads
+CHAPTERS = ("01_data", "03_class_task", "04_level_task", "05_challenge", "06_brain_maps", "07_held_out",
+            "08_attribution", "09_level_and_beyond")
+
+#: the verdict's name for each value -> (chapter, the name the chapter records it under)
+SOURCES = {
+    "c3_asb": ("03_class_task", "asb_f1_mean"), "c3_van": ("03_class_task", "vanilla_f1_mean"),
+    "c3_ebr": ("03_class_task", "ebr_f1_mean"), "c3_wins": ("03_class_task", "asb_wins"),
+    "c3_seeds": ("03_class_task", "n_seeds"), "c3_asb_lo": ("03_class_task", "asb_acc_lo"),
+    "c3_asb_hi": ("03_class_task", "asb_acc_hi"), "c3_plateau": ("03_class_task", "n_on_plateau"),
+    "c3_runs": ("03_class_task", "n_runs"),
+    "c4_asb": ("04_level_task", "asb_f1_mean"), "c4_const": ("04_level_task", "const_f1"),
+    "c4_rand": ("04_level_task", "rand_f1_mean"), "c4_rand_p95": ("04_level_task", "rand_f1_p95"),
+    "c4_plateau": ("04_level_task", "n_on_plateau"), "c4_runs": ("04_level_task", "n_runs"),
+    "c5_p1": ("05_challenge", "p1_main"), "c5_p2": ("05_challenge", "p2_main"),
+    "c5_neutral": ("05_challenge", "p1_neutral"),
+    "c6_overlap": ("06_brain_maps", "ebr_overlap"), "c6_expected": ("06_brain_maps", "ebr_expected"),
+    "c6_p": ("06_brain_maps", "ebr_p"), "c6_stab": ("06_brain_maps", "stab_spearman"),
+    "c6_class_corr": ("06_brain_maps", "class_map_corr"),
+    "c7_asb": ("07_held_out", "acc_asb"), "c7_asb_lo": ("07_held_out", "acc_asb_lo"),
+    "c7_asb_hi": ("07_held_out", "acc_asb_hi"), "c7_van": ("07_held_out", "acc_vanilla"),
+    "c7_ebr": ("07_held_out", "acc_ebr"), "c7_chance": ("07_held_out", "chance"),
+    "c7_p_av": ("07_held_out", "p_asb_vs_vanilla"), "c7_p_ae": ("07_held_out", "p_asb_vs_ebr"),
+    "c7_perm_asb": ("07_held_out", "perm_p_asb"), "c7_logreg": ("07_held_out", "acc_logreg"),
+    "c7_compact": ("07_held_out", "acc_compact"), "c7_perm_logreg": ("07_held_out", "perm_p_logreg"),
+    **{f"c7_plateau_{m}": ("07_held_out", f"plateau_{m}") for m in ("asb", "vanilla", "ebr")},
+    **{f"c7_runs_{m}": ("07_held_out", f"runs_{m}") for m in ("asb", "vanilla", "ebr")},
+    "c8_se_ig": ("08_attribution", "rho_se_ig"), "c8_se_occ": ("08_attribution", "rho_se_occ"),
+    "c8_auc_se": ("08_attribution", "auc_se"), "c8_auc_ig": ("08_attribution", "auc_ig"),
+    "c8_stab_se": ("08_attribution", "stab_se"),
+    "c9_paper": ("09_level_and_beyond", "paper9"), "c9_aware": ("09_level_and_beyond", "asb_aware"),
+}
+
+
+def collect(results_by_chapter) -> dict:
+    """The flat values dict from the chapters' results (``{chapter: fmriemo.results.Results}``, or
+    any mapping of chapter -> mapping of name -> value). A chapter or a value that is not there
+    raises (``KeyError`` naming it), never a silent NaN."""
+    out = {}
+    for key, (chapter, name) in SOURCES.items():
+        if chapter not in results_by_chapter:
+            raise KeyError(f"the verdict needs the results of chapter {chapter}; execute it first")
+        value = results_by_chapter[chapter][name]
+        out[key] = float("nan") if value is None else float(value)
+    return out
 
 
 def finite(x) -> bool:

@@ -28,16 +28,6 @@
 # To use the real challenge data, set `data_dir` below (or run
 # `make book DATA_DIR=/path/to/challenge`); nothing else changes.
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -55,13 +45,12 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo import atlas, maps, plots, preprocess
-from fmriemo.book import data_folder, glue, open_dataset
+from fmriemo.book import data_folder, glue, setup
 from fmriemo.data import CLASS_NAMES, class_level_table
 from fmriemo.surrogate import read_ground_truth
 
-plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("01_data", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 truth = read_ground_truth(folder)
 source = (f"the built-in surrogate data set (seed {surrogate_seed})" if not data_dir
           else f"the challenge data in the folder '{folder.name}'")  # the name, never a user's full path

@@ -21,16 +21,6 @@
 # PyTorch (`fmriemo.models`), counts their parameters, draws them, and
 # follows one trial through ASB's input gate.
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -50,10 +40,10 @@ import pandas as pd
 import torch
 
 from fmriemo import atlas, models, plots, preprocess
-from fmriemo.book import glue, open_dataset
+from fmriemo.book import glue, setup
 from fmriemo.train import train_paper
 
-plots.set_style()
+ds = setup("02_models", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 
 # %% [markdown]
 # ## The SE block
@@ -120,7 +110,6 @@ models.layer_table(asb)
 # scales each region by its weight.
 
 # %%
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
 run = train_paper(ds, "asb", "class", seed=seed, profile=profile, epochs=epochs, device=device,
                   cache_dir=cache_dir or None)
 model = run.load_model()

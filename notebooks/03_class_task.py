@@ -44,16 +44,6 @@
 # {glue:text}`n_seeds` seed(s) on the same split, because with 48 test
 # trials one run cannot rank methods that differ by a few trials.
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -75,12 +65,11 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import evaluate, experiments, models, plots
-from fmriemo.book import glue, open_dataset
+from fmriemo.book import glue, setup
 from fmriemo.train import config_for
 
 TASK = "class"
-plots.set_style()
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("03_class_task", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 seeds = experiments.seeds_for(profile, TASK, seed, n_seeds)
 cfg = config_for(profile, epochs, task=TASK)
 glue("max_epochs", cfg.epochs)

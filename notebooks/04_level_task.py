@@ -29,16 +29,6 @@
 # So before the models, the floor: what does always predicting the most
 # common rating score?
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -60,12 +50,11 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import evaluate, experiments, models, plots
-from fmriemo.book import glue, open_dataset
+from fmriemo.book import glue, setup
 from fmriemo.train import config_for, make_paper_split
 
 TASK = "level"
-plots.set_style()
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("04_level_task", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 seeds = experiments.seeds_for(profile, TASK, seed, n_seeds)
 cfg = config_for(profile, epochs, task=TASK)
 glue("max_epochs", cfg.epochs)

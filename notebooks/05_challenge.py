@@ -29,16 +29,6 @@
 # This chapter reproduces both phases. Here the scores are computed on
 # **{glue:text}`eval_source`**.
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -61,12 +51,11 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import challenge, evaluate, plots
-from fmriemo.book import cache_path, data_folder, glue, open_dataset
+from fmriemo.book import cache_path, data_folder, glue, setup
 from fmriemo.surrogate import read_ground_truth
 
-plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("05_challenge", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 labels, eval_source = challenge.evaluation_labels(ds, folder)
 glue("eval_source", eval_source)
 glue("n_eval", len(labels))

@@ -24,16 +24,6 @@
 # {glue:text}`n_val` other participants) applied to every trial of the test
 # participants, for {glue:text}`n_seeds` training seed(s).
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -57,14 +47,13 @@ from IPython.display import display
 from scipy import stats
 
 from fmriemo import atlas, challenge, evaluate, experiments, maps, plots
-from fmriemo.book import data_folder, glue, open_dataset
+from fmriemo.book import data_folder, glue, setup
 from fmriemo.data import CLASS_NAMES
 from fmriemo.surrogate import read_ground_truth
 from fmriemo.train import config_for, train_run
 
-plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("06_brain_maps", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 truth = read_ground_truth(folder)
 labels, _ = challenge.evaluation_labels(ds, folder)
 seeds = experiments.seeds_for(profile, "class", seed, n_seeds, minimum=2)  # stability needs two

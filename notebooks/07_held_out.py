@@ -41,16 +41,6 @@
 #   shuffled within participant), and paired comparisons of models on the same
 #   trials (exact McNemar, and a sign-flip permutation over participants).
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -78,11 +68,10 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import heldout, models, plots
-from fmriemo.book import glue, open_dataset
+from fmriemo.book import glue, setup
 from fmriemo.evaluate import macro_f1
 
-plots.set_style()
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("07_held_out", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
 folds = heldout.group_folds(ds, protocol, k)
 glue("protocol_text", {"loso": "leave one participant out",

@@ -30,16 +30,6 @@
 # the regions that carry the planted signal? A linear model's coefficients on
 # percent-change features serve as a reference map.
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -64,12 +54,11 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo import atlas, attribution, evaluate, heldout, maps, plots, preprocess
-from fmriemo.book import data_folder, glue, open_dataset
+from fmriemo.book import data_folder, glue, setup
 from fmriemo.surrogate import read_ground_truth
 
-plots.set_style()
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("08_attribution", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 truth = read_ground_truth(folder)
 protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
 steps = ig_steps or (8 if profile == "quick" else 32)

@@ -26,16 +26,6 @@
 # error, SMAPE and the challenge score, with 95% intervals from a bootstrap
 # over participants.
 
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
-
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
@@ -58,11 +48,10 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import heldout, level, plots
-from fmriemo.book import glue, open_dataset
+from fmriemo.book import glue, setup
 from fmriemo.evaluate import challenge_score
 
-plots.set_style()
-ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+ds = setup("09_level_and_beyond", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 protocol, _, k = heldout.profile_plan(profile, protocol, 1, seed, k)
 folds = heldout.group_folds(ds, protocol, k)
 glue("n_folds", len(folds))

@@ -15,19 +15,10 @@
 #
 # Each claim of the paper {cite}`seedposter2024`, what this book found on
 # **{glue:text}`data_source`**, and a plain reading. The numbers are read from
-# the chapters executed in this build (each chapter glues them; this page
-# collects them), so they change when the book is rebuilt on other data or
-# with other parameters.
-
-# %% tags=["remove-cell"]
-# Where fmriemo is not installed (a hosted notebook service opened on this
-# repository), install it from the checkout that holds this notebook.
-import importlib.util
-import subprocess
-import sys
-
-if importlib.util.find_spec("fmriemo") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".."], check=True)
+# the results files of the chapters executed in this build (each chapter writes
+# `results/<chapter>.json`; this page reads them), so they change when the book
+# is rebuilt on other data or with other parameters. Every chapter's results
+# are linked for download at the end of this page.
 
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
@@ -39,57 +30,21 @@ labels_csv = ""        # unused here
 surrogate_seed = 2024  # unused here
 cache_dir = ""         # unused here
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from fmriemo import results
 from fmriemo import verdict as verdict_rules
-from fmriemo.book import glue, read_glued
+from fmriemo.book import glue, table
 
-folder = Path(chapters_dir) if chapters_dir else Path.cwd()
-
-
-def chapter(stem):
-    nb = folder / f"{stem}.ipynb"
-    return read_glued(nb) if nb.exists() else {}
-
-
-def num(values, key):
-    try:
-        return float(values[key])
-    except (KeyError, TypeError, ValueError):
-        return float("nan")
-
-
-ch1, ch3, ch4, ch5 = chapter("01_data"), chapter("03_class_task"), chapter("04_level_task"), chapter("05_challenge")
-ch6, ch7, ch8, ch9 = chapter("06_brain_maps"), chapter("07_held_out"), chapter("08_attribution"), \
-    chapter("09_level_and_beyond")
-glue("data_source", ch1.get("data_source", "'(chapter 1 not executed)'").strip("'\""))
-
-v = {
-    "c3_asb": num(ch3, "asb_f1_mean"), "c3_van": num(ch3, "vanilla_f1_mean"), "c3_ebr": num(ch3, "ebr_f1_mean"),
-    "c3_wins": num(ch3, "asb_wins"), "c3_seeds": num(ch3, "n_seeds"),
-    "c3_asb_lo": num(ch3, "asb_acc_lo"), "c3_asb_hi": num(ch3, "asb_acc_hi"),
-    "c4_asb": num(ch4, "asb_f1_mean"), "c4_const": num(ch4, "const_f1"),
-    "c4_rand": num(ch4, "rand_f1_mean"), "c4_rand_p95": num(ch4, "rand_f1_p95"),
-    "c5_p1": num(ch5, "p1_main"), "c5_p2": num(ch5, "p2_main"), "c5_neutral": num(ch5, "p1_neutral"),
-    "c6_overlap": num(ch6, "ebr_overlap"), "c6_expected": num(ch6, "ebr_expected"), "c6_p": num(ch6, "ebr_p"),
-    "c6_stab": num(ch6, "stab_spearman"), "c6_class_corr": num(ch6, "class_map_corr"),
-    "c7_asb": num(ch7, "acc_asb"), "c7_asb_lo": num(ch7, "acc_asb_lo"), "c7_asb_hi": num(ch7, "acc_asb_hi"),
-    "c7_van": num(ch7, "acc_vanilla"), "c7_ebr": num(ch7, "acc_ebr"), "c7_chance": num(ch7, "chance"),
-    "c7_p_av": num(ch7, "p_asb_vs_vanilla"), "c7_p_ae": num(ch7, "p_asb_vs_ebr"),
-    "c7_perm_asb": num(ch7, "perm_p_asb"), "c7_logreg": num(ch7, "acc_logreg"),
-    "c7_compact": num(ch7, "acc_compact"), "c7_perm_logreg": num(ch7, "perm_p_logreg"),
-    "c8_se_ig": num(ch8, "rho_se_ig"), "c8_se_occ": num(ch8, "rho_se_occ"), "c8_auc_se": num(ch8, "auc_se"),
-    "c8_auc_ig": num(ch8, "auc_ig"), "c8_stab_se": num(ch8, "stab_se"),
-    "c9_paper": num(ch9, "paper9"), "c9_aware": num(ch9, "asb_aware"),
-    "c3_plateau": num(ch3, "n_on_plateau"), "c3_runs": num(ch3, "n_runs"),
-    "c4_plateau": num(ch4, "n_on_plateau"), "c4_runs": num(ch4, "n_runs"),
-    **{f"c7_plateau_{m}": num(ch7, f"plateau_{m}") for m in ("asb", "vanilla", "ebr")},
-    **{f"c7_runs_{m}": num(ch7, f"runs_{m}") for m in ("asb", "vanilla", "ebr")},
-}
+folder = (Path(chapters_dir) if chapters_dir else Path.cwd()) / results.FOLDER
+found = {stem: results.load(folder, stem) for stem in verdict_rules.CHAPTERS}  # one line each if missing
+results.start("10_verdict", folder, found["01_data"].settings)
+v = verdict_rules.collect(found)  # the values the rules read: fmriemo/verdict.py SOURCES
+ch1, ch4 = found["01_data"], found["04_level_task"]
+glue("data_source", ch1["data_source"].strip("'\""))
 for key, value in v.items():
     glue(key, value)
 glue("c8_recovery_text",
@@ -97,13 +52,11 @@ glue("c8_recovery_text",
      f"{v['c8_auc_se']:.2f} against {v['c8_auc_ig']:.2f} for integrated gradients."
      if np.isfinite(v["c8_auc_se"]) else
      "On real data the regions that carry the signal are unknown, so which map finds them cannot be scored.")
-
-
 glue("training_text", verdict_rules.training_text(v))
-verdict = verdict_rules.claims(v, ch4.get("majority_level", "?"))  # the rules: fmriemo/verdict.py
+verdict = table("verdict", verdict_rules.claims(v, ch4["majority_level"]))  # the rules: fmriemo/verdict.py
 corr = v["c6_class_corr"]
 glue("class_corr_text", "more than 0.999" if corr > 0.999 else f"at least {corr:.2f}")
-on_surrogate = ch1.get("data_source", "").strip("'\"").startswith("the built-in surrogate")
+on_surrogate = ch1["data_source"].strip("'\"").startswith("the built-in surrogate")
 glue("scope_text",
      "These readings are about the method's behaviour on the built-in surrogate, data calibrated to look like "
      "the challenge's, not about the brain. Rebuild the book with the real data (`make book DATA_DIR=...`) and "

@@ -9,8 +9,11 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
+
+from fmriemo.results import ChapterResults
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +52,7 @@ def test_book_config_fails_on_errors():
         assert f"chapters/{src.stem}" in toc
 
 
-def _fake_book(tmp_path, error_in=None):
+def _fake_book(tmp_path, error_in=None, no_results=None):
     book = tmp_path / "book"
     shutil.copytree(ROOT / "book", book, symlinks=False,
                     ignore=shutil.ignore_patterns("_build", "chapters", "*.ipynb"))
@@ -64,12 +67,16 @@ def _fake_book(tmp_path, error_in=None):
                         {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": 1,
                          "source": ["print('ok')"], "outputs": out}]}
         (book / "chapters" / f"{src.stem}.ipynb").write_text(json.dumps(nb))
+        if src.stem != no_results:
+            rec = ChapterResults(src.stem, book / "chapters" / "results", {"profile": "quick"})
+            rec.value("answer", 42)
+            rec.table("scores", pd.DataFrame({"f1": [0.5, float("nan")]}, index=["asb", "ebr"]))
     return book
 
 
 def _build(book):
     jb = Path(sys.executable).with_name("jupyter-book")
-    return subprocess.run([str(jb), "build", str(book)], capture_output=True, text=True)
+    return subprocess.run([str(jb), "build", "-W", "--keep-going", str(book)], capture_output=True, text=True)  # as make html
 
 
 @pytest.mark.chapter
@@ -85,6 +92,8 @@ def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path, monkeypatch):
     assert "mybinder.org" not in page and "does not know the public repository" in page
     assert "../_sources/chapters/03_class_task.ipynb" in page
     assert "executablebooks/jupyter-book" not in page  # the theme's default repository is not ours
+    missing = _build(_fake_book(tmp_path / "missing", no_results="04_level_task"))
+    assert missing.returncode != 0 and "no results file for 04_level_task" in missing.stdout + missing.stderr
     timing = (tmp_path / "good" / "book" / "_build" / "html" / "timing.html").read_text()
     assert "data fingerprint" in timing and "torch" in timing and "commit" in timing  # the build record
 
@@ -162,7 +171,17 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
     assert "../_sources/chapters/03_class_task.ipynb" in page
     assert "mybinder.org/v2/gh/example/fmriemo/main?urlpath=lab/tree/notebooks/03_class_task.py" in page
     assert "<span class=\"pre\">papermill</span> <span class=\"pre\">03_class_task.ipynb</span>" in page
+    assert "colab.research.google.com/github/example/fmriemo/blob/notebooks/03_class_task.ipynb" in page
     assert (html_root / "_sources" / "chapters" / "03_class_task.ipynb").exists()
+    # the chapter's results for download, copied beside the page; the verdict links every chapter's
+    assert 'href="results/03_class_task.json"' in page and 'href="results/03_class_task.csv"' in page
+    assert json.loads((html_root / "chapters" / "results" / "03_class_task.json").read_text())["values"] == \
+        {"answer": 42}
+    verdict = (html_root / "chapters" / "10_verdict.html").read_text()
+    assert all(f'href="results/{s.stem}.json"' in verdict for s in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    # the API page, from the package's docstrings, linked from the table of contents
+    api = (html_root / "api.html").read_text()
+    assert "fmriemo.book.setup" in api and "fmriemo.heldout.run_models" in api and "api.html" in page
     broken, external = check(html_root)
     assert broken == [] and any("mybinder" in e for e in external)
     (html_root / "intro.html").write_text('<a href="chapters/nope.html">x</a><a href="#missing">y</a>')
