@@ -39,7 +39,7 @@ def se_weights(model, X) -> np.ndarray:
 
 
 def integrated_gradients(model, X, target=None, n_steps: int = 32, batch_size: int = 32) -> np.ndarray:
-    """Mean over trials of |integrated gradients| summed over time, per region."""
+    """Mean over trials of the absolute integrated gradients summed over time, per region."""
     from captum.attr import IntegratedGradients
     model.eval()
     X = _tensor(X)

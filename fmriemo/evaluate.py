@@ -89,7 +89,7 @@ def metrics_with_intervals(y_true, y_pred, task: str, n_resamples: int = 2000, s
 # --------------------------------------------------------------------------- challenge score
 
 def smape(level_true, level_pred) -> float:
-    """The challenge's LEVEL error: mean of |p - t| / (|p| + |t|), a term counted as 0 when p = t = 0."""
+    """The challenge's LEVEL error: mean of ``|p - t| / (|p| + |t|)``, a term counted as 0 when p = t = 0."""
     t = np.asarray(level_true, float)
     p = np.asarray(level_pred, float)
     if len(t) == 0:

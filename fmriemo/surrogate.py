@@ -27,7 +27,7 @@ real data's summary statistics (``resources/bn246_signal_stats.csv``):
 
 The emotion signal is planted in a documented set of regions
 (``VALENCE_REGIONS`` respond in proportion to LEVEL/4 with a fixed sign,
-``AROUSAL_REGIONS`` to |LEVEL|/4), scaled by each region's temporal SD, a
+``AROUSAL_REGIONS`` to ``|LEVEL|/4``), scaled by each region's temporal SD, a
 participant gain and a participant-by-region jitter. The emotional drive
 builds up over the clip (a ramp from onset to offset) before the
 haemodynamic response, so, as on the real data, the seconds after the video
