@@ -72,6 +72,7 @@ class ChapterResults:
         if "index" in map(str, frame.columns):
             raise ValueError(f"table {name!r}: a column named 'index' would clash with the row labels")
         records = frame.reset_index(drop=True)
+        records.columns = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in records.columns]
         records.insert(0, "index", [" / ".join(map(str, i)) if isinstance(i, tuple) else i for i in frame.index])
         self.tables[name] = [{str(k): _plain(v) for k, v in r.items()} for r in records.to_dict("records")]
         self.write()

@@ -64,7 +64,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmriemo import evaluate, experiments, models, plots
+from fmriemo import book, evaluate, experiments, models, plots
 from fmriemo.book import glue, setup
 from fmriemo.train import config_for
 
@@ -80,7 +80,7 @@ runs, table = experiments.run_paper_protocol(ds, TASK, methods, seeds, profile, 
                                              cache_dir or None, device)
 glue("n_on_plateau", int(table["on_plateau"].sum()))
 glue("n_runs", len(table))
-table.round(3)
+book.table("runs", table).round(3)
 
 # %% [markdown]
 # ## Did the models learn? Kept epochs and the plateau
@@ -113,7 +113,7 @@ by_budget = experiments.f1_by_budget(runs, table, TASK)
 glue("paper_asb_f1", float(evaluate.PAPER_TABLES[TASK].loc["asb", "f1"]))
 glue("asb_f1_b100", float(by_budget.loc["asb", 100]) if "asb" in by_budget.index and 100 in by_budget else float("nan"))
 glue("asb_f1_kept", float(by_budget.loc["asb", "this chapter's rule"]) if "asb" in by_budget.index else float("nan"))
-by_budget.style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
+book.table("f1_by_budget", by_budget).style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
 
 # %% [markdown]
 # ## Table 1 beside the paper
@@ -138,7 +138,7 @@ for m in models.METHODS:
     for stat in ("mean", "min", "max"):
         glue(f"{m}_f1_{stat}", float(summary.loc[m, ("f1", stat)]) if m in summary.index else float("nan"))
     glue(f"{m}_wins", float(wins.get(m, 0.0)))
-summary.style.format("{:.3f}", na_rep="-")
+book.table("summary", summary).style.format("{:.3f}", na_rep="-")
 
 # %% [markdown]
 # ## How much can 48 trials tell?
@@ -164,7 +164,7 @@ plots.method_bars(ci, "accuracy", "accuracy_lo", "accuracy_hi", ax=axes[0], chan
                   title="accuracy, 95% Wilson interval")
 plots.method_bars(ci, "f1", "f1_lo", "f1_hi", ax=axes[1], chance=None, title="macro F1, 95% bootstrap")
 plt.show()
-ci.astype(float).round(3)
+book.table("intervals", ci.astype(float)).round(3)
 
 # %% [markdown]
 # With seed {glue:text}`first_seed`, ASB classifies

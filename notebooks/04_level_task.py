@@ -49,7 +49,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmriemo import evaluate, experiments, models, plots
+from fmriemo import book, evaluate, experiments, models, plots
 from fmriemo.book import glue, setup
 from fmriemo.train import config_for, make_paper_split
 
@@ -97,7 +97,7 @@ runs, table = experiments.run_paper_protocol(ds, TASK, methods, seeds, profile, 
                                              cache_dir or None, device)
 glue("n_on_plateau", int(table["on_plateau"].sum()))
 glue("n_runs", len(table))
-table.round(3)
+book.table("runs", table).round(3)
 
 # %% [markdown]
 # Did the models learn? Validation accuracy of every run (running mean over 25
@@ -112,7 +112,7 @@ table.round(3)
 plots.budget_curves(runs)
 plt.show()
 by_budget = experiments.f1_by_budget(runs, table, TASK)
-by_budget.style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
+book.table("f1_by_budget", by_budget).style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
 
 # %% [markdown]
 # ## Table 2 beside the paper (seed {glue:text}`first_seed`)
@@ -137,7 +137,7 @@ mean_f1 = table.groupby("method")["f1"].mean()
 glue("n_methods_above_const", int((mean_f1 > const["f1"]).sum()))
 glue("n_methods_above_rand", int((mean_f1 > guess["f1_p95"]).sum()))
 glue("n_methods", len(methods))
-summary.style.format("{:.3f}", na_rep="-")
+book.table("summary", summary).style.format("{:.3f}", na_rep="-")
 
 # %% [markdown]
 # {glue:text}`n_methods_above_const` of {glue:text}`n_methods` methods beat
@@ -162,7 +162,7 @@ plots.method_bars(ci, "f1", "f1_lo", "f1_hi", ax=axes[1], chance=const["f1"], ti
 axes[1].lines[-1].set_label(f"always {majority}")
 axes[1].legend()
 plt.show()
-ci.astype(float).round(3)
+book.table("intervals", ci.astype(float)).round(3)
 
 # %% [markdown]
 # ASB's macro F1 for seed {glue:text}`first_seed` is

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import challenge, evaluate, plots
-from fmriemo.book import cache_path, data_folder, glue, setup
+from fmriemo.book import cache_path, data_folder, glue, setup, table
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
@@ -119,7 +119,7 @@ for m in methods:
     glue(f"p1_{m}_acc", float(1 - phase1_scores.loc[plots.METHOD_LABELS[m], "class error"]))
 glue("p1_neutral", float(phase1_scores.loc["always neutral, 0", "score"]) if len(labels) else float("nan"))
 glue("p1_oracle", float(phase1_scores.loc["true class, commonest level", "score"]) if len(labels) else float("nan"))
-phase1_scores.round(4)
+table("phase1", phase1_scores).round(4)
 
 # %% [markdown]
 # In Phase I the {glue:text}`submit_method_label` submission scores
@@ -187,7 +187,7 @@ for m in methods:
 main = plots.METHOD_LABELS[submit_method]
 glue("p2_main", float(phase2.loc[main, "Phase II"]))
 glue("p1rest_main", float(phase2.loc[main, "Phase I"]))
-phase2.round(4)
+table("phase2", phase2).round(4)
 
 # %% [markdown]
 # On the {glue:text}`n_rest_scored` trials that were not released,
@@ -203,7 +203,7 @@ table3 = pd.DataFrame({
     "always neutral, 0": [float(phase1_scores.loc["always neutral, 0", "score"]) if len(labels) else np.nan,
                           np.nan],
 }, index=["Phase I (all test trials)", "Phase II (unreleased trials)"])
-table3.round(4)
+table("table3", table3).round(4)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.4))

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import heldout, models, plots
-from fmriemo.book import glue, setup
+from fmriemo.book import glue, setup, table
 from fmriemo.evaluate import macro_f1
 
 ds = setup("07_held_out", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
@@ -94,7 +94,7 @@ alt = [heldout.run_models(ds, [preprocess_method], task, protocol, k, seeds[:1],
 base = heldout.run_baselines(ds, task, protocol, k, seeds, kinds=heldout.BASELINES)
 pred = pd.concat([deep, *alt, base], ignore_index=True)
 summary = heldout.summarise(pred, task)
-summary.round(3)
+table("summary", summary).round(3)
 
 # %% [markdown]
 # ## Were the deep models trained past their plateau?
@@ -109,7 +109,7 @@ plateau = heldout.plateau_counts(pred)
 for m in models.PAPER_METHODS:
     glue(f"plateau_{m}", int(plateau.loc[m, "on_plateau"]) if m in plateau.index else 0)
     glue(f"runs_{m}", int(plateau.loc[m, "runs"]) if m in plateau.index else 0)
-plateau
+table("plateau", plateau)
 
 # %% [markdown]
 # ## Does the order of trials leak labels?
@@ -137,7 +137,7 @@ glue("pos_loso", oc.loc["position", "loso"])
 glue("pos_order", oc.loc["position", "order"])
 glue("logreg_loso", oc.loc["logreg", "loso"])
 glue("logreg_order", oc.loc["logreg", "order"])
-oc.round(3)
+table("order_check", oc).round(3)
 
 # %% [markdown]
 # The same question for the deep models
@@ -159,7 +159,7 @@ if order_check_methods:
 else:
     ocm = pd.DataFrame(columns=["kfold", "groupkfold", "twin_in_training", "difference"])
     glue("order_check_models_text", "none in this build: order_check_methods is empty")
-ocm.round(3)
+table("order_check_models", ocm).round(3)
 
 # %% [markdown]
 # ## Accuracy on participants the model never saw
@@ -227,7 +227,7 @@ for m in ("asb", "logreg"):
         glue(f"perm_p_{m}", float("nan"))
 for m in perm.index:
     glue(f"perm_p_{key_of(m)}", float(perm.loc[m, "p"]))
-perm.round(4)
+table("permutation", perm).round(4)
 
 # %% [markdown]
 # The permutation test keeps each participant's labels but shuffles which
@@ -260,7 +260,7 @@ for _, r in paired_tests.iterrows():
 for key in {"asb_vs_vanilla", "asb_vs_ebr", "compact_vs_asb"} - done:
     glue(f"diff_{key}", float("nan"))
     glue(f"p_{key}", float("nan"))
-paired_tests.round(4)
+table("paired", paired_tests).round(4)
 
 # %% [markdown]
 # ASB against Vanilla, the paper's central comparison: the accuracy difference
@@ -281,7 +281,7 @@ paired_tests.round(4)
 glue("preprocess_method", preprocess_method)
 names = [preprocess_method] + [f"{preprocess_method}+{p}" for p in preprocessings]
 pp = summary.loc[[n_ for n_ in names if n_ in summary.index], ["accuracy", "boot_lo", "boot_hi", "f1"]]
-pp.round(3)
+table("preprocessing", pp).round(3)
 
 # %% [markdown]
 # ## Accuracy per participant

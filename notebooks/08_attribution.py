@@ -41,6 +41,7 @@ n_seeds = None         # training seeds; None: the profile's (1), as in chapter 
 protocol = None        # "loso" or "groupkfold"; None: the profile's, as in chapter 7
 k = None               # folds for "groupkfold"; None: the profile's, as in chapter 7
 n_val = 2              # validation participants inside each training fold
+interactive_map = "ig"  # the map shown in 3-D: "se", "ig", "occlusion" or "logreg"
 ig_steps = None        # integrated-gradients steps; None: the profile's (full: 32, quick: 8)
 profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 epochs = None          # epoch budget; None: the profile's
@@ -54,7 +55,7 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo import atlas, attribution, evaluate, heldout, maps, plots, preprocess
-from fmriemo.book import data_folder, glue, setup
+from fmriemo.book import data_folder, glue, setup, table
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
@@ -91,6 +92,17 @@ for ax, (m, v) in zip(axes, mean_maps.items()):
 plt.show()
 
 # %% [markdown]
+# The same kind of interactive view as chapter 6's SE map, here for
+# {glue:text}`interactive_label` (drag to rotate; the ten regions with the
+# largest values are named).
+
+# %%
+if interactive_map not in LABELS:
+    raise ValueError(f"interactive_map must be one of {', '.join(LABELS)}, got {interactive_map!r}")
+glue("interactive_label", LABELS[interactive_map])
+maps.interactive_markers(mean_maps[interactive_map], title=LABELS[interactive_map], cmap="magma")
+
+# %% [markdown]
 # ## Do they agree?
 #
 # Spearman rank correlation between the maps of the same model on the same
@@ -104,7 +116,7 @@ agree = pd.DataFrame({f"{LABELS[a]} vs {LABELS[b]}": [
 glue("rho_se_ig", float(agree.iloc[0, 0]))
 glue("rho_se_occ", float(agree.iloc[1, 0]))
 glue("rho_ig_occ", float(agree.iloc[2, 0]))
-agree.round(3)
+table("agreement", agree).round(3)
 
 # %% [markdown]
 # The SE weights correlate {glue:text}`rho_se_ig:.2f` with integrated
@@ -121,7 +133,7 @@ agree.round(3)
 stab = pd.DataFrame({LABELS[m]: evaluate.map_stability(v, 20) for m, v in stacked.items()}).T
 for m in METHODS:
     glue(f"stab_{m}", float(stab.loc[LABELS[m], "spearman"]))
-stab[["spearman", "topk_jaccard", "pairs"]].round(3)
+table("stability", stab[["spearman", "topk_jaccard", "pairs"]]).round(3)
 
 # %% [markdown]
 # Across models, SE-weight maps correlate {glue:text}`stab_se:.2f` on average,

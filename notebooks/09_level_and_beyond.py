@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from fmriemo import heldout, level, plots
-from fmriemo.book import glue, setup
+from fmriemo.book import glue, setup, table
 from fmriemo.evaluate import challenge_score
 
 ds = setup("09_level_and_beyond", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
@@ -70,7 +70,7 @@ logreg = heldout.run_baselines(ds, "class", protocol, k, [seed], kinds=("logreg"
 # one row per held-out trial, with every combination's predicted class and rating
 rows = []
 tables = level.fold_rating_tables(ds, folds)  # each fitted on that fold's training participants only
-for f, (test_p, table) in enumerate(zip(folds, tables)):
+for f, (test_p, rating_table) in enumerate(zip(folds, tables)):
     idx = level9[f][2].test_index
     d = pd.DataFrame({"participant": ds.participant[idx], "index": idx, "fold": f,
                       "class": ds.y_class[idx].astype(int), "level": ds.y_level[idx].astype(int)})
@@ -79,11 +79,11 @@ for f, (test_p, table) in enumerate(zip(folds, tables)):
         r = runs[f][2]
         assert np.array_equal(r.test_index, idx)
         d[f"{m}_class"] = r.y_pred
-        d[f"{m}_aware_level"] = level.class_aware_levels(r.y_pred, table)
+        d[f"{m}_aware_level"] = level.class_aware_levels(r.y_pred, rating_table)
     lr = logreg[logreg.fold == f].set_index("index").loc[idx, "y_pred"].to_numpy()
     d["logreg_class"] = lr
-    d["logreg_aware_level"] = level.class_aware_levels(lr, table)
-    d["oracle_aware_level"] = level.class_aware_levels(d["class"], table)
+    d["logreg_aware_level"] = level.class_aware_levels(lr, rating_table)
+    d["oracle_aware_level"] = level.class_aware_levels(d["class"], rating_table)
     rows.append(d)
 trials = pd.concat(rows, ignore_index=True)
 glue("n_trials", len(trials))
@@ -119,7 +119,7 @@ keys = {"ASB class + ASB 9-way rating (paper)": "paper9", "ASB class + class-awa
 for name, key in keys.items():
     for col, suffix in (("score", ""), ("rating SMAPE", "_smape"), ("score_lo", "_lo"), ("score_hi", "_hi")):
         glue(f"{key}{suffix}", float(results.loc[name, col]) if name in results.index else float("nan"))
-results.round(4)
+table("rating_rules", results).round(4)
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.6))

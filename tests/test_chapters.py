@@ -196,6 +196,7 @@ def test_08_attribution(run):
     assert 0 <= g["auc_se"] <= 1 and 0 <= g["auc_logreg"] <= 1
     assert g["auc_logreg"] > 0.6  # the linear model's coefficients find the planted regions
     assert _images(nb) >= 1
+    assert g["interactive_label"] == "integrated gradients" and "text/html" in nb.read_text()  # the 3-D view
 
 
 def test_09_level_and_beyond(run):
