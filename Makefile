@@ -9,7 +9,7 @@ CACHE_DIR ?=
 SURROGATE_SEED ?=
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup book chapters html linkcheck test bench mutants clean clean-cache
+.PHONY: setup book chapters html linkcheck browse test bench mutants clean clean-cache
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ html: $(STAMP)
 # Internal links of the built HTML must resolve; external ones are listed (not fetched offline).
 linkcheck: $(STAMP)
 	$(PY) -m fmriemo.linkcheck book/_build/html
+
+# Open every page of the built book in headless Chromium (Debian's chromium package); screenshots
+# under book/_build/html/screenshots.
+browse: $(STAMP)
+	$(PY) -m fmriemo.browser book/_build/html
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -ra
