@@ -181,26 +181,34 @@ def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | 
     return written
 
 
-def hide_injected_parameters(notebook: str | Path) -> None:
-    """Tag papermill's injected-parameters cell ``remove-cell``: the book shows the chapter's own
-    parameters cell, not the values (and a user's paths) a build passed in. The downloaded
-    notebook keeps the cell."""
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def tidy_executed(notebook: str | Path) -> None:
+    """Prepare an executed chapter for the static book:
+
+    * papermill's injected-parameters cell is tagged ``remove-cell``: the book shows the chapter's
+      own parameters cell, not the values (and a user's paths) a build passed in; the downloaded
+      notebook keeps the cell;
+    * progress-bar widgets (tqdm in a kernel) are dropped: their state is not saved, so a static
+      page would show "Loading widget..." or nothing, and load widget scripts from a CDN.
+    """
     import nbformat
     nb = nbformat.read(str(notebook), as_version=4)
-    changed = False
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
-            changed = True
-    if changed:
-        nbformat.write(nb, str(notebook))
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET_MIME not in o.get("data", {})]
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, str(notebook))
 
 
 def run_chapter(source: str | Path, output: str | Path, parameters: dict | None = None,
                 cwd: str | Path | None = None, progress: bool = False) -> Path:
     """Convert a jupytext chapter to a notebook (opening with the install cell) and execute it with
-    papermill; the injected parameters are hidden from the book."""
+    papermill, then :func:`tidy_executed`."""
     import jupytext
     import papermill as pm
 
@@ -214,7 +222,7 @@ def run_chapter(source: str | Path, output: str | Path, parameters: dict | None 
     finally:
         src_nb.unlink(missing_ok=True)
     if output.exists():
-        hide_injected_parameters(output)
+        tidy_executed(output)
     return output
 
 

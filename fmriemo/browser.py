@@ -42,6 +42,7 @@ class PageReport:
     canvases: int = 0                                      # canvases drawn inside those views
     glued: int = 0                                         # glued values in the prose
     glued_hidden: list = field(default_factory=list)       # glued values with no visible text
+    widgets: int = 0                                       # "Loading widget..." placeholders (state not saved)
     offline: list = field(default_factory=list)            # refused requests to other hosts
     screenshot: str = ""
 
@@ -51,6 +52,8 @@ class PageReport:
         if self.interactive_views and self.canvases < self.interactive_views:
             out.append(f"{self.interactive_views} interactive view(s) but {self.canvases} canvas(es) drawn")
         out += [f"glued value not visible: {g!r}" for g in self.glued_hidden]
+        if self.widgets:
+            out.append(f"{self.widgets} widget(s) that cannot render in a static page")
         return out
 
 
@@ -78,7 +81,9 @@ _PAGE_STATE = """() => {
   const glued = Array.from(main.querySelectorAll('span.pasted-text, div.pasted-text'));
   const hidden = glued.filter(g => !g.innerText.trim() || g.getBoundingClientRect().width === 0)
                       .map(g => g.outerHTML.slice(0, 80));
-  return {imgs, glued: glued.length, hidden};
+  const widgets = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length
+                  + (document.body ? (document.body.innerText.match(/Loading widget/g) || []).length : 0);
+  return {imgs, glued: glued.length, hidden, widgets};
 }"""
 
 
@@ -130,6 +135,7 @@ def check_book(html_root: str | Path, screenshots: str | Path | None = None, exe
                 page.wait_for_timeout(500)
                 state = page.evaluate(_PAGE_STATE)
                 rep.broken_images, rep.glued, rep.glued_hidden = state["imgs"], state["glued"], state["hidden"]
+                rep.widgets = state["widgets"]
                 views = [f for f in page.frames if f is not page.main_frame]
                 rep.interactive_views = len(views)
                 for frame in views:

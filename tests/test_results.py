@@ -141,14 +141,20 @@ def test_cli_notebooks(tmp_path):
     assert bad.returncode != 0 and "expected https://github.com/OWNER/NAME" in bad.stderr
 
 
-def test_hide_injected_parameters(tmp_path):
+def test_tidy_executed(tmp_path):
     nb = nbformat.v4.new_notebook()
     injected = nbformat.v4.new_code_cell("data_dir = '/home/someone/data'")
     injected.metadata["tags"] = ["injected-parameters"]
-    nb.cells = [nbformat.v4.new_code_cell("x = 1"), injected]
+    training = nbformat.v4.new_code_cell("train()")
+    training.outputs = [nbformat.v4.new_output("display_data", {book.WIDGET_MIME: {"model_id": "x"},
+                                                                "text/plain": "HBox()"}),
+                        nbformat.v4.new_output("stream", name="stdout", text="done\n")]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), injected, training]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
     path = tmp_path / "a.ipynb"
     nbformat.write(nb, str(path))
-    book.hide_injected_parameters(path)
-    cells = nbformat.read(str(path), as_version=4).cells
-    assert cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
-    assert "tags" not in cells[0].metadata or "remove-cell" not in cells[0].metadata["tags"]
+    book.tidy_executed(path)
+    back = nbformat.read(str(path), as_version=4)
+    assert back.cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert "remove-cell" not in back.cells[0].metadata.get("tags", [])
+    assert [o.output_type for o in back.cells[2].outputs] == ["stream"] and "widgets" not in back.metadata
