@@ -171,16 +171,14 @@ def score_files(submission_csv, labels_csv) -> dict:
 
 def score_interval(class_true, class_pred, level_true, level_pred, n_resamples: int = 2000, seed: int = 0,
                    level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the challenge score over trials."""
-    from scipy import stats
-    arrays = tuple(np.asarray(a) for a in (class_true, class_pred, level_true, level_pred))
+    """Percentile bootstrap interval of the challenge score over trials (:func:`fmriemo.evaluate.bootstrap`)."""
+    from .evaluate import bootstrap
 
     def stat(ct, cp, lt, lp):
         return challenge_score(ct, cp, lt, lp)["score"]
 
-    res = stats.bootstrap(arrays, stat, paired=True, vectorized=False, n_resamples=n_resamples,
-                          confidence_level=level, method="percentile", random_state=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return bootstrap(stat, class_true, class_pred, level_true, level_pred, n_resamples=n_resamples, seed=seed,
+                     level=level)
 
 
 def evaluation_labels(ds: Dataset, folder) -> tuple[pd.DataFrame, str]:

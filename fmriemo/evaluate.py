@@ -67,14 +67,39 @@ def macro_f1(y_true, y_pred, task: str) -> float:
                           zero_division=0))
 
 
+def bootstrap(statistic, *arrays, groups=None, n_resamples: int = 2000, seed: int = 0,
+              level: float = 0.95) -> tuple[float, float]:
+    """The book's one bootstrap: percentile interval of ``statistic(*arrays)``.
+
+    Without ``groups``, rows (trials) are resampled with replacement (scipy's paired bootstrap).
+    With ``groups`` (one label per row, e.g. the participant), whole groups are resampled, so
+    that trials of one person move together: the interval for new participants. ``arrays`` are
+    numpy arrays or pandas objects of equal length (rows taken with ``.iloc``)."""
+    if groups is None:
+        arrays = tuple(np.asarray(a) for a in arrays)
+        res = stats.bootstrap(arrays, statistic, paired=True, vectorized=False, n_resamples=n_resamples,
+                              confidence_level=level, method="percentile",
+                              random_state=np.random.default_rng(seed))
+        return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    labels = np.asarray(groups)
+    members = [np.flatnonzero(labels == g) for g in np.unique(labels)]  # groups in sorted order
+    rng = np.random.default_rng(seed)
+
+    def take(a, idx):
+        return a.iloc[idx] if hasattr(a, "iloc") else np.asarray(a)[idx]
+
+    vals = []
+    for _ in range(n_resamples):
+        idx = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+        vals.append(statistic(*(take(a, idx) for a in arrays)))
+    a = (1 - level) / 2
+    return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+
+
 def bootstrap_interval(y_true, y_pred, statistic, n_resamples: int = 2000, seed: int = 0,
                        level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval over trials for ``statistic(y_true, y_pred)``."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    res = stats.bootstrap((y_true, y_pred), statistic, paired=True, vectorized=False,
-                          n_resamples=n_resamples, confidence_level=level, method="percentile",
-                          random_state=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    """Percentile bootstrap interval over trials for ``statistic(y_true, y_pred)`` (:func:`bootstrap`)."""
+    return bootstrap(statistic, y_true, y_pred, n_resamples=n_resamples, seed=seed, level=level)
 
 
 def metrics_with_intervals(y_true, y_pred, task: str, n_resamples: int = 2000, seed: int = 0) -> dict:

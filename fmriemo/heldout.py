@@ -261,13 +261,10 @@ def run_baselines(ds: Dataset, task: str = "class", protocol: str = "loso", k: i
 def bootstrap_participants(frame: pd.DataFrame, statistic, n_resamples: int = 2000, seed: int = 0,
                            level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of ``statistic(frame)`` resampling the rows of whole *participants*
-    (column ``participant``) with replacement."""
-    groups = [g for _, g in frame.groupby("participant")]
-    rng = np.random.default_rng(seed)
-    vals = [statistic(pd.concat([groups[i] for i in rng.integers(0, len(groups), len(groups))]))
-            for _ in range(n_resamples)]
-    a = (1 - level) / 2
-    return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+    (column ``participant``) with replacement (:func:`fmriemo.evaluate.bootstrap` with groups)."""
+    from .evaluate import bootstrap
+    return bootstrap(statistic, frame, groups=frame["participant"].to_numpy(), n_resamples=n_resamples, seed=seed,
+                     level=level)
 
 
 def participant_bootstrap(pred: pd.DataFrame, statistic, n_resamples: int = 2000, seed: int = 0,

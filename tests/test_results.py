@@ -158,3 +158,27 @@ def test_tidy_executed(tmp_path):
     assert back.cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
     assert "remove-cell" not in back.cells[0].metadata.get("tags", [])
     assert [o.output_type for o in back.cells[2].outputs] == ["stream"] and "widgets" not in back.metadata
+
+
+def test_one_bootstrap_for_trials_and_participants():
+    """fmriemo.evaluate.bootstrap: rows by default, whole groups with ``groups``; the challenge's
+    and the held-out chapters' intervals are this one function."""
+    from fmriemo import challenge, evaluate, heldout
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    pred = np.where(rng.random(200) < 0.6, y, rng.integers(0, 3, 200))
+    acc = lambda a, b: float(np.mean(a == b))
+    lo, hi = evaluate.bootstrap(acc, y, pred, seed=1)
+    assert lo < acc(y, pred) < hi and (lo, hi) == evaluate.bootstrap_interval(y, pred, acc, seed=1)
+    # clustered data: each participant's trials share one accuracy, so resampling trials understates
+    # the spread that resampling participants shows
+    part = np.repeat(np.arange(10), 20)
+    hit = np.repeat(rng.random(10) < 0.5, 20)
+    frame = pd.DataFrame({"participant": part, "y_true": 0, "y_pred": np.where(hit, 0, 1)})
+    trial = evaluate.bootstrap(acc, frame.y_true, frame.y_pred, seed=2)
+    people = heldout.bootstrap_participants(frame, lambda d: acc(d.y_true, d.y_pred), seed=2)
+    assert people == evaluate.bootstrap(acc, frame.y_true, frame.y_pred, groups=part, seed=2)
+    assert people[1] - people[0] > 2 * (trial[1] - trial[0])
+    levels = rng.integers(-4, 5, 200)
+    assert challenge.score_interval(y, pred, levels, levels, seed=3) == evaluate.bootstrap(
+        lambda a, b, c, d: evaluate.challenge_score(a, b, c, d)["score"], y, pred, levels, levels, seed=3)
