@@ -60,9 +60,8 @@ def setup(chapter: str, data_dir: str | Path | None = "", labels_csv: str | Path
     or the surrogate), and a results record for ``chapter`` under ``results_dir`` (see
     :mod:`fmriemo.results`) that every later :func:`glue` and :func:`table` adds to."""
     from . import __version__, plots, results
-    from .train import PROFILES
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    from .profiles import check_profile
+    check_profile(profile)
     plots.set_style()
     ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
     results.start(chapter, results_dir, {"profile": profile, "data": data_name(data_dir, surrogate_seed),

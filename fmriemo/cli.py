@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DataError
+from .profiles import PROFILES
 
 MAX_SEED = 2**32 - 1
 
@@ -265,7 +266,7 @@ def main(argv=None) -> int:
     t.add_argument("--n-val", type=positive_int, default=2, help="validation participants inside each training fold")
     t.add_argument("--split-seed", type=seed_arg, default=410, help="the paper's split seed (random_state)")
     t.add_argument("--epochs", type=positive_int, default=None, help="epoch budget (default: the profile's)")
-    t.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
+    t.add_argument("--profile", choices=tuple(PROFILES), default="full")
     t.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     t.add_argument("--cache-dir", default="", help="where trained models are cached")
     t.add_argument("--surrogate-seed", type=seed_arg, default=2024)
@@ -298,7 +299,7 @@ def main(argv=None) -> int:
                          "participants; the default) or from a 9-way level model (the paper's)")
     sm.add_argument("--n-val", type=positive_int, default=3, help="training participants held out for checkpoint selection")
     sm.add_argument("--epochs", type=positive_int, default=None)
-    sm.add_argument("--profile", choices=("quick", "full", "paper"), default="full")
+    sm.add_argument("--profile", choices=tuple(PROFILES), default="full")
     sm.add_argument("--device", type=device_arg, default="auto")
     sm.add_argument("--cache-dir", default="")
     sm.add_argument("--surrogate-seed", type=seed_arg, default=2024)

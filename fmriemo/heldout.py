@@ -24,18 +24,15 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from . import preprocess
 from .data import Dataset, check_task
 from .evaluate import macro_f1, wilson_interval
+from .profiles import PROFILES as _PROFILES
 from .train import RunResult, Split, config_for, train_run
 
 #: "loso": leave one participant out; "order": leave one *order group* out (participants who saw
 #: the classes in the same order are held out together); "groupkfold": k folds of participants,
 #: order groups kept together.
 PROTOCOLS = ("loso", "order", "groupkfold", "kfold")
-#: the held-out chapters' defaults per profile (chapters 7 and 8 share them, and so share trained models)
-#: (full: three folds of whole order groups, one seed: each paper model trains ~900 epochs per fold
-#: under the budget rule, and nine such runs are what this machine affords in the book's time)
-HELDOUT_PROFILES = {"quick": {"protocol": "groupkfold", "n_seeds": 1, "k": 4},
-                    "full": {"protocol": "groupkfold", "n_seeds": 1, "k": 3},
-                    "paper": {"protocol": "groupkfold", "n_seeds": 1, "k": 3}}
+#: the held-out chapters' defaults per profile: a view of :data:`fmriemo.profiles.PROFILES`
+HELDOUT_PROFILES = {name: p["heldout"] for name, p in _PROFILES.items()}
 
 
 def profile_plan(profile: str, protocol: str | None = None, n_seeds: int | None = None,

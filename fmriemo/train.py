@@ -25,28 +25,13 @@ from torch import nn
 from . import preprocess
 from .data import Dataset, DataError, check_task, decode, encode
 from .models import build_model, l2_penalty
+from .profiles import PROFILES as _PROFILES
+from .profiles import check_profile as _check_profile
 
-#: epoch budgets per profile and task: at most ``epochs``, early stopping armed only after
-#: ``min_epochs``, then ``patience`` epochs without improvement. "paper" is the authors' protocol
-#: (10,000 epochs, no early stopping). The full profile's rule was chosen from learning curves of
-#: the three paper models over three seeds and 3,000 epochs (``benchmarks/budget.py``; README):
-#: validation accuracy sits at its starting level for hundreds of epochs before it rises, and the
-#: level task (learning rate 10x lower) keeps improving its validation loss to the end.
-#: This book's Compact model (``"compact"``, both tasks) has no such plateau and keeps its own budget.
-PROFILES = {
-    "quick": {"class": {"epochs": 25, "min_epochs": 0, "patience": 10},
-              "level": {"epochs": 25, "min_epochs": 0, "patience": 10},
-              "compact": {"epochs": 25, "min_epochs": 0, "patience": 10}},
-    "full": {"class": {"epochs": 1500, "min_epochs": 800, "patience": 300},
-             "level": {"epochs": 1000, "min_epochs": 800, "patience": 200},
-             "compact": {"epochs": 300, "min_epochs": 0, "patience": 60}},
-    "paper": {"class": {"epochs": 10000, "min_epochs": 0, "patience": None},
-              "level": {"epochs": 10000, "min_epochs": 0, "patience": None},
-              "compact": {"epochs": 10000, "min_epochs": 0, "patience": None}},
-}
-#: how many training seeds the chapters run per profile and task.
-PROFILE_SEEDS = {"quick": {"class": 1, "level": 1}, "full": {"class": 3, "level": 1},
-                 "paper": {"class": 1, "level": 1}}
+#: epoch budgets per profile and kind of model, and seeds per profile and task: views of the one
+#: table in :mod:`fmriemo.profiles`
+PROFILES = {name: p["budget"] for name, p in _PROFILES.items()}
+PROFILE_SEEDS = {name: p["seeds"] for name, p in _PROFILES.items()}
 PAPER_LR = {"class": 1e-3, "level": 1e-4}
 PAPER_SPLIT_SEED = 410
 
@@ -138,9 +123,7 @@ class TrainConfig:
 
 
 def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    return profile
+    return _check_profile(profile)
 
 
 def config_for(profile: str = "full", epochs: int | None = None, task: str = "class", **kw) -> TrainConfig:
@@ -588,24 +571,6 @@ def train_paper(ds: Dataset, method: str, task: str, seed: int = 0, profile: str
 
 
 def profile_table() -> str:
-    """The README's table of profiles, rendered from ``PROFILES``, ``PROFILE_SEEDS`` and the held-out
-    chapters' ``HELDOUT_PROFILES`` (a test keeps the README's copy equal to this)."""
-    from .heldout import HELDOUT_PROFILES
-
-    def rule(p):
-        if p["patience"] is None:
-            return f"{p['epochs']:,} epochs, no early stopping"
-        armed = f", armed after {p['min_epochs']:,}" if p["min_epochs"] else ""
-        return f"at most {p['epochs']:,} epochs (patience {p['patience']}{armed})"
-
-    lines = ["| profile | paper models, class task | paper models, level task | seeds on the paper split "
-             "(class / level) | held-out chapters (5-9) | Compact model |",
-             "|---|---|---|---|---|---|"]
-    for name in PROFILES:
-        h = HELDOUT_PROFILES[name]
-        held = (f"{h['protocol']}" + (f" (k = {h['k']}, order groups together)" if h["protocol"] == "groupkfold"
-                                      else "") + f", {h['n_seeds']} seed(s)")
-        lines.append(f"| `{name}` | {rule(PROFILES[name]['class'])} | {rule(PROFILES[name]['level'])} | "
-                     f"{PROFILE_SEEDS[name]['class']} / {PROFILE_SEEDS[name]['level']} | {held} | "
-                     f"{rule(PROFILES[name]['compact'])} |")
-    return "\n".join(lines)
+    """The README's table of profiles (:func:`fmriemo.profiles.profile_table`)."""
+    from .profiles import profile_table as table
+    return table()

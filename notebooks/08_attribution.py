@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmriemo import atlas, attribution, evaluate, heldout, maps, plots, preprocess
+from fmriemo import atlas, attribution, evaluate, heldout, maps, plots, preprocess, profiles
 from fmriemo.book import data_folder, glue, setup, table
 from fmriemo.surrogate import read_ground_truth
 
@@ -62,7 +62,7 @@ folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("08_attribution", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 truth = read_ground_truth(folder)
 protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
-steps = ig_steps or (8 if profile == "quick" else 32)
+steps = ig_steps or profiles.profile(profile)["ig_steps"]
 runs = heldout.fold_runs(ds, "asb", "class", protocol, k, seeds, n_val, profile, epochs, None,
                          cache_dir or None, device, progress=False)
 X = preprocess.minmax_trial(ds.X)

@@ -190,7 +190,7 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
 
 
 def test_readme_profile_table_is_the_package_table():
-    from fmriemo.train import profile_table
+    from fmriemo.profiles import profile_table
     text = (ROOT / "README.md").read_text()
     start, end = "<!-- profile-table:start -->\n", "\n<!-- profile-table:end -->"
     assert start in text and end in text
