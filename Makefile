@@ -51,9 +51,9 @@ bench: $(STAMP)
 # splits, the checkpoint rule, the cache key, challenge scoring, Phase II and the level rule.
 # Not part of `make test` (it takes long); the survivors are written to benchmarks/mutants.txt.
 MUTANTS ?= fmriemo.heldout.x_permutation_vs_chance* fmriemo.heldout.x_participant_sign_flip* \
-  fmriemo.heldout.x_bootstrap_participants* fmriemo.heldout.x_paired* fmriemo.heldout.x_mcnemar_exact* \
-  fmriemo.heldout.x_group_folds* fmriemo.heldout.x_nested_split* fmriemo.heldout.x_order_groups* \
-  fmriemo.train.x_paper_split* fmriemo.train.xǁEarlyStoppingǁ* fmriemo.train.x_run_key* \
+  fmriemo.evaluate.x_bootstrap* fmriemo.heldout.x_paired* fmriemo.heldout.x_mcnemar_exact* \
+  fmriemo.splits.x_group_folds* fmriemo.splits.x_nested_split* fmriemo.splits.x_order_groups* \
+  fmriemo.splits.x_paper_split* fmriemo.train.xǁEarlyStoppingǁ* fmriemo.store.x_run_key* \
   fmriemo.train.x_plateau_exit* fmriemo.train.xǁTrainConfigǁidentity* \
   fmriemo.evaluate.x_smape* fmriemo.evaluate.x_challenge_score* fmriemo.challenge.x_score_tables* \
   fmriemo.challenge.x_fine_tune_key* fmriemo.challenge.x_predictions_table* \

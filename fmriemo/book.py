@@ -10,6 +10,45 @@ from .surrogate import ensure_surrogate
 from .train import default_cache_dir
 
 DEFAULT_SURROGATE_SEED = 2024
+#: measured execution time of every chapter per profile (benchmarks/chapter_times.py writes it)
+CHAPTER_MINUTES = Path(__file__).resolve().parent / "resources" / "chapter_minutes.json"
+
+
+def chapter_minutes() -> dict:
+    """The measurement in :data:`CHAPTER_MINUTES`: machine, date, commit and ``minutes[profile][chapter]``
+    (empty when none was recorded)."""
+    try:
+        return json.loads(CHAPTER_MINUTES.read_text())
+    except FileNotFoundError:
+        return {"minutes": {}}
+
+
+def chapter_time_text(stem: str) -> str:
+    """One sentence for a chapter's page: how long it took to execute in each measured profile."""
+    rec = chapter_minutes()
+    parts = [f"{rec['minutes'][p][stem]:.1f} min in the {p} profile" for p in ("quick", "full")
+             if stem in rec["minutes"].get(p, {})]
+    if not parts:
+        return ""
+    return (f"Executing it took {' and '.join(parts)} on a {rec['machine']} with an empty cache "
+            f"(measured {rec['date']}, commit {rec['commit']}).")
+
+
+def chapter_times_table() -> str:
+    """The README's table of measured chapter times (a test keeps the README's copy equal to this)."""
+    rec = chapter_minutes()
+    profiles = [p for p in ("quick", "full") if rec["minutes"].get(p)]
+    if not profiles:
+        return "(no measurement recorded)"
+    stems = sorted(set().union(*(rec["minutes"][p] for p in profiles)))
+    lines = ["| chapter | " + " | ".join(f"{p} profile, minutes" for p in profiles) + " |",
+             "|---|" + "---|" * len(profiles)]
+    for s in stems:
+        lines.append(f"| {s} | " + " | ".join(f"{rec['minutes'][p][s]:.1f}" if s in rec["minutes"][p] else "-"
+                                               for p in profiles) + " |")
+    lines.append("| **all** | " + " | ".join(f"**{sum(rec['minutes'][p].values()):.1f}**" for p in profiles) + " |")
+    return "\n".join(lines) + (f"\n\n({rec['machine']}, {rec['data']}, cache {rec['cache']}; measured "
+                               f"{rec['date']} at commit {rec['commit']} with `benchmarks/chapter_times.py`.)")
 
 
 def cache_path(cache_dir: str | Path | None = "") -> Path:

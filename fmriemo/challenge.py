@@ -14,29 +14,11 @@ import pandas as pd
 from . import preprocess
 from .data import DataError, Dataset, decode, encode, normalise_participant, read_csv_table, read_labels_csv
 from .evaluate import challenge_score
-from .train import (RunResult, Split, TrainConfig, config_for, default_cache_dir, fit, predict, resolve_device,
+from .splits import participant_split
+from .train import (RunResult, TrainConfig, config_for, default_cache_dir, fit, predict, resolve_device,
                     train_run)
 
 COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
-
-
-# --------------------------------------------------------------------------- splits
-
-def participant_split(ds: Dataset, n_val: int = 3, seed: int = 0) -> Split:
-    """Train on the labelled training participants minus ``n_val`` held out (chosen with
-    ``seed``) for checkpoint selection; the test part is every trial of the Test participants."""
-    train_p = sorted(set(ds.participant[ds.split == "train"]))
-    if not 1 <= n_val < len(train_p):
-        raise ValueError(f"n_val must be between 1 and {len(train_p) - 1}, got {n_val}")
-    rng = np.random.default_rng(seed)
-    val_p = set(rng.choice(train_p, n_val, replace=False).tolist())
-    lab_train = (ds.split == "train") & ds.labelled
-    is_val = np.isin(ds.participant, list(val_p))
-    test = np.flatnonzero(ds.split == "test")
-    if len(test) == 0:
-        raise DataError(f"{ds.source}: no Test participants to predict")
-    return Split(f"phase1-val{n_val}-{seed}", np.flatnonzero(lab_train & ~is_val),
-                 np.flatnonzero(lab_train & is_val), test)
 
 
 def train_phase1(ds: Dataset, method: str = "asb", seed: int = 0, profile: str = "full", epochs=None,
@@ -62,7 +44,7 @@ def predictions_table(ds: Dataset, class_run: RunResult, level_run: RunResult) -
 def fine_tune_key(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int, lr_factor: float,
                   replay: int) -> str:
     """The cache key of a fine-tuning: the base run, the trials, every setting, the data and the code."""
-    from .train import code_version
+    from .store import code_version
     src = json.dumps({"base": run.key, "tune": np.asarray(tune_idx).tolist(),
                       "predict": np.asarray(predict_idx).tolist(), "epochs": epochs, "lr_factor": lr_factor,
                       "replay": replay, "labels": ds.fingerprint, "code": code_version()}, sort_keys=True)

@@ -10,14 +10,12 @@ participant and label-free).
 """
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
@@ -25,12 +23,9 @@ from . import preprocess
 from .data import Dataset, check_task
 from .evaluate import macro_f1, wilson_interval
 from .profiles import PROFILES as _PROFILES
-from .train import RunResult, Split, config_for, train_run
+from .splits import PROTOCOLS, Split, group_folds, nested_split, order_groups, training_participants  # noqa: F401
+from .train import RunResult, config_for, train_run
 
-#: "loso": leave one participant out; "order": leave one *order group* out (participants who saw
-#: the classes in the same order are held out together); "groupkfold": k folds of participants,
-#: order groups kept together.
-PROTOCOLS = ("loso", "order", "groupkfold", "kfold")
 #: the held-out chapters' defaults per profile: a view of :data:`fmriemo.profiles.PROFILES`
 HELDOUT_PROFILES = {name: p["heldout"] for name, p in _PROFILES.items()}
 
@@ -39,7 +34,7 @@ def profile_plan(profile: str, protocol: str | None = None, n_seeds: int | None 
                  seed: int = 0, k: int | None = None) -> tuple[str, list[int], int]:
     """The protocol, training seeds and number of folds (for "groupkfold") of a held-out chapter:
     the given ones, else the profile's."""
-    from .train import check_profile
+    from .profiles import check_profile
     p = HELDOUT_PROFILES[check_profile(profile)]
     protocol = protocol or p["protocol"]
     if protocol not in PROTOCOLS:
@@ -48,64 +43,6 @@ def profile_plan(profile: str, protocol: str | None = None, n_seeds: int | None 
     if n < 1:
         raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
     return protocol, list(range(int(seed), int(seed) + n)), int(p["k"] if k is None else k)
-
-
-def training_participants(ds: Dataset) -> list[str]:
-    m = (ds.split == "train") & ds.labelled
-    return sorted(set(ds.participant[m]), key=lambda p: (len(p), p))
-
-
-def order_groups(ds: Dataset) -> dict[str, str]:
-    """Training participant -> its order group, named after the group's first participant.
-    Participants whose CLASS sequences over trials 1..30 are identical share a group: under
-    leave-one-participant-out, a model that could read a trial's position would find such a
-    participant's labels in its twin's training trials."""
-    from .calibrate import class_orders
-    first: dict[tuple, str] = {}
-    return {p: first.setdefault(order, p) for p, order in class_orders(ds).items()}
-
-
-def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
-    """Test participants of each outer fold: one per fold ("loso"), one order group per fold
-    ("order"), ``k`` folds of whole order groups ("groupkfold", participants shuffled with
-    ``seed``), or ``k`` folds of participants that ignore the order groups ("kfold": a twin may
-    sit in training while its twin is tested; only for checking whether that matters)."""
-    parts = training_participants(ds)
-    if protocol == "loso":
-        return [[p] for p in parts]
-    groups = order_groups(ds)
-    if protocol == "order":
-        return [sorted((p for p in parts if groups[p] == g), key=lambda p: (len(p), p))
-                for g in dict.fromkeys(groups[p] for p in parts)]
-    if protocol == "groupkfold":
-        n_groups = len(set(groups.values()))
-        if not 2 <= k <= n_groups:
-            raise ValueError(f"k must be between 2 and {n_groups} (the number of order groups), got {k}")
-        order = np.random.default_rng(seed).permutation(parts)
-        folds = GroupKFold(n_splits=k).split(order, groups=[groups[p] for p in order])
-        return [sorted(order[te].tolist(), key=lambda p: (len(p), p)) for _, te in folds]
-    if protocol == "kfold":
-        if not 2 <= k <= len(parts):
-            raise ValueError(f"k must be between 2 and {len(parts)} (the number of participants), got {k}")
-        order = np.random.default_rng(seed).permutation(parts)
-        return [sorted(f.tolist(), key=lambda p: (len(p), p)) for f in np.array_split(order, k)]
-    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-
-
-def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) -> Split:
-    """Outer test = labelled trials of ``test_participants``; validation = ``n_val`` other training
-    participants (chosen with ``seed`` and the fold); train = the rest."""
-    lab = (ds.split == "train") & ds.labelled
-    rest = [p for p in training_participants(ds) if p not in set(test_participants)]
-    if not 1 <= n_val < len(rest):
-        raise ValueError(f"n_val must be between 1 and {len(rest) - 1}, got {n_val}")
-    fold_seed = int(hashlib.sha256(("|".join(test_participants) + f"|{seed}").encode()).hexdigest()[:8], 16)
-    val = np.random.default_rng(fold_seed).choice(rest, n_val, replace=False).tolist()
-    is_test = np.isin(ds.participant, list(test_participants))
-    is_val = np.isin(ds.participant, val)
-    name = f"nested-{'+'.join(test_participants)}-val{'+'.join(sorted(val))}"
-    return Split(name, np.flatnonzero(lab & ~is_test & ~is_val), np.flatnonzero(lab & is_val),
-                 np.flatnonzero(lab & is_test))
 
 
 def _rows(ds, idx, y_pred, task, **keys) -> pd.DataFrame:

@@ -1,5 +1,7 @@
 """Training: the paper's recipe (Ranger, L2 on main-path kernels, best-checkpoint
-selection), an explicit epoch budget with early stopping, splits, and a cache.
+selection) and an explicit epoch budget with early stopping. The optimiser is in
+:mod:`fmriemo.optim`, the splits in :mod:`fmriemo.splits`, the model store in
+:mod:`fmriemo.store`; their names are importable from here too.
 
 The authors trained for up to 10,000 epochs and kept the checkpoint with the
 best validation accuracy (class task) or lowest validation loss (level task).
@@ -10,70 +12,29 @@ authors' budget exactly.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 from . import preprocess
-from .data import Dataset, DataError, check_task, decode, encode
+from .data import Dataset, check_task, decode, encode
 from .models import build_model, l2_penalty
+from .optim import Lookahead, ranger  # noqa: F401  (the paper's optimiser)
 from .profiles import PROFILES as _PROFILES
 from .profiles import check_profile as _check_profile
+from .splits import PAPER_SPLIT_SEED, Split, make_paper_split, paper_split  # noqa: F401
+from .store import (RESULT_CODE, code_version, default_cache_dir, load_cached_run, run_key,  # noqa: F401
+                    store_run)
 
 #: epoch budgets per profile and kind of model, and seeds per profile and task: views of the one
 #: table in :mod:`fmriemo.profiles`
 PROFILES = {name: p["budget"] for name, p in _PROFILES.items()}
 PROFILE_SEEDS = {name: p["seeds"] for name, p in _PROFILES.items()}
 PAPER_LR = {"class": 1e-3, "level": 1e-4}
-PAPER_SPLIT_SEED = 410
-
-
-class Lookahead(torch.optim.Optimizer):
-    """Lookahead (Zhang et al. 2019) around any optimiser: every ``k`` steps the slow
-    weights move ``alpha`` of the way to the fast weights, and the fast weights restart there."""
-
-    def __init__(self, base: torch.optim.Optimizer, k: int = 6, alpha: float = 0.5):
-        if k < 1 or not 0.0 < alpha <= 1.0:
-            raise ValueError("Lookahead needs k >= 1 and 0 < alpha <= 1")
-        self.base, self.k, self.alpha, self._n = base, k, alpha, 0
-        self.param_groups = base.param_groups
-        self.defaults = base.defaults
-        self.state = base.state
-        self.slow = [[p.detach().clone() for p in g["params"]] for g in base.param_groups]
-
-    def zero_grad(self, set_to_none: bool = True):
-        self.base.zero_grad(set_to_none=set_to_none)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = self.base.step(closure)
-        self._n += 1
-        if self._n % self.k == 0:
-            for group, slows in zip(self.base.param_groups, self.slow):
-                for p, s in zip(group["params"], slows):
-                    s.add_(p.detach() - s, alpha=self.alpha)
-                    p.copy_(s)
-        return loss
-
-    def state_dict(self):
-        return {"base": self.base.state_dict(), "slow": self.slow, "n": self._n}
-
-    def load_state_dict(self, sd):
-        self.base.load_state_dict(sd["base"])
-        self.slow, self._n = sd["slow"], sd["n"]
-
-
-def ranger(params, lr: float) -> Lookahead:
-    """Ranger as the authors used it: RAdam wrapped in Lookahead (sync period 6, slow step 0.5)."""
-    return Lookahead(torch.optim.RAdam(params, lr=lr, foreach=True), k=6, alpha=0.5)
 
 
 @dataclass(frozen=True)
@@ -160,46 +121,6 @@ def resolve_device(device: str = "auto") -> torch.device:
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev
-
-
-# --------------------------------------------------------------------------- splits
-
-def paper_split(y: np.ndarray, seed: int = PAPER_SPLIT_SEED):
-    """The paper's "inner test" split of pooled trials: stratified 80/20, then the 20%
-    halved (stratified) into validation and test. Returns (train, val, test) positions."""
-    idx = np.arange(len(y))
-    try:
-        tr, rest = train_test_split(idx, test_size=0.2, random_state=seed, stratify=y)
-        va, te = train_test_split(rest, test_size=0.5, random_state=seed, stratify=y[rest])
-    except ValueError as exc:
-        raise DataError(f"cannot make the paper's stratified split of {len(y)} trials: {exc}") from None
-    return tr, va, te
-
-
-@dataclass
-class Split:
-    """Dataset row indices of a train/validation/test split, with a name for caching."""
-
-    name: str
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-
-    def identity(self) -> dict:
-        h = hashlib.sha256()
-        for part in (self.train, self.val, self.test):
-            h.update(np.asarray(part, np.int64).tobytes() + b"|")
-        return {"name": self.name, "indices": h.hexdigest()[:16]}
-
-
-def make_paper_split(ds: Dataset, task: str, seed: int = PAPER_SPLIT_SEED) -> Split:
-    """The paper's split over the labelled trials of the training participants."""
-    pool = np.flatnonzero((ds.split == "train") & ds.labelled)
-    if len(pool) < 20:
-        raise DataError(f"{ds.source}: only {len(pool)} labelled training trials; the paper split needs more")
-    y = ds.subset(pool).labels(task)
-    tr, va, te = paper_split(y, seed)
-    return Split(f"paper-{task}-{seed}", pool[tr], pool[va], pool[te])
 
 
 # --------------------------------------------------------------------------- fitting
@@ -422,81 +343,6 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
         return {k: v.detach().clone() for k, v in model.state_dict().items()}, hist, len(hist["epoch"])
     model.load_state_dict(best_state)
     return best_state, hist, rule.best_epoch
-
-
-# --------------------------------------------------------------------------- cache
-
-def default_cache_dir() -> Path:
-    """``$FMRIEMO_CACHE`` or ``~/.cache/fmriemo``."""
-    return Path(os.environ.get("FMRIEMO_CACHE") or Path.home() / ".cache" / "fmriemo").expanduser()
-
-
-#: the package's modules whose code determines a trained model's result (and a fine-tuned one's)
-RESULT_CODE = ("models.py", "train.py", "preprocess.py", "data.py", "atlas.py", "challenge.py", "evaluate.py")
-
-
-def code_version() -> str:
-    """Hash of the source files that determine a trained model's results, and of the torch version."""
-    h = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in RESULT_CODE:
-        h.update((here / name).read_bytes())
-    h.update(torch.__version__.encode())
-    return h.hexdigest()[:16]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def load_cached_run(folder: Path) -> RunResult | None:
-    """The run stored in ``folder``, or None when there is none. A damaged entry (unreadable or
-    truncated JSON, a missing model, a checksum that does not match) is reported in one line,
-    removed and None returned, so that the caller trains it again."""
-    if not folder.exists():
-        return None
-    try:
-        d = json.loads((folder / "result.json").read_text())
-        if d.get("model_sha256") != _sha256(folder / "model.pt"):
-            raise ValueError("model.pt does not match its checksum")
-        res = RunResult.from_json(d, str(folder))
-    except Exception as exc:  # anything wrong with an entry means: train it again
-        import shutil
-        import sys
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-        print(f"fmriemo: cache entry {folder} is damaged ({reason}); training it again", file=sys.stderr)
-        shutil.rmtree(folder, ignore_errors=True)
-        return None
-    res.cached = True
-    return res
-
-
-def store_run(res: RunResult, state: dict, folder: Path) -> None:
-    """Write a run into ``folder`` atomically: into a temporary folder of its own (two processes
-    training the same key never share one), with the model's checksum, then renamed into place."""
-    import shutil
-    import tempfile
-    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
-    try:
-        torch.save({k: v.cpu() for k, v in state.items()}, tmp / "model.pt")
-        d = res.to_json()
-        d["model_sha256"] = _sha256(tmp / "model.pt")
-        (tmp / "result.json").write_text(json.dumps(d))
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        try:
-            tmp.rename(folder)
-        except OSError:
-            if load_cached_run(folder) is None:  # not another process's finished copy
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def run_key(ds: Dataset, split: Split, cfg: TrainConfig) -> str:
-    ident = {"data": ds.fingerprint, "split": split.identity(), "config": cfg.identity(),
-             "code": code_version()}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
 
 
 class TestTrace:

@@ -175,8 +175,19 @@ def test_cache_key_ignores_device_and_follows_data_and_split(dataset):
 
 
 def test_code_that_decides_results_is_hashed():
-    from fmriemo.train import RESULT_CODE
-    assert {"models.py", "train.py", "preprocess.py", "data.py", "atlas.py", "challenge.py"} <= set(RESULT_CODE)
+    """Every package module that the training and fine-tuning code imports is in the cache key
+    (profiles only set the configuration, which is itself in the key; calibrate only decides order
+    groups, and a split's row indices are in the key; files only writes)."""
+    import re
+    from pathlib import Path
+
+    from fmriemo.store import RESULT_CODE
+    pkg = Path(__file__).resolve().parent.parent / "fmriemo"
+    assert {"models.py", "train.py", "optim.py", "splits.py", "store.py", "preprocess.py", "data.py", "atlas.py",
+            "challenge.py", "evaluate.py"} <= set(RESULT_CODE)
+    for name in RESULT_CODE:
+        imported = set(re.findall(r"from \.(\w+) import", (pkg / name).read_text()))
+        assert {f"{m}.py" for m in imported} - {"profiles.py", "files.py", "calibrate.py"} <= set(RESULT_CODE), name
 
 
 # --------------------------------------------------------------------------- damaged cache entries

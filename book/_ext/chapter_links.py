@@ -55,6 +55,10 @@ def _links(app, doctree):
     para += nodes.literal(text=f"jupytext --to ipynb -o {stem}.ipynb notebooks/{stem}.py && "
                                f"papermill {stem}.ipynb out.ipynb -p seed 1 -p profile quick")
     para += _results_links(app, stem)
+    from fmriemo.book import chapter_time_text
+    timing = chapter_time_text(stem)
+    if timing:
+        para += nodes.Text(" " + timing)
     sections = list(doctree.findall(nodes.section))
     if sections and sections[0].children and isinstance(sections[0][0], nodes.title):
         sections[0].insert(1, para)
