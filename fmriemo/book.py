@@ -127,6 +127,34 @@ def table(name: str, frame):
     return frame
 
 
+def paper_protocol(ds: Dataset, task: str, methods, seeds, profile: str, epochs, split_seed: int, cache_dir,
+                   device: str):
+    """Chapters 3 and 4: train every method with every seed on the paper's split
+    (:func:`fmriemo.experiments.run_paper_protocol`), glue how many runs kept a checkpoint on their
+    plateau (``n_on_plateau`` of ``n_runs``) and record the run table as ``runs``.
+    Returns ``(runs, table)``."""
+    from .experiments import run_paper_protocol
+    runs, run_table = run_paper_protocol(ds, task, methods, seeds, profile, epochs, split_seed,
+                                         cache_dir or None, device)
+    glue("n_on_plateau", int(run_table["on_plateau"].sum()))
+    glue("n_runs", len(run_table))
+    return runs, table("runs", run_table)
+
+
+def budget_section(runs: dict, run_table, task: str):
+    """Chapters 3 and 4: the learning curves with kept epochs, and the table of test F1 by epoch
+    budget (recorded as ``f1_by_budget``), returned styled for display."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+    from .experiments import f1_by_budget
+    plots.budget_curves(runs)
+    plt.show()
+    by_budget = table("f1_by_budget", f1_by_budget(runs, run_table, task))
+    return by_budget, by_budget.style.format("{:.2f}", na_rep="-").set_caption(
+        "test macro F1 (mean over seeds) by epoch budget")
+
+
 # --------------------------------------------------------------------------- chapters
 
 def project_root() -> Path:

@@ -76,11 +76,8 @@ glue("max_epochs", cfg.epochs)
 glue("min_epochs", cfg.min_epochs)
 glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
 glue("n_seeds", len(seeds))
-runs, table = experiments.run_paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed,
-                                             cache_dir or None, device)
-glue("n_on_plateau", int(table["on_plateau"].sum()))
-glue("n_runs", len(table))
-book.table("runs", table).round(3)
+runs, table = book.paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed, cache_dir, device)
+table.round(3)
 
 # %% [markdown]
 # ## Did the models learn? Kept epochs and the plateau
@@ -95,8 +92,7 @@ book.table("runs", table).round(3)
 # kept a checkpoint inside the plateau.
 
 # %%
-plots.budget_curves(runs)
-plt.show()
+by_budget, styled = book.budget_section(runs, table, TASK)
 
 # %% [markdown]
 # What the paper's number depends on: the test scores of the checkpoint that
@@ -109,11 +105,10 @@ plt.show()
 # {glue:text}`asb_f1_kept:.2f` with the chapter's rule.
 
 # %%
-by_budget = experiments.f1_by_budget(runs, table, TASK)
 glue("paper_asb_f1", float(evaluate.PAPER_TABLES[TASK].loc["asb", "f1"]))
 glue("asb_f1_b100", float(by_budget.loc["asb", 100]) if "asb" in by_budget.index and 100 in by_budget else float("nan"))
 glue("asb_f1_kept", float(by_budget.loc["asb", "this chapter's rule"]) if "asb" in by_budget.index else float("nan"))
-book.table("f1_by_budget", by_budget).style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
+styled
 
 # %% [markdown]
 # ## Table 1 beside the paper

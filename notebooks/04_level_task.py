@@ -93,11 +93,8 @@ pd.Series(y_test).value_counts().sort_index().rename("test trials per level").to
 # guesses (95% of guesses score below {glue:text}`rand_f1_p95:.2f`).
 
 # %%
-runs, table = experiments.run_paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed,
-                                             cache_dir or None, device)
-glue("n_on_plateau", int(table["on_plateau"].sum()))
-glue("n_runs", len(table))
-book.table("runs", table).round(3)
+runs, table = book.paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed, cache_dir, device)
+table.round(3)
 
 # %% [markdown]
 # Did the models learn? Validation accuracy of every run (running mean over 25
@@ -109,10 +106,8 @@ book.table("runs", table).round(3)
 # same runs.
 
 # %%
-plots.budget_curves(runs)
-plt.show()
-by_budget = experiments.f1_by_budget(runs, table, TASK)
-book.table("f1_by_budget", by_budget).style.format("{:.2f}", na_rep="-").set_caption("test macro F1 (mean over seeds) by epoch budget")
+by_budget, styled = book.budget_section(runs, table, TASK)
+styled
 
 # %% [markdown]
 # ## Table 2 beside the paper (seed {glue:text}`first_seed`)
