@@ -127,15 +127,15 @@ def table(name: str, frame):
     return frame
 
 
-def paper_protocol(ds: Dataset, task: str, methods, seeds, profile: str, epochs, split_seed: int, cache_dir,
-                   device: str):
-    """Chapters 3 and 4: train every method with every seed on the paper's split
+def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int = 410):
+    """Chapters 3 and 4: train every method with every seed of ``settings``
+    (:class:`fmriemo.profiles.Settings`) on the paper's split
     (:func:`fmriemo.experiments.run_paper_protocol`), glue how many runs kept a checkpoint on their
     plateau (``n_on_plateau`` of ``n_runs``) and record the run table as ``runs``.
     Returns ``(runs, table)``."""
     from .experiments import run_paper_protocol
-    runs, run_table = run_paper_protocol(ds, task, methods, seeds, profile, epochs, split_seed,
-                                         cache_dir or None, device)
+    runs, run_table = run_paper_protocol(ds, task, methods, list(settings.seeds), settings.profile, settings.epochs,
+                                         split_seed, settings.cache_dir, settings.device, settings.progress)
     glue("n_on_plateau", int(run_table["on_plateau"].sum()))
     glue("n_runs", len(run_table))
     return runs, table("runs", run_table)

@@ -23,6 +23,7 @@ from . import preprocess
 from .data import Dataset, check_task
 from .evaluate import macro_f1, wilson_interval
 from .profiles import PROFILES as _PROFILES
+from .profiles import Settings
 from .splits import PROTOCOLS, Split, group_folds, nested_split, order_groups, training_participants  # noqa: F401
 from .train import RunResult, config_for, train_run
 
@@ -32,17 +33,10 @@ HELDOUT_PROFILES = {name: p["heldout"] for name, p in _PROFILES.items()}
 
 def profile_plan(profile: str, protocol: str | None = None, n_seeds: int | None = None,
                  seed: int = 0, k: int | None = None) -> tuple[str, list[int], int]:
-    """The protocol, training seeds and number of folds (for "groupkfold") of a held-out chapter:
-    the given ones, else the profile's."""
-    from .profiles import check_profile
-    p = HELDOUT_PROFILES[check_profile(profile)]
-    protocol = protocol or p["protocol"]
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-    n = p["n_seeds"] if n_seeds is None else int(n_seeds)
-    if n < 1:
-        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
-    return protocol, list(range(int(seed), int(seed) + n)), int(p["k"] if k is None else k)
+    """The protocol, training seeds and number of folds of a held-out chapter: the given ones, else
+    the profile's (:meth:`fmriemo.profiles.Settings.resolve`)."""
+    s = Settings.resolve(profile, seed=seed, n_seeds=n_seeds, protocol=protocol, k=k)
+    return s.protocol, list(s.seeds), s.k
 
 
 def _rows(ds, idx, y_pred, task, **keys) -> pd.DataFrame:
@@ -53,15 +47,20 @@ def _rows(ds, idx, y_pred, task, **keys) -> pd.DataFrame:
 
 def fold_runs(ds: Dataset, method: str, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
               n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str | None = None,
-              cache_dir=None, device: str = "auto", progress: bool = True) -> list[tuple[int, int, RunResult]]:
-    """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``."""
+              cache_dir=None, device: str = "auto", progress: bool = True, *,
+              settings: Settings | None = None) -> list[tuple[int, int, RunResult]]:
+    """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``.
+    With ``settings`` (:class:`fmriemo.profiles.Settings`) its protocol, folds, seeds, validation
+    size, profile, budget, cache and device replace the separate arguments."""
     check_task(task)
+    s = settings or Settings(profile, epochs, device, cache_dir, tuple(seeds), protocol, k, n_val, progress)
     out = []
-    for s in seeds:
-        for f, test_p in enumerate(group_folds(ds, protocol, k, seed=0)):
-            cfg = config_for(profile, epochs, task=task, method=method, seed=s, device=device,
+    for seed in s.seeds:
+        for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
+            cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device,
                              preprocess=preprocessing)
-            out.append((s, f, train_run(ds, nested_split(ds, test_p, n_val, s), cfg, cache_dir, progress)))
+            out.append((seed, f, train_run(ds, nested_split(ds, test_p, s.n_val, seed), cfg, s.cache_dir,
+                                           s.progress)))
     return out
 
 
@@ -73,17 +72,18 @@ def model_name(method: str, preprocessing: str | None) -> str:
 
 def run_models(ds: Dataset, methods, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
                n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str | None = None,
-               cache_dir=None, device: str = "auto", progress: bool = True, ensemble: bool = False) -> pd.DataFrame:
+               cache_dir=None, device: str = "auto", progress: bool = True, ensemble: bool = False, *,
+               settings: Settings | None = None) -> pd.DataFrame:
     """Deep models under nested group CV. One row per (model, seed, test trial). With
     ``ensemble``, also rows of model ``<name>-ensemble`` (seed -1): the argmax of the
-    probabilities averaged over seeds, fold by fold."""
+    probabilities averaged over seeds, fold by fold. ``settings``: as in :func:`fold_runs`."""
+    s = settings or Settings(profile, epochs, device, cache_dir, tuple(seeds), protocol, k, n_val, progress)
     out = []
     for method in methods:
         name = model_name(method, preprocessing)
         by_fold: dict[int, list] = {}
-        for s, f, r in fold_runs(ds, method, task, protocol, k, seeds, n_val, profile, epochs, preprocessing,
-                                 cache_dir, device, progress):
-            out.append(_rows(ds, r.test_index, r.y_pred, task, model=name, seed=s, fold=f,
+        for seed, f, r in fold_runs(ds, method, task, preprocessing=preprocessing, settings=s):
+            out.append(_rows(ds, r.test_index, r.y_pred, task, model=name, seed=seed, fold=f,
                              kept_epoch=r.best_epoch, on_plateau=r.on_plateau))
             by_fold.setdefault(f, []).append(r)
         if ensemble:
@@ -118,17 +118,20 @@ def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) 
 
 def order_check_models(ds: Dataset, methods, task: str = "class", k: int = 3, seeds=(0,), n_val: int = 2,
                        profile: str = "full", epochs=None, cache_dir=None, device: str = "auto",
-                       progress: bool = True) -> pd.DataFrame:
+                       progress: bool = True, *, settings: Settings | None = None) -> pd.DataFrame:
     """The same check for deep models: accuracy over ``k`` participant folds that ignore the order
     groups ("kfold") and over ``k`` folds that keep them together ("groupkfold"), plus, under
     "kfold", the accuracy on test participants whose order twin was in another fold, so among
     the training or validation participants (``twin_in_training``: the trials where a leak could
-    act; NaN when there are none)."""
+    act; NaN when there are none). With ``settings``, its folds, seeds (the first only), budget,
+    cache and device are used; the two protocols are this check's own."""
+    s = settings.replace(seeds=settings.seeds[:1]) if settings else \
+        Settings(profile, epochs, device, cache_dir, tuple(seeds), "groupkfold", k, n_val, progress)
+    k = s.k
     groups = order_groups(ds)
     rows = {}
     for protocol in ("kfold", "groupkfold"):
-        pred = run_models(ds, methods, task, protocol, k, seeds, n_val, profile, epochs, None, cache_dir,
-                          device, progress)
+        pred = run_models(ds, methods, task, settings=s.replace(protocol=protocol))
         hit = pred.y_true == pred.y_pred
         for m, g in pred.groupby("model", sort=False):
             rows.setdefault(m, {})[protocol] = float(hit[g.index].mean())

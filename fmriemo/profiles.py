@@ -22,6 +22,9 @@ Per profile:
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 PROFILES = {
     "quick": {
         "budget": {"class": {"epochs": 25, "min_epochs": 0, "patience": 10},
@@ -58,9 +61,12 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def profile(name: str) -> dict:
+def profile_row(name: str) -> dict:
     """One profile's row of :data:`PROFILES` (a clear error for an unknown name)."""
     return PROFILES[check_profile(name)]
+
+
+profile = profile_row
 
 
 def profile_table() -> str:
@@ -81,3 +87,41 @@ def profile_table() -> str:
         lines.append(f"| `{name}` | {rule(b['class'])} | {rule(b['level'])} | "
                      f"{p['seeds']['class']} / {p['seeds']['level']} | {held} | {rule(b['compact'])} |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a chapter's parameters cell decides about training, in one object that the training
+    entry points take (``heldout.run_models(ds, methods, task, settings=s)``) instead of a long
+    list of positional arguments. Build it with :meth:`resolve`, which fills what is left as
+    ``None`` from the profile."""
+
+    profile: str = "full"
+    epochs: int | None = None          # None: the profile's budget
+    device: str = "auto"
+    cache_dir: str | None = None       # None: the default cache
+    seeds: tuple = (0,)
+    protocol: str = "groupkfold"       # held-out protocol (chapters 5-9)
+    k: int = 3                         # folds for "groupkfold" / "kfold"
+    n_val: int = 2                     # validation participants inside each training fold
+    progress: bool = True
+
+    @classmethod
+    def resolve(cls, profile: str = "full", *, epochs=None, device: str = "auto", cache_dir=None, seed: int = 0,
+                n_seeds=None, protocol=None, k=None, n_val: int = 2, progress: bool = True) -> "Settings":
+        """Settings from a parameters cell: ``protocol``, ``k`` and the number of seeds default to
+        the profile's held-out row; ``cache_dir`` ``""`` means the default cache."""
+        from .splits import PROTOCOLS
+        h = profile_row(profile)["heldout"]
+        protocol = protocol or h["protocol"]
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        n = h["n_seeds"] if n_seeds is None else int(n_seeds)
+        if n < 1:
+            raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+        return cls(profile=profile, epochs=epochs, device=device, cache_dir=str(cache_dir) if cache_dir else None,
+                   seeds=tuple(range(int(seed), int(seed) + n)), protocol=protocol,
+                   k=int(h["k"] if k is None else k), n_val=int(n_val), progress=progress)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)

@@ -61,11 +61,11 @@ cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmri
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from fmriemo import book, evaluate, experiments, models, plots
 from fmriemo.book import glue, setup
+from fmriemo.profiles import Settings
 from fmriemo.train import config_for
 
 TASK = "class"
@@ -76,7 +76,8 @@ glue("max_epochs", cfg.epochs)
 glue("min_epochs", cfg.min_epochs)
 glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
 glue("n_seeds", len(seeds))
-runs, table = book.paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed, cache_dir, device)
+settings = Settings(profile, epochs, device, cache_dir or None, tuple(seeds))  # how this chapter trains
+runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
 table.round(3)
 
 # %% [markdown]

@@ -51,6 +51,7 @@ import pandas as pd
 
 from fmriemo import book, evaluate, experiments, models, plots
 from fmriemo.book import glue, setup
+from fmriemo.profiles import Settings
 from fmriemo.train import config_for, make_paper_split
 
 TASK = "level"
@@ -93,7 +94,8 @@ pd.Series(y_test).value_counts().sort_index().rename("test trials per level").to
 # guesses (95% of guesses score below {glue:text}`rand_f1_p95:.2f`).
 
 # %%
-runs, table = book.paper_protocol(ds, TASK, methods, seeds, profile, epochs, split_seed, cache_dir, device)
+settings = Settings(profile, epochs, device, cache_dir or None, tuple(seeds))  # how this chapter trains
+runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
 table.round(3)
 
 # %% [markdown]

@@ -46,7 +46,7 @@ import pandas as pd
 from IPython.display import display
 from scipy import stats
 
-from fmriemo import atlas, challenge, evaluate, experiments, maps, plots
+from fmriemo import atlas, challenge, evaluate, experiments, maps
 from fmriemo.book import data_folder, glue, setup, table
 from fmriemo.data import CLASS_NAMES
 from fmriemo.surrogate import read_ground_truth
@@ -97,7 +97,7 @@ maps.interactive_markers(weights, title="ASB input SE weights", cmap="magma")
 # %%
 top = maps.top_regions(weights, top_k)
 top["value"] = top["value"].round(4)
-table("top_regions", top.rename(columns={"value": "mean weight"}))
+table("top_regions", top.rename(columns={"value": "mean weight", "index": "region index"}))
 
 # %% [markdown]
 # ## By class

@@ -67,12 +67,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmriemo import heldout, models, plots
+from fmriemo import heldout, models
 from fmriemo.book import glue, setup, table
-from fmriemo.evaluate import macro_f1
+from fmriemo.profiles import Settings
 
 ds = setup("07_held_out", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
-protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
+                            protocol=protocol, k=k, n_val=n_val)  # how this chapter trains and evaluates
+protocol, seeds, k = settings.protocol, list(settings.seeds), settings.k
 folds = heldout.group_folds(ds, protocol, k)
 glue("protocol_text", {"loso": "leave one participant out",
                        "order": "leave one order group out: participants who saw the classes in the same order "
@@ -87,10 +89,9 @@ glue("compact_params", f"{models.count_parameters(models.build_model('compact', 
 glue("asb_params", f"{models.count_parameters(models.build_model('asb', task)):,}")
 chance = 1 / 3 if task == "class" else float(pd.Series(ds.y_level[ds.split == "train"]).value_counts(normalize=True).max())
 
-deep = heldout.run_models(ds, methods, task, protocol, k, seeds, n_val, profile, epochs, None,
-                          cache_dir or None, device, ensemble=len(seeds) > 1)
-alt = [heldout.run_models(ds, [preprocess_method], task, protocol, k, seeds[:1], n_val, profile, epochs, p,
-                          cache_dir or None, device) for p in preprocessings]
+deep = heldout.run_models(ds, methods, task, settings=settings, ensemble=len(seeds) > 1)
+alt = [heldout.run_models(ds, [preprocess_method], task, preprocessing=p, settings=settings.replace(seeds=seeds[:1]))
+       for p in preprocessings]
 base = heldout.run_baselines(ds, task, protocol, k, seeds, kinds=heldout.BASELINES)
 pred = pd.concat([deep, *alt, base], ignore_index=True)
 summary = heldout.summarise(pred, task)
@@ -151,8 +152,7 @@ table("order_check", oc).round(3)
 
 # %%
 if order_check_methods:
-    ocm = heldout.order_check_models(ds, order_check_methods, task, k, seeds[:1], n_val, profile, epochs,
-                                     cache_dir or None, device)
+    ocm = heldout.order_check_models(ds, order_check_methods, task, settings=settings)
     glue("order_check_models_text", ", ".join(order_check_methods))
     for m in ocm.index:
         glue(f"ocm_diff_{m}", ocm.loc[m, "difference"])

@@ -54,17 +54,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmriemo import atlas, attribution, evaluate, heldout, maps, plots, preprocess, profiles
+from fmriemo import attribution, evaluate, heldout, maps, preprocess, profiles
 from fmriemo.book import data_folder, glue, setup, table
+from fmriemo.profiles import Settings
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("08_attribution", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 truth = read_ground_truth(folder)
-protocol, seeds, k = heldout.profile_plan(profile, protocol, n_seeds, seed, k)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
+                            protocol=protocol, k=k, n_val=n_val, progress=False)  # as in chapter 7
 steps = ig_steps or profiles.profile(profile)["ig_steps"]
-runs = heldout.fold_runs(ds, "asb", "class", protocol, k, seeds, n_val, profile, epochs, None,
-                         cache_dir or None, device, progress=False)
+runs = heldout.fold_runs(ds, "asb", "class", settings=settings)
 X = preprocess.minmax_trial(ds.X)
 METHODS = {"se": "SE weight", "ig": "integrated gradients", "occlusion": "occlusion"}
 per_run = []

@@ -49,10 +49,13 @@ import pandas as pd
 
 from fmriemo import heldout, level, plots
 from fmriemo.book import glue, setup, table
+from fmriemo.profiles import Settings
 from fmriemo.evaluate import challenge_score
 
 ds = setup("09_level_and_beyond", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
-protocol, _, k = heldout.profile_plan(profile, protocol, 1, seed, k)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
+                            protocol=protocol, k=k, n_val=n_val)  # as in chapter 7, one seed
+protocol, k = settings.protocol, settings.k
 folds = heldout.group_folds(ds, protocol, k)
 glue("n_folds", len(folds))
 glue("n_val", n_val)
@@ -60,11 +63,9 @@ lab = (ds.split == "train") & ds.labelled
 full_table = level.smape_optimal_levels(ds.y_class[lab], ds.y_level[lab])
 glue("level_table", ", ".join(f"class {c}: rating {v}" for c, v in full_table.items()) + " on all training trials")
 
-level9 = heldout.fold_runs(ds, "asb", "level", protocol, k, [seed], n_val, profile, epochs, None,
-                           cache_dir or None, device)
+level9 = heldout.fold_runs(ds, "asb", "level", settings=settings)
 class_models = ["asb"] + [m for m in class_models if m != "asb"]  # the paper's combination needs ASB
-class_runs = {m: heldout.fold_runs(ds, m, "class", protocol, k, [seed], n_val, profile, epochs, None,
-                                   cache_dir or None, device) for m in class_models}
+class_runs = {m: heldout.fold_runs(ds, m, "class", settings=settings) for m in class_models}
 logreg = heldout.run_baselines(ds, "class", protocol, k, [seed], kinds=("logreg",))
 
 # one row per held-out trial, with every combination's predicted class and rating

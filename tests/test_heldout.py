@@ -123,3 +123,16 @@ def test_order_check_models(dataset, tmp_path):
     pred = heldout.run_models(dataset, ["compact"], "class", "groupkfold", 3, (0,), 2, "quick", 2, None,
                               tmp_path, progress=False)
     assert row["groupkfold"] == pytest.approx(np.mean(pred.y_true == pred.y_pred))
+
+
+def test_settings_resolve_from_a_parameters_cell():
+    from fmriemo.profiles import Settings
+    s = Settings.resolve("full", seed=3, cache_dir="")
+    assert (s.protocol, s.seeds, s.k, s.cache_dir, s.n_val) == ("groupkfold", (3,), 3, None, 2)
+    assert Settings.resolve("quick", n_seeds=2, protocol="order", k=5).seeds == (0, 1)
+    assert heldout.profile_plan("quick", n_seeds=2, seed=4) == ("groupkfold", [4, 5], 4)
+    assert s.replace(protocol="kfold").protocol == "kfold" and s.protocol == "groupkfold"  # frozen
+    for bad, match in (({"protocol": "trials"}, "protocol must be one of"), ({"n_seeds": 0}, "n_seeds must be"),
+                       ({"profile": "fast"}, "profile must be one of")):
+        with pytest.raises(ValueError, match=match):
+            Settings.resolve(**{"profile": "quick", **bad})
