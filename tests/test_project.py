@@ -189,6 +189,17 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
     assert len(broken) == 2
 
 
+def test_readme_chapter_times_are_the_recorded_measurement():
+    from fmriemo.book import chapter_minutes, chapter_time_text, chapter_times_table
+    text = (ROOT / "README.md").read_text()
+    start, end = "<!-- chapter-times:start -->\n", "\n<!-- chapter-times:end -->"
+    assert text.split(start)[1].split(end)[0] == chapter_times_table()
+    rec = chapter_minutes()
+    assert set(rec["minutes"]["quick"]) == {s.stem for s in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")}
+    assert f"{rec['minutes']['quick']['07_held_out']:.1f} min in the quick profile" in chapter_time_text("07_held_out")
+    assert chapter_time_text("99_none") == ""
+
+
 def test_readme_profile_table_is_the_package_table():
     from fmriemo.profiles import profile_table
     text = (ROOT / "README.md").read_text()
