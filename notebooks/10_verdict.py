@@ -18,7 +18,7 @@
 # the results files of the chapters executed in this build (each chapter writes
 # `results/<chapter>.json`; this page reads them), so they change when the book
 # is rebuilt on other data or with other parameters. Every chapter's results
-# are linked for download at the end of this page.
+# are linked for download under this page's title.
 
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
