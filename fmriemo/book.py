@@ -46,7 +46,9 @@ def chapter_times_table() -> str:
     for s in stems:
         lines.append(f"| {s} | " + " | ".join(f"{rec['minutes'][p][s]:.1f}" if s in rec["minutes"][p] else "-"
                                                for p in profiles) + " |")
-    lines.append("| **all** | " + " | ".join(f"**{sum(rec['minutes'][p].values()):.1f}**" for p in profiles) + " |")
+    lines.append("| **all** | " + " | ".join(
+        f"**{sum(rec['minutes'][p].values()):.1f}**" if len(rec["minutes"][p]) == len(stems)
+        else f"not measured ({len(rec['minutes'][p])} of {len(stems)} chapters)" for p in profiles) + " |")
     return "\n".join(lines) + (f"\n\n({rec['machine']}, {rec['data']}, cache {rec['cache']}; measured "
                                f"{rec['date']} at commit {rec['commit']} with `benchmarks/chapter_times.py`.)")
 
@@ -127,15 +129,17 @@ def table(name: str, frame):
     return frame
 
 
-def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int = 410):
+def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | None = None):
     """Chapters 3 and 4: train every method with every seed of ``settings``
     (:class:`fmriemo.profiles.Settings`) on the paper's split
     (:func:`fmriemo.experiments.run_paper_protocol`), glue how many runs kept a checkpoint on their
     plateau (``n_on_plateau`` of ``n_runs``) and record the run table as ``runs``.
     Returns ``(runs, table)``."""
     from .experiments import run_paper_protocol
+    from .splits import PAPER_SPLIT_SEED
     runs, run_table = run_paper_protocol(ds, task, methods, list(settings.seeds), settings.profile, settings.epochs,
-                                         split_seed, settings.cache_dir, settings.device, settings.progress)
+                                         PAPER_SPLIT_SEED if split_seed is None else split_seed,
+                                         settings.cache_dir, settings.device, settings.progress)
     glue("n_on_plateau", int(run_table["on_plateau"].sum()))
     glue("n_runs", len(run_table))
     return runs, table("runs", run_table)

@@ -66,9 +66,6 @@ def profile_row(name: str) -> dict:
     return PROFILES[check_profile(name)]
 
 
-profile = profile_row
-
-
 def profile_table() -> str:
     """The README's table of profiles, rendered from :data:`PROFILES`."""
     def rule(p):

@@ -64,7 +64,7 @@ ds = setup("08_attribution", data_dir, labels_csv, surrogate_seed, cache_dir, pr
 truth = read_ground_truth(folder)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
                             protocol=protocol, k=k, n_val=n_val, progress=False)  # as in chapter 7
-steps = ig_steps or profiles.profile(profile)["ig_steps"]
+steps = ig_steps or profiles.profile_row(profile)["ig_steps"]
 runs = heldout.fold_runs(ds, "asb", "class", settings=settings)
 X = preprocess.minmax_trial(ds.X)
 METHODS = {"se": "SE weight", "ig": "integrated gradients", "occlusion": "occlusion"}
