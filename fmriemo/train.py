@@ -25,7 +25,7 @@ from .data import Dataset, check_task, decode, encode
 from .models import build_model, l2_penalty
 from .optim import Lookahead, ranger  # noqa: F401  (the paper's optimiser)
 from .profiles import PROFILES as _PROFILES
-from .profiles import check_profile as _check_profile
+from .profiles import check_profile  # noqa: F401  (re-exported: callers use train.check_profile)
 from .splits import PAPER_SPLIT_SEED, Split, make_paper_split, paper_split  # noqa: F401
 from .store import (RESULT_CODE, code_version, default_cache_dir, load_cached_run, run_key,  # noqa: F401
                     store_run)
@@ -81,10 +81,6 @@ class TrainConfig:
         d.pop("device")
         d["lr"], d["monitor"] = self.learning_rate, self.monitored
         return d
-
-
-def check_profile(profile: str) -> str:
-    return _check_profile(profile)
 
 
 def config_for(profile: str = "full", epochs: int | None = None, task: str = "class", **kw) -> TrainConfig:
