@@ -79,16 +79,6 @@ def open_dataset(data_dir: str | Path | None = "", labels_csv: str | Path | None
     return load_challenge(folder, labels_csv or None)
 
 
-def plain(value):
-    """numpy scalars and arrays as plain Python values (so glued text reads ``16``, not ``np.int64(16)``)."""
-    import numpy as np
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
-
-
 def data_name(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_SURROGATE_SEED) -> str:
     """How the book names its data: the surrogate's seed, or the folder's name (never its path)."""
     return f"built-in surrogate, seed {surrogate_seed}" if not data_dir else f"challenge folder '{Path(data_dir).name}'"
@@ -116,7 +106,7 @@ def glue(name: str, value, display: bool = False) -> None:
     from myst_nb import glue as _glue
 
     from . import results
-    _glue(name, plain(value), display=display)
+    _glue(name, results.python_value(value), display=display)
     if results.current() is not None:
         results.current().value(name, value)
 
@@ -137,9 +127,8 @@ def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | 
     Returns ``(runs, table)``."""
     from .experiments import run_paper_protocol
     from .splits import PAPER_SPLIT_SEED
-    runs, run_table = run_paper_protocol(ds, task, methods, list(settings.seeds), settings.profile, settings.epochs,
-                                         PAPER_SPLIT_SEED if split_seed is None else split_seed,
-                                         settings.cache_dir, settings.device, settings.progress)
+    runs, run_table = run_paper_protocol(ds, task, methods, settings,
+                                         PAPER_SPLIT_SEED if split_seed is None else split_seed)
     glue("n_on_plateau", int(run_table["on_plateau"].sum()))
     glue("n_runs", len(run_table))
     return runs, table("runs", run_table)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .data import DataError
 from .profiles import PROFILES
+from .splits import PROTOCOLS
 
 MAX_SEED = 2**32 - 1
 
@@ -51,6 +52,13 @@ def _check_cache(a) -> None:
     from .files import check_writable_dir
     from .train import default_cache_dir
     check_writable_dir(Path(a.cache_dir).expanduser() if a.cache_dir else default_cache_dir(), "model cache")
+
+
+def _settings(a, **held_out):
+    """The :class:`fmriemo.profiles.Settings` of a training command's arguments."""
+    from .profiles import Settings
+    return Settings.resolve(a.profile, epochs=a.epochs, device=a.device, cache_dir=a.cache_dir, seed=a.seed,
+                            n_seeds=a.seeds, n_val=a.n_val, progress=not a.quiet, **held_out)
 
 
 def _cmd_check(a) -> int:
@@ -120,10 +128,10 @@ def _train_heldout(ds, a) -> int:
     from . import heldout
     from .evaluate import macro_f1
 
-    seeds = list(range(a.seed, a.seed + a.seeds))
-    pred = heldout.run_models(ds, [a.method], a.task, a.split, a.k, seeds, a.n_val, a.profile, a.epochs,
-                              None, a.cache_dir or None, a.device, progress=not a.quiet)
-    folds = heldout.group_folds(ds, a.split, a.k)
+    settings = _settings(a, protocol=a.split, k=a.k)
+    seeds = list(settings.seeds)
+    pred = heldout.run_models(ds, [a.method], a.task, settings)
+    folds = heldout.group_folds(ds, settings.protocol, settings.k)
     per_fold = [{"seed": int(s), "fold": int(f), "test_participants": folds[f],
                  "best_epoch": int(g.kept_epoch.iloc[0]), "kept_on_plateau": bool(g.on_plateau.iloc[0]),
                  "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
@@ -146,27 +154,33 @@ def _cmd_score(a) -> int:
 
 def _cmd_submit(a) -> int:
     from .book import open_dataset
-    from .challenge import participant_split, write_submission
+    from .challenge import fold_model_runs, train_phase1, write_submission
     from .files import check_output_file
     from .level import ensemble_submission
-    from .train import config_for, train_run
 
     out = check_output_file(a.out, a.force, "submission")  # before training, not after
     _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
-    seeds = list(range(a.seed, a.seed + a.seeds))
     tasks = ("class", "level") if a.ratings == "level-model" else ("class",)
     runs = {task: [] for task in tasks}
-    for s in seeds:  # each seed also draws its own validation participants: an ensemble of fold models
-        split = participant_split(ds, a.n_val, s)
+    if a.ensemble == "folds":  # the held-out protocol's fold models, each with its own participants
+        settings = _settings(a, protocol=a.protocol, k=a.k)
         for task in tasks:
-            cfg = config_for(a.profile, a.epochs, task=task, method=a.method, seed=s, device=a.device)
-            runs[task].append(train_run(ds, split, cfg, a.cache_dir or None, progress=not a.quiet))
+            runs[task] = fold_model_runs(ds, a.method, task, settings)
+        label = lambda r: f"seed {r.seed} fold {r.fold}"  # noqa: E731
+        what = f"{len(runs['class'])} fold models ({settings.protocol}, k = {settings.k})"
+    else:  # each seed also draws its own validation participants
+        settings = _settings(a)
+        for s in settings.seeds:
+            for task, run in train_phase1(ds, a.method, settings.replace(seeds=(s,)), tasks).items():
+                runs[task].append(run)
+        label = lambda r: f"seed {r.config['seed']}"  # noqa: E731
+        what = f"{len(settings.seeds)} seed(s)"
     table = ensemble_submission(ds, runs["class"], runs.get("level"), a.ratings)
     write_submission(table, out, force=a.force)
-    kept = ", ".join(f"{t} seed {s}: epoch {r.best_epoch}{' (on its plateau)' if r.on_plateau else ''}"
-                     for t, rs in runs.items() for s, r in zip(seeds, rs))
-    print(f"wrote {len(table)} predictions ({a.method}, {len(seeds)} seed(s), ratings {a.ratings}) to {out}; "
+    kept = ", ".join(f"{t} {label(r)}: epoch {r.best_epoch}{' (on its plateau)' if r.on_plateau else ''}"
+                     for t, rs in runs.items() for r in rs)
+    print(f"wrote {len(table)} predictions ({a.method}, {what}, ratings {a.ratings}) to {out}; "
           f"kept checkpoints: {kept}")
     return 0
 
@@ -297,6 +311,13 @@ def main(argv=None) -> int:
     sm.add_argument("--ratings", choices=("class-aware", "level-model"), default="class-aware",
                     help="LEVEL from the SMAPE-optimal rating of each predicted class (fitted on the training "
                          "participants; the default) or from a 9-way level model (the paper's)")
+    sm.add_argument("--ensemble", choices=("seeds", "folds"), default="seeds",
+                    help="seeds: --seeds models trained on all training participants (each seed draws its own "
+                         "validation participants); folds: the held-out protocol's fold models (chapter 7), each "
+                         "trained on one fold's training participants; class probabilities are averaged")
+    sm.add_argument("--protocol", choices=PROTOCOLS, default=None,
+                    help="with --ensemble folds: the held-out protocol (default: the profile's)")
+    sm.add_argument("--k", type=positive_int, default=None, help="with --ensemble folds: folds (default: the profile's)")
     sm.add_argument("--n-val", type=positive_int, default=3, help="training participants held out for checkpoint selection")
     sm.add_argument("--epochs", type=positive_int, default=None)
     sm.add_argument("--profile", choices=tuple(PROFILES), default="full")

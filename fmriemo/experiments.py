@@ -21,20 +21,21 @@ def seeds_for(profile: str, task: str, seed: int = 0, n_seeds: int | None = None
     return list(range(int(seed), int(seed) + n))
 
 
-def run_paper_protocol(ds: Dataset, task: str, methods, seeds, profile: str = "full",
-                       epochs: int | None = None, split_seed: int = PAPER_SPLIT_SEED, cache_dir=None,
-                       device: str = "auto", progress: bool = True):
-    """Train every method with every seed on the paper's split.
+def run_paper_protocol(ds: Dataset, task: str, methods, settings=None, split_seed: int = PAPER_SPLIT_SEED):
+    """Train every method with every seed of ``settings`` (:class:`fmriemo.profiles.Settings`;
+    default: the full profile's) on the paper's split.
 
     Returns ``(runs, table)``: ``runs[(method, seed)]`` is the RunResult and
     ``table`` has one row per run with its test metrics and training record.
     """
+    from .profiles import Settings
+    st = settings or Settings.resolve()
     runs: dict[tuple[str, int], RunResult] = {}
     rows = []
     for method in methods:
-        for s in seeds:
-            r = train_paper(ds, method, task, seed=s, profile=profile, epochs=epochs, split_seed=split_seed,
-                            cache_dir=cache_dir, device=device, progress=progress)
+        for s in st.seeds:
+            r = train_paper(ds, method, task, seed=s, profile=st.profile, epochs=st.epochs, split_seed=split_seed,
+                            cache_dir=st.cache_dir, device=st.device, progress=st.progress)
             runs[(method, s)] = r
             m = classification_metrics(r.y_true, r.y_pred, task)
             rows.append({"method": method, "seed": s, **{k: m[k] for k in METRICS}, "n": m["n"],

@@ -31,29 +31,20 @@ from .train import RunResult, config_for, train_run
 HELDOUT_PROFILES = {name: p["heldout"] for name, p in _PROFILES.items()}
 
 
-def profile_plan(profile: str, protocol: str | None = None, n_seeds: int | None = None,
-                 seed: int = 0, k: int | None = None) -> tuple[str, list[int], int]:
-    """The protocol, training seeds and number of folds of a held-out chapter: the given ones, else
-    the profile's (:meth:`fmriemo.profiles.Settings.resolve`)."""
-    s = Settings.resolve(profile, seed=seed, n_seeds=n_seeds, protocol=protocol, k=k)
-    return s.protocol, list(s.seeds), s.k
-
-
 def _rows(ds, idx, y_pred, task, **keys) -> pd.DataFrame:
     y = {"class": ds.y_class, "level": ds.y_level}[task][idx].astype(int)
     return pd.DataFrame({**keys, "participant": ds.participant[idx], "index": idx, "y_true": y,
                          "y_pred": np.asarray(y_pred, int)})
 
 
-def fold_runs(ds: Dataset, method: str, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
-              n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str | None = None,
-              cache_dir=None, device: str = "auto", progress: bool = True, *,
-              settings: Settings | None = None) -> list[tuple[int, int, RunResult]]:
+def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
+              preprocessing: str | None = None) -> list[tuple[int, int, RunResult]]:
     """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``.
-    With ``settings`` (:class:`fmriemo.profiles.Settings`) its protocol, folds, seeds, validation
-    size, profile, budget, cache and device replace the separate arguments."""
+    ``settings`` (:class:`fmriemo.profiles.Settings`; default: the full profile's) gives the
+    protocol, folds, seeds, validation size, budget, cache and device; ``preprocessing`` replaces
+    the method's own input."""
     check_task(task)
-    s = settings or Settings(profile, epochs, device, cache_dir, tuple(seeds), protocol, k, n_val, progress)
+    s = settings or Settings.resolve()
     out = []
     for seed in s.seeds:
         for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
@@ -70,14 +61,12 @@ def model_name(method: str, preprocessing: str | None) -> str:
     return method if preprocessing in (None, DEFAULT_PREPROCESS.get(method)) else f"{method}+{preprocessing}"
 
 
-def run_models(ds: Dataset, methods, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
-               n_val: int = 2, profile: str = "full", epochs=None, preprocessing: str | None = None,
-               cache_dir=None, device: str = "auto", progress: bool = True, ensemble: bool = False, *,
-               settings: Settings | None = None) -> pd.DataFrame:
-    """Deep models under nested group CV. One row per (model, seed, test trial). With
-    ``ensemble``, also rows of model ``<name>-ensemble`` (seed -1): the argmax of the
-    probabilities averaged over seeds, fold by fold. ``settings``: as in :func:`fold_runs`."""
-    s = settings or Settings(profile, epochs, device, cache_dir, tuple(seeds), protocol, k, n_val, progress)
+def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | None = None,
+               preprocessing: str | None = None, ensemble: bool = False) -> pd.DataFrame:
+    """Deep models under nested group CV (:func:`fold_runs` with ``settings``). One row per (model,
+    seed, test trial). With ``ensemble``, also rows of model ``<name>-ensemble`` (seed -1): the
+    argmax of the probabilities averaged over seeds, fold by fold."""
+    s = settings or Settings.resolve()
     out = []
     for method in methods:
         name = model_name(method, preprocessing)
@@ -116,17 +105,15 @@ def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) 
     return out
 
 
-def order_check_models(ds: Dataset, methods, task: str = "class", k: int = 3, seeds=(0,), n_val: int = 2,
-                       profile: str = "full", epochs=None, cache_dir=None, device: str = "auto",
-                       progress: bool = True, *, settings: Settings | None = None) -> pd.DataFrame:
-    """The same check for deep models: accuracy over ``k`` participant folds that ignore the order
-    groups ("kfold") and over ``k`` folds that keep them together ("groupkfold"), plus, under
-    "kfold", the accuracy on test participants whose order twin was in another fold, so among
+def order_check_models(ds: Dataset, methods, task: str = "class", settings: Settings | None = None) -> pd.DataFrame:
+    """The same check for deep models: accuracy over ``settings.k`` participant folds that ignore
+    the order groups ("kfold") and over as many folds that keep them together ("groupkfold"), plus,
+    under "kfold", the accuracy on test participants whose order twin was in another fold, so among
     the training or validation participants (``twin_in_training``: the trials where a leak could
-    act; NaN when there are none). With ``settings``, its folds, seeds (the first only), budget,
-    cache and device are used; the two protocols are this check's own."""
-    s = settings.replace(seeds=settings.seeds[:1]) if settings else \
-        Settings(profile, epochs, device, cache_dir, tuple(seeds), "groupkfold", k, n_val, progress)
+    act; NaN when there are none). The first of ``settings.seeds`` is used; the two protocols are
+    this check's own."""
+    s = settings or Settings.resolve()
+    s = s.replace(seeds=s.seeds[:1])
     k = s.k
     groups = order_groups(ds)
     rows = {}

@@ -78,3 +78,57 @@ def fold_rating_tables(ds, folds) -> list[dict[int, int]]:
         keep = lab & ~np.isin(ds.participant, list(test_p))
         tables.append(smape_optimal_levels(ds.y_class[keep], ds.y_level[keep]))
     return tables
+
+
+def heldout_rating_trials(ds, folds, level_runs, class_runs: dict, baseline=None):
+    """One row per held-out trial of the outer ``folds`` (chapter 9): its true class and rating, the
+    9-way level model's rating (``level_runs``: ``heldout.fold_runs`` of a level model), and for each
+    class model of ``class_runs`` (name -> fold runs) and the optional ``baseline`` predictions
+    (``heldout.run_baselines`` rows, named ``"logreg"``) its predicted class and the class-aware
+    rating of that class. Each fold's rating table is fitted on its training participants only
+    (:func:`fold_rating_tables`); ``oracle_aware_level`` rates the true class the same way."""
+    import pandas as pd
+    rows = []
+    for f, rating_table in enumerate(fold_rating_tables(ds, folds)):
+        idx = level_runs[f][2].test_index
+        d = pd.DataFrame({"participant": ds.participant[idx], "index": idx, "fold": f,
+                          "class": ds.y_class[idx].astype(int), "level": ds.y_level[idx].astype(int)})
+        d["level_model_level"] = level_runs[f][2].y_pred
+        predicted = {m: runs[f][2] for m, runs in class_runs.items()}
+        for m, r in predicted.items():
+            if not np.array_equal(r.test_index, idx):
+                raise ValueError(f"{m}'s fold {f} predicts other trials than the level model's")
+        columns = {m: r.y_pred for m, r in predicted.items()}
+        if baseline is not None:
+            columns["logreg"] = baseline[baseline.fold == f].set_index("index").loc[idx, "y_pred"].to_numpy()
+        for m, pred in columns.items():
+            d[f"{m}_class"] = pred
+            d[f"{m}_aware_level"] = class_aware_levels(pred, rating_table)
+        d["oracle_aware_level"] = class_aware_levels(d["class"], rating_table)
+        rows.append(d)
+    return pd.concat(rows, ignore_index=True)
+
+
+def score_predictors(trials, predictors: dict, n_resamples: int = 1000):
+    """The challenge score of each predictor (name -> (class column, rating column) of
+    :func:`heldout_rating_trials`; ``(None, None)``: "neutral, 0" everywhere) with its 95% bootstrap
+    interval over participants. Predictors whose columns are missing are left out."""
+    import pandas as pd
+
+    from .evaluate import challenge_score
+    from .heldout import bootstrap_participants
+
+    def scored(cls_col, lvl_col, frame):
+        c = frame[cls_col] if cls_col else np.zeros(len(frame), int)
+        lv = frame[lvl_col] if lvl_col else np.zeros(len(frame), int)
+        return challenge_score(frame["class"], c, frame["level"], lv)
+
+    res = []
+    for name, (c, lv) in predictors.items():
+        if c is not None and (c not in trials or lv not in trials):
+            continue
+        s = scored(c, lv, trials)
+        lo, hi = bootstrap_participants(trials, lambda d: scored(c, lv, d)["score"], n_resamples=n_resamples)
+        res.append({"predictor": name, "class error": s["class_error"], "rating SMAPE": s["level_error"],
+                    "score": s["score"], "score_lo": lo, "score_hi": hi})
+    return pd.DataFrame(res).set_index("predictor")

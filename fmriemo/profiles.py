@@ -105,15 +105,22 @@ class Settings:
 
     @classmethod
     def resolve(cls, profile: str = "full", *, epochs=None, device: str = "auto", cache_dir=None, seed: int = 0,
-                n_seeds=None, protocol=None, k=None, n_val: int = 2, progress: bool = True) -> "Settings":
+                n_seeds=None, protocol=None, k=None, n_val: int = 2, progress: bool = True,
+                paper_task: str | None = None) -> "Settings":
         """Settings from a parameters cell: ``protocol``, ``k`` and the number of seeds default to
-        the profile's held-out row; ``cache_dir`` ``""`` means the default cache."""
+        the profile's held-out row (with ``paper_task`` "class" or "level", the number of seeds is
+        the profile's for that task on the paper's split); ``cache_dir`` ``""`` means the default
+        cache."""
         from .splits import PROTOCOLS
-        h = profile_row(profile)["heldout"]
+        row = profile_row(profile)
+        h = row["heldout"]
         protocol = protocol or h["protocol"]
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-        n = h["n_seeds"] if n_seeds is None else int(n_seeds)
+        if paper_task is not None and paper_task not in row["seeds"]:
+            raise ValueError(f"paper_task must be one of {', '.join(row['seeds'])}, got {paper_task!r}")
+        default_n = row["seeds"][paper_task] if paper_task else h["n_seeds"]
+        n = default_n if n_seeds is None else int(n_seeds)
         if n < 1:
             raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
         return cls(profile=profile, epochs=epochs, device=device, cache_dir=str(cache_dir) if cache_dir else None,

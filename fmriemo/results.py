@@ -29,11 +29,20 @@ SCHEMA = "fmriemo-results/1"
 FOLDER = "results"
 
 
-def _plain(value):
-    """JSON-ready: numpy scalars as Python numbers, NaN and infinities as None."""
+def python_value(value):
+    """numpy scalars and arrays as plain Python values (glued text then reads ``16``, not
+    ``np.int64(16)``); anything else unchanged."""
     import numpy as np
     if isinstance(value, np.generic):
-        value = value.item()
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _plain(value):
+    """JSON-ready: numpy values as Python ones (:func:`python_value`), NaN and infinities as None."""
+    value = python_value(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (list, tuple)):

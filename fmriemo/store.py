@@ -1,6 +1,9 @@
-"""The content-addressed store of trained models: a key of everything that determines a run (data
-fingerprint, split, configuration, the code in :data:`RESULT_CODE`, the torch version), entries
-written atomically with a checksum, and a damaged entry reported in one line and retrained.
+"""The content-addressed store behind every cache of the package (trained models here, the
+surrogate data sets in :mod:`fmriemo.surrogate`): each entry is a folder named by a key of
+everything that determines it (for a trained model: data fingerprint, split, configuration, the
+code in :data:`RESULT_CODE`, the torch version), written atomically under a temporary name of its
+own with a manifest of its files' checksums; a damaged entry is reported in one line, removed and
+made again.
 """
 from __future__ import annotations
 
@@ -43,23 +46,78 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def load_cached_run(folder: Path) -> RunResult | None:
-    """The run stored in ``folder``, or None when there is none. A damaged entry (unreadable or
-    truncated JSON, a missing model, a checksum that does not match) is reported in one line,
-    removed and None returned, so that the caller trains it again."""
-    if not folder.exists():
-        return None
+MANIFEST = ".manifest.json"  # hidden: a surrogate folder keeps exactly the challenge's layout
+
+
+def write_entry(folder: Path, fill) -> Path:
+    """Make the store entry ``folder``: ``fill(tmp)`` writes its files into a temporary folder of its
+    own (two processes making the same key never share one), a manifest of their checksums is added,
+    and the folder is renamed into place. If another process finished the same entry first, its copy
+    is kept."""
+    import shutil
+    import tempfile
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
-        d = json.loads((folder / "result.json").read_text())
-        if d.get("model_sha256") != _sha256(folder / "model.pt"):
-            raise ValueError("model.pt does not match its checksum")
-        from .train import RunResult as Run
-        res = Run.from_json(d, str(folder))
-    except Exception as exc:  # anything wrong with an entry means: train it again
+        fill(tmp)
+        files = sorted(f for f in tmp.rglob("*") if f.is_file())
+        manifest = {f.relative_to(tmp).as_posix(): _sha256(f) for f in files}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0))
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if not entry_is_intact(folder, quiet=True):  # not another process's finished copy
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def entry_is_intact(folder: Path, what: str = "cache entry", again: str = "making it again",
+                    quiet: bool = False) -> bool:
+    """True when ``folder`` holds a complete entry whose files match its manifest. False when there is
+    none; a damaged one (no manifest, a file missing, truncated or changed) is also reported in one
+    line (``fmriemo: <what> <folder> is damaged (<reason>); <again>``) and removed."""
+    folder = Path(folder)
+    if not folder.exists():
+        return False
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if not isinstance(manifest, dict) or not manifest:
+            raise ValueError("its manifest is empty")
+        for name, digest in manifest.items():
+            if _sha256(folder / name) != digest:
+                raise ValueError(f"{name} does not match its checksum")
+    except Exception as exc:  # anything wrong with an entry means: make it again
         import shutil
         import sys
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-        print(f"fmriemo: cache entry {folder} is damaged ({reason}); training it again", file=sys.stderr)
+        if not quiet:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            if isinstance(exc, FileNotFoundError):
+                reason = f"{Path(exc.filename).name} is missing" if exc.filename else reason
+            print(f"fmriemo: {what} {folder} is damaged ({reason}); {again}", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+    return True
+
+
+def load_cached_run(folder: Path) -> RunResult | None:
+    """The run stored in ``folder``, or None when there is none. A damaged entry (see
+    :func:`entry_is_intact`, or a result that cannot be read) is reported in one line, removed and
+    None returned, so that the caller trains it again."""
+    if not entry_is_intact(folder, again="training it again"):
+        return None
+    try:
+        from .train import RunResult as Run
+        res = Run.from_json(json.loads((folder / "result.json").read_text()), str(folder))
+    except Exception as exc:
+        import shutil
+        import sys
+        print(f"fmriemo: cache entry {folder} is damaged ({exc or type(exc).__name__}); training it again",
+              file=sys.stderr)
         shutil.rmtree(folder, ignore_errors=True)
         return None
     res.cached = True
@@ -67,25 +125,12 @@ def load_cached_run(folder: Path) -> RunResult | None:
 
 
 def store_run(res, state: dict, folder: Path) -> None:
-    """Write a run into ``folder`` atomically: into a temporary folder of its own (two processes
-    training the same key never share one), with the model's checksum, then renamed into place."""
-    import shutil
-    import tempfile
-    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
-    try:
+    """Write a trained run (its model and its result) into the store entry ``folder``."""
+    def fill(tmp: Path) -> None:
         torch.save({k: v.cpu() for k, v in state.items()}, tmp / "model.pt")
-        d = res.to_json()
-        d["model_sha256"] = _sha256(tmp / "model.pt")
-        (tmp / "result.json").write_text(json.dumps(d))
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        try:
-            tmp.rename(folder)
-        except OSError:
-            if load_cached_run(folder) is None:  # not another process's finished copy
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "result.json").write_text(json.dumps(res.to_json()))
+
+    write_entry(folder, fill)
 
 
 def run_key(ds: Dataset, split: Split, cfg) -> str:

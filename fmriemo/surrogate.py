@@ -271,31 +271,14 @@ def surrogate_code_version() -> str:
 def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
     """The surrogate folder for ``seed`` under ``cache_dir``, generated on first use.
 
-    It is written into a temporary folder of its own and renamed into place, so
-    that two processes generating it at once never share a half-written folder
-    (the second rename finds the folder there and its copy is discarded).
+    It is an entry of the package's store (:mod:`fmriemo.store`): named by the generator's version
+    and code, written atomically with a manifest of checksums, and generated again, with one line
+    saying so, when a file of it is missing or damaged.
     """
-    import shutil
-    import tempfile
-    cache_dir = Path(cache_dir).expanduser()
-    folder = cache_dir / f"surrogate-v{SURROGATE_VERSION}-{surrogate_code_version()}-seed{seed}"
-    marker = folder / ".complete"
-    if marker.exists():
-        return folder
-    if folder.exists():  # an interrupted or foreign folder without the completion marker
-        shutil.rmtree(folder, ignore_errors=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=cache_dir))
-    try:
-        write_surrogate(tmp, seed)
-        (tmp / ".complete").write_text("ok\n")
-        try:
-            tmp.rename(folder)
-        except OSError:
-            if not marker.exists():  # not another process's finished copy: a real failure
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    from .store import entry_is_intact, write_entry
+    folder = Path(cache_dir).expanduser() / f"surrogate-v{SURROGATE_VERSION}-{surrogate_code_version()}-seed{seed}"
+    if not entry_is_intact(folder, "surrogate data set", "generating it again"):
+        write_entry(folder, lambda tmp: write_surrogate(tmp, seed))
     return folder
 
 

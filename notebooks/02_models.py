@@ -111,7 +111,7 @@ models.layer_table(asb)
 
 # %%
 run = train_paper(ds, "asb", "class", seed=seed, profile=profile, epochs=epochs, device=device,
-                  cache_dir=cache_dir or None)
+                  cache_dir=cache_dir)
 model = run.load_model()
 i = int(run.test_index[0])
 x = torch.as_tensor(preprocess.minmax_trial(ds.X[i:i + 1]))

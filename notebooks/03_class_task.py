@@ -70,13 +70,14 @@ from fmriemo.train import config_for
 
 TASK = "class"
 ds = setup("03_class_task", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
-seeds = experiments.seeds_for(profile, TASK, seed, n_seeds)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
+                            n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
+seeds = list(settings.seeds)
 cfg = config_for(profile, epochs, task=TASK)
 glue("max_epochs", cfg.epochs)
 glue("min_epochs", cfg.min_epochs)
 glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
 glue("n_seeds", len(seeds))
-settings = Settings(profile, epochs, device, cache_dir or None, tuple(seeds))  # how this chapter trains
 runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
 table.round(3)
 

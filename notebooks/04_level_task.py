@@ -56,7 +56,9 @@ from fmriemo.train import config_for, make_paper_split
 
 TASK = "level"
 ds = setup("04_level_task", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
-seeds = experiments.seeds_for(profile, TASK, seed, n_seeds)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
+                            n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
+seeds = list(settings.seeds)
 cfg = config_for(profile, epochs, task=TASK)
 glue("max_epochs", cfg.epochs)
 glue("min_epochs", cfg.min_epochs)
@@ -94,7 +96,6 @@ pd.Series(y_test).value_counts().sort_index().rename("test trials per level").to
 # guesses (95% of guesses score below {glue:text}`rand_f1_p95:.2f`).
 
 # %%
-settings = Settings(profile, epochs, device, cache_dir or None, tuple(seeds))  # how this chapter trains
 runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
 table.round(3)
 

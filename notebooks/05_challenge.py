@@ -38,8 +38,10 @@ surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # training seed
 methods = ["asb", "compact"]  # also "vanilla", "ebr"; "compact": this book's model for new participants (ch. 7)
 submit_method = "asb"  # the method whose Phase I predictions are written as a submission file
+ratings = "class-aware"  # LEVEL of the submission: "class-aware" (chapter 9) or "level-model" (the paper's)
 n_val = 3              # training participants held out for checkpoint selection
 ft_epochs = 30         # Phase II fine-tuning epochs (fixed: there is no validation set)
+n_crossfit = 3         # parts of the released trials for the Phase II estimate from released labels alone
 profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
@@ -52,16 +54,23 @@ import pandas as pd
 
 from fmriemo import challenge, evaluate, plots
 from fmriemo.book import cache_path, data_folder, glue, setup, table
+from fmriemo.level import RATING_RULES, training_level_table
+from fmriemo.profiles import Settings
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("05_challenge", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
+                            n_val=n_val)
 labels, eval_source = challenge.evaluation_labels(ds, folder)
 glue("eval_source", eval_source)
 glue("n_eval", len(labels))
 split = challenge.participant_split(ds, n_val, seed)
 glue("val_participants", ", ".join(sorted(set(ds.participant[split.val]))))
 glue("n_val", n_val)
+names = {m: plots.METHOD_LABELS.get(m, m) for m in methods}
+RULE_TEXT = {"class-aware": "class-aware rating", "level-model": "9-way level model"}
+other_rule = next(r for r in RATING_RULES if r != ratings)
 
 # %% [markdown]
 # ## Phase I: new participants
@@ -70,13 +79,20 @@ glue("n_val", n_val)
 # recipe, except that checkpoint selection uses {glue:text}`n_val` whole
 # participants held out from training ({glue:text}`val_participants`), not
 # trials of the same people: the test participants are new, so validation
-# should be too. A class model and a level model are trained; together they
-# give one prediction per test trial.
+# should be too. A class model gives each test trial its CLASS. Its LEVEL
+# comes, in this build, from the **{glue:text}`rule_text`**: the paper trains
+# a separate 9-way model of the rating, while the class-aware rule gives each
+# predicted class the rating that minimises the challenge's SMAPE over the
+# training participants' trials of that class ({glue:text}`rating_table`;
+# chapter 9 compares the two on held-out participants). Both are trained and
+# scored here.
 
 # %%
-phase1 = {m: challenge.train_phase1(ds, m, seed, profile, epochs, n_val, cache_dir or None, device)
-          for m in methods}
-tables = {m: challenge.predictions_table(ds, r["class"], r["level"]) for m, r in phase1.items()}
+glue("rule_text", RULE_TEXT[ratings])
+glue("other_rule_text", RULE_TEXT[other_rule])
+glue("rating_table", ", ".join(f"class {c:+d}: rating {v:+d}" for c, v in training_level_table(ds).items()))
+phase1 = {m: challenge.train_phase1(ds, m, settings) for m in methods}
+tables = {m: challenge.phase1_table(ds, r, ratings) for m, r in phase1.items()}
 sub_dir = cache_path(cache_dir) / "submissions"
 sub_file = challenge.write_submission(tables[submit_method], sub_dir / f"phase1_{submit_method}_seed{seed}.csv",
                                       force=True)
@@ -87,38 +103,22 @@ tables[submit_method].head()
 # The submission file for {glue:text}`submit_method_label` has
 # {glue:text}`submission_rows` rows in the template's format
 # (`Participant,Trial,CLASS,LEVEL`). The same file comes from the command line:
-# `fmriemo submit --out phase1.csv --method asb`, and
-# `fmriemo score phase1.csv LABELS.csv` scores it.
+# `fmriemo submit --out phase1.csv --method asb` (ratings from the class-aware
+# rule unless `--ratings level-model`), and `fmriemo score phase1.csv
+# LABELS.csv` scores it.
 
 # %%
-glue("submit_method_label", plots.METHOD_LABELS.get(submit_method, submit_method))
-
-
-def score_row(table, lab, name):
-    if len(lab) == 0:
-        return {"method": name, "class error": np.nan, "level error": np.nan, "score": np.nan,
-                "score_lo": np.nan, "score_hi": np.nan, "N": 0}
-    s = challenge.score_tables(table, lab)
-    m = lab.merge(table, on=["Participant", "Trial"], suffixes=("_true", ""))
-    lo, hi = challenge.score_interval(m.CLASS_true, m.CLASS, m.LEVEL_true, m.LEVEL)
-    return {"method": name, "class error": s["class_error"], "level error": s["level_error"],
-            "score": s["score"], "score_lo": lo, "score_hi": hi, "N": s["n"]}
-
-
-test_idx = split.test
-rows = [score_row(t, labels, plots.METHOD_LABELS[m]) for m, t in tables.items()]
-if len(labels):
-    rows.append(score_row(challenge.reference_predictions(ds, labels, "neutral"), labels, "always neutral, 0"))
-    rows.append(score_row(challenge.reference_predictions(ds, labels, "oracle_class"), labels,
-                          "true class, commonest level"))
-phase1_scores = pd.DataFrame(rows).set_index("method")
+glue("submit_method_label", names[submit_method])
+phase1_scores = challenge.score_table(ds, {names[m]: t for m, t in tables.items()}, labels)
 for m in methods:
-    glue(f"p1_{m}", float(phase1_scores.loc[plots.METHOD_LABELS[m], "score"]))
-    glue(f"p1_{m}_lo", float(phase1_scores.loc[plots.METHOD_LABELS[m], "score_lo"]))
-    glue(f"p1_{m}_hi", float(phase1_scores.loc[plots.METHOD_LABELS[m], "score_hi"]))
-    glue(f"p1_{m}_acc", float(1 - phase1_scores.loc[plots.METHOD_LABELS[m], "class error"]))
-glue("p1_neutral", float(phase1_scores.loc["always neutral, 0", "score"]) if len(labels) else float("nan"))
-glue("p1_oracle", float(phase1_scores.loc["true class, commonest level", "score"]) if len(labels) else float("nan"))
+    row = phase1_scores.loc[names[m]]
+    for suffix, value in (("", row["score"]), ("_lo", row["score_lo"]), ("_hi", row["score_hi"]),
+                          ("_acc", 1 - row["class error"])):
+        glue(f"p1_{m}{suffix}", float(value))
+has_refs = challenge.REFERENCES["neutral"] in phase1_scores.index
+glue("p1_neutral", float(phase1_scores.loc[challenge.REFERENCES["neutral"], "score"]) if has_refs else float("nan"))
+glue("p1_oracle", float(phase1_scores.loc[challenge.REFERENCES["oracle_class"], "score"]) if has_refs
+     else float("nan"))
 table("phase1", phase1_scores).round(4)
 
 # %% [markdown]
@@ -133,7 +133,11 @@ table("phase1", phase1_scores).round(4)
 # {glue:text}`p1_compare_text`
 
 # %%
-glue("p1_main", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score"]))
+row = phase1_scores.loc[names[submit_method]]
+glue("p1_main", float(row["score"]))
+glue("p1_main_lo", float(row["score_lo"]))
+glue("p1_main_hi", float(row["score_hi"]))
+glue("p1_main_acc", float(1 - row["class error"]))
 n_test = int((ds.split == "test").sum())
 if read_ground_truth(folder) is not None:
     compare = ("a surrogate score cannot be compared with it digit for digit, but it sits between the same two "
@@ -146,78 +150,132 @@ elif len(labels):
 else:
     compare = "no test labels were given (parameter labels_csv), so nothing here is scored."
 glue("p1_compare_text", compare)
-glue("p1_main_lo", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score_lo"]))
-glue("p1_main_hi", float(phase1_scores.loc[plots.METHOD_LABELS[submit_method], "score_hi"]))
-glue("p1_main_acc", float(1 - phase1_scores.loc[plots.METHOD_LABELS[submit_method], "class error"]))
 
 # %% [markdown]
-# ## Phase II: fine-tuning on the released trials
+# ### The same models, the other rating rule
 #
-# Each Phase I model is trained on for {glue:text}`ft_epochs` more epochs
-# at a tenth of its learning rate on the {glue:text}`n_released` released
-# trials, mixed with twice as many training trials so that it does not forget
-# them, and the last epoch is kept (there is nothing left to validate on).
-# It is then scored **only on the test trials that were not released**: the
-# tuned-on trials would flatter it. Phase I predictions are scored on the same
-# trials for a fair before/after.
+# The classes are the same; only the ratings change. With the
+# {glue:text}`other_rule_text` instead, the submission would score:
 
 # %%
-released = np.flatnonzero((ds.split == "test") & (ds.label_source == "released"))
-rest = np.setdiff1d(test_idx, released)
-glue("ft_epochs", ft_epochs)
-glue("n_released", len(released))
-rest_keys = set(zip(ds.participant[rest], ds.trial[rest]))
-lab_rest = labels[[k in rest_keys for k in zip(labels.Participant, labels.Trial)]]
-glue("n_rest_scored", len(lab_rest))
-rows = []
-for m in methods:
-    ft = {task: challenge.fine_tune(ds, phase1[m][task], released, rest, epochs=ft_epochs,
-                                    cache_dir=cache_dir or None, device=device) for task in ("class", "level")}
-    t2 = pd.DataFrame({"Participant": ds.participant[rest], "Trial": ds.trial[rest],
-                       "CLASS": ft["class"]["y_pred"], "LEVEL": ft["level"]["y_pred"]})
-    t1 = tables[m][[k in rest_keys for k in zip(tables[m].Participant, tables[m].Trial)]]
-    r1 = score_row(t1, lab_rest, plots.METHOD_LABELS[m])
-    r2 = score_row(t2, lab_rest, plots.METHOD_LABELS[m])
-    rows.append({"method": plots.METHOD_LABELS[m], "Phase I": r1["score"], "Phase II": r2["score"],
-                 "Phase II lo": r2["score_lo"], "Phase II hi": r2["score_hi"], "N": r2["N"]})
-phase2 = pd.DataFrame(rows).set_index("method")
-for m in methods:
-    glue(f"p2_{m}", float(phase2.loc[plots.METHOD_LABELS[m], "Phase II"]))
-    glue(f"p1rest_{m}", float(phase2.loc[plots.METHOD_LABELS[m], "Phase I"]))
-main = plots.METHOD_LABELS[submit_method]
-glue("p2_main", float(phase2.loc[main, "Phase II"]))
-glue("p1rest_main", float(phase2.loc[main, "Phase I"]))
-table("phase2", phase2).round(4)
+both = {f"{names[m]}, {RULE_TEXT[r]}": challenge.phase1_table(ds, phase1[m], r) for m in methods for r in RATING_RULES}
+rating_scores = challenge.score_table(ds, both, labels, references=False)
+main_other = f"{names[submit_method]}, {RULE_TEXT[other_rule]}"
+glue("p1_other_rule", float(rating_scores.loc[main_other, "score"]) if len(labels) else float("nan"))
+table("rating_rules", rating_scores).round(4)
 
 # %% [markdown]
-# On the {glue:text}`n_rest_scored` trials that were not released,
-# {glue:text}`submit_method_label` scores {glue:text}`p1rest_main:.4f` before
-# and {glue:text}`p2_main:.4f` after fine-tuning (lower is better).
+# {glue:text}`submit_method_label` with the {glue:text}`other_rule_text`:
+# {glue:text}`p1_other_rule:.4f` (with the {glue:text}`rule_text`:
+# {glue:text}`p1_main:.4f`).
 #
+# ## Phase II: fine-tuning on the released trials
+#
+# Each Phase I class model (and, with the 9-way rule, its level model) is
+# trained on for {glue:text}`ft_epochs` more epochs at a tenth of its learning
+# rate on the {glue:text}`n_released` released trials, mixed with twice as many
+# training trials so that it does not forget them, and the last epoch is kept
+# (there is nothing left to validate on). The challenge scored Phase II on the
+# test trials that were **not** released: the tuned-on trials would flatter it.
+#
+# On data with this trial-order structure, one caution: participants who saw
+# the classes in the same order exist (chapter 7), so a test participant's
+# released labels can pin down which order it saw, and with it the class of
+# every one of its trials. A submission could exploit that without decoding
+# any fMRI. This book does not: its models see only each trial's fMRI, and the
+# released labels are used only to fine-tune them.
+
+# %%
+released = challenge.released_index(ds)
+glue("ft_epochs", ft_epochs)
+glue("n_released", len(released))
+phase2 = challenge.phase2_scores(ds, phase1, labels, settings, ft_epochs, ratings, names)
+glue("n_rest_scored", int(phase2["N"].max()) if len(phase2) else 0)
+if len(phase2):
+    glue("p2_main", float(phase2.loc[names[submit_method], "Phase II"]))
+    glue("p1rest_main", float(phase2.loc[names[submit_method], "Phase I"]))
+    glue("phase2_text", f"On the {int(phase2['N'].max())} test trials that were not released, "
+                        f"{names[submit_method]} scores {phase2.loc[names[submit_method], 'Phase I']:.4f} before "
+                        f"and {phase2.loc[names[submit_method], 'Phase II']:.4f} after fine-tuning (lower is better).")
+    table("phase2", phase2).round(4)
+else:
+    glue("p2_main", float("nan"))
+    glue("p1rest_main", float("nan"))
+    glue("phase2_text", "This data set has no labels for the test trials that were not released (they stay "
+                        "with the organisers), so Phase II cannot be scored as the challenge scored it; the "
+                        "estimate below uses the released trials alone.")
+    table("phase2", phase2)
+    print("no unreleased labels: Phase II is estimated from the released trials below")
+
+# %% [markdown]
+# {glue:text}`phase2_text`
+#
+# ### Phase II from the released labels alone
+#
+# A user of the real data has only the released labels. Phase II can still be
+# estimated from them by cross-fitting: the released trials are cut into
+# {glue:text}`n_crossfit` parts, each holding one trial of every participant
+# and class at most; each part is predicted by the Phase I models fine-tuned
+# on the other parts, so every released trial is scored by a model that never
+# saw its label. It is an estimate from {glue:text}`n_released` trials, and
+# its interval (bootstrap over trials) is wide accordingly; the models are
+# tuned on a third fewer trials than in the real Phase II.
+# {glue:text}`crossfit_text`
+
+# %%
+crossfit = challenge.phase2_crossfit(ds, phase1, settings, ft_epochs, ratings, n_crossfit, names)
+glue("n_crossfit", n_crossfit)
+main = names[submit_method]
+if len(crossfit):
+    cf_main = crossfit.loc[main]
+    text = (f"For {main} the cross-fitted estimate is {cf_main['Phase II (cross-fitted)']:.4f} (95% interval "
+            f"{cf_main['lo']:.3f} to {cf_main['hi']:.3f}; Phase I on the same trials {cf_main['Phase I']:.4f}).")
+    if len(phase2):
+        text += (f" The score on the unreleased trials, which a real user cannot compute, is "
+                 f"{phase2.loc[main, 'Phase II']:.4f}: the estimate can be judged against it here.")
+else:
+    cf_main = pd.Series(np.nan, index=crossfit.columns)
+    text = "No released labels were given (parameter labels_csv), so Phase II cannot be estimated either."
+glue("p2_crossfit_main", float(cf_main["Phase II (cross-fitted)"]))
+glue("p2_crossfit_lo", float(cf_main["lo"]))
+glue("p2_crossfit_hi", float(cf_main["hi"]))
+glue("crossfit_text", text)
+table("phase2_crossfit", crossfit).round(4)
+
+# %% [markdown]
 # ## Table 3 beside the paper
 
 # %%
+p2_value = float(phase2.loc[main, "Phase II"]) if len(phase2) else float(cf_main["Phase II (cross-fitted)"])
 table3 = pd.DataFrame({
     "paper (real test set)": [evaluate.PAPER_CHALLENGE_SCORES["phase1"], evaluate.PAPER_CHALLENGE_SCORES["phase2"]],
-    f"this book, {main}": [float(phase1_scores.loc[main, "score"]), float(phase2.loc[main, "Phase II"])],
-    "always neutral, 0": [float(phase1_scores.loc["always neutral, 0", "score"]) if len(labels) else np.nan,
-                          np.nan],
-}, index=["Phase I (all test trials)", "Phase II (unreleased trials)"])
+    f"this book, {main}": [float(phase1_scores.loc[main, "score"]), p2_value],
+    "always neutral, 0": [float(phase1_scores.loc[challenge.REFERENCES["neutral"], "score"]) if has_refs
+                          else np.nan, np.nan],
+}, index=["Phase I (all test trials)",
+          "Phase II (unreleased trials)" if len(phase2) else "Phase II (cross-fitted on the released trials)"])
 table("table3", table3).round(4)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.4))
 x = np.arange(len(methods))
-p1 = [phase1_scores.loc[plots.METHOD_LABELS[m]] for m in methods]
+p1 = [phase1_scores.loc[names[m]] for m in methods]
 ax.errorbar(x - 0.1, [r["score"] for r in p1], yerr=[[r["score"] - r["score_lo"] for r in p1],
             [r["score_hi"] - r["score"] for r in p1]], fmt="o", label="Phase I", capsize=4)
-ax.plot(x + 0.1, [phase2.loc[plots.METHOD_LABELS[m], "Phase II"] for m in methods], "s", label="Phase II")
-if len(labels):
-    ax.axhline(phase1_scores.loc["always neutral, 0", "score"], color="k", ls=":", lw=1, label="always neutral, 0")
-    ax.axhline(phase1_scores.loc["true class, commonest level", "score"], color="g", ls=":", lw=1,
-               label="true class, commonest level")
+if len(phase2):
+    ax.plot(x + 0.1, [phase2.loc[names[m], "Phase II"] for m in methods], "s", label="Phase II (unreleased trials)")
+if len(crossfit):
+    cf = [crossfit.loc[names[m]] for m in methods]
+    est = np.array([r["Phase II (cross-fitted)"] for r in cf])
+    ax.errorbar(x + 0.2, est, yerr=[est - [r["lo"] for r in cf], [r["hi"] for r in cf] - est], fmt="^",
+                capsize=4, label="Phase II, cross-fitted (released trials)")
+if has_refs:
+    ax.axhline(phase1_scores.loc[challenge.REFERENCES["neutral"], "score"], color="k", ls=":", lw=1,
+               label=challenge.REFERENCES["neutral"])
+    ax.axhline(phase1_scores.loc[challenge.REFERENCES["oracle_class"], "score"], color="g", ls=":", lw=1,
+               label=challenge.REFERENCES["oracle_class"])
 ax.axhline(evaluate.PAPER_CHALLENGE_SCORES["phase1"], color="#DD8452", ls="--", lw=1, label="paper ASB, Phase I")
-ax.set_xticks(x, [plots.METHOD_LABELS[m] for m in methods])
+ax.set_xticks(x, [names[m] for m in methods])
 ax.set_ylabel("challenge score (lower is better)")
 ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
 plt.show()

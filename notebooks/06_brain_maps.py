@@ -50,7 +50,7 @@ from fmriemo import atlas, challenge, evaluate, experiments, maps
 from fmriemo.book import data_folder, glue, setup, table
 from fmriemo.data import CLASS_NAMES
 from fmriemo.surrogate import read_ground_truth
-from fmriemo.train import config_for, train_run
+from fmriemo.profiles import Settings
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("06_brain_maps", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
@@ -60,9 +60,9 @@ seeds = experiments.seeds_for(profile, "class", seed, n_seeds, minimum=2)  # sta
 glue("n_seeds", len(seeds))
 glue("n_val", n_val)
 
-runs = {s: train_run(ds, challenge.participant_split(ds, n_val, s),
-                     config_for(profile, epochs, task="class", method="asb", seed=s, device=device),
-                     cache_dir or None)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, n_val=n_val)
+# chapter 5's Phase I class models (seed 0 is the same model), one per seed
+runs = {s: challenge.train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",))["class"]
         for s in seeds}
 gates = {s: r.gates for s, r in runs.items()}          # [test trials, 246] per seed
 seed_maps = np.stack([g.mean(0) for g in gates.values()])

@@ -45,12 +45,10 @@ cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmri
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from fmriemo import heldout, level, plots
 from fmriemo.book import glue, setup, table
 from fmriemo.profiles import Settings
-from fmriemo.evaluate import challenge_score
 
 ds = setup("09_level_and_beyond", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
@@ -69,50 +67,18 @@ class_runs = {m: heldout.fold_runs(ds, m, "class", settings=settings) for m in c
 logreg = heldout.run_baselines(ds, "class", protocol, k, [seed], kinds=("logreg",))
 
 # one row per held-out trial, with every combination's predicted class and rating
-rows = []
-tables = level.fold_rating_tables(ds, folds)  # each fitted on that fold's training participants only
-for f, (test_p, rating_table) in enumerate(zip(folds, tables)):
-    idx = level9[f][2].test_index
-    d = pd.DataFrame({"participant": ds.participant[idx], "index": idx, "fold": f,
-                      "class": ds.y_class[idx].astype(int), "level": ds.y_level[idx].astype(int)})
-    d["asb9_level"] = level9[f][2].y_pred
-    for m, runs in class_runs.items():
-        r = runs[f][2]
-        assert np.array_equal(r.test_index, idx)
-        d[f"{m}_class"] = r.y_pred
-        d[f"{m}_aware_level"] = level.class_aware_levels(r.y_pred, rating_table)
-    lr = logreg[logreg.fold == f].set_index("index").loc[idx, "y_pred"].to_numpy()
-    d["logreg_class"] = lr
-    d["logreg_aware_level"] = level.class_aware_levels(lr, rating_table)
-    d["oracle_aware_level"] = level.class_aware_levels(d["class"], rating_table)
-    rows.append(d)
-trials = pd.concat(rows, ignore_index=True)
+trials = level.heldout_rating_trials(ds, folds, level9, class_runs, logreg)
 glue("n_trials", len(trials))
 
-combos = {"ASB class + ASB 9-way rating (paper)": ("asb_class", "asb9_level")}
+combos = {"ASB class + ASB 9-way rating (paper)": ("asb_class", "level_model_level")}
 for m in class_models:
-    label = plots.METHOD_LABELS.get(m, m)
-    combos[f"{label} class + class-aware rating"] = (f"{m}_class", f"{m}_aware_level")
+    combos[f"{plots.METHOD_LABELS.get(m, m)} class + class-aware rating"] = (f"{m}_class", f"{m}_aware_level")
 combos["linear class + class-aware rating"] = ("logreg_class", "logreg_aware_level")
 combos["always neutral, 0"] = (None, None)
 combos["true class + class-aware rating (bound)"] = ("class", "oracle_aware_level")
 
 # %%
-def scored(cls_col, lvl_col, frame):
-    c = frame[cls_col] if cls_col else np.zeros(len(frame), int)
-    lv = frame[lvl_col] if lvl_col else np.zeros(len(frame), int)
-    return challenge_score(frame["class"], c, frame["level"], lv)
-
-
-res = []
-for name, (c, lv) in combos.items():
-    if c is not None and c not in trials:
-        continue
-    s = scored(c, lv, trials)
-    lo, hi = heldout.bootstrap_participants(trials, lambda d: scored(c, lv, d)["score"], n_resamples=1000)
-    res.append({"predictor": name, "class error": s["class_error"], "rating SMAPE": s["level_error"],
-                "score": s["score"], "score_lo": lo, "score_hi": hi})
-results = pd.DataFrame(res).set_index("predictor")
+results = level.score_predictors(trials, combos)
 keys = {"ASB class + ASB 9-way rating (paper)": "paper9", "ASB class + class-aware rating": "asb_aware",
         "Compact (this book) class + class-aware rating": "compact_aware",
         "linear class + class-aware rating": "logreg_aware", "always neutral, 0": "neutral",

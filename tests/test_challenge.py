@@ -107,9 +107,59 @@ def test_submit_then_score_matches_library(tmp_path):
     assert r.returncode == 1 and "missing column" in r.stderr and "Traceback" not in r.stderr
 
 
+def quick(cache, seed: int = 0):
+    from fmriemo.profiles import Settings
+    return Settings.resolve("quick", epochs=2, cache_dir=cache, seed=seed, n_seeds=1, n_val=3, progress=False)
+
+
+def test_crossfit_parts_hold_each_released_trial_once_and_spread_participants_and_classes(dataset):
+    released = challenge.released_index(dataset)
+    parts = challenge.crossfit_folds(dataset, released, 3)
+    assert len(parts) == 3 and np.array_equal(np.sort(np.concatenate(parts)), released)
+    for part in parts:  # one trial of every participant and class per part (3 released per class here)
+        keys = list(zip(dataset.participant[part], dataset.y_class[part]))
+        assert len(keys) == len(set(keys)) == len(set(zip(dataset.participant[released], dataset.y_class[released])))
+    with pytest.raises(ValueError, match="n_folds"):
+        challenge.crossfit_folds(dataset, released, 1)
+
+
+def test_phase2_crossfit_scores_every_released_trial_with_a_model_that_never_tuned_on_it(dataset, tmp_path,
+                                                                                           monkeypatch):
+    settings = quick(tmp_path)
+    phase1 = {"ebr": challenge.train_phase1(dataset, "ebr", settings)}
+    seen = []
+    real = challenge.fine_tune
+
+    def spy(ds, run, tune_idx, predict_idx, **kw):
+        seen.append((set(np.asarray(tune_idx).tolist()), set(np.asarray(predict_idx).tolist())))
+        return real(ds, run, tune_idx, predict_idx, **kw)
+
+    monkeypatch.setattr(challenge, "fine_tune", spy)
+    cf = challenge.phase2_crossfit(dataset, phase1, settings, epochs=2)
+    released = set(challenge.released_index(dataset).tolist())
+    assert all(not (tune & pred) and tune | pred == released for tune, pred in seen)
+    assert set().union(*(pred for _, pred in seen)) == released and len(seen) == 3  # class models only
+    row = cf.loc["ebr"]
+    assert row["N"] == len(released) == 36 and row["lo"] <= row["Phase II (cross-fitted)"] <= row["hi"]
+    # the Phase I column is the Phase I submission scored on the released trials
+    lab = challenge.labels_of(dataset, sorted(released))
+    t1 = challenge.rows_of(challenge.phase1_table(dataset, phase1["ebr"]), dataset, sorted(released))
+    assert row["Phase I"] == challenge.score_tables(t1, lab)["score"]
+    # with the 9-way rule the level models are fine-tuned too
+    seen.clear()
+    challenge.phase2_crossfit(dataset, phase1, settings, epochs=2, ratings="level-model")
+    assert len(seen) == 6
+
+
+def test_phase2_scores_is_empty_without_unreleased_labels(dataset, tmp_path):
+    settings = quick(tmp_path)
+    phase1 = {"ebr": challenge.train_phase1(dataset, "ebr", settings)}
+    released_only = challenge.labels_of(dataset, challenge.released_index(dataset))
+    assert challenge.phase2_scores(dataset, phase1, released_only, settings, epochs=2).empty
+
+
 def test_fine_tune_predicts_only_requested_trials_and_is_cached(dataset, tmp_path):
-    runs = challenge.train_phase1(dataset, "ebr", seed=0, profile="quick", epochs=2, cache_dir=tmp_path,
-                                  progress=False)
+    runs = challenge.train_phase1(dataset, "ebr", quick(tmp_path))
     released = np.flatnonzero(dataset.label_source == "released")
     rest = np.setdiff1d(runs["class"].test_index, released)
     a = challenge.fine_tune(dataset, runs["class"], released, rest, epochs=2, cache_dir=tmp_path)
@@ -134,6 +184,33 @@ def test_submit_class_aware_default_and_seed_ensemble(tmp_path, dataset):
     r = subprocess.run(base + ["--out", str(out9), "--ratings", "level-model"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert len(list((cache / "runs").iterdir())) == 3  # seed 0's class model reused, one level model trained
+
+
+def test_fold_model_ensemble_predicts_every_test_trial_with_every_fold_model(dataset, tmp_path):
+    from fmriemo import heldout, level
+    settings = quick(tmp_path).replace(k=2)
+    folds = challenge.fold_model_runs(dataset, "ebr", "class", settings)
+    test = np.flatnonzero(dataset.split == "test")
+    runs = heldout.fold_runs(dataset, "ebr", "class", settings)  # the same stored models
+    assert len(folds) == len(runs) == 2 and [f.fold for f in folds] == [0, 1]
+    for stand_in, (_, _, r) in zip(folds, runs):
+        assert np.array_equal(stand_in.test_index, test) and stand_in.proba.shape == (len(test), 3)
+        assert np.allclose(stand_in.proba, challenge.predict_trials(dataset, r, test))
+        assert not np.array_equal(r.test_index, test)  # a fold model's own test trials are training participants
+    t = level.ensemble_submission(dataset, folds)
+    expected = np.mean([f.proba for f in folds], axis=0).argmax(1) - 1
+    assert np.array_equal(t["CLASS"].to_numpy(), expected) and len(t) == len(test)
+
+
+def test_cli_submit_fold_ensemble(tmp_path):
+    out = tmp_path / "folds.csv"
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "ebr", "--epochs", "2",
+                        "--profile", "quick", "--cache-dir", str(tmp_path / "cache"), "--quiet", "--out", str(out),
+                        "--ensemble", "folds", "--k", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "2 fold models (groupkfold, k = 2), ratings class-aware" in r.stdout
+    assert "class seed 0 fold 1: epoch" in r.stdout
+    assert len(challenge.read_submission(out)) == 120
 
 
 def test_ensemble_submission_averages_probabilities(dataset):

@@ -94,8 +94,9 @@ def test_03_class_task(run):
     assert _images(nb) >= 3
     # the headline numbers, recomputed through the library from the cached runs, agree exactly
     from fmriemo import evaluate, experiments
-    runs, table = experiments.run_paper_protocol(_dataset(run), "class", ["asb", "ebr"], [2, 3], "quick", 3,
-                                                 cache_dir=run.cache, progress=False)
+    from fmriemo.profiles import Settings
+    settings = Settings.resolve("quick", epochs=3, cache_dir=run.cache, seed=2, n_seeds=2, progress=False)
+    runs, table = experiments.run_paper_protocol(_dataset(run), "class", ["asb", "ebr"], settings)
     assert all(r.cached for r in runs.values())
     r = runs[("asb", 2)]
     k = int((r.y_true == r.y_pred).sum())
@@ -132,11 +133,17 @@ def test_05_challenge(run):
     from fmriemo import challenge
     from fmriemo.book import data_folder
     ds = _dataset(run)
-    runs = challenge.train_phase1(ds, "ebr", seed=1, profile="quick", epochs=2, n_val=3, cache_dir=run.cache,
-                                  progress=False)
+    from fmriemo.profiles import Settings
+    settings = Settings.resolve("quick", epochs=2, cache_dir=run.cache, seed=1, n_seeds=1, n_val=3, progress=False)
+    runs = challenge.train_phase1(ds, "ebr", settings)
     labels, _ = challenge.evaluation_labels(ds, data_folder("", 7, run.cache))
-    table = challenge.predictions_table(ds, runs["class"], runs["level"])
+    table = challenge.phase1_table(ds, runs)  # class-aware ratings, the chapter's default
     assert g["p1_ebr"] == challenge.score_tables(table, labels)["score"]
+    nine = challenge.predictions_table(ds, runs["class"], runs["level"])  # the paper's 9-way level model
+    assert g["p1_other_rule"] == challenge.score_tables(nine, labels)["score"]
+    # the Phase II estimate from the released trials alone, judged against the unreleased ones
+    assert 0 <= g["p2_crossfit_lo"] <= g["p2_crossfit_main"] <= g["p2_crossfit_hi"] <= 1
+    assert "judged against it" in g["crossfit_text"]
 
 
 def test_05_submission_matches_cli_score(run, tmp_path_factory):
@@ -180,8 +187,9 @@ def test_07_held_out(run):
     # the summary rows recomputed through the library from the cached fold runs
     from fmriemo import heldout
     ds = _dataset(run)
-    deep = heldout.run_models(ds, ["asb", "ebr"], "class", "groupkfold", 4, [0], 2, "quick", 2,
-                              cache_dir=run.cache, progress=False)
+    from fmriemo.profiles import Settings
+    settings = Settings.resolve("quick", epochs=2, cache_dir=run.cache, k=4, progress=False)
+    deep = heldout.run_models(ds, ["asb", "ebr"], "class", settings)
     base = heldout.run_baselines(ds, "class", "groupkfold", 4, [0], kinds=heldout.BASELINES)
     import pandas as pd
     summary = heldout.summarise(pd.concat([deep, base], ignore_index=True), "class", n_resamples=1000)
@@ -273,6 +281,10 @@ def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
     _, g5 = run("05_challenge", methods=["ebr"], submit_method="ebr", epochs=2, ft_epochs=2, seed=1, **real)
     assert g5["n_eval"] == 36 and "estimate" in g5["eval_source"] and 0 <= g5["p1_ebr"] <= 1
     assert "estimate from the 36 test trials" in g5["p1_compare_text"]
+    # no unreleased labels: a sentence, not a table of NaN, and an estimate from the released trials
+    assert g5["n_rest_scored"] == 0 and g5["phase2_text"].startswith("This data set has no labels")
+    assert 0 <= g5["p2_crossfit_lo"] <= g5["p2_crossfit_main"] <= g5["p2_crossfit_hi"] <= 1
+    assert "judged against" not in g5["crossfit_text"]
     _, g6 = run("06_brain_maps", n_seeds=2, epochs=2, top_k=10, seed=3, **real)
     assert math.isnan(g6["planted_auroc"]) and g6["planted_text"].startswith("On real data")
     _, g8 = run("08_attribution", protocol="groupkfold", k=4, epochs=2, ig_steps=4, **real)

@@ -209,10 +209,14 @@ def _damage(folder, how):
         f.write_bytes(bytes(data))
     elif how == "json without keys":
         (folder / "result.json").write_text(json.dumps({"key": "x"}))
+    elif how == "missing manifest":
+        (folder / ".manifest.json").unlink()
+    elif how == "garbage manifest":
+        (folder / ".manifest.json").write_text("[1, 2")
 
 
 @pytest.mark.parametrize("how", ["truncated json", "empty json", "garbage json", "missing model", "altered model",
-                                 "json without keys"])
+                                 "json without keys", "missing manifest", "garbage manifest"])
 def test_damaged_cache_entry_is_reported_and_retrained(dataset, tmp_path, capsys, how):
     split = make_paper_split(dataset, "class")
     cfg = TrainConfig(method="ebr", seed=0, epochs=2, patience=None, min_epochs=0)

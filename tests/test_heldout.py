@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from fmriemo import heldout
+from fmriemo.profiles import Settings
 
 
 def test_group_folds(dataset):
@@ -67,8 +68,8 @@ def test_participant_bootstrap_contains_estimate():
 
 
 def test_run_models_and_summary(dataset, tmp_path):
-    pred = heldout.run_models(dataset, ["ebr"], "class", "groupkfold", k=4, seeds=(0, 1), n_val=2,
-                              profile="quick", epochs=2, cache_dir=tmp_path, progress=False)
+    settings = Settings.resolve("quick", epochs=2, cache_dir=tmp_path, n_seeds=2, progress=False)
+    pred = heldout.run_models(dataset, ["ebr"], "class", settings)
     assert len(pred) == 2 * 480 and set(pred.fold) == {0, 1, 2, 3}
     s = heldout.summarise(pred, "class", n_resamples=100)
     row = s.loc["ebr"]
@@ -84,16 +85,6 @@ def test_cli_train_groupkfold(tmp_path):
     out = json.loads(r.stdout)
     assert len(out["folds"]) == 4 and sum(f["trials"] for f in out["folds"]) == 480
     assert 0 <= out["summary"]["accuracy"] <= 1
-
-
-def test_profile_plan_defaults_and_errors():
-    assert heldout.profile_plan("quick") == ("groupkfold", [0], 4)
-    assert heldout.profile_plan("full", seed=3) == ("groupkfold", [3], 3)
-    assert heldout.profile_plan("full", "order", 2, k=5) == ("order", [0, 1], 5)
-    with pytest.raises(ValueError, match="profile must be one of"):
-        heldout.profile_plan("fast")
-    with pytest.raises(ValueError, match="protocol must be one of"):
-        heldout.profile_plan("quick", "trials")
 
 
 def test_kfold_ignores_order_groups(dataset):
@@ -113,24 +104,23 @@ def test_kfold_ignores_order_groups(dataset):
 
 
 def test_order_check_models(dataset, tmp_path):
-    out = heldout.order_check_models(dataset, ["compact"], "class", k=3, seeds=(0,), n_val=2, profile="quick",
-                                     epochs=2, cache_dir=tmp_path, progress=False)
+    settings = Settings.resolve("quick", epochs=2, cache_dir=tmp_path, k=3, n_seeds=2, progress=False)
+    out = heldout.order_check_models(dataset, ["compact"], "class", settings)
     assert list(out.columns) == ["kfold", "groupkfold", "twin_in_training", "difference"]
     row = out.loc["compact"]
     assert 0 <= row["kfold"] <= 1 and 0 <= row["groupkfold"] <= 1 and 0 <= row["twin_in_training"] <= 1
     assert row["difference"] == pytest.approx(row["kfold"] - row["groupkfold"])
     # the groupkfold column is the chapter's own protocol: the same runs as run_models
-    pred = heldout.run_models(dataset, ["compact"], "class", "groupkfold", 3, (0,), 2, "quick", 2, None,
-                              tmp_path, progress=False)
+    pred = heldout.run_models(dataset, ["compact"], "class", settings.replace(seeds=(0,)))
     assert row["groupkfold"] == pytest.approx(np.mean(pred.y_true == pred.y_pred))
 
 
 def test_settings_resolve_from_a_parameters_cell():
-    from fmriemo.profiles import Settings
     s = Settings.resolve("full", seed=3, cache_dir="")
     assert (s.protocol, s.seeds, s.k, s.cache_dir, s.n_val) == ("groupkfold", (3,), 3, None, 2)
     assert Settings.resolve("quick", n_seeds=2, protocol="order", k=5).seeds == (0, 1)
-    assert heldout.profile_plan("quick", n_seeds=2, seed=4) == ("groupkfold", [4, 5], 4)
+    q = Settings.resolve("quick", n_seeds=2, seed=4)
+    assert (q.protocol, q.seeds, q.k) == ("groupkfold", (4, 5), 4)  # the quick profile's held-out row
     assert s.replace(protocol="kfold").protocol == "kfold" and s.protocol == "groupkfold"  # frozen
     for bad, match in (({"protocol": "trials"}, "protocol must be one of"), ({"n_seeds": 0}, "n_seeds must be"),
                        ({"profile": "fast"}, "profile must be one of")):

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -58,6 +59,28 @@ def test_ensure_surrogate_is_cached(tmp_path):
     stamp = (a / "Train" / "P01" / "fMRI_data.npz").stat().st_mtime_ns
     assert ensure_surrogate(tmp_path, seed=3) == a
     assert (a / "Train" / "P01" / "fMRI_data.npz").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("how", ["truncated", "missing", "no manifest"])
+def test_damaged_surrogate_is_reported_and_generated_again(tmp_path, capsys, how):
+    """The surrogate is an entry of the same store as trained models: a damaged file is found by its
+    checksum, reported in one line and the data set generated again, identical to the first."""
+    a = ensure_surrogate(tmp_path, seed=3)
+    f = a / "Train" / "P01" / "fMRI_data.npz"
+    before = f.read_bytes()
+    if how == "truncated":
+        f.write_bytes(before[: len(before) // 3])
+    elif how == "missing":
+        f.unlink()
+    else:
+        (a / ".manifest.json").unlink()
+    capsys.readouterr()
+    assert ensure_surrogate(tmp_path, seed=3) == a
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "surrogate data set" in err and "generating it again" in err
+    assert f.read_bytes() == before
+    assert ensure_surrogate(tmp_path, seed=3) == a and capsys.readouterr().err == ""  # intact now: no message
+    assert sorted(p.name for p in tmp_path.iterdir()) == [a.name]  # no temporary folders left
 
 
 def test_labels_balanced_and_joint_distribution(dataset):
