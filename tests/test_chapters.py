@@ -216,6 +216,16 @@ def test_09_level_and_beyond(run):
     assert g["oracle"] < g["neutral"]
     assert 0 <= g["compact_aware"] <= 1 and 0 <= g["paper9"] <= 1 and 0 <= g["asb_aware"] <= 1
     assert g["paper9_lo"] <= g["paper9"] <= g["paper9_hi"]
+    # the nested decoder search: its accuracy recomputed through the library on the same folds
+    assert g["n_candidates"] == 24 and g["n_search_draws"] == 2
+    assert 0 <= g["search_acc_lo"] <= g["search_acc"] <= g["search_acc_hi"] <= 1
+    assert g["search_gain_min"] <= g["search_gain_max"]
+    assert "surrogate's" in g["search_reference_text"]
+    from fmriemo import search
+    grid, nested = search.nested_search(_dataset(run), "groupkfold", 4)
+    assert g["search_acc"] == pytest.approx(float((nested.y_true == nested.y_pred).mean()), abs=1e-12)
+    assert g["search_best_after_acc"] == pytest.approx(grid["held-out accuracy"].max(), abs=1e-12)
+    assert g["search_best_after"] == grid["held-out accuracy"].idxmax()
 
 
 #: cheap parameters for each chapter the verdict reads (run when a test needs it and it has not run)

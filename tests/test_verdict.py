@@ -73,6 +73,13 @@ def test_missing_values_never_support_a_claim():
     assert "Phase II not scored here" in verdict.claims(v)["this book (data above)"].iloc[3]
 
 
+def test_phase2_from_released_labels_only_is_named_an_estimate():
+    v = {**strong(), "c5_p2": NAN, "c5_p2_cf": 0.41, "c5_p2_cf_lo": 0.3, "c5_p2_cf_hi": 0.52}
+    text = verdict.claims(v)["this book (data above)"].iloc[3]
+    assert "Phase II estimated 0.4100 (0.300-0.520) by cross-fitting on the released trials" in text
+    assert "Phase II 0.4000" in verdict.claims(strong())["this book (data above)"].iloc[3]  # scored where it can be
+
+
 def test_trained_rule_boundaries():
     assert verdict.trained((1, 2)) and not verdict.trained((2, 3)) and not verdict.trained((0, 0))
     assert verdict.trained() and not verdict.trained((NAN, 3))

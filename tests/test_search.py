@@ -1,0 +1,65 @@
+"""The nested decoder search of chapter 9: what it predicts, what it chooses, and that the outer
+test participants never inform the choice."""
+import numpy as np
+import pytest
+
+from fmriemo import search
+from fmriemo.splits import group_folds
+
+GRID = search.candidates(inputs=("pct", "subjz"), windows=("15-25",), cs=(0.05,))
+
+
+def test_candidates_grid_and_errors():
+    grid = search.candidates()
+    assert len(grid) == len(search.INPUTS) * len(search.WINDOWS) * len(search.CS)
+    assert len({c["name"] for c in grid}) == len(grid)
+    with pytest.raises(ValueError, match="window must be one of"):
+        search.candidates(windows=("0-5",))
+    with pytest.raises(ValueError, match="input must be one of"):
+        search.candidates(inputs=("raw",))
+
+
+def test_features_are_label_free_and_per_participant(dataset):
+    F = search.features(dataset, "subjz", "bins")
+    assert F.shape == (len(dataset), 4 * 246)
+    m = dataset.participant == "P03"
+    assert np.allclose(F[m].mean(0), 0, atol=1e-4) and np.allclose(F[m].std(0), 1, atol=1e-3)
+    flipped = dataset.subset(np.arange(len(dataset)))
+    flipped.y_class = -flipped.y_class
+    assert np.array_equal(search.features(flipped, "pct", "8-21"), search.features(dataset, "pct", "8-21"))
+
+
+def test_nested_search_predicts_each_training_trial_once_and_chooses_by_inner_accuracy(dataset):
+    table, pred = search.nested_search(dataset, "groupkfold", k=3, grid=GRID)
+    lab = np.flatnonzero((dataset.split == "train") & dataset.labelled)
+    assert sorted(pred["index"]) == lab.tolist()
+    assert list(table.index) == [c["name"] for c in GRID] and table["chosen in folds"].sum() == 3
+    for f, rows in pred.groupby("fold"):
+        assert rows["chosen"].nunique() == 1
+    # a candidate's held-out accuracy is that of fitting it on each fold's training participants
+    c = GRID[0]
+    F = search.features(dataset, c["input"], c["window"])
+    hits = []
+    for test_p in group_folds(dataset, "groupkfold", 3):
+        te = lab[np.isin(dataset.participant[lab], test_p)]
+        tr = lab[~np.isin(dataset.participant[lab], test_p)]
+        model = search._model(c["C"]).fit(F[tr], dataset.y_class[tr].astype(int))
+        hits.append(model.predict(F[te]) == dataset.y_class[te])
+    assert table.loc[c["name"], "held-out accuracy"] == pytest.approx(np.concatenate(hits).mean())
+
+
+def test_outer_test_labels_never_inform_the_choice(dataset):
+    """Scrambling the labels of one outer fold's test participants leaves that fold's choice and its
+    inner accuracy exactly as they were: only its training participants are used to choose."""
+    folds = group_folds(dataset, "groupkfold", 3)  # the same outer folds for both runs
+    _, pred = search.nested_search(dataset, grid=GRID, folds=folds)
+    test_p = folds[0]
+    scrambled = dataset.subset(np.arange(len(dataset)))
+    scrambled.y_class = scrambled.y_class.copy()
+    m = np.isin(scrambled.participant, test_p)
+    scrambled.y_class[m] = np.random.default_rng(0).permutation(scrambled.y_class[m])
+    _, again = search.nested_search(scrambled, grid=GRID, folds=folds)
+    a, b = pred[pred.fold == 0], again[again.fold == 0]
+    assert a["chosen"].iloc[0] == b["chosen"].iloc[0]
+    assert a["inner accuracy"].iloc[0] == b["inner accuracy"].iloc[0]
+    assert np.array_equal(a["y_pred"].to_numpy(), b["y_pred"].to_numpy())
