@@ -6,7 +6,8 @@ search costs about a minute and can be repeated on several data sets:
 ``input``
     ``"pct"``: percent signal change of each region from the trial's first 5 seconds;
     ``"subjz"``: each region's value z-scored over the same participant's trials (label-free:
-    for a new participant it uses that participant's own fMRI, which exists at prediction time).
+    for a new participant it uses that participant's own fMRI, which exists at prediction time);
+    ``"pct+subjz"``: both side by side.
 ``window``
     the seconds averaged: ``"8-21"`` (the video), ``"15-25"`` (the seconds after it, where the
     haemodynamic response of a clip peaks), ``"8-25"``, or ``"bins"`` (four 5-second means from
@@ -37,7 +38,7 @@ from . import preprocess
 from .data import Dataset
 from .splits import group_folds
 
-INPUTS = ("pct", "subjz")
+INPUTS = ("pct", "subjz", "pct+subjz")
 WINDOWS = {"8-21": (8, 21), "15-25": (15, 25), "8-25": (8, 25), "bins": None}
 CS = (0.01, 0.05, 0.2)
 
@@ -64,6 +65,8 @@ def features(ds: Dataset, inp: str, window: str) -> np.ndarray:
     """[trials, features] for every trial of ``ds``, computed without labels."""
     if inp == "pct":
         return _windowed(preprocess.percent_change(ds.X), window)
+    if inp == "pct+subjz":
+        return np.concatenate([features(ds, "pct", window), features(ds, "subjz", window)], axis=1)
     if inp == "subjz":
         F = _windowed(np.asarray(ds.X, np.float32), window)
         out = np.empty_like(F)

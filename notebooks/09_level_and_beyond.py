@@ -124,8 +124,8 @@ plt.show()
 # If the class decides the score, how good can a class decoder for new
 # participants get here, and how much of that is the search itself? This
 # section tries {glue:text}`n_candidates` linear read-outs
-# (inputs: percent signal change from fixation, or each region z-scored over
-# the participant's own trials, label-free; windows: the video, the ten
+# (inputs: percent signal change from fixation, each region z-scored over
+# the participant's own trials, label-free, or both side by side; windows: the video, the ten
 # seconds after it, both, or four 5-second bins side by side; three strengths
 # of shrinkage) and chooses among them **inside** each outer fold, by a group
 # cross-validation over that fold's training participants only (order groups

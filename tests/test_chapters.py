@@ -217,7 +217,7 @@ def test_09_level_and_beyond(run):
     assert 0 <= g["compact_aware"] <= 1 and 0 <= g["paper9"] <= 1 and 0 <= g["asb_aware"] <= 1
     assert g["paper9_lo"] <= g["paper9"] <= g["paper9_hi"]
     # the nested decoder search: its accuracy recomputed through the library on the same folds
-    assert g["n_candidates"] == 24 and g["n_search_draws"] == 2
+    assert g["n_candidates"] == 36 and g["n_search_draws"] == 2
     assert 0 <= g["search_acc_lo"] <= g["search_acc"] <= g["search_acc_hi"] <= 1
     assert g["search_gain_min"] <= g["search_gain_max"]
     assert "surrogate's" in g["search_reference_text"]
