@@ -97,7 +97,7 @@ def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) 
     together: does the twin structure of the trial order change what a model can score?"""
     rows = {}
     for protocol in ("loso", "order"):
-        pred = run_baselines(ds, task, protocol, seeds=(0,), kinds=kinds)
+        pred = run_baselines(ds, task, Settings.resolve(protocol=protocol, seed=0, n_seeds=1), kinds=kinds)
         for kind, g in pred.groupby("model", sort=False):
             rows.setdefault(kind, {})[protocol] = float(np.mean(g.y_true == g.y_pred))
     out = pd.DataFrame(rows).T
@@ -162,10 +162,13 @@ def baseline_inputs(ds: Dataset, kind: str) -> np.ndarray:
     return ds.trial.reshape(-1, 1) if kind == "position" else ds.X.reshape(len(ds), -1)
 
 
-def run_baselines(ds: Dataset, task: str = "class", protocol: str = "loso", k: int = 4, seeds=(0,),
+def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = None,
                   kinds=("majority", "stratified", "logreg")) -> pd.DataFrame:
-    """Baselines on the same outer folds (trained on all non-test training participants)."""
+    """Baselines on the outer folds of ``settings`` (protocol and ``k``; the stratified dummy gets
+    one run per seed), each trained on all of a fold's non-test training participants."""
     check_task(task)
+    st = settings or Settings.resolve()
+    protocol, k, seeds = st.protocol, st.k, st.seeds
     y_all = {"class": ds.y_class, "level": ds.y_level}[task]
     lab = (ds.split == "train") & ds.labelled
     out = []

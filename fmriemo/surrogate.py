@@ -21,7 +21,10 @@ real data's summary statistics (``resources/bn246_signal_stats.csv``):
 * the real trial-order structure: seven pairs of training participants saw
   the classes in the same order (P01/P10, ..., P07/P16), P08 and P09 have
   orders of their own, and one test participant (P18) shares the order of
-  the P02/P11 pair (``ORDER_TWINS``);
+  the P02/P11 pair (``ORDER_TWINS``); the orders that are not a twin's are
+  one session template perturbed by ``ORDER_SWAPS`` random transpositions,
+  so that, as on the real data, a trial's position alone predicts its class
+  for a new participant better than chance;
 * rare motion-like spikes (one region, one second) that move a trial's
   global minimum or maximum, as head motion does in real recordings.
 
@@ -50,7 +53,7 @@ from scipy import stats
 from . import atlas
 from .data import N_SECONDS
 
-SURROGATE_VERSION = 3
+SURROGATE_VERSION = 4
 N_TRAIN, N_TEST, N_TRIALS = 16, 4, 30
 VIDEO_ONSET, VIDEO_OFFSET = 5, 20
 GLOBAL_SHARE = 0.10
@@ -61,6 +64,10 @@ SPIKE_RATE = 0.4      # expected motion-like spikes per trial
 SPIKE_SIZE = 0.04     # median spike amplitude, as a fraction of the region's mean intensity
 #: participant number -> the participant whose class order it repeats (the real data's structure)
 ORDER_TWINS: dict[int, int] = {10: 1, 11: 2, 12: 3, 13: 4, 14: 5, 15: 6, 16: 7, 18: 2}
+#: every other participant's class order is one session template with this many random transpositions:
+#: on the real data the trial's position alone predicts its class well beyond the twin pairs (LOSO
+#: position-only accuracy 0.467; independent orders with twins give ~0.37, this gives ~0.47)
+ORDER_SWAPS = 25
 
 #: region row -> sign: +1 responds more to positive ratings, -1 to negative.
 VALENCE_REGIONS: dict[int, int] = {
@@ -112,6 +119,15 @@ def _ar1(rng, phi, shape, axis_len):
     return out
 
 
+def _session_order(rng, template: np.ndarray, swaps: int = ORDER_SWAPS) -> np.ndarray:
+    """The template class order with ``swaps`` random transpositions (class counts unchanged)."""
+    cls = np.array(template, int)
+    for _ in range(swaps):
+        i, j = rng.choice(len(cls), 2, replace=False)
+        cls[i], cls[j] = cls[j], cls[i]
+    return cls
+
+
 def _draw_labels(rng, cls: np.ndarray | None = None) -> np.ndarray:
     """[30, 2] CLASS, LEVEL for one participant: 10 per class in shuffled order (or the given
     class order), each LEVEL drawn from the real table's row of its class."""
@@ -143,10 +159,13 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
     aro_idx = np.array(AROUSAL_REGIONS)
 
     fmri, labels, gains = {}, {}, {}
+    template = np.repeat([-1, 0, 1], N_TRIALS // 3)
+    rng.shuffle(template)
     for p in range(1, N_TRAIN + N_TEST + 1):
         pid = f"P{p:02d}"
         twin = ORDER_TWINS.get(p)
-        lab = _draw_labels(rng, None if twin is None else labels[f"P{twin:02d}"][:, 0].astype(int))
+        lab = _draw_labels(rng, _session_order(rng, template) if twin is None
+                           else labels[f"P{twin:02d}"][:, 0].astype(int))
         # participant offsets, multiplicative so that low-intensity regions stay positive; a share
         # of them is one gain for the whole scan (which the paper's per-trial min-max removes)
         gain = np.sqrt(OFFSET_SHARED) * np.median(sd_subj / mean) * rng.standard_normal()  # one factor for all

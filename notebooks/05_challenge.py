@@ -51,6 +51,7 @@ cache_dir = ""         # cache for data, models and submissions; empty: ~/.cache
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from fmriemo import challenge, evaluate, plots
 from fmriemo.book import cache_path, data_folder, glue, setup, table
@@ -189,7 +190,7 @@ table("rating_rules", rating_scores).round(4)
 released = challenge.released_index(ds)
 glue("ft_epochs", ft_epochs)
 glue("n_released", len(released))
-phase2 = challenge.phase2_scores(ds, phase1, labels, settings, ft_epochs, ratings, names)
+phase2 = challenge.phase2_scores(ds, phase1, labels, settings, epochs=ft_epochs, ratings=ratings, names=names)
 glue("n_rest_scored", int(phase2["N"].max()) if len(phase2) else 0)
 if len(phase2):
     glue("p2_main", float(phase2.loc[names[submit_method], "Phase II"]))
@@ -197,7 +198,7 @@ if len(phase2):
     glue("phase2_text", f"On the {int(phase2['N'].max())} test trials that were not released, "
                         f"{names[submit_method]} scores {phase2.loc[names[submit_method], 'Phase I']:.4f} before "
                         f"and {phase2.loc[names[submit_method], 'Phase II']:.4f} after fine-tuning (lower is better).")
-    table("phase2", phase2).round(4)
+    display(table("phase2", phase2).round(4))
 else:
     glue("p2_main", float("nan"))
     glue("p1rest_main", float("nan"))
@@ -223,7 +224,8 @@ else:
 # {glue:text}`crossfit_text`
 
 # %%
-crossfit = challenge.phase2_crossfit(ds, phase1, settings, ft_epochs, ratings, n_crossfit, names)
+crossfit = challenge.phase2_crossfit(ds, phase1, settings, epochs=ft_epochs, ratings=ratings, n_folds=n_crossfit,
+                                     names=names)
 glue("n_crossfit", n_crossfit)
 main = names[submit_method]
 if len(crossfit):

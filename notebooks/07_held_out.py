@@ -92,7 +92,7 @@ chance = 1 / 3 if task == "class" else float(pd.Series(ds.y_level[ds.split == "t
 deep = heldout.run_models(ds, methods, task, settings=settings, ensemble=len(seeds) > 1)
 alt = [heldout.run_models(ds, [preprocess_method], task, preprocessing=p, settings=settings.replace(seeds=seeds[:1]))
        for p in preprocessings]
-base = heldout.run_baselines(ds, task, protocol, k, seeds, kinds=heldout.BASELINES)
+base = heldout.run_baselines(ds, task, settings, kinds=heldout.BASELINES)
 pred = pd.concat([deep, *alt, base], ignore_index=True)
 summary = heldout.summarise(pred, task)
 table("summary", summary).round(3)

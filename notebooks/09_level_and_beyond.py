@@ -67,7 +67,7 @@ glue("level_table", ", ".join(f"class {c}: rating {v}" for c, v in full_table.it
 level9 = heldout.fold_runs(ds, "asb", "level", settings=settings)
 class_models = ["asb"] + [m for m in class_models if m != "asb"]  # the paper's combination needs ASB
 class_runs = {m: heldout.fold_runs(ds, m, "class", settings=settings) for m in class_models}
-logreg = heldout.run_baselines(ds, "class", protocol, k, [seed], kinds=("logreg",))
+logreg = heldout.run_baselines(ds, "class", settings, kinds=("logreg",))
 
 # one row per held-out trial, with every combination's predicted class and rating
 trials = level.heldout_rating_trials(ds, folds, level9, class_runs, logreg)

@@ -190,7 +190,7 @@ def test_07_held_out(run):
     from fmriemo.profiles import Settings
     settings = Settings.resolve("quick", epochs=2, cache_dir=run.cache, k=4, progress=False)
     deep = heldout.run_models(ds, ["asb", "ebr"], "class", settings)
-    base = heldout.run_baselines(ds, "class", "groupkfold", 4, [0], kinds=heldout.BASELINES)
+    base = heldout.run_baselines(ds, "class", settings, kinds=heldout.BASELINES)
     import pandas as pd
     summary = heldout.summarise(pd.concat([deep, base], ignore_index=True), "class", n_resamples=1000)
     for m in ("asb", "ebr", "logreg", "majority", "position"):

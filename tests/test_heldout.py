@@ -31,7 +31,7 @@ def test_nested_split_keeps_participants_apart(dataset):
 
 
 def test_baselines(dataset):
-    pred = heldout.run_baselines(dataset, "class", "groupkfold", k=4, seeds=(0,))
+    pred = heldout.run_baselines(dataset, "class", Settings.resolve("quick", protocol="groupkfold", k=4))
     assert set(pred.model) == {"majority", "stratified", "logreg"}
     acc = pred.groupby("model").apply(lambda d: np.mean(d.y_true == d.y_pred), include_groups=False)
     assert acc["majority"] == pytest.approx(1 / 3)  # balanced classes, one class always predicted
