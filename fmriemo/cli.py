@@ -154,7 +154,8 @@ def _cmd_score(a) -> int:
 
 def _cmd_submit(a) -> int:
     from .book import open_dataset
-    from .challenge import fold_model_runs, train_phase1, write_submission
+    from .challenge import train_phase1, write_submission
+    from .heldout import fold_model_runs
     from .files import check_output_file
     from .level import ensemble_submission
 

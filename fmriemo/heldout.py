@@ -281,3 +281,18 @@ def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed
         null[i] = np.mean(yp == y_pred)
     p = (np.sum(null >= obs - 1e-12) + 1) / (n_perm + 1)
     return {"accuracy": obs, "null_mean": float(null.mean()), "p": float(p)}
+
+
+def fold_model_runs(ds: Dataset, method: str, task: str, settings) -> list:
+    """The held-out protocol's fold models of ``method`` (:func:`fmriemo.heldout.fold_runs` with
+    ``settings``: each trained on one fold's training participants, its checkpoint chosen on others),
+    each predicting every test trial of the challenge. Returns stand-ins of runs (``proba``,
+    ``test_index``, ``best_epoch``, ``on_plateau``, ``seed``, ``fold``) for
+    :func:`fmriemo.level.ensemble_submission`."""
+    from types import SimpleNamespace
+
+    from .train import predict_trials
+    test = np.flatnonzero(ds.split == "test")
+    return [SimpleNamespace(proba=predict_trials(ds, r, test, settings.device), test_index=test,
+                            best_epoch=r.best_epoch, on_plateau=r.on_plateau, seed=seed, fold=f)
+            for seed, f, r in fold_runs(ds, method, task, settings)]

@@ -203,6 +203,16 @@ def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
     return torch.cat(probs).numpy(), (torch.cat(gates).numpy() if gates else None)
 
 
+def predict_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> np.ndarray:
+    """Class (or level) probabilities of a stored run's model for the trials ``idx``, with the run's own
+    preprocessing."""
+    idx = np.asarray(idx, int)
+    X = preprocess.apply(run.config.get("preprocess", "minmax"), ds.X, ds.participant)
+    dev = resolve_device(device)
+    proba, _ = predict(run.load_model().to(dev), X[idx], device=dev)
+    return proba
+
+
 class EarlyStopping:
     """The checkpoint and stopping rule of :func:`fit`, on its own so that it can be replayed on a
     recorded learning curve (``replay``) and tested.

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from fmriemo import challenge, evaluate, plots
+from fmriemo import challenge, evaluate, phases, plots
 from fmriemo.book import cache_path, data_folder, glue, setup, table
 from fmriemo.level import RATING_RULES, training_level_table
 from fmriemo.profiles import Settings
@@ -93,7 +93,7 @@ glue("rule_text", RULE_TEXT[ratings])
 glue("other_rule_text", RULE_TEXT[other_rule])
 glue("rating_table", ", ".join(f"class {c:+d}: rating {v:+d}" for c, v in training_level_table(ds).items()))
 phase1 = {m: challenge.train_phase1(ds, m, settings) for m in methods}
-tables = {m: challenge.phase1_table(ds, r, ratings) for m, r in phase1.items()}
+tables = {m: phases.phase1_table(ds, r, ratings) for m, r in phase1.items()}
 sub_dir = cache_path(cache_dir) / "submissions"
 sub_file = challenge.write_submission(tables[submit_method], sub_dir / f"phase1_{submit_method}_seed{seed}.csv",
                                       force=True)
@@ -110,15 +110,15 @@ tables[submit_method].head()
 
 # %%
 glue("submit_method_label", names[submit_method])
-phase1_scores = challenge.score_table(ds, {names[m]: t for m, t in tables.items()}, labels)
+phase1_scores = phases.score_table(ds, {names[m]: t for m, t in tables.items()}, labels)
 for m in methods:
     row = phase1_scores.loc[names[m]]
     for suffix, value in (("", row["score"]), ("_lo", row["score_lo"]), ("_hi", row["score_hi"]),
                           ("_acc", 1 - row["class error"])):
         glue(f"p1_{m}{suffix}", float(value))
-has_refs = challenge.REFERENCES["neutral"] in phase1_scores.index
-glue("p1_neutral", float(phase1_scores.loc[challenge.REFERENCES["neutral"], "score"]) if has_refs else float("nan"))
-glue("p1_oracle", float(phase1_scores.loc[challenge.REFERENCES["oracle_class"], "score"]) if has_refs
+has_refs = phases.REFERENCES["neutral"] in phase1_scores.index
+glue("p1_neutral", float(phase1_scores.loc[phases.REFERENCES["neutral"], "score"]) if has_refs else float("nan"))
+glue("p1_oracle", float(phase1_scores.loc[phases.REFERENCES["oracle_class"], "score"]) if has_refs
      else float("nan"))
 table("phase1", phase1_scores).round(4)
 
@@ -159,8 +159,8 @@ glue("p1_compare_text", compare)
 # {glue:text}`other_rule_text` instead, the submission would score:
 
 # %%
-both = {f"{names[m]}, {RULE_TEXT[r]}": challenge.phase1_table(ds, phase1[m], r) for m in methods for r in RATING_RULES}
-rating_scores = challenge.score_table(ds, both, labels, references=False)
+both = {f"{names[m]}, {RULE_TEXT[r]}": phases.phase1_table(ds, phase1[m], r) for m in methods for r in RATING_RULES}
+rating_scores = phases.score_table(ds, both, labels, references=False)
 main_other = f"{names[submit_method]}, {RULE_TEXT[other_rule]}"
 glue("p1_other_rule", float(rating_scores.loc[main_other, "score"]) if len(labels) else float("nan"))
 table("rating_rules", rating_scores).round(4)
@@ -187,10 +187,10 @@ table("rating_rules", rating_scores).round(4)
 # released labels are used only to fine-tune them.
 
 # %%
-released = challenge.released_index(ds)
+released = phases.released_index(ds)
 glue("ft_epochs", ft_epochs)
 glue("n_released", len(released))
-phase2 = challenge.phase2_scores(ds, phase1, labels, settings, epochs=ft_epochs, ratings=ratings, names=names)
+phase2 = phases.phase2_scores(ds, phase1, labels, settings, epochs=ft_epochs, ratings=ratings, names=names)
 glue("n_rest_scored", int(phase2["N"].max()) if len(phase2) else 0)
 if len(phase2):
     glue("p2_main", float(phase2.loc[names[submit_method], "Phase II"]))
@@ -224,7 +224,7 @@ else:
 # {glue:text}`crossfit_text`
 
 # %%
-crossfit = challenge.phase2_crossfit(ds, phase1, settings, epochs=ft_epochs, ratings=ratings, n_folds=n_crossfit,
+crossfit = phases.phase2_crossfit(ds, phase1, settings, epochs=ft_epochs, ratings=ratings, n_folds=n_crossfit,
                                      names=names)
 glue("n_crossfit", n_crossfit)
 main = names[submit_method]
@@ -252,7 +252,7 @@ p2_value = float(phase2.loc[main, "Phase II"]) if len(phase2) else float(cf_main
 table3 = pd.DataFrame({
     "paper (real test set)": [evaluate.PAPER_CHALLENGE_SCORES["phase1"], evaluate.PAPER_CHALLENGE_SCORES["phase2"]],
     f"this book, {main}": [float(phase1_scores.loc[main, "score"]), p2_value],
-    "always neutral, 0": [float(phase1_scores.loc[challenge.REFERENCES["neutral"], "score"]) if has_refs
+    "always neutral, 0": [float(phase1_scores.loc[phases.REFERENCES["neutral"], "score"]) if has_refs
                           else np.nan, np.nan],
 }, index=["Phase I (all test trials)",
           "Phase II (unreleased trials)" if len(phase2) else "Phase II (cross-fitted on the released trials)"])
@@ -272,10 +272,10 @@ if len(crossfit):
     ax.errorbar(x + 0.2, est, yerr=[est - [r["lo"] for r in cf], [r["hi"] for r in cf] - est], fmt="^",
                 capsize=4, label="Phase II, cross-fitted (released trials)")
 if has_refs:
-    ax.axhline(phase1_scores.loc[challenge.REFERENCES["neutral"], "score"], color="k", ls=":", lw=1,
-               label=challenge.REFERENCES["neutral"])
-    ax.axhline(phase1_scores.loc[challenge.REFERENCES["oracle_class"], "score"], color="g", ls=":", lw=1,
-               label=challenge.REFERENCES["oracle_class"])
+    ax.axhline(phase1_scores.loc[phases.REFERENCES["neutral"], "score"], color="k", ls=":", lw=1,
+               label=phases.REFERENCES["neutral"])
+    ax.axhline(phase1_scores.loc[phases.REFERENCES["oracle_class"], "score"], color="g", ls=":", lw=1,
+               label=phases.REFERENCES["oracle_class"])
 ax.axhline(evaluate.PAPER_CHALLENGE_SCORES["phase1"], color="#DD8452", ls="--", lw=1, label="paper ASB, Phase I")
 ax.set_xticks(x, [names[m] for m in methods])
 ax.set_ylabel("challenge score (lower is better)")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmriemo import challenge
+from fmriemo import challenge, phases
 from fmriemo.data import DataError
-from fmriemo.train import RunResult
+from fmriemo.train import RunResult, predict_trials
 
 
 def _write(tmp_path, name, text):
@@ -113,14 +113,14 @@ def quick(cache, seed: int = 0):
 
 
 def test_crossfit_parts_hold_each_released_trial_once_and_spread_participants_and_classes(dataset):
-    released = challenge.released_index(dataset)
-    parts = challenge.crossfit_folds(dataset, released, 3)
+    released = phases.released_index(dataset)
+    parts = phases.crossfit_folds(dataset, released, 3)
     assert len(parts) == 3 and np.array_equal(np.sort(np.concatenate(parts)), released)
     for part in parts:  # one trial of every participant and class per part (3 released per class here)
         keys = list(zip(dataset.participant[part], dataset.y_class[part]))
         assert len(keys) == len(set(keys)) == len(set(zip(dataset.participant[released], dataset.y_class[released])))
     with pytest.raises(ValueError, match="n_folds"):
-        challenge.crossfit_folds(dataset, released, 1)
+        phases.crossfit_folds(dataset, released, 1)
 
 
 def test_phase2_crossfit_scores_every_released_trial_with_a_model_that_never_tuned_on_it(dataset, tmp_path,
@@ -135,27 +135,27 @@ def test_phase2_crossfit_scores_every_released_trial_with_a_model_that_never_tun
         return real(ds, run, tune_idx, predict_idx, **kw)
 
     monkeypatch.setattr(challenge, "fine_tune", spy)
-    cf = challenge.phase2_crossfit(dataset, phase1, settings, epochs=2)
-    released = set(challenge.released_index(dataset).tolist())
+    cf = phases.phase2_crossfit(dataset, phase1, settings, epochs=2)
+    released = set(phases.released_index(dataset).tolist())
     assert all(not (tune & pred) and tune | pred == released for tune, pred in seen)
     assert set().union(*(pred for _, pred in seen)) == released and len(seen) == 3  # class models only
     row = cf.loc["ebr"]
     assert row["N"] == len(released) == 36 and row["lo"] <= row["Phase II (cross-fitted)"] <= row["hi"]
     # the Phase I column is the Phase I submission scored on the released trials
-    lab = challenge.labels_of(dataset, sorted(released))
-    t1 = challenge.rows_of(challenge.phase1_table(dataset, phase1["ebr"]), dataset, sorted(released))
+    lab = phases.labels_of(dataset, sorted(released))
+    t1 = phases.rows_of(phases.phase1_table(dataset, phase1["ebr"]), dataset, sorted(released))
     assert row["Phase I"] == challenge.score_tables(t1, lab)["score"]
     # with the 9-way rule the level models are fine-tuned too
     seen.clear()
-    challenge.phase2_crossfit(dataset, phase1, settings, epochs=2, ratings="level-model")
+    phases.phase2_crossfit(dataset, phase1, settings, epochs=2, ratings="level-model")
     assert len(seen) == 6
 
 
 def test_phase2_scores_is_empty_without_unreleased_labels(dataset, tmp_path):
     settings = quick(tmp_path)
     phase1 = {"ebr": challenge.train_phase1(dataset, "ebr", settings)}
-    released_only = challenge.labels_of(dataset, challenge.released_index(dataset))
-    assert challenge.phase2_scores(dataset, phase1, released_only, settings, epochs=2).empty
+    released_only = phases.labels_of(dataset, phases.released_index(dataset))
+    assert phases.phase2_scores(dataset, phase1, released_only, settings, epochs=2).empty
 
 
 def test_fine_tune_predicts_only_requested_trials_and_is_cached(dataset, tmp_path):
@@ -189,13 +189,13 @@ def test_submit_class_aware_default_and_seed_ensemble(tmp_path, dataset):
 def test_fold_model_ensemble_predicts_every_test_trial_with_every_fold_model(dataset, tmp_path):
     from fmriemo import heldout, level
     settings = quick(tmp_path).replace(k=2)
-    folds = challenge.fold_model_runs(dataset, "ebr", "class", settings)
+    folds = heldout.fold_model_runs(dataset, "ebr", "class", settings)
     test = np.flatnonzero(dataset.split == "test")
     runs = heldout.fold_runs(dataset, "ebr", "class", settings)  # the same stored models
     assert len(folds) == len(runs) == 2 and [f.fold for f in folds] == [0, 1]
     for stand_in, (_, _, r) in zip(folds, runs):
         assert np.array_equal(stand_in.test_index, test) and stand_in.proba.shape == (len(test), 3)
-        assert np.allclose(stand_in.proba, challenge.predict_trials(dataset, r, test))
+        assert np.allclose(stand_in.proba, predict_trials(dataset, r, test))
         assert not np.array_equal(r.test_index, test)  # a fold model's own test trials are training participants
     t = level.ensemble_submission(dataset, folds)
     expected = np.mean([f.proba for f in folds], axis=0).argmax(1) - 1
