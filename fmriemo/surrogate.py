@@ -66,8 +66,9 @@ SPIKE_SIZE = 0.04     # median spike amplitude, as a fraction of the region's me
 ORDER_TWINS: dict[int, int] = {10: 1, 11: 2, 12: 3, 13: 4, 14: 5, 15: 6, 16: 7, 18: 2}
 #: every other participant's class order is one session template with this many random transpositions:
 #: on the real data the trial's position alone predicts its class well beyond the twin pairs (LOSO
-#: position-only accuracy 0.467; independent orders with twins give ~0.37, this gives ~0.47)
-ORDER_SWAPS = 25
+#: position-only accuracy 0.467; independent orders with twins give ~0.37, 22 swaps give 0.44-0.51 over
+#: surrogate seeds 1, 2, 3, 7 and 2024, mean 0.475)
+ORDER_SWAPS = 22
 
 #: region row -> sign: +1 responds more to positive ratings, -1 to negative.
 VALENCE_REGIONS: dict[int, int] = {
@@ -159,12 +160,16 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
     aro_idx = np.array(AROUSAL_REGIONS)
 
     fmri, labels, gains = {}, {}, {}
+    # class orders come from a stream of their own, so that the fMRI noise of a seed does not depend on them
+    order_rng = np.random.default_rng([seed, 1])
     template = np.repeat([-1, 0, 1], N_TRIALS // 3)
-    rng.shuffle(template)
+    order_rng.shuffle(template)
     for p in range(1, N_TRAIN + N_TEST + 1):
         pid = f"P{p:02d}"
         twin = ORDER_TWINS.get(p)
-        lab = _draw_labels(rng, _session_order(rng, template) if twin is None
+        if twin is None:
+            rng.shuffle(np.zeros(N_TRIALS))  # the draw that the order used to take from the main stream
+        lab = _draw_labels(rng, _session_order(order_rng, template) if twin is None
                            else labels[f"P{twin:02d}"][:, 0].astype(int))
         # participant offsets, multiplicative so that low-intensity regions stay positive; a share
         # of them is one gain for the whole scan (which the paper's per-trial min-max removes)

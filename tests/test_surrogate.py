@@ -150,6 +150,8 @@ def test_surrogate_matches_the_calibration_card(dataset):
     assert card.loc["participant_id_minmax", "here"] >= 0.95
     for key in calibrate.LINEAR_ROWS:  # within the draw-to-draw spread of these statistics (~0.03-0.05)
         assert abs(card.loc[key, "difference"]) <= 0.07, (key, card.loc[key, "here"], card.loc[key, "real"])
+    # the trial's position alone predicts its class for a new participant about as well as on real data
+    assert abs(card.loc["loso_position", "difference"]) <= 0.07, card.loc["loso_position", "here"]
     # the seconds after the video carry more of the valence signal than the video itself, as on real data
     assert card.loc["loso_pct_15_25", "here"] > card.loc["loso_pct_8_21", "here"]
 
