@@ -78,7 +78,7 @@ def features(ds: Dataset, inp: str, window: str) -> np.ndarray:
 
 
 def _model(C: float):
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000, tol=1e-3))
 
 
 def _inner_groups(orders: dict, participants) -> np.ndarray:
