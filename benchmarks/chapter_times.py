@@ -38,11 +38,14 @@ def main() -> None:
     p.add_argument("--commit", required=True)
     p.add_argument("--date", default=datetime.date.today().isoformat())
     p.add_argument("--keep", action="store_true",
-                   help="keep the recorded minutes of a profile not given (--commit should then name both)")
+                   help="keep the recorded minutes of every chapter not measured now (--commit should then say "
+                        "which were measured when)")
     a = p.parse_args()
     minutes = {profile: durations(folder) for profile, folder in (("quick", a.quick), ("full", a.full)) if folder}
     if a.keep:
-        minutes = {**json.loads(CHAPTER_MINUTES.read_text())["minutes"], **minutes}
+        old = json.loads(CHAPTER_MINUTES.read_text())["minutes"]
+        minutes = {profile: {**old.get(profile, {}), **minutes.get(profile, {})} for profile in {*old, *minutes}}
+        minutes = {profile: dict(sorted(m.items())) for profile, m in sorted(minutes.items(), reverse=True)}
     record = {"machine": a.machine, "date": a.date, "commit": a.commit,
               "data": "built-in surrogate, seed 2024", "cache": "empty (every model trained)", "minutes": minutes}
     CHAPTER_MINUTES.write_text(json.dumps(record, indent=1) + "\n")
