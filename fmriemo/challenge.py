@@ -87,7 +87,7 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     X = preprocess.apply(cfg0.preprocess, ds.X, ds.participant)
     y = encode(task, {"class": ds.y_class, "level": ds.y_level}[task][mix])
     model = run.load_model()
-    cfg = replace(cfg0, epochs=epochs, patience=None, lr=cfg0.learning_rate * lr_factor, device=device,
+    cfg = replace(cfg0, epochs=epochs, patience=None, min_epochs=0, lr=cfg0.learning_rate * lr_factor, device=device,
                   monitor="val_loss")
     # no validation set: a fixed budget, and the last epoch is kept
     fit(model, X[mix], y, X[tune_idx], y[:len(tune_idx)], cfg, progress=False, keep="last")
