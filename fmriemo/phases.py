@@ -38,7 +38,8 @@ def score_table(ds: Dataset, tables: dict, labels: pd.DataFrame, references: boo
     rows (``REFERENCES``) that bracket the scale. Indexed by name."""
     rows = [score_row(t, labels, name) for name, t in tables.items()]
     if references and len(labels):
-        rows += [score_row(challenge.reference_predictions(ds, labels, k), labels, name) for k, name in REFERENCES.items()]
+        rows += [score_row(challenge.reference_predictions(ds, labels, k), labels, name)
+                 for k, name in REFERENCES.items()]
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -63,12 +64,12 @@ def released_index(ds: Dataset) -> np.ndarray:
 def phase2_table(ds: Dataset, runs: dict, tune_idx, predict_idx, settings, epochs: int = 30,
                  ratings: str = "class-aware") -> pd.DataFrame:
     """Phase II predictions for ``predict_idx``: each Phase I run fine-tuned on ``tune_idx``
-    (:func:`fine_tune`). Class-aware ratings need only the class model; ``"level-model"`` fine-tunes
+    (:func:`fmriemo.challenge.fine_tune`). Class-aware ratings need only the class model; ``"level-model"`` fine-tunes
     the level model too."""
     if ratings not in RATING_RULES:
         raise ValueError(f"ratings must be one of {', '.join(RATING_RULES)}, got {ratings!r}")
-    tuned = {task: challenge.fine_tune(ds, runs[task], tune_idx, predict_idx, epochs=epochs, cache_dir=settings.cache_dir,
-                             device=settings.device)
+    tuned = {task: challenge.fine_tune(ds, runs[task], tune_idx, predict_idx, epochs=epochs,
+                                       cache_dir=settings.cache_dir, device=settings.device)
              for task in (("class", "level") if ratings == "level-model" else ("class",))}
     cls = tuned["class"]["y_pred"].astype(int)
     lev = (tuned["level"]["y_pred"].astype(int) if ratings == "level-model"
@@ -119,12 +120,10 @@ def phase2_crossfit(ds: Dataset, phase1: dict, settings, epochs: int = 30, ratin
     is scored by a model that never tuned on it. Returns, per method, that Phase II estimate with its
     95% bootstrap interval over trials, and the Phase I score on the same trials."""
     released = released_index(ds)
-    rows = []
-    if len(released) == 0:
-        phase1 = {}  # nothing released: nothing to estimate from
-    parts = crossfit_folds(ds, released, n_folds)
+    parts = crossfit_folds(ds, released, n_folds)  # none when nothing was released: no rows
     lab = labels_of(ds, released)
-    for m, runs in phase1.items():
+    rows = []
+    for m, runs in (phase1 if parts else {}).items():
         name = (names or {}).get(m, m)
         tuned = pd.concat([phase2_table(ds, runs, np.setdiff1d(released, part), part, settings, epochs, ratings)
                            for part in parts], ignore_index=True)

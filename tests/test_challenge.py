@@ -158,6 +158,19 @@ def test_phase2_scores_is_empty_without_unreleased_labels(dataset, tmp_path):
     assert phases.phase2_scores(dataset, phase1, released_only, settings, epochs=2).empty
 
 
+def test_fine_tune_ignores_the_base_runs_minimum_epochs(dataset, tmp_path):
+    """A base run trained under a budget that arms early stopping late (the full profile: after 800
+    epochs) is fine-tuned for a fixed number of epochs fewer than that minimum."""
+    from fmriemo.train import TrainConfig, train_run
+    split = challenge.participant_split(dataset, n_val=3, seed=0)
+    base = train_run(dataset, split, TrainConfig(method="ebr", seed=0, epochs=3, patience=2, min_epochs=3),
+                     tmp_path, progress=False)
+    released = phases.released_index(dataset)
+    rest = np.setdiff1d(base.test_index, released)
+    tuned = challenge.fine_tune(dataset, base, released, rest, epochs=2, cache_dir=tmp_path)
+    assert len(tuned["y_pred"]) == len(rest) and not tuned["cached"]
+
+
 def test_fine_tune_predicts_only_requested_trials_and_is_cached(dataset, tmp_path):
     runs = challenge.train_phase1(dataset, "ebr", quick(tmp_path))
     released = np.flatnonzero(dataset.label_source == "released")
