@@ -14,21 +14,40 @@ import pandas as pd
 from . import preprocess
 from .data import DataError, Dataset, decode, encode, normalise_participant, read_csv_table, read_labels_csv
 from .evaluate import challenge_score
-from .splits import participant_split
-from .train import (RunResult, TrainConfig, config_for, default_cache_dir, fit, predict, resolve_device,
-                    train_run)
+from .splits import PHASE1_SPLITS, participant_split
+from .train import (RunResult, TrainConfig, config_for, default_cache_dir, fit, on_trials, predict, resolve_device,
+                    train_paper, train_run)
 
 COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
 
 
-def train_phase1(ds: Dataset, method: str, settings, tasks=("class", "level")) -> dict:
-    """Phase I models of ``method``, trained on the training participants with checkpoints chosen on
-    ``settings.n_val`` other training participants (drawn with the first of ``settings.seeds``):
-    ``{task: RunResult}`` for each of ``tasks``. ``settings`` is a :class:`fmriemo.profiles.Settings`."""
+def train_phase1(ds: Dataset, method: str, settings, tasks=("class", "level"), split: str = "auto") -> dict:
+    """Phase I models of ``method``: ``{task: RunResult}`` for each of ``tasks``, predicting every
+    trial of the Test participants. ``settings`` is a :class:`fmriemo.profiles.Settings`; its first
+    seed is used.
+
+    ``split``: ``"paper"`` trains on the paper's split of the training participants' trials, the
+    model of chapters 3 and 4 (the authors submitted the model of their tables; chapters 3-6 then
+    share it); ``"participants"`` trains on the training participants with checkpoints chosen on
+    ``settings.n_val`` other training participants (drawn with the seed), as for new participants;
+    ``"auto"``: the paper's split for the paper's models, participants for Compact."""
+    if split not in PHASE1_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(PHASE1_SPLITS)}, got {split!r}")
+    if split == "auto":
+        split = "participants" if method == "compact" else "paper"
     seed = settings.seeds[0]
-    split = participant_split(ds, settings.n_val, seed)
-    return {task: train_run(ds, split, config_for(settings.profile, settings.epochs, task=task, method=method,
-                                                  seed=seed, device=settings.device),
+    if split == "paper":
+        test = np.flatnonzero(ds.split == "test")
+        if len(test) == 0:
+            raise DataError(f"{ds.source}: no Test participants to predict")
+        return {task: on_trials(ds, train_paper(ds, method, task, seed=seed, profile=settings.profile,
+                                                epochs=settings.epochs, cache_dir=settings.cache_dir,
+                                                device=settings.device, progress=settings.progress),
+                                test, settings.device)
+                for task in tasks}
+    participants = participant_split(ds, settings.n_val, seed)
+    return {task: train_run(ds, participants, config_for(settings.profile, settings.epochs, task=task,
+                                                         method=method, seed=seed, device=settings.device),
                             settings.cache_dir, settings.progress)
             for task in tasks}
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .data import DataError
 from .profiles import PROFILES
-from .splits import PROTOCOLS
+from .splits import PHASE1_SPLITS, PROTOCOLS
 
 MAX_SEED = 2**32 - 1
 
@@ -159,6 +159,9 @@ def _cmd_submit(a) -> int:
     from .files import check_output_file
     from .level import ensemble_submission
 
+    if a.ensemble != "folds" and (a.protocol is not None or a.k is not None):
+        raise ValueError("--protocol and --k choose the fold models of --ensemble folds; add --ensemble folds "
+                         "or leave them out")
     out = check_output_file(a.out, a.force, "submission")  # before training, not after
     _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
@@ -168,19 +171,21 @@ def _cmd_submit(a) -> int:
         settings = _settings(a, protocol=a.protocol, k=a.k)
         for task in tasks:
             runs[task] = fold_model_runs(ds, a.method, task, settings)
-        label = lambda r: f"seed {r.seed} fold {r.fold}"  # noqa: E731
+        per_seed = len(runs["class"]) // len(settings.seeds)  # folds, in order within each seed
+        names = {task: [f"seed {r.config['seed']} fold {i % per_seed}" for i, r in enumerate(rs)]
+                 for task, rs in runs.items()}
         what = f"{len(runs['class'])} fold models ({settings.protocol}, k = {settings.k})"
     else:  # each seed also draws its own validation participants
         settings = _settings(a)
         for s in settings.seeds:
-            for task, run in train_phase1(ds, a.method, settings.replace(seeds=(s,)), tasks).items():
+            for task, run in train_phase1(ds, a.method, settings.replace(seeds=(s,)), tasks, a.split).items():
                 runs[task].append(run)
-        label = lambda r: f"seed {r.config['seed']}"  # noqa: E731
+        names = {task: [f"seed {r.config['seed']}" for r in rs] for task, rs in runs.items()}
         what = f"{len(settings.seeds)} seed(s)"
     table = ensemble_submission(ds, runs["class"], runs.get("level"), a.ratings)
     write_submission(table, out, force=a.force)
-    kept = ", ".join(f"{t} {label(r)}: epoch {r.best_epoch}{' (on its plateau)' if r.on_plateau else ''}"
-                     for t, rs in runs.items() for r in rs)
+    kept = ", ".join(f"{t} {name}: epoch {r.best_epoch}{' (on its plateau)' if r.on_plateau else ''}"
+                     for t, rs in runs.items() for name, r in zip(names[t], rs))
     print(f"wrote {len(table)} predictions ({a.method}, {what}, ratings {a.ratings}) to {out}; "
           f"kept checkpoints: {kept}")
     return 0
@@ -307,14 +312,17 @@ def main(argv=None) -> int:
     sm.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb")
     sm.add_argument("--seed", type=seed_arg, default=0, help="first training seed")
     sm.add_argument("--seeds", type=positive_int, default=1,
-                    help="ensemble of this many seeds (each with its own validation participants): "
-                         "class probabilities averaged")
+                    help="ensemble of this many seeds: class probabilities averaged")
+    sm.add_argument("--split", choices=PHASE1_SPLITS, default="auto",
+                    help="with --ensemble seeds: paper: the paper's split of the training participants' trials "
+                         "(the model of chapters 3 and 4, as the authors submitted); participants: all training "
+                         "participants but --n-val, on whom the checkpoint is chosen; auto (default): paper for "
+                         "the paper's models, participants for compact")
     sm.add_argument("--ratings", choices=("class-aware", "level-model"), default="class-aware",
                     help="LEVEL from the SMAPE-optimal rating of each predicted class (fitted on the training "
                          "participants; the default) or from a 9-way level model (the paper's)")
     sm.add_argument("--ensemble", choices=("seeds", "folds"), default="seeds",
-                    help="seeds: --seeds models trained on all training participants (each seed draws its own "
-                         "validation participants); folds: the held-out protocol's fold models (chapter 7), each "
+                    help="seeds: --seeds Phase I models (see --split); folds: the held-out protocol's fold models (chapter 7), each "
                          "trained on one fold's training participants; class probabilities are averaged")
     sm.add_argument("--protocol", choices=PROTOCOLS, default=None,
                     help="with --ensemble folds: the held-out protocol (default: the profile's)")

@@ -92,6 +92,20 @@ def plateau_counts(pred: pd.DataFrame) -> pd.DataFrame:
                                                  median_kept_epoch=("kept_epoch", "median"))
 
 
+def kept_epochs_text(runs) -> str:
+    """The kept epochs of ``runs`` (RunResults) in words, with how many kept one on their plateau:
+    e.g. ``"212, 240 and 260 after 300 epochs (none on the plateau)"``."""
+    runs = list(runs)
+    if not runs:
+        return "none (no runs)"
+    kept = [str(r.best_epoch) for r in runs]
+    words = kept[0] if len(kept) == 1 else ", ".join(kept[:-1]) + f" and {kept[-1]}"
+    budgets = sorted({r.epochs_run for r in runs})
+    on = sum(bool(r.on_plateau) for r in runs)
+    ran = (f"after {budgets[0]} epochs" if len(budgets) == 1 else f"after {budgets[0]}-{budgets[-1]} epochs")
+    return f"{words} {ran} ({'none' if on == 0 else f'{on} of {len(runs)}'} on the plateau)"
+
+
 def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) -> pd.DataFrame:
     """Accuracy of baselines under plain leave-one-participant-out and with order groups held out
     together: does the twin structure of the trial order change what a model can score?"""
@@ -286,13 +300,8 @@ def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed
 def fold_model_runs(ds: Dataset, method: str, task: str, settings) -> list:
     """The held-out protocol's fold models of ``method`` (:func:`fmriemo.heldout.fold_runs` with
     ``settings``: each trained on one fold's training participants, its checkpoint chosen on others),
-    each predicting every test trial of the challenge. Returns stand-ins of runs (``proba``,
-    ``test_index``, ``best_epoch``, ``on_plateau``, ``seed``, ``fold``) for
+    each predicting every test trial of the challenge (:func:`fmriemo.train.on_trials`), for
     :func:`fmriemo.level.ensemble_submission`."""
-    from types import SimpleNamespace
-
-    from .train import predict_trials
+    from .train import on_trials
     test = np.flatnonzero(ds.split == "test")
-    return [SimpleNamespace(proba=predict_trials(ds, r, test, settings.device), test_index=test,
-                            best_epoch=r.best_epoch, on_plateau=r.on_plateau, seed=seed, fold=f)
-            for seed, f, r in fold_runs(ds, method, task, settings)]
+    return [on_trials(ds, r, test, settings.device) for _, _, r in fold_runs(ds, method, task, settings)]

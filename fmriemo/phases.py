@@ -14,6 +14,36 @@ from .level import RATING_RULES, class_aware_levels, ensemble_submission, traini
 REFERENCES = {"neutral": "always neutral, 0", "oracle_class": "true class, commonest level"}
 
 
+def phase1_split_text(ds: Dataset, names: dict, split: str = "auto", seeds=0, n_val: int = 3) -> str:
+    """One or two sentences saying how each Phase I model (``names``: method -> label) was trained under
+    ``challenge.train_phase1``'s ``split`` rule with ``seeds`` (one or several), naming the validation
+    participants where there are some (those of the first seed)."""
+    seeds = [int(seeds)] if np.ndim(seeds) == 0 else [int(x) for x in seeds]
+    seed_text = (f"seed {seeds[0]}" if len(seeds) == 1
+                 else "seeds " + ", ".join(map(str, seeds[:-1])) + f" and {seeds[-1]}")
+    groups = {"paper": [], "participants": []}
+    for m, label in names.items():
+        groups[split if split != "auto" else ("participants" if m == "compact" else "paper")].append(label)
+    out = []
+    for kind, labels in groups.items():
+        if not labels:
+            continue
+        who, many = " and ".join(labels), len(labels) > 1
+        if kind == "paper":
+            out.append(f"{who} {'are the models' if many else 'is the model'} of chapters 3 and 4 ({seed_text}): "
+                       "trained with the paper's recipe on the paper's split of the training participants' "
+                       "trials, the checkpoint chosen on its validation trials, as the authors submitted the "
+                       "model of their tables.")
+        else:
+            val = sorted(set(ds.participant[challenge.participant_split(ds, n_val, seeds[0]).val]))
+            out.append(f"{who} {'are' if many else 'is'} trained on the training participants with the paper's "
+                       f"recipe, except that the checkpoint is chosen on {n_val} whole participants held out "
+                       f"from training ({', '.join(val)}{' for the first seed' if len(seeds) > 1 else ''}): "
+                       "the test participants are new, so validation should "
+                       "be too (chapter 7).")
+    return " ".join(out)
+
+
 def phase1_table(ds: Dataset, runs: dict, ratings: str = "class-aware") -> pd.DataFrame:
     """The submission table of one method's Phase I runs (``train_phase1``), with ratings from the
     class-aware rule or the 9-way level model (``ratings``, one of ``level.RATING_RULES``)."""

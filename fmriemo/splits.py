@@ -58,6 +58,9 @@ def make_paper_split(ds: Dataset, task: str, seed: int = PAPER_SPLIT_SEED) -> Sp
     return Split(f"paper-{task}-{seed}", pool[tr], pool[va], pool[te])
 
 
+PHASE1_SPLITS = ("auto", "paper", "participants")  # how challenge.train_phase1 trains
+
+
 def participant_split(ds: Dataset, n_val: int = 3, seed: int = 0) -> Split:
     """Train on the labelled training participants minus ``n_val`` held out (chosen with
     ``seed``) for checkpoint selection; the test part is every trial of the Test participants."""

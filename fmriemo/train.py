@@ -13,7 +13,7 @@ authors' budget exactly.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -203,14 +203,18 @@ def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
     return torch.cat(probs).numpy(), (torch.cat(gates).numpy() if gates else None)
 
 
-def predict_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> np.ndarray:
-    """Class (or level) probabilities of a stored run's model for the trials ``idx``, with the run's own
-    preprocessing."""
+def on_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> RunResult:
+    """``run`` with its stored model's predictions (probabilities, classes, ASB input gates) on the
+    trials ``idx`` in place of its own test trials, with the run's own preprocessing: e.g. a model of
+    the paper's split, or of one held-out fold, predicting the challenge's Test participants."""
     idx = np.asarray(idx, int)
     X = preprocess.apply(run.config.get("preprocess", "minmax"), ds.X, ds.participant)
     dev = resolve_device(device)
-    proba, _ = predict(run.load_model().to(dev), X[idx], device=dev)
-    return proba
+    proba, gates = predict(run.load_model().to(dev), X[idx], device=dev)
+    sub = ds.subset(idx)
+    y_true = sub.labels(run.task) if sub.labelled.all() else np.full(len(idx), -99)
+    return replace(run, test_index=idx, y_true=y_true, y_pred=decode(run.task, proba.argmax(1)),
+                               proba=proba, gates=gates)
 
 
 class EarlyStopping:

@@ -48,7 +48,7 @@ SOURCES = {
     "c8_se_ig": ("08_attribution", "rho_se_ig"), "c8_se_occ": ("08_attribution", "rho_se_occ"),
     "c8_auc_se": ("08_attribution", "auc_se"), "c8_auc_ig": ("08_attribution", "auc_ig"),
     "c8_stab_se": ("08_attribution", "stab_se"),
-    "c9_paper": ("09_level_and_beyond", "paper9"), "c9_aware": ("09_level_and_beyond", "asb_aware"),
+    "c9_model9": ("09_level_and_beyond", "model9"), "c9_aware": ("09_level_and_beyond", "model_aware"),
 }
 
 

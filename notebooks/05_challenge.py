@@ -39,7 +39,8 @@ seed = 0               # training seed
 methods = ["asb", "compact"]  # also "vanilla", "ebr"; "compact": this book's model for new participants (ch. 7)
 submit_method = "asb"  # the method whose Phase I predictions are written as a submission file
 ratings = "class-aware"  # LEVEL of the submission: "class-aware" (chapter 9) or "level-model" (the paper's)
-n_val = 3              # training participants held out for checkpoint selection
+phase1_split = "auto"  # "auto": the paper's models are chapters 3-4's (paper split), Compact holds out participants; or "paper" / "participants" for all
+n_val = 3              # training participants held out for checkpoint selection (the "participants" split)
 ft_epochs = 30         # Phase II fine-tuning epochs (fixed: there is no validation set)
 n_crossfit = 3         # parts of the released trials for the Phase II estimate from released labels alone
 profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
@@ -66,9 +67,6 @@ settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cac
 labels, eval_source = challenge.evaluation_labels(ds, folder)
 glue("eval_source", eval_source)
 glue("n_eval", len(labels))
-split = challenge.participant_split(ds, n_val, seed)
-glue("val_participants", ", ".join(sorted(set(ds.participant[split.val]))))
-glue("n_val", n_val)
 names = {m: plots.METHOD_LABELS.get(m, m) for m in methods}
 RULE_TEXT = {"class-aware": "class-aware rating", "level-model": "9-way level model"}
 other_rule = next(r for r in RATING_RULES if r != ratings)
@@ -76,23 +74,20 @@ other_rule = next(r for r in RATING_RULES if r != ratings)
 # %% [markdown]
 # ## Phase I: new participants
 #
-# Each method is trained on the training participants with the paper's
-# recipe, except that checkpoint selection uses {glue:text}`n_val` whole
-# participants held out from training ({glue:text}`val_participants`), not
-# trials of the same people: the test participants are new, so validation
-# should be too. A class model gives each test trial its CLASS. Its LEVEL
-# comes, in this build, from the **{glue:text}`rule_text`**: the paper trains
-# a separate 9-way model of the rating, while the class-aware rule gives each
-# predicted class the rating that minimises the challenge's SMAPE over the
-# training participants' trials of that class ({glue:text}`rating_table`;
-# chapter 9 compares the two on held-out participants). Both are trained and
-# scored here.
+# {glue:text}`phase1_split_text` A class model gives each test trial its
+# CLASS. Its LEVEL comes, in this build, from the **{glue:text}`rule_text`**:
+# the paper trains a separate 9-way model of the rating, while the
+# class-aware rule gives each predicted class the rating that minimises the
+# challenge's SMAPE over the training participants' trials of that class
+# ({glue:text}`rating_table`; chapter 9 compares the two on held-out
+# participants). Both are trained and scored here.
 
 # %%
 glue("rule_text", RULE_TEXT[ratings])
 glue("other_rule_text", RULE_TEXT[other_rule])
 glue("rating_table", ", ".join(f"class {c:+d}: rating {v:+d}" for c, v in training_level_table(ds).items()))
-phase1 = {m: challenge.train_phase1(ds, m, settings) for m in methods}
+phase1 = {m: challenge.train_phase1(ds, m, settings, split=phase1_split) for m in methods}
+glue("phase1_split_text", phases.phase1_split_text(ds, names, phase1_split, seed, n_val))
 tables = {m: phases.phase1_table(ds, r, ratings) for m, r in phase1.items()}
 sub_dir = cache_path(cache_dir) / "submissions"
 sub_file = challenge.write_submission(tables[submit_method], sub_dir / f"phase1_{submit_method}_seed{seed}.csv",

@@ -19,10 +19,10 @@
 # (EBR) more than chance; are they stable across training seeds; and, on the
 # surrogate where the signal-carrying regions are known, do they find them?
 #
-# The weights are taken on **held-out participants**: the ASB class models
-# of chapter 5 (trained on the training participants, checkpoint chosen on
-# {glue:text}`n_val` other participants) applied to every trial of the test
-# participants, for {glue:text}`n_seeds` training seed(s).
+# The weights are taken on **held-out participants**: chapter 5's Phase I
+# ASB class models, {glue:text}`n_seeds` of them, applied to every trial of
+# the test participants, who took no part in training.
+# {glue:text}`models_text`
 
 # %% tags=["parameters"]
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
@@ -32,7 +32,8 @@ labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed
 n_seeds = 2            # training seeds (at least 2: the maps' stability across seeds needs two)
-n_val = 3              # training participants held out for checkpoint selection
+phase1_split = "auto"  # as in chapter 5: "auto"/"paper": chapter 3's models; "participants": checkpoints on held-out participants
+n_val = 3              # training participants held out for checkpoint selection (the "participants" split)
 top_k = 20             # size of the "top regions" set
 profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
 epochs = None          # epoch budget; None: the profile's
@@ -46,7 +47,7 @@ import pandas as pd
 from IPython.display import display
 from scipy import stats
 
-from fmriemo import atlas, challenge, evaluate, experiments, maps
+from fmriemo import atlas, challenge, evaluate, experiments, maps, phases
 from fmriemo.book import data_folder, glue, setup, table
 from fmriemo.data import CLASS_NAMES
 from fmriemo.surrogate import read_ground_truth
@@ -58,11 +59,11 @@ truth = read_ground_truth(folder)
 labels, _ = challenge.evaluation_labels(ds, folder)
 seeds = experiments.seeds_for(profile, "class", seed, n_seeds, minimum=2)  # stability needs two
 glue("n_seeds", len(seeds))
-glue("n_val", n_val)
+glue("models_text", phases.phase1_split_text(ds, {"asb": "ASB"}, phase1_split, seeds, n_val))
 
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, n_val=n_val)
 # chapter 5's Phase I class models (seed 0 is the same model), one per seed
-runs = {s: challenge.train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",))["class"]
+runs = {s: challenge.train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",), split=phase1_split)["class"]
         for s in seeds}
 gates = {s: r.gates for s, r in runs.items()}          # [test trials, 246] per seed
 seed_maps = np.stack([g.mean(0) for g in gates.values()])
@@ -171,8 +172,7 @@ if len(seeds) > 1:
     display(rho.round(2))
 
 # %% [markdown]
-# Across {glue:text}`n_seeds` seeds (which also differ in the validation
-# participants), the maps agree with a mean pairwise Spearman correlation of
+# Across {glue:text}`n_seeds` seeds, the maps agree with a mean pairwise Spearman correlation of
 # {glue:text}`stab_spearman:.2f`, and their top-{glue:text}`top_k` sets share
 # {glue:text}`stab_jaccard:.2f` of their regions on average (Jaccard). A map
 # that changes with the seed cannot be read as a property of the brain.

@@ -100,9 +100,10 @@ verdict.style.hide(axis="index")
 # {glue:text}`c8_se_occ:.2f` with occlusion of the same models.
 # {glue:text}`c8_recovery_text`
 #
-# **The rating**: a class-aware rating built on ASB's class predictions
-# scores {glue:text}`c9_aware:.4f` on held-out participants against
-# {glue:text}`c9_paper:.4f` for the paper's 9-way rating model.
+# **The rating**: on held-out participants, a class-aware rating built on a
+# model's class predictions scores {glue:text}`c9_aware:.4f`, against
+# {glue:text}`c9_model9:.4f` for a separate 9-way rating model of the same
+# architecture, the paper's rule (chapter 9 says which model).
 #
 # ```{admonition} What this page does not say
 # :class: note

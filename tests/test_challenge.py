@@ -8,7 +8,7 @@ import pytest
 
 from fmriemo import challenge, phases
 from fmriemo.data import DataError
-from fmriemo.train import RunResult, predict_trials
+from fmriemo.train import RunResult, on_trials, train_paper
 
 
 def _write(tmp_path, name, text):
@@ -158,6 +158,32 @@ def test_phase2_scores_is_empty_without_unreleased_labels(dataset, tmp_path):
     assert phases.phase2_scores(dataset, phase1, released_only, settings, epochs=2).empty
 
 
+def test_phase1_takes_the_paper_split_model_for_paper_methods_and_held_out_participants_for_compact(
+        dataset, tmp_path):
+    settings = quick(tmp_path)
+    test = np.flatnonzero(dataset.split == "test")
+    runs = challenge.train_phase1(dataset, "asb", settings, tasks=("class",))
+    paper = train_paper(dataset, "asb", "class", seed=0, profile="quick", epochs=2, cache_dir=tmp_path,
+                        progress=False)
+    assert paper.cached and runs["class"].key == paper.key  # chapter 3's model, not a new one
+    r = runs["class"]
+    assert np.array_equal(r.test_index, test) and not np.array_equal(paper.test_index, test)
+    assert r.proba.shape == (len(test), 3) and r.gates.shape == (len(test), 246)
+    assert np.array_equal(r.y_pred, r.proba.argmax(1) - 1)
+    again = on_trials(dataset, paper, paper.test_index)  # the stored model predicts its own test trials as it did
+    assert np.allclose(again.proba, paper.proba, atol=1e-6) and np.array_equal(again.y_true, paper.y_true)
+    own = challenge.train_phase1(dataset, "asb", settings, tasks=("class",), split="participants")["class"]
+    assert own.key != paper.key and np.array_equal(own.test_index, test)
+    assert own.split["name"].startswith("phase1-val3") and r.split["name"] != own.split["name"]
+    compact = challenge.train_phase1(dataset, "compact", settings, tasks=("class",))["class"]
+    assert compact.split["name"].startswith("phase1-val3")
+    with pytest.raises(ValueError, match="split must be one of"):
+        challenge.train_phase1(dataset, "asb", settings, split="trials")
+    text = phases.phase1_split_text(dataset, {"asb": "ASB", "compact": "Compact"}, "auto", [0, 1], 3)
+    assert "ASB is the model of chapters 3 and 4 (seeds 0 and 1)" in text
+    assert "Compact is trained on the training participants" in text and "for the first seed" in text
+
+
 def test_fine_tune_ignores_the_base_runs_minimum_epochs(dataset, tmp_path):
     """A base run trained under a budget that arms early stopping late (the full profile: after 800
     epochs) is fine-tuned for a fixed number of epochs fewer than that minimum."""
@@ -205,10 +231,10 @@ def test_fold_model_ensemble_predicts_every_test_trial_with_every_fold_model(dat
     folds = heldout.fold_model_runs(dataset, "ebr", "class", settings)
     test = np.flatnonzero(dataset.split == "test")
     runs = heldout.fold_runs(dataset, "ebr", "class", settings)  # the same stored models
-    assert len(folds) == len(runs) == 2 and [f.fold for f in folds] == [0, 1]
+    assert len(folds) == len(runs) == 2
     for stand_in, (_, _, r) in zip(folds, runs):
         assert np.array_equal(stand_in.test_index, test) and stand_in.proba.shape == (len(test), 3)
-        assert np.allclose(stand_in.proba, predict_trials(dataset, r, test))
+        assert stand_in.key == r.key and stand_in.best_epoch == r.best_epoch  # the fold's own model
         assert not np.array_equal(r.test_index, test)  # a fold model's own test trials are training participants
     t = level.ensemble_submission(dataset, folds)
     expected = np.mean([f.proba for f in folds], axis=0).argmax(1) - 1
@@ -224,6 +250,11 @@ def test_cli_submit_fold_ensemble(tmp_path):
     assert "2 fold models (groupkfold, k = 2), ratings class-aware" in r.stdout
     assert "class seed 0 fold 1: epoch" in r.stdout
     assert len(challenge.read_submission(out)) == 120
+    # fold settings without --ensemble folds would be silently ignored: refused before any training
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "ebr", "--out",
+                        str(tmp_path / "x.csv"), "--cache-dir", str(tmp_path / "other"), "--k", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "--ensemble folds" in r.stderr and not (tmp_path / "other").exists()
 
 
 def test_ensemble_submission_averages_probabilities(dataset):

@@ -126,3 +126,16 @@ def test_settings_resolve_from_a_parameters_cell():
                        ({"profile": "fast"}, "profile must be one of")):
         with pytest.raises(ValueError, match=match):
             Settings.resolve(**{"profile": "quick", **bad})
+
+
+def test_kept_epochs_text_names_every_kept_epoch_and_the_plateau_count():
+    from types import SimpleNamespace
+
+    from fmriemo.heldout import kept_epochs_text
+    runs = [SimpleNamespace(best_epoch=e, epochs_run=n, on_plateau=p)
+            for e, n, p in ((212, 300, False), (40, 300, True), (260, 300, False))]
+    assert kept_epochs_text(runs) == "212, 40 and 260 after 300 epochs (1 of 3 on the plateau)"
+    assert kept_epochs_text(runs[:1]) == "212 after 300 epochs (none on the plateau)"
+    runs[1].epochs_run = 120
+    assert "after 120-300 epochs" in kept_epochs_text(runs)
+    assert kept_epochs_text([]) == "none (no runs)"
