@@ -85,11 +85,11 @@ def data_name(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_SU
     return f"built-in surrogate, seed {surrogate_seed}" if not data_dir else f"challenge folder '{Path(data_dir).name}'"
 
 
-def setup(chapter: str, data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
+def setup(chapter: str, *, data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
           surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "",
           profile: str = "full", results_dir: str | Path = "results") -> Dataset:
-    """The one call at the top of a chapter: the book's plot style, the data set (the user's folder
-    or the surrogate), and a results record for ``chapter`` under ``results_dir`` (see
+    """The one call at the top of a chapter, with its parameters by name: the book's plot style, the
+    data set (the user's folder or the surrogate), and a results record for ``chapter`` under ``results_dir`` (see
     :mod:`fmriemo.results`) that every later :func:`glue` and :func:`table` adds to."""
     from . import __version__, plots, results
     from .profiles import check_profile

@@ -15,6 +15,7 @@ from . import preprocess
 from .data import DataError, Dataset, decode, encode, normalise_participant, read_csv_table, read_labels_csv
 from .evaluate import challenge_score
 from .splits import PHASE1_SPLITS, participant_split
+from .store import read_entry, write_entry
 from .train import (RunResult, TrainConfig, config_for, default_cache_dir, fit, on_trials, predict, resolve_device,
                     train_paper, train_run)
 
@@ -84,21 +85,19 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     tune_idx, predict_idx = np.asarray(tune_idx), np.asarray(predict_idx)
     key = fine_tune_key(ds, run, tune_idx, predict_idx, epochs, lr_factor, replay)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    f = cache / "finetune" / f"{key}.json"
-    if f.exists():
-        try:
-            d = json.loads(f.read_text())
-            y_pred, proba = np.asarray(d["y_pred"]), np.asarray(d["proba"])
-            if len(y_pred) != len(predict_idx) or len(proba) != len(predict_idx):
-                raise ValueError("wrong number of predictions")
-            return {"y_pred": y_pred, "proba": proba, "index": predict_idx, "cached": True}
-        except Exception as exc:  # a damaged entry: say so and tune again
-            import sys
-            print(f"fmriemo: cache entry {f} is damaged ({exc or type(exc).__name__}); fine-tuning again",
-                  file=sys.stderr)
-            f.unlink(missing_ok=True)
-    from .files import atomic_write_text, check_writable_dir
-    check_writable_dir(f.parent, "model cache")
+    entry = cache / "finetune" / key  # a store entry like a trained model's (store.write_entry)
+    def read(folder: Path) -> dict:
+        d = json.loads((folder / "predictions.json").read_text())
+        y_pred, proba = np.asarray(d["y_pred"]), np.asarray(d["proba"])
+        if len(y_pred) != len(predict_idx) or len(proba) != len(predict_idx):
+            raise ValueError("wrong number of predictions")
+        return {"y_pred": y_pred, "proba": proba, "index": predict_idx, "cached": True}
+
+    cached = read_entry(entry, read, "fine-tuning", "fine-tuning again")
+    if cached is not None:
+        return cached
+    from .files import check_writable_dir
+    check_writable_dir(entry.parent, "model cache")
     task = cfg0.task
     rng = np.random.default_rng(cfg0.seed)
     pool = np.flatnonzero((ds.split == "train") & ds.labelled)
@@ -112,7 +111,8 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     fit(model, X[mix], y, X[tune_idx], y[:len(tune_idx)], cfg, progress=False, keep="last")
     proba, _ = predict(model, X[predict_idx], device=resolve_device(device))
     y_pred = decode(task, proba.argmax(1))
-    atomic_write_text(f, json.dumps({"y_pred": y_pred.tolist(), "proba": proba.tolist()}))
+    write_entry(entry, lambda tmp: (tmp / "predictions.json").write_text(
+        json.dumps({"y_pred": y_pred.tolist(), "proba": proba.tolist()})))
     return {"y_pred": y_pred, "proba": proba, "index": predict_idx, "cached": False}
 
 

@@ -104,24 +104,32 @@ def entry_is_intact(folder: Path, what: str = "cache entry", again: str = "makin
     return True
 
 
-def load_cached_run(folder: Path) -> RunResult | None:
-    """The run stored in ``folder``, or None when there is none. A damaged entry (see
-    :func:`entry_is_intact`, or a result that cannot be read) is reported in one line, removed and
-    None returned, so that the caller trains it again."""
-    if not entry_is_intact(folder, again="training it again"):
+def read_entry(folder: Path, read, what: str = "cache entry", again: str = "making it again"):
+    """``read(folder)`` for an intact entry (:func:`entry_is_intact`), or None when there is none. An
+    entry that is damaged, or whose files ``read`` cannot make sense of (it raises), is reported in one
+    line, removed and None returned, so that the caller makes it again."""
+    if not entry_is_intact(folder, what, again):
         return None
     try:
-        from .train import RunResult as Run
-        res = Run.from_json(json.loads((folder / "result.json").read_text()), str(folder))
+        return read(Path(folder))
     except Exception as exc:
         import shutil
         import sys
-        print(f"fmriemo: cache entry {folder} is damaged ({exc or type(exc).__name__}); training it again",
-              file=sys.stderr)
+        print(f"fmriemo: {what} {folder} is damaged ({exc or type(exc).__name__}); {again}", file=sys.stderr)
         shutil.rmtree(folder, ignore_errors=True)
         return None
-    res.cached = True
-    return res
+
+
+def load_cached_run(folder: Path) -> RunResult | None:
+    """The run stored in ``folder``, or None when there is none (a damaged entry is reported, removed
+    and None returned: :func:`read_entry`), so that the caller trains it again."""
+    from .train import RunResult as Run
+
+    def read(f: Path):
+        res = Run.from_json(json.loads((f / "result.json").read_text()), str(f))
+        res.cached = True
+        return res
+    return read_entry(folder, read, again="training it again")
 
 
 def store_run(res, state: dict, folder: Path) -> None:

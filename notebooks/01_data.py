@@ -50,7 +50,8 @@ from fmriemo.data import CLASS_NAMES, class_level_table
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = setup("01_data", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("01_data", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 truth = read_ground_truth(folder)
 source = (f"the built-in surrogate data set (seed {surrogate_seed})" if not data_dir
           else f"the challenge data in the folder '{folder.name}'")  # the name, never a user's full path

@@ -43,7 +43,8 @@ from fmriemo import atlas, models, plots, preprocess
 from fmriemo.book import glue, setup
 from fmriemo.train import train_paper
 
-ds = setup("02_models", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("02_models", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 
 # %% [markdown]
 # ## The SE block

@@ -55,7 +55,8 @@ from fmriemo.profiles import Settings
 from fmriemo.train import config_for, make_paper_split
 
 TASK = "level"
-ds = setup("04_level_task", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("04_level_task", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
                             n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
 seeds = list(settings.seeds)

@@ -39,7 +39,7 @@ seed = 0               # training seed
 methods = ["asb", "compact"]  # also "vanilla", "ebr"; "compact": this book's model for new participants (ch. 7)
 submit_method = "asb"  # the method whose Phase I predictions are written as a submission file
 ratings = "class-aware"  # LEVEL of the submission: "class-aware" (chapter 9) or "level-model" (the paper's)
-phase1_split = "auto"  # "auto": the paper's models are chapters 3-4's (paper split), Compact holds out participants; or "paper" / "participants" for all
+phase1_split = "auto"  # "auto": paper models from chapters 3-4 (paper split), Compact on held-out participants
 n_val = 3              # training participants held out for checkpoint selection (the "participants" split)
 ft_epochs = 30         # Phase II fine-tuning epochs (fixed: there is no validation set)
 n_crossfit = 3         # parts of the released trials for the Phase II estimate from released labels alone
@@ -61,7 +61,8 @@ from fmriemo.profiles import Settings
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = setup("05_challenge", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("05_challenge", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
                             n_val=n_val)
 labels, eval_source = challenge.evaluation_labels(ds, folder)

@@ -32,7 +32,7 @@ labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # first training seed
 n_seeds = 2            # training seeds (at least 2: the maps' stability across seeds needs two)
-phase1_split = "auto"  # as in chapter 5: "auto"/"paper": chapter 3's models; "participants": checkpoints on held-out participants
+phase1_split = "auto"  # as in chapter 5: "auto": chapter 3's models; "participants": checkpoints on others
 n_val = 3              # training participants held out for checkpoint selection (the "participants" split)
 top_k = 20             # size of the "top regions" set
 profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
@@ -54,7 +54,8 @@ from fmriemo.surrogate import read_ground_truth
 from fmriemo.profiles import Settings
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = setup("06_brain_maps", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("06_brain_maps", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 truth = read_ground_truth(folder)
 labels, _ = challenge.evaluation_labels(ds, folder)
 seeds = experiments.seeds_for(profile, "class", seed, n_seeds, minimum=2)  # stability needs two
@@ -62,8 +63,9 @@ glue("n_seeds", len(seeds))
 glue("models_text", phases.phase1_split_text(ds, {"asb": "ASB"}, phase1_split, seeds, n_val))
 
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, n_val=n_val)
-# chapter 5's Phase I class models (seed 0 is the same model), one per seed
-runs = {s: challenge.train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",), split=phase1_split)["class"]
+# chapter 5's Phase I class models (by default chapter 3's, on every test trial), one per seed
+runs = {s: challenge.train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",),
+                                  split=phase1_split)["class"]
         for s in seeds}
 gates = {s: r.gates for s, r in runs.items()}          # [test trials, 246] per seed
 seed_maps = np.stack([g.mean(0) for g in gates.values()])

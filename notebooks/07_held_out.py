@@ -71,7 +71,8 @@ from fmriemo import heldout, models
 from fmriemo.book import glue, setup, table
 from fmriemo.profiles import Settings
 
-ds = setup("07_held_out", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("07_held_out", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
                             protocol=protocol, k=k, n_val=n_val)  # how this chapter trains and evaluates
 protocol, seeds, k = settings.protocol, list(settings.seeds), settings.k

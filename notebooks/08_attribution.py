@@ -60,7 +60,8 @@ from fmriemo.profiles import Settings
 from fmriemo.surrogate import read_ground_truth
 
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
-ds = setup("08_attribution", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("08_attribution", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 truth = read_ground_truth(folder)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
                             protocol=protocol, k=k, n_val=n_val, progress=False)  # as in chapter 7

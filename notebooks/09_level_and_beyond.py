@@ -53,7 +53,8 @@ from fmriemo import book, heldout, level, plots, search
 from fmriemo.book import glue, setup, table
 from fmriemo.profiles import Settings
 
-ds = setup("09_level_and_beyond", data_dir, labels_csv, surrogate_seed, cache_dir, profile)
+ds = setup("09_level_and_beyond", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
+           cache_dir=cache_dir, profile=profile)
 data_label = book.data_name(data_dir, surrogate_seed)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
                             protocol=protocol, k=k, n_val=n_val)  # as in chapter 7, one seed

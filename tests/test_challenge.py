@@ -205,7 +205,44 @@ def test_fine_tune_predicts_only_requested_trials_and_is_cached(dataset, tmp_pat
     assert len(a["y_pred"]) == len(rest) == 84 and set(a["y_pred"]) <= {-1, 0, 1}
     b = challenge.fine_tune(dataset, runs["class"], released, rest, epochs=2, cache_dir=tmp_path)
     assert np.array_equal(a["y_pred"], b["y_pred"]) and np.allclose(a["proba"], b["proba"])
-    assert len(list((tmp_path / "finetune").glob("*.json"))) == 1
+    assert not a["cached"] and b["cached"]
+    entries = list((tmp_path / "finetune").iterdir())
+    assert len(entries) == 1 and {f.name for f in entries[0].iterdir()} == {"predictions.json", ".manifest.json"}
+
+
+def _truncate(f):
+    f.write_bytes(f.read_bytes()[:50])
+
+
+def _alter(f):
+    f.write_text(f.read_text().replace("0", "1", 1))
+
+
+def _garbage_with_its_checksum(f):
+    """Well-formed as an entry (the manifest matches) but not a fine-tuning's predictions."""
+    import hashlib
+    import json
+    f.write_text('{"y_pred": [1]}')
+    manifest = f.parent / ".manifest.json"
+    manifest.write_text(json.dumps({f.name: hashlib.sha256(f.read_bytes()).hexdigest()}))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _alter, _garbage_with_its_checksum,
+                                    lambda f: (f.parent / ".manifest.json").unlink(), lambda f: f.unlink()],
+                         ids=["truncated", "altered", "unreadable", "no-manifest", "missing"])
+def test_a_damaged_fine_tuning_is_reported_once_and_done_again(dataset, tmp_path, capfd, damage):
+    runs = challenge.train_phase1(dataset, "ebr", quick(tmp_path), tasks=("class",))
+    released = phases.released_index(dataset)
+    rest = np.setdiff1d(runs["class"].test_index, released)
+    challenge.fine_tune(dataset, runs["class"], released, rest, epochs=1, cache_dir=tmp_path)
+    (entry,) = (tmp_path / "finetune").iterdir()
+    damage(entry / "predictions.json")
+    capfd.readouterr()
+    again = challenge.fine_tune(dataset, runs["class"], released, rest, epochs=1, cache_dir=tmp_path)
+    err = [line for line in capfd.readouterr().err.splitlines() if line.startswith("fmriemo:")]
+    assert len(err) == 1 and "fine-tuning" in err[0] and "is damaged" in err[0] and "fine-tuning again" in err[0]
+    assert not again["cached"] and len(again["y_pred"]) == len(rest)
+    assert challenge.fine_tune(dataset, runs["class"], released, rest, epochs=1, cache_dir=tmp_path)["cached"]
 
 
 def test_submit_class_aware_default_and_seed_ensemble(tmp_path, dataset):

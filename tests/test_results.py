@@ -64,7 +64,7 @@ def test_glue_records_into_the_started_chapter(tmp_path, capsys):
 
 def test_setup_opens_data_and_starts_the_record(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    ds = book.setup("01_data", "", "", 7, tmp_path / "cache", "quick")
+    ds = book.setup("01_data", surrogate_seed=7, cache_dir=tmp_path / "cache", profile="quick")
     try:
         doc = json.loads((tmp_path / "results" / "01_data.json").read_text())
         assert doc["settings"]["data"] == "built-in surrogate, seed 7" and doc["settings"]["profile"] == "quick"
@@ -73,7 +73,7 @@ def test_setup_opens_data_and_starts_the_record(tmp_path, monkeypatch):
     finally:
         results.stop()
     with pytest.raises(ValueError, match="profile must be one of"):
-        book.setup("01_data", "", "", 7, tmp_path / "cache", "fast")
+        book.setup("01_data", surrogate_seed=7, cache_dir=tmp_path / "cache", profile="fast")
 
 
 def test_verdict_collect_reads_every_source():
