@@ -120,6 +120,18 @@ def table(name: str, frame):
     return frame
 
 
+def glue_budget(settings, task: str) -> list:
+    """Chapters 3 and 4: glue the epoch budget of ``task`` under ``settings`` (``max_epochs``,
+    ``min_epochs``, ``patience``) and the number of seeds (``n_seeds``); returns the seeds."""
+    from .train import config_for
+    cfg = config_for(settings.profile, settings.epochs, task=task)
+    glue("max_epochs", cfg.epochs)
+    glue("min_epochs", cfg.min_epochs)
+    glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
+    glue("n_seeds", len(settings.seeds))
+    return list(settings.seeds)
+
+
 def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | None = None):
     """Chapters 3 and 4: train every method with every seed of ``settings``
     (:class:`fmriemo.profiles.Settings`) on the paper's split

@@ -66,19 +66,13 @@ import pandas as pd
 from fmriemo import book, evaluate, experiments, models, plots
 from fmriemo.book import glue, setup
 from fmriemo.profiles import Settings
-from fmriemo.train import config_for
 
 TASK = "class"
 ds = setup("03_class_task", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
                             n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
-seeds = list(settings.seeds)
-cfg = config_for(profile, epochs, task=TASK)
-glue("max_epochs", cfg.epochs)
-glue("min_epochs", cfg.min_epochs)
-glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
-glue("n_seeds", len(seeds))
+seeds = book.glue_budget(settings, TASK)  # the budget and seeds, glued for the text
 runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
 table.round(3)
 

@@ -52,19 +52,14 @@ import pandas as pd
 from fmriemo import book, evaluate, experiments, models, plots
 from fmriemo.book import glue, setup
 from fmriemo.profiles import Settings
-from fmriemo.train import config_for, make_paper_split
+from fmriemo.train import make_paper_split
 
 TASK = "level"
 ds = setup("04_level_task", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
                             n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
-seeds = list(settings.seeds)
-cfg = config_for(profile, epochs, task=TASK)
-glue("max_epochs", cfg.epochs)
-glue("min_epochs", cfg.min_epochs)
-glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
-glue("n_seeds", len(seeds))
+seeds = book.glue_budget(settings, TASK)  # the budget and seeds, glued for the text
 
 split = make_paper_split(ds, TASK, split_seed)
 y_train = ds.subset(split.train).labels(TASK)

@@ -182,3 +182,17 @@ def test_one_bootstrap_for_trials_and_participants():
     levels = rng.integers(-4, 5, 200)
     assert challenge.score_interval(y, pred, levels, levels, seed=3) == evaluate.bootstrap(
         lambda a, b, c, d: evaluate.challenge_score(a, b, c, d)["score"], y, pred, levels, levels, seed=3)
+
+
+def test_glue_budget_records_the_profiles_budget_and_seeds(tmp_path):
+    from fmriemo.profiles import PROFILES, Settings
+    results.start("03_class_task", tmp_path / "results", {"profile": "full"})
+    try:
+        seeds = book.glue_budget(Settings.resolve("full", seed=4, paper_task="class"), "class")
+    finally:
+        results.stop()
+    r = results.load(tmp_path / "results", "03_class_task")
+    budget = PROFILES["full"]["budget"]["class"]
+    assert (r["max_epochs"], r["min_epochs"], r["patience"]) == (budget["epochs"], budget["min_epochs"],
+                                                                 budget["patience"])
+    assert seeds == [4, 5, 6] and r["n_seeds"] == 3
