@@ -49,6 +49,7 @@ SOURCES = {
     "c8_auc_se": ("08_attribution", "auc_se"), "c8_auc_ig": ("08_attribution", "auc_ig"),
     "c8_stab_se": ("08_attribution", "stab_se"),
     "c9_model9": ("09_level_and_beyond", "model9"), "c9_aware": ("09_level_and_beyond", "model_aware"),
+    "c9_plateau": ("09_level_and_beyond", "level9_on_plateau"), "c9_runs": ("09_level_and_beyond", "level9_runs"),
 }
 
 
@@ -137,6 +138,20 @@ def claims(v: dict, majority_level="?") -> pd.DataFrame:
                  _lt(0.5, v["c6_stab"]) or _lt(0.5, v["c8_se_ig"]))),
     ]
     return pd.DataFrame(rows, columns=["the paper's claim", "this book (data above)", "reading"])
+
+
+def rating_text(v: dict) -> str:
+    """The rating rule's result (chapter 9) in one or two sentences, saying so when the 9-way models it
+    is compared with kept checkpoints on their plateau (then the comparison is with a model that has not
+    learned, and says nothing about a trained one)."""
+    text = (f"On held-out participants, a class-aware rating built on a model's class predictions scores "
+            f"{v['c9_aware']:.4f}, against {v['c9_model9']:.4f} for a separate 9-way rating model of the same "
+            "architecture, the paper's rule (chapter 9 says which model).")
+    if not trained((v["c9_plateau"], v["c9_runs"])):
+        text += (f" But {v['c9_plateau']:.0f} of {v['c9_runs']:.0f} of those 9-way models kept a checkpoint on "
+                 "their plateau: the rule beats a 9-way model that has not learned at this budget, and "
+                 "whether it beats a trained one is not tested here.")
+    return text
 
 
 def training_text(v: dict) -> str:

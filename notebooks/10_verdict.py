@@ -53,6 +53,7 @@ glue("c8_recovery_text",
      if np.isfinite(v["c8_auc_se"]) else
      "On real data the regions that carry the signal are unknown, so which map finds them cannot be scored.")
 glue("training_text", verdict_rules.training_text(v))
+glue("rating_text", verdict_rules.rating_text(v))
 verdict = table("verdict", verdict_rules.claims(v, ch4["majority_level"]))  # the rules: fmriemo/verdict.py
 corr = v["c6_class_corr"]
 glue("class_corr_text", "more than 0.999" if corr > 0.999 else f"at least {corr:.2f}")
@@ -100,10 +101,7 @@ verdict.style.hide(axis="index")
 # {glue:text}`c8_se_occ:.2f` with occlusion of the same models.
 # {glue:text}`c8_recovery_text`
 #
-# **The rating**: on held-out participants, a class-aware rating built on a
-# model's class predictions scores {glue:text}`c9_aware:.4f`, against
-# {glue:text}`c9_model9:.4f` for a separate 9-way rating model of the same
-# architecture, the paper's rule (chapter 9 says which model).
+# **The rating**: {glue:text}`rating_text`
 #
 # ```{admonition} What this page does not say
 # :class: note

@@ -15,7 +15,8 @@ def strong() -> dict:
          "c5_p1": 0.45, "c5_p2": 0.40, "c5_neutral": 0.68,
          "c6_overlap": 8, "c6_expected": 2.6, "c6_p": 0.001, "c6_stab": 0.8,
          "c7_asb": 0.6, "c7_asb_lo": 0.5, "c7_asb_hi": 0.7, "c7_van": 0.4, "c7_ebr": 0.4, "c7_chance": 1 / 3,
-         "c7_p_av": 0.01, "c7_p_ae": 0.01, "c7_perm_asb": 0.001, "c8_se_ig": 0.7}
+         "c7_p_av": 0.01, "c7_p_ae": 0.01, "c7_perm_asb": 0.001, "c8_se_ig": 0.7,
+         "c9_aware": 0.43, "c9_model9": 0.55, "c9_plateau": 0, "c9_runs": 3}
     for m in ("asb", "vanilla", "ebr"):
         v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"] = 0, 3
     return v
@@ -84,3 +85,10 @@ def test_trained_rule_boundaries():
     assert verdict.trained((1, 2)) and not verdict.trained((2, 3)) and not verdict.trained((0, 0))
     assert verdict.trained() and not verdict.trained((NAN, 3))
     assert "3 of 9" in verdict.training_text({**strong(), "c3_plateau": 3}) and math.isfinite(strong()["c3_runs"])
+
+
+def test_rating_text_says_when_the_9way_models_never_learned():
+    v = strong()
+    assert "0.4300, against 0.5500" in verdict.rating_text(v) and "plateau" not in verdict.rating_text(v)
+    v["c9_plateau"] = 2
+    assert "2 of 3 of those 9-way models kept a checkpoint on their plateau" in verdict.rating_text(v)
