@@ -87,7 +87,8 @@ def config_for(profile: str = "full", epochs: int | None = None, task: str = "cl
     """A TrainConfig from a profile name ("quick", "full", "paper"), optionally overriding epochs."""
     from .models import DEFAULT_LR, DEFAULT_PREPROCESS
     method = kw.get("method", "asb")
-    p = dict(PROFILES[check_profile(profile)]["compact" if method == "compact" else check_task(task)])
+    kind = check_task(task) if method != "compact" else ("compact" if task == "class" else "compact_level")
+    p = dict(PROFILES[check_profile(profile)][kind])
     if kw.get("preprocess") is None:
         kw["preprocess"] = DEFAULT_PREPROCESS.get(method, "minmax")
     if kw.get("lr") is None and method in DEFAULT_LR:

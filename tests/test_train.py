@@ -111,3 +111,16 @@ def test_cli_train_bad_data_dir(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "train", "--data-dir", str(tmp_path / "missing")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_compact_level_models_get_their_own_budget():
+    from fmriemo.profiles import PROFILES
+    from fmriemo.train import config_for
+    for profile, p in PROFILES.items():
+        level, cls = (config_for(profile, method="compact", task=t) for t in ("level", "class"))
+        assert (level.epochs, level.min_epochs, level.patience) == tuple(p["budget"]["compact_level"][k] for k in
+                                                                         ("epochs", "min_epochs", "patience"))
+        assert (cls.epochs, cls.min_epochs, cls.patience) == tuple(p["budget"]["compact"][k] for k in
+                                                                   ("epochs", "min_epochs", "patience"))
+    assert config_for("full", method="compact", task="level").min_epochs == 200  # past its ~60-epoch plateau
+    assert config_for("full", 50, method="compact", task="level").min_epochs == 50  # an epochs override caps it
