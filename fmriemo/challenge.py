@@ -22,6 +22,14 @@ from .train import (RunResult, TrainConfig, config_for, default_cache_dir, fit, 
 COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
 
 
+def phase1_split_of(method: str, split: str = "auto") -> str:
+    """The split ``train_phase1`` trains ``method`` on: ``split`` itself, or for ``"auto"`` the paper's
+    split for the paper's models and held-out participants for Compact."""
+    if split not in PHASE1_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(PHASE1_SPLITS)}, got {split!r}")
+    return split if split != "auto" else ("participants" if method == "compact" else "paper")
+
+
 def train_phase1(ds: Dataset, method: str, settings, tasks=("class", "level"), split: str = "auto") -> dict:
     """Phase I models of ``method``: ``{task: RunResult}`` for each of ``tasks``, predicting every
     trial of the Test participants. ``settings`` is a :class:`fmriemo.profiles.Settings`; its first
@@ -32,10 +40,7 @@ def train_phase1(ds: Dataset, method: str, settings, tasks=("class", "level"), s
     share it); ``"participants"`` trains on the training participants with checkpoints chosen on
     ``settings.n_val`` other training participants (drawn with the seed), as for new participants;
     ``"auto"``: the paper's split for the paper's models, participants for Compact."""
-    if split not in PHASE1_SPLITS:
-        raise ValueError(f"split must be one of {', '.join(PHASE1_SPLITS)}, got {split!r}")
-    if split == "auto":
-        split = "participants" if method == "compact" else "paper"
+    split = phase1_split_of(method, split)
     seed = settings.seeds[0]
     if split == "paper":
         test = np.flatnonzero(ds.split == "test")

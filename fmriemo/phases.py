@@ -23,7 +23,7 @@ def phase1_split_text(ds: Dataset, names: dict, split: str = "auto", seeds=0, n_
                  else "seeds " + ", ".join(map(str, seeds[:-1])) + f" and {seeds[-1]}")
     groups = {"paper": [], "participants": []}
     for m, label in names.items():
-        groups[split if split != "auto" else ("participants" if m == "compact" else "paper")].append(label)
+        groups[challenge.phase1_split_of(m, split)].append(label)
     out = []
     for kind, labels in groups.items():
         if not labels:

@@ -49,7 +49,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmriemo import book, heldout, level, plots, search
+from fmriemo import book, heldout, level, plots, search, verdict
 from fmriemo.book import glue, setup, table
 from fmriemo.profiles import Settings
 
@@ -69,9 +69,10 @@ glue("level_table", ", ".join(f"class {c}: rating {v}" for c, v in full_table.it
 level9 = heldout.fold_runs(ds, level_model, "level", settings=settings)
 glue("level_model_label", plots.METHOD_LABELS.get(level_model, level_model))
 glue("level9_kept", heldout.kept_epochs_text([r for _, _, r in level9]))
-glue("level9_on_plateau", sum(bool(r.on_plateau) for _, _, r in level9))
+on9 = sum(bool(r.on_plateau) for _, _, r in level9)
+glue("level9_on_plateau", on9)
 glue("level9_runs", len(level9))
-glue("level9_caveat", "" if 2 * sum(bool(r.on_plateau) for _, _, r in level9) <= len(level9) else
+glue("level9_caveat", "" if verdict.trained((on9, len(level9))) else
      "These 9-way models kept checkpoints on their plateau, so the comparison shows only that the class-aware "
      "rule beats a 9-way model that has not learned at this budget; whether it beats a trained one is not "
      "tested here.")
