@@ -67,7 +67,8 @@ def test_training_is_deterministic_and_cached(dataset, tmp_path):
     a = train_run(dataset, split, cfg, tmp_path / "a", progress=False)
     b = train_run(dataset, split, cfg, tmp_path / "b", progress=False)
     assert not a.cached and not b.cached
-    assert a.history == b.history and np.array_equal(a.proba, b.proba)
+    assert a.history.keys() == b.history.keys() and np.array_equal(a.proba, b.proba)
+    assert all(np.array_equal(a.history[k], b.history[k], equal_nan=True) for k in a.history)
     c = train_run(dataset, split, cfg, tmp_path / "a", progress=False)
     assert c.cached and c.key == a.key and np.allclose(c.proba, a.proba)
     assert c.gates.shape == (48, 246)
@@ -79,6 +80,31 @@ def test_training_is_deterministic_and_cached(dataset, tmp_path):
     from fmriemo.train import predict
     proba, gates = predict(c.load_model(), preprocess.minmax_trial(dataset.X[c.test_index]))
     assert np.allclose(proba, c.proba, atol=1e-5) and np.allclose(gates, c.gates, atol=1e-6)
+
+
+def test_test_trace_scores_every_epoch_a_budget_can_keep(dataset, tmp_path):
+    from fmriemo import preprocess
+    from fmriemo.data import encode
+    from fmriemo.experiments import kept_at_budget
+    from fmriemo.models import build_model
+    from fmriemo.train import TestTrace, fit
+    split = _small(dataset)
+    cfg = TrainConfig(method="ebr", seed=1, epochs=40, patience=None, device="cpu")
+    r = train_run(dataset, split, cfg, tmp_path, progress=False)
+    acc, val = np.asarray(r.history["test_acc"]), r.history["val_acc"]
+    running_best = [e for e in range(1, 41) if val[e - 1] > max(val[:e - 1], default=-np.inf)]
+    assert np.flatnonzero(np.isfinite(acc)).tolist() == [e - 1 for e in running_best]
+    assert all(np.isfinite(acc[kept_at_budget(r, b) - 1]) for b in range(1, 41))
+    # the scored epochs carry the values a trace of every epoch gives: the trace changes no training
+    X = preprocess.apply(cfg.preprocess, dataset.X, dataset.participant)
+    y = {part: encode("class", dataset.y_class[idx]) for part, idx in
+         (("train", split.train), ("val", split.val), ("test", split.test))}
+    every = TestTrace(X[split.test], y["test"], "class", torch.device("cpu"))
+    torch.manual_seed(cfg.seed)
+    fit(build_model("ebr", "class"), X[split.train], y["train"], X[split.val], y["val"], cfg,
+        progress=False, on_epoch=lambda e, m, improved: every(e, m))
+    full = np.asarray(every.values["test_acc"])
+    assert np.isfinite(full).all() and np.allclose(acc[np.isfinite(acc)], full[np.isfinite(acc)])
 
 
 def test_early_stopping_and_checkpoint(dataset, tmp_path):
