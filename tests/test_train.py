@@ -149,4 +149,7 @@ def test_compact_level_models_get_their_own_budget():
         assert (cls.epochs, cls.min_epochs, cls.patience) == tuple(p["budget"]["compact"][k] for k in
                                                                    ("epochs", "min_epochs", "patience"))
     assert config_for("full", method="compact", task="level").min_epochs == 200  # past its ~60-epoch plateau
+    # Compact's level checkpoint is chosen on validation accuracy; the paper's level models keep the paper's rule
+    assert config_for("full", method="compact", task="level").monitored == "val_acc"
+    assert config_for("full", method="asb", task="level").monitored == "val_loss"
     assert config_for("full", 50, method="compact", task="level").min_epochs == 50  # an epochs override caps it
