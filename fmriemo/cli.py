@@ -159,12 +159,14 @@ def _cmd_submit(a) -> int:
     from .files import check_output_file
     from .level import ensemble_submission
 
-    if a.ensemble != "folds" and (a.protocol is not None or a.k is not None):
-        raise ValueError("--protocol and --k choose the fold models of --ensemble folds; add --ensemble folds "
-                         "or leave them out")
+    if a.ensemble not in ("folds", "auto") and (a.protocol is not None or a.k is not None):
+        raise ValueError("--protocol and --k choose the fold models of --ensemble folds (or auto); add --ensemble "
+                         "folds or leave them out")
     out = check_output_file(a.out, a.force, "submission")  # before training, not after
     _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
+    if a.ensemble == "auto":  # choose on held-out training participants, never on the test set
+        a.ensemble, a.seeds = _choose_ensemble(ds, a)
     tasks = ("class", "level") if a.ratings == "level-model" else ("class",)
     runs = {task: [] for task in tasks}
     if a.ensemble == "folds":  # the held-out protocol's fold models, each with its own participants
@@ -189,6 +191,23 @@ def _cmd_submit(a) -> int:
     print(f"wrote {len(table)} predictions ({a.method}, {what}, ratings {a.ratings}) to {out}; "
           f"kept checkpoints: {kept}")
     return 0
+
+
+def _choose_ensemble(ds, a) -> tuple[str, int]:
+    """``--ensemble auto``: score one model, a seed ensemble and a fold ensemble of ``--method`` on
+    held-out training participants (chapter 9's comparison), print the scores, return the winner as
+    (``--ensemble``, ``--seeds``)."""
+    from .heldout import choose_ensemble, ensemble_comparison
+    n = a.seeds if a.seeds > 1 else 3
+    check = _settings(a, protocol=a.protocol, k=a.k)
+    pred = ensemble_comparison(ds, a.method, "class", check.replace(seeds=check.seeds[:1]), n_seeds=n)
+    acc = pred.assign(hit=pred.y_true == pred.y_pred).groupby(["ensemble", "model"], sort=False)["hit"].mean()
+    chosen = choose_ensemble(pred)
+    print(f"held-out class accuracy of {a.method} ({check.protocol}, k = {check.k}, "
+          f"{pred.participant.nunique()} participants):")
+    for (kind, name), v in acc.items():
+        print(f"  {name:<32} {v:.3f}{'  <- chosen' if kind == chosen else ''}")
+    return ("folds", 1) if chosen == "folds" else ("seeds", 1 if chosen == "single" else n)
 
 
 def _cmd_chapters(a) -> int:
@@ -321,12 +340,15 @@ def main(argv=None) -> int:
     sm.add_argument("--ratings", choices=("class-aware", "level-model"), default="class-aware",
                     help="LEVEL from the SMAPE-optimal rating of each predicted class (fitted on the training "
                          "participants; the default) or from a 9-way level model (the paper's)")
-    sm.add_argument("--ensemble", choices=("seeds", "folds"), default="seeds",
+    sm.add_argument("--ensemble", choices=("seeds", "folds", "auto"), default="seeds",
                     help="seeds: --seeds Phase I models (see --split); folds: the held-out protocol's fold models (chapter 7), each "
-                         "trained on one fold's training participants; class probabilities are averaged")
+                         "trained on one fold's training participants; class probabilities are averaged. auto: "
+                         "first score one model, a seed ensemble (--seeds, 3 if 1) and a fold ensemble on held-out "
+                         "training participants (chapter 9), then submit the best")
     sm.add_argument("--protocol", choices=PROTOCOLS, default=None,
-                    help="with --ensemble folds: the held-out protocol (default: the profile's)")
-    sm.add_argument("--k", type=positive_int, default=None, help="with --ensemble folds: folds (default: the profile's)")
+                    help="with --ensemble folds or auto: the held-out protocol (default: the profile's)")
+    sm.add_argument("--k", type=positive_int, default=None,
+                    help="with --ensemble folds or auto: folds (default: the profile's)")
     sm.add_argument("--n-val", type=positive_int, default=3, help="training participants held out for checkpoint selection")
     sm.add_argument("--epochs", type=positive_int, default=None)
     sm.add_argument("--profile", choices=tuple(PROFILES), default="full")

@@ -24,7 +24,8 @@ from .data import Dataset, check_task
 from .evaluate import macro_f1, wilson_interval
 from .profiles import PROFILES as _PROFILES
 from .profiles import Settings
-from .splits import PROTOCOLS, Split, group_folds, nested_split, order_groups, training_participants  # noqa: F401
+from .splits import (PROTOCOLS, Split, group_folds, inner_folds, nested_split, order_groups,  # noqa: F401
+                     training_participants)
 from .train import RunResult, config_for, train_run
 
 #: the held-out chapters' defaults per profile: a view of :data:`fmriemo.profiles.PROFILES`
@@ -53,6 +54,103 @@ def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings 
             out.append((seed, f, train_run(ds, nested_split(ds, test_p, s.n_val, seed), cfg, s.cache_dir,
                                            s.progress)))
     return out
+
+
+def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
+                    inner_k: int = 3) -> dict[int, list[tuple[list[str], RunResult]]]:
+    """The nested level of the held-out protocol: for each outer fold ``f`` of ``settings``, the method
+    trained once per inner fold of that fold's training participants (whole order groups, at most
+    ``inner_k`` folds, as :func:`fmriemo.search.nested_search` scores its candidates), each without
+    the outer test participants and without its inner fold, its checkpoint chosen on
+    ``settings.n_val`` others. Each predicts both its inner fold and the outer test participants.
+    ``{f: [(inner_fold_participants, run), ...]}``; the first of ``settings.seeds``."""
+    from .calibrate import class_orders
+    check_task(task)
+    s = settings or Settings.resolve()
+    seed, orders = s.seeds[0], class_orders(ds)
+    cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device)
+    out = {}
+    for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
+        rest = [p for p in training_participants(ds) if p not in set(test_p)]
+        out[f] = [(fold, train_run(ds, nested_split(ds, list(test_p) + fold, s.n_val, seed), cfg, s.cache_dir,
+                                   s.progress)) for fold in inner_folds(orders, rest, inner_k)]
+    return out
+
+
+def search_candidate(ds: Dataset, method: str, settings: Settings | None = None, inner_k: int = 3):
+    """A deep class model as an extra candidate of :func:`fmriemo.search.nested_search` (its
+    ``extra``): inner predictions from :func:`inner_fold_runs`, outer predictions from the held-out
+    protocol's fold models (:func:`fold_runs`, first seed), so the search chooses between it and the
+    linear read-outs on the same inner folds. Trains (or loads) on first use."""
+    s = (settings or Settings.resolve())
+    s = s.replace(seeds=s.seeds[:1])
+    lab = (ds.split == "train") & ds.labelled
+    cache: dict = {}
+
+    def predict(f: int, test_p: list, inner: list):
+        if not cache:
+            cache["inner"] = inner_fold_runs(ds, method, "class", s, inner_k)
+            cache["outer"] = {fold: r for _, fold, r in fold_runs(ds, method, "class", s)}
+        runs = cache["inner"].get(f, [])
+        if sorted(map(sorted, (fold for fold, _ in runs))) != sorted(map(sorted, inner)):
+            raise ValueError(f"{method}: the inner folds of outer fold {f} differ from the search's; run both with "
+                             "the same protocol, k and inner_k")
+        te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
+        tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
+        by_index = {}
+        for fold, r in runs:
+            mine = np.isin(ds.participant[r.test_index], fold)
+            by_index.update(zip(r.test_index[mine].tolist(), np.asarray(r.y_pred)[mine].tolist()))
+        outer = cache["outer"][f]
+        if not np.array_equal(np.sort(outer.test_index), te):
+            raise ValueError(f"{method}: outer fold {f}'s model was tested on other participants than the search's")
+        out_map = dict(zip(outer.test_index.tolist(), np.asarray(outer.y_pred).tolist()))
+        return np.array([by_index[i] for i in tr]), np.array([out_map[i] for i in te])
+
+    return predict
+
+
+#: the ensembles a submission can use, simplest first (the order that breaks ties)
+ENSEMBLES = ("single", "seeds", "folds")
+
+
+def ensemble_comparison(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
+                        n_seeds: int = 3, inner_k: int = 3) -> pd.DataFrame:
+    """The three ways to submit ``method``, scored on held-out participants (the outer folds of
+    ``settings``): one model (first seed), the average of ``n_seeds`` models' probabilities (seeds,
+    each with its own validation participants), and the average of the fold models of the protocol
+    one level down (:func:`inner_fold_runs`: the fold ensemble ``fmriemo submit --ensemble folds``
+    builds from all training participants, rebuilt without the outer test participants). One row
+    per (ensemble, held-out trial), ``model`` naming it and ``ensemble`` one of :data:`ENSEMBLES`."""
+    from .data import decode
+    s = settings or Settings.resolve()
+    if n_seeds < 2:
+        raise ValueError(f"a seed ensemble needs n_seeds >= 2, got {n_seeds}")
+    seeds = tuple(range(s.seeds[0], s.seeds[0] + int(n_seeds)))
+    by_fold: dict[int, list] = {}
+    for seed, f, r in fold_runs(ds, method, task, s.replace(seeds=seeds)):
+        by_fold.setdefault(f, []).append(r)
+    inner = inner_fold_runs(ds, method, task, s, inner_k)
+    out = []
+    for f, rs in sorted(by_fold.items()):
+        idx = rs[0].test_index
+        inner_proba = []
+        for _, r in inner[f]:
+            pos = {i: n for n, i in enumerate(r.test_index.tolist())}
+            inner_proba.append(r.proba[[pos[i] for i in idx.tolist()]])
+        kinds = {"single": ("single model", rs[0].proba),
+                 "seeds": (f"seed ensemble ({len(rs)} seeds)", np.mean([r.proba for r in rs], axis=0)),
+                 "folds": (f"fold ensemble ({len(inner_proba)} inner folds)", np.mean(inner_proba, axis=0))}
+        for kind, (name, proba) in kinds.items():
+            out.append(_rows(ds, idx, decode(task, proba.argmax(1)), task, model=name, ensemble=kind, seed=0, fold=f))
+    return pd.concat(out, ignore_index=True)
+
+
+def choose_ensemble(pred: pd.DataFrame) -> str:
+    """The ensemble (one of :data:`ENSEMBLES`) with the highest held-out accuracy in ``pred`` (from
+    :func:`ensemble_comparison`); ties go to the simpler one."""
+    acc = pred.assign(hit=pred.y_true == pred.y_pred).groupby("ensemble")["hit"].mean()
+    return max((k for k in ENSEMBLES if k in acc.index), key=lambda k: (round(float(acc[k]), 12), -ENSEMBLES.index(k)))
 
 
 def model_name(method: str, preprocessing: str | None) -> str:

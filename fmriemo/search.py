@@ -14,6 +14,15 @@ search costs about a minute and can be repeated on several data sets:
     second 5 on, side by side: a crude temporal filter that keeps the shape of the response).
 ``C``
     the inverse L2 strength of the logistic regression (shrinkage of the region weights).
+``regions``
+    ``"all"`` or ``"top 64"``: only the 64 regions whose features separate the classes best in
+    the training trials of the fit (ANOVA F, averaged over a region's features), a hard form of
+    region dropout; chosen inside every fit, so the held-out participants never inform it.
+
+Besides these linear read-outs, :func:`nested_search` takes *extra* candidates computed elsewhere
+(chapter 9 adds this book's Compact model, a small convolutional read-out with dropout on
+regions): for each outer fold, their predictions on the fold's training trials from inner-fold
+models (on the same inner folds) and on its test trials.
 
 The selection is nested: in each outer fold of the held-out protocol, every candidate is scored
 by an inner group cross-validation over the outer fold's *training* participants only (order
@@ -29,30 +38,37 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_selection import f_classif
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import preprocess
 from .data import Dataset
-from .splits import group_folds
+from .splits import group_folds, inner_folds
 
 INPUTS = ("pct", "subjz", "pct+subjz")
 WINDOWS = {"8-21": (8, 21), "15-25": (15, 25), "8-25": (8, 25), "bins": None}
 CS = (0.01, 0.05, 0.2)
+REGIONS = ("all", "top 64")
+N_SELECTED = 64
 
 
-def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS) -> list[dict]:
-    """Every combination of input, window and C, each a dict with a readable ``name``."""
+def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS, regions=REGIONS) -> list[dict]:
+    """Every combination of input, window, C and regions, each a dict with a readable ``name``
+    (``"pct 8-21 C=0.05"``, ``"pct 8-21 C=0.05 top 64"``)."""
     for w in windows:
         if w not in WINDOWS:
             raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {w!r}")
     for i in inputs:
         if i not in INPUTS:
             raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {i!r}")
-    return [{"name": f"{i} {w} C={c:g}", "input": i, "window": w, "C": float(c)}
-            for i, w, c in itertools.product(inputs, windows, cs)]
+    for r in regions:
+        if r not in REGIONS:
+            raise ValueError(f"regions must be one of {', '.join(REGIONS)}, got {r!r}")
+    return [{"name": f"{i} {w} C={c:g}" + ("" if r == "all" else f" {r}"), "input": i, "window": w, "C": float(c),
+             "regions": r} for r, i, w, c in itertools.product(regions, inputs, windows, cs)]
 
 
 def _windowed(X: np.ndarray, window: str) -> np.ndarray:
@@ -77,31 +93,42 @@ def features(ds: Dataset, inp: str, window: str) -> np.ndarray:
     raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {inp!r}")
 
 
-def _model(C: float):
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000, tol=1e-3))
+class RegionSelect(BaseEstimator, TransformerMixin):
+    """Keep the features of the ``n`` regions that separate the classes best in the training rows
+    (ANOVA F of each feature, averaged over a region's features; features come in blocks of one
+    value per region, as :func:`features` lays them out)."""
+
+    def __init__(self, n: int = N_SELECTED, n_regions: int = 246):
+        self.n, self.n_regions = n, n_regions
+
+    def fit(self, F, y):
+        f, _ = f_classif(F, y)
+        per_region = np.nan_to_num(f).reshape(-1, self.n_regions).mean(0)
+        keep = np.sort(np.argsort(-per_region, kind="stable")[:self.n])
+        self.columns_ = (keep[None, :] + self.n_regions * np.arange(F.shape[1] // self.n_regions)[:, None]).ravel()
+        return self
+
+    def transform(self, F):
+        return F[:, self.columns_]
 
 
-def _inner_groups(orders: dict, participants) -> np.ndarray:
-    """Order groups among ``participants`` only: each distinct class order named after its first
-    participant *in this set*, so that nothing outside it (an outer test participant's labels)
-    changes the inner folds."""
-    first: dict = {}
-    for p in sorted(set(participants), key=lambda p: (len(p), p)):
-        first.setdefault(orders[p], p)
-    return np.array([first[orders[p]] for p in participants])
+def _model(C: float, regions: str = "all"):
+    steps = [] if regions == "all" else [RegionSelect(N_SELECTED)]
+    return make_pipeline(*steps, StandardScaler(), LogisticRegression(C=C, max_iter=3000, tol=1e-3))
 
 
-def _inner_accuracy(F, y, participants, orders, C: float, k: int) -> float:
-    g = _inner_groups(orders, participants)
-    n = min(k, len(set(g)))
+def _inner_accuracy(F, y, participants, folds, C: float, regions: str = "all") -> float:
+    """Accuracy of a read-out over inner ``folds`` (lists of participants) of the rows given: every
+    row predicted once, by the model fitted without its fold."""
     hits = []
-    for tr, te in GroupKFold(n_splits=n).split(F, y, groups=g):
-        hits.append(_model(C).fit(F[tr], y[tr]).predict(F[te]) == y[te])
+    for fold in folds:
+        te = np.isin(participants, fold)
+        hits.append(_model(C, regions).fit(F[~te], y[~te]).predict(F[te]) == y[te])
     return float(np.concatenate(hits).mean())
 
 
 def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
-                  grid: list[dict] | None = None, folds: list | None = None,
+                  grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
                   progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the nested search on the labelled training participants of ``ds``.
 
@@ -109,9 +136,14 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     the outer folds, its outer (held-out) accuracy and in how many outer folds it was chosen; and
     one row per held-out trial (``participant``, ``index``, ``fold``, ``y_true``, ``y_pred``,
     ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside each fold.
-    ``folds`` (lists of test participants) replaces the protocol's outer folds."""
+    ``folds`` (lists of test participants) replaces the protocol's outer folds. ``extra`` maps a
+    candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
+    class predictions (0/1/2 as ``ds.y_class``) for outer fold ``f``'s training rows, each by a
+    model that did not see its inner fold (``inner``: lists of participants, the folds every
+    candidate is scored on), and for its test rows, in dataset order."""
     from .calibrate import class_orders
     grid = grid or candidates()
+    extra = extra or {}
     lab = (ds.split == "train") & ds.labelled
     orders = class_orders(ds)
     y_all = np.where(lab, np.nan_to_num(ds.y_class), 0).astype(int)
@@ -120,36 +152,51 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
         key = (c["input"], c["window"])
         if key not in feats:
             feats[key] = features(ds, *key)
+    names = [c["name"] for c in grid] + list(extra)
+    if len(set(names)) != len(names):
+        raise ValueError("candidate names must be unique")
     folds = folds if folds is not None else group_folds(ds, protocol, k)
-    inner = np.zeros((len(folds), len(grid)))
-    outer_hits = [[] for _ in grid]
+    inner = np.zeros((len(folds), len(names)))
+    outer_hits = [[] for _ in names]
     rows = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(folds) * len(grid), desc="nested search", leave=False)
+        bar = tqdm(total=len(folds) * len(names), desc="nested search", leave=False)
     for f, test_p in enumerate(folds):
         te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
         tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
+        inner_p = inner_folds(orders, ds.participant[tr], inner_k)
         preds = []
         for j, c in enumerate(grid):
             F = feats[(c["input"], c["window"])]
-            inner[f, j] = _inner_accuracy(F[tr], y_all[tr], ds.participant[tr], orders, c["C"], inner_k)
-            pred = _model(c["C"]).fit(F[tr], y_all[tr]).predict(F[te])
-            preds.append(pred)
-            outer_hits[j].append(pred == y_all[te])
+            inner[f, j] = _inner_accuracy(F[tr], y_all[tr], ds.participant[tr], inner_p, c["C"], c["regions"])
+            preds.append(_model(c["C"], c["regions"]).fit(F[tr], y_all[tr]).predict(F[te]))
             if bar is not None:
                 bar.update(1)
+        for j, predict in enumerate(extra.values(), start=len(grid)):
+            inner_pred, outer_pred = (np.asarray(a, int) for a in predict(f, list(test_p), inner_p))
+            if inner_pred.shape != tr.shape or outer_pred.shape != te.shape:
+                raise ValueError(f"extra candidate {names[j]!r} must predict {len(tr)} training and {len(te)} test "
+                                 f"trials of fold {f}, got {inner_pred.shape[0]} and {outer_pred.shape[0]}")
+            inner[f, j] = float(np.mean(inner_pred == y_all[tr]))
+            preds.append(outer_pred)
+            if bar is not None:
+                bar.update(1)
+        for j, pred in enumerate(preds):
+            outer_hits[j].append(pred == y_all[te])
         best = int(np.argmax(inner[f]))  # ties: the first in the grid's order
         rows.append(pd.DataFrame({"participant": ds.participant[te], "index": te, "fold": f, "y_true": y_all[te],
-                                  "y_pred": preds[best], "chosen": grid[best]["name"],
+                                  "y_pred": preds[best], "chosen": names[best],
                                   "inner accuracy": inner[f, best]}))
     if bar is not None:
         bar.close()
     chosen = [r["chosen"].iloc[0] for r in rows]
-    table = pd.DataFrame({"candidate": [c["name"] for c in grid], "input": [c["input"] for c in grid],
-                          "window": [c["window"] for c in grid], "C": [c["C"] for c in grid],
-                          "inner accuracy": inner.mean(0),
-                          "held-out accuracy": [float(np.concatenate(h).mean()) for h in outer_hits],
-                          "chosen in folds": [chosen.count(c["name"]) for c in grid]}).set_index("candidate")
+    described = [(c["input"], c["window"], c["C"], c["regions"], "linear") for c in grid] + \
+        [("", "", np.nan, "", "extra") for _ in extra]
+    table = pd.DataFrame(described, columns=["input", "window", "C", "regions", "read-out"], index=names)
+    table.index.name = "candidate"
+    table["inner accuracy"] = inner.mean(0)
+    table["held-out accuracy"] = [float(np.concatenate(h).mean()) for h in outer_hits]
+    table["chosen in folds"] = [chosen.count(n) for n in names]
     return table, pd.concat(rows, ignore_index=True)

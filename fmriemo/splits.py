@@ -93,6 +93,26 @@ def order_groups(ds: Dataset) -> dict[str, str]:
     return {p: first.setdefault(order, p) for p, order in class_orders(ds).items()}
 
 
+def groups_among(orders: dict, participants) -> dict[str, str]:
+    """Order groups among ``participants`` only (``orders``: participant -> class order, from
+    :func:`fmriemo.calibrate.class_orders`): each distinct order is named after its first participant
+    *in this set*, so that nothing outside it (an outer test participant's labels) changes them."""
+    first: dict = {}
+    return {p: first.setdefault(orders[p], p) for p in sorted(set(participants), key=lambda p: (len(p), p))}
+
+
+def inner_folds(orders: dict, participants, k: int) -> list[list[str]]:
+    """Folds of whole order groups among ``participants`` (at most ``k``, at most one per group): the
+    inner level of a nested protocol, over one outer fold's training participants."""
+    ps = sorted(set(participants), key=lambda p: (len(p), p))
+    groups = groups_among(orders, ps)
+    n = min(int(k), len(set(groups.values())))
+    if n < 2:
+        raise ValueError(f"inner folds need at least two order groups among {len(ps)} participant(s)")
+    folds = GroupKFold(n_splits=n).split(ps, groups=[groups[p] for p in ps])
+    return [[ps[i] for i in te] for _, te in folds]
+
+
 def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
     """Test participants of each outer fold: one per fold ("loso"), one order group per fold
     ("order"), ``k`` folds of whole order groups ("groupkfold", participants shuffled with

@@ -1,4 +1,5 @@
 """Scoring, submission files, Phase I training on participants and Phase II fine-tuning."""
+import re
 import subprocess
 import sys
 
@@ -292,6 +293,23 @@ def test_cli_submit_fold_ensemble(tmp_path):
                         str(tmp_path / "x.csv"), "--cache-dir", str(tmp_path / "other"), "--k", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "--ensemble folds" in r.stderr and not (tmp_path / "other").exists()
+
+
+def test_cli_submit_chooses_its_ensemble_on_held_out_participants(tmp_path):
+    out = tmp_path / "auto.csv"
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "ebr", "--epochs", "2",
+                        "--profile", "quick", "--cache-dir", str(tmp_path / "cache"), "--quiet", "--out", str(out),
+                        "--ensemble", "auto", "--k", "2", "--seeds", "2", "--n-val", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("held-out class accuracy of ebr (groupkfold, k = 2")
+    rows = [re.fullmatch(r"  (.+?) +(\d\.\d{3})(  <- chosen)?", line) for line in lines[1:4]]
+    assert all(rows) and [m[1].split(" (")[0] for m in rows] == ["single model", "seed ensemble", "fold ensemble"]
+    chosen = [m for m in rows if m[3]]
+    assert len(chosen) == 1 and float(chosen[0][2]) == max(float(m[2]) for m in rows)
+    expect = {"single model": "1 seed(s)", "seed ensemble": "2 seed(s)", "fold ensemble": "fold models"}
+    assert expect[chosen[0][1].split(" (")[0]] in lines[-1] and len(challenge.read_submission(out)) == 120
 
 
 def test_ensemble_submission_averages_probabilities(dataset):

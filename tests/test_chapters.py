@@ -221,15 +221,26 @@ def test_09_level_and_beyond(run):
     assert g["model9_lo"] <= g["model9"] <= g["model9_hi"] and g["model_aware"] == g["compact_aware"]
     assert "on the plateau" in g["level9_kept"] and g["level_model_label"].startswith("Compact")
     # the nested decoder search: its accuracy recomputed through the library on the same folds
-    assert g["n_candidates"] == 36 and g["n_search_draws"] == 2
+    assert g["n_candidates"] == 73 and g["n_linear"] == 72 and g["n_search_draws"] == 2
     assert 0 <= g["search_acc_lo"] <= g["search_acc"] <= g["search_acc_hi"] <= 1
     assert g["search_gain_min"] <= g["search_gain_max"]
     assert "surrogate's" in g["search_reference_text"]
-    from fmriemo import search
-    grid, nested = search.nested_search(_dataset(run), "groupkfold", 4)
+    from fmriemo import heldout, search
+    from fmriemo.profiles import Settings
+    ds = _dataset(run)
+    settings = Settings.resolve("quick", epochs=2, cache_dir=run.cache, n_seeds=1, k=4, n_val=2, progress=False)
+    grid, nested = search.nested_search(ds, "groupkfold", 4,
+                                        extra={"conv": heldout.search_candidate(ds, "compact", settings)})
     assert g["search_acc"] == pytest.approx(float((nested.y_true == nested.y_pred).mean()), abs=1e-12)
     assert g["search_best_after_acc"] == pytest.approx(grid["held-out accuracy"].max(), abs=1e-12)
-    assert g["search_best_after"] == grid["held-out accuracy"].idxmax()
+    assert g["conv_inner"] == pytest.approx(grid.loc["conv", "inner accuracy"], abs=1e-12)
+    # which ensemble to submit: recomputed from the same stored models
+    ens = heldout.ensemble_comparison(ds, "compact", "class", settings, n_seeds=3)
+    chosen = heldout.choose_ensemble(ens)
+    assert g["ens_chosen"] == ens.loc[ens.ensemble == chosen, "model"].iloc[0]
+    hit = ens.assign(hit=ens.y_true == ens.y_pred).groupby("ensemble")["hit"].mean()
+    assert all(g[f"ens_{k}_acc"] == pytest.approx(hit[k], abs=1e-12) for k in heldout.ENSEMBLES)
+    assert ("single model itself" in g["ens_vs_single_text"]) == (chosen == "single")
 
 
 #: cheap parameters for each chapter the verdict reads (run when a test needs it and it has not run)

@@ -139,3 +139,54 @@ def test_kept_epochs_text_names_every_kept_epoch_and_the_plateau_count():
     runs[1].epochs_run = 120
     assert "after 120-300 epochs" in kept_epochs_text(runs)
     assert kept_epochs_text([]) == "none (no runs)"
+
+
+def _tiny_settings(tmp_path, **kw):
+    return Settings.resolve("quick", epochs=2, cache_dir=tmp_path, n_seeds=1, k=2, n_val=2, progress=False, **kw)
+
+
+def test_inner_fold_models_never_see_their_outer_test_or_inner_fold(dataset, tmp_path):
+    s = _tiny_settings(tmp_path)
+    inner = heldout.inner_fold_runs(dataset, "ebr", "class", s, inner_k=3)
+    outer = heldout.group_folds(dataset, s.protocol, s.k)
+    lab = (dataset.split == "train") & dataset.labelled
+    assert sorted(inner) == [0, 1]
+    for f, runs in inner.items():
+        rest = set(dataset.participant[lab]) - set(outer[f])
+        assert sorted(p for fold, _ in runs for p in fold) == sorted(rest)  # the inner folds partition them
+        for fold, r in runs:
+            tested = set(dataset.participant[r.test_index])
+            assert tested == set(fold) | set(outer[f])
+            assert "nested-" in r.split["name"]
+    # the same runs give the search its extra candidate, with the outer fold models' predictions
+    predict = heldout.search_candidate(dataset, "ebr", s, inner_k=3)
+    tr = np.flatnonzero(lab & ~np.isin(dataset.participant, outer[0]))
+    inner_pred, outer_pred = predict(0, outer[0], [fold for fold, _ in inner[0]])
+    assert inner_pred.shape == tr.shape and set(np.unique(inner_pred)) <= {0, 1, 2}
+    (_, _, r0), = [x for x in heldout.fold_runs(dataset, "ebr", "class", s) if x[1] == 0]
+    assert np.array_equal(outer_pred, np.asarray(r0.y_pred)[np.argsort(r0.test_index)])
+    with pytest.raises(ValueError, match="inner folds"):
+        predict(0, outer[0], [sorted(tested)])
+
+
+def test_ensemble_comparison_scores_the_three_submissions_on_held_out_participants(dataset, tmp_path):
+    s = _tiny_settings(tmp_path)
+    pred = heldout.ensemble_comparison(dataset, "ebr", "class", s, n_seeds=2, inner_k=2)
+    assert list(dict.fromkeys(pred.ensemble)) == list(heldout.ENSEMBLES)
+    runs = heldout.fold_runs(dataset, "ebr", "class", s.replace(seeds=(0, 1)))
+    for f in (0, 1):
+        rs = [r for _, ff, r in runs if ff == f]
+        rows = pred[pred.fold == f]
+        single, seeds = rows[rows.ensemble == "single"], rows[rows.ensemble == "seeds"]
+        assert np.array_equal(single.y_pred, rs[0].y_pred)
+        assert np.array_equal(seeds.y_pred, np.mean([r.proba for r in rs], 0).argmax(1) - 1)
+        assert len(rows[rows.ensemble == "folds"]) == len(rs[0].test_index)
+    assert heldout.choose_ensemble(pred) in heldout.ENSEMBLES
+    tie = pred.assign(y_pred=pred.y_true)  # every ensemble perfect: the simplest wins
+    assert heldout.choose_ensemble(tie) == "single"
+    better = pred.copy()
+    better.loc[better.ensemble == "folds", "y_pred"] = better.y_true
+    assert heldout.choose_ensemble(better) == "folds"
+    with pytest.raises(ValueError, match="n_seeds >= 2"):
+        heldout.ensemble_comparison(dataset, "ebr", "class", s, n_seeds=1)
+

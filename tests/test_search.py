@@ -11,13 +11,30 @@ GRID = search.candidates(inputs=("pct", "subjz"), windows=("15-25",), cs=(0.05,)
 
 def test_candidates_grid_and_errors():
     grid = search.candidates()
-    assert len(grid) == len(search.INPUTS) * len(search.WINDOWS) * len(search.CS)
+    assert len(grid) == len(search.INPUTS) * len(search.WINDOWS) * len(search.CS) * len(search.REGIONS)
     assert len({c["name"] for c in grid}) == len(grid)
     with pytest.raises(ValueError, match="window must be one of"):
         search.candidates(windows=("0-5",))
     with pytest.raises(ValueError, match="input must be one of"):
         search.candidates(inputs=("raw",))
+    with pytest.raises(ValueError, match="regions must be one of"):
+        search.candidates(regions=("top 10",))
 
+
+def test_region_selection_keeps_whole_regions_chosen_on_the_training_rows():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 40)
+    F = rng.normal(size=(120, 2 * 246))  # two features per region, in blocks of 246
+    informative = [5, 100, 200]
+    for r in informative:
+        F[:, r] += y
+        F[:, 246 + r] += y
+    sel = search.RegionSelect(n=3).fit(F, y)
+    assert sorted(sel.columns_.tolist()) == sorted(informative + [246 + r for r in informative])
+    assert sel.transform(F).shape == (120, 6)
+    # fitted inside the pipeline: what it keeps depends on the rows it is fitted on only
+    model = search._model(0.05, "top 64").fit(F[:90], y[:90])
+    assert model.named_steps["regionselect"].columns_.shape == (128,)
 
 def test_features_are_label_free_and_per_participant(dataset):
     F = search.features(dataset, "subjz", "bins")
@@ -63,3 +80,29 @@ def test_outer_test_labels_never_inform_the_choice(dataset):
     assert a["chosen"].iloc[0] == b["chosen"].iloc[0]
     assert a["inner accuracy"].iloc[0] == b["inner accuracy"].iloc[0]
     assert np.array_equal(a["y_pred"].to_numpy(), b["y_pred"].to_numpy())
+
+
+def test_extra_candidates_are_scored_on_the_same_inner_folds_and_chosen_by_inner_accuracy(dataset):
+    lab = np.flatnonzero((dataset.split == "train") & dataset.labelled)
+    y = dataset.y_class.astype(float)
+    seen = []
+
+    def knows_the_training_labels(f, test_p, inner):
+        seen.append((f, [sorted(fold) for fold in inner]))
+        tr = lab[~np.isin(dataset.participant[lab], test_p)]
+        te = lab[np.isin(dataset.participant[lab], test_p)]
+        return y[tr].astype(int), np.zeros(len(te), int)  # perfect inside, "class 0" outside
+
+    table, pred = search.nested_search(dataset, "groupkfold", k=3, grid=GRID,
+                                       extra={"oracle inside": knows_the_training_labels})
+    assert table.loc["oracle inside", "inner accuracy"] == 1.0 and table.loc["oracle inside", "read-out"] == "extra"
+    assert table.loc["oracle inside", "chosen in folds"] == 3 and (pred["y_pred"] == 0).all()
+    assert table.loc["oracle inside", "held-out accuracy"] == pytest.approx(np.mean(pred.y_true == 0))
+    # the inner folds handed over partition each outer fold's training participants into order groups
+    folds = group_folds(dataset, "groupkfold", 3)
+    for f, inner in seen:
+        rest = sorted(set(dataset.participant[lab]) - set(folds[f]))
+        assert sorted(p for fold in inner for p in fold) == rest and len(inner) == 3
+    with pytest.raises(ValueError, match="must predict"):
+        search.nested_search(dataset, grid=GRID, extra={"short": lambda f, t, i: (np.zeros(3), np.zeros(3))})
+
