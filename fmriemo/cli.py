@@ -159,12 +159,18 @@ def _cmd_submit(a) -> int:
     from .files import check_output_file
     from .level import ensemble_submission
 
+    if a.method == "search" and (a.ratings != "class-aware" or a.ensemble != "seeds" or a.seeds != 1
+                                 or a.protocol is not None or a.k is not None):
+        raise ValueError("--method search is one linear read-out chosen by cross-validation: it takes no "
+                         "--ratings level-model, --ensemble, --seeds, --protocol or --k")
     if a.ensemble not in ("folds", "auto") and (a.protocol is not None or a.k is not None):
         raise ValueError("--protocol and --k choose the fold models of --ensemble folds (or auto); add --ensemble "
                          "folds or leave them out")
     out = check_output_file(a.out, a.force, "submission")  # before training, not after
     _check_cache(a)
     ds = open_dataset(a.data_dir, a.labels, a.surrogate_seed, a.cache_dir)
+    if a.method == "search":
+        return _submit_search(ds, a, out)
     if a.ensemble == "auto":  # choose on held-out training participants, never on the test set
         a.ensemble, a.seeds = _choose_ensemble(ds, a)
     tasks = ("class", "level") if a.ratings == "level-model" else ("class",)
@@ -190,6 +196,19 @@ def _cmd_submit(a) -> int:
                      for t, rs in runs.items() for name, r in zip(names[t], rs))
     print(f"wrote {len(table)} predictions ({a.method}, {what}, ratings {a.ratings}) to {out}; "
           f"kept checkpoints: {kept}")
+    return 0
+
+
+def _submit_search(ds, a, out) -> int:
+    """``--method search``: chapter 9's search run once over all training participants; the chosen
+    linear read-out predicts every Test trial, with class-aware ratings."""
+    from .challenge import write_submission
+    from .level import ensemble_submission
+    from .search import choose_and_fit
+    chosen, scores, run = choose_and_fit(ds)
+    write_submission(ensemble_submission(ds, [run], None, "class-aware"), out, force=a.force)
+    print(f"wrote {len(run.test_index)} predictions (search: {chosen['name']}, cross-validated accuracy "
+          f"{scores[chosen['name']]:.3f} over {len(scores)} linear read-outs, ratings class-aware) to {out}")
     return 0
 
 
@@ -328,7 +347,9 @@ def main(argv=None) -> int:
     sm.add_argument("--data-dir", default="", help="challenge folder (empty: the built-in surrogate)")
     sm.add_argument("--labels", default="", help="released-labels CSV (optional)")
     sm.add_argument("--out", required=True, help="submission CSV to write")
-    sm.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact"), default="asb")
+    sm.add_argument("--method", choices=("vanilla", "asb", "ebr", "compact", "search"), default="asb",
+                    help="a model (the paper's three or this book's Compact), or search: chapter 9's linear "
+                         "read-outs, the best by group cross-validation over the training participants")
     sm.add_argument("--seed", type=seed_arg, default=0, help="first training seed")
     sm.add_argument("--seeds", type=positive_int, default=1,
                     help="ensemble of this many seeds: class probabilities averaged")

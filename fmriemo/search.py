@@ -200,3 +200,36 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     table["held-out accuracy"] = [float(np.concatenate(h).mean()) for h in outer_hits]
     table["chosen in folds"] = [chosen.count(n) for n in names]
     return table, pd.concat(rows, ignore_index=True)
+
+
+def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None):
+    """The search as a decoder for a submission: score every linear candidate by group cross-validation
+    over *all* labelled training participants (``inner_k`` folds of whole order groups), fit the best
+    on all of them and predict every Test trial. Returns ``(chosen, scores, prediction)``: the chosen
+    candidate, every candidate's cross-validated accuracy (a Series), and a stand-in run with
+    ``test_index`` and class ``proba`` (columns negative/neutral/positive) for
+    :func:`fmriemo.level.ensemble_submission`. Labels of Test participants are never read."""
+    from types import SimpleNamespace
+
+    from .calibrate import class_orders
+    from .data import DataError
+    grid = grid or candidates()
+    lab = np.flatnonzero((ds.split == "train") & ds.labelled)
+    test = np.flatnonzero(ds.split == "test")
+    if len(test) == 0:
+        raise DataError(f"{ds.source}: no Test participants to predict")
+    orders = class_orders(ds)
+    inner = inner_folds(orders, ds.participant[lab], inner_k)
+    y = ds.y_class[lab].astype(int)
+    scores = {}
+    for c in grid:
+        F = features(ds, c["input"], c["window"])
+        scores[c["name"]] = _inner_accuracy(F[lab], y, ds.participant[lab], inner, c["C"], c["regions"])
+    scores = pd.Series(scores, name="cross-validated accuracy")
+    chosen = next(c for c in grid if c["name"] == scores.idxmax())  # ties: the first in the grid's order
+    F = features(ds, chosen["input"], chosen["window"])
+    model = _model(chosen["C"], chosen["regions"]).fit(F[lab], y)
+    proba = np.zeros((len(test), 3))
+    proba[:, np.searchsorted([-1, 0, 1], model.classes_)] = model.predict_proba(F[test])
+    return chosen, scores, SimpleNamespace(test_index=test, proba=proba)
+

@@ -248,7 +248,9 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # candidate with the best held-out accuracy after the fact
 # ({glue:text}`search_best_after`), one would report
 # {glue:text}`search_best_after_acc:.3f`: the gap to the nested number is the
-# optimism that the nesting removes.
+# optimism that the nesting removes. `fmriemo submit --method search`
+# runs the same choice once over all training participants (linear
+# read-outs only; Compact is its own `--method`) and submits the winner.
 #
 # {glue:text}`search_reference_text`
 #

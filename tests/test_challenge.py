@@ -312,6 +312,26 @@ def test_cli_submit_chooses_its_ensemble_on_held_out_participants(tmp_path):
     assert expect[chosen[0][1].split(" (")[0]] in lines[-1] and len(challenge.read_submission(out)) == 120
 
 
+def test_cli_submit_search_fits_the_read_out_chosen_on_training_participants(tmp_path, dataset):
+    from fmriemo import level, search
+    out = tmp_path / "search.csv"
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "search", "--out", str(out),
+                        "--cache-dir", str(tmp_path / "cache")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    sub = challenge.read_submission(out)
+    assert len(sub) == 120 and (sub["LEVEL"] == sub["CLASS"].map(level.training_level_table(dataset))).all()
+    chosen, scores, run = search.choose_and_fit(dataset)
+    assert f"search: {chosen['name']}, cross-validated accuracy {scores.max():.3f}" in r.stdout
+    assert np.array_equal(sub["CLASS"].to_numpy(), run.proba.argmax(1) - 1)
+    # Test participants' labels are never read: hiding them changes nothing
+    hidden = dataset.subset(np.arange(len(dataset)))
+    hidden.y_class = np.where(hidden.split == "test", np.nan, hidden.y_class)
+    assert np.array_equal(search.choose_and_fit(hidden)[2].proba, run.proba)
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "search", "--seeds", "2",
+                        "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert r.returncode == 1 and "takes no" in r.stderr
+
+
 def test_ensemble_submission_averages_probabilities(dataset):
     from fmriemo.level import ensemble_submission
     idx = np.flatnonzero(dataset.split == "test")[:3]
