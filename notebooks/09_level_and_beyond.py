@@ -152,10 +152,11 @@ plt.show()
 # of shrinkage; all regions, or only the 64 that separate the classes best
 # in the trials the read-out is fitted on, a hard region dropout) and one
 # small convolutional read-out, this book's Compact model (temporal filters
-# shared by all regions, dropout on regions, a linear read-out; chapter 7),
-# {glue:text}`n_candidates` candidates in all. It chooses among them **inside** each outer fold, by a group
-# cross-validation over that fold's training participants only (order groups
-# together). The chosen read-out then predicts the fold's held-out
+# shared by all regions, dropout on regions, a linear read-out; chapter 7):
+# {glue:text}`n_candidates` candidates in all. It chooses among them
+# **inside** each outer fold, by a group cross-validation over that fold's
+# training participants only (order groups together; Compact is trained
+# once per inner fold for this). The chosen read-out then predicts the fold's held-out
 # participants, who never informed the choice (a test checks that scrambling
 # their labels changes nothing about it). Every candidate's held-out accuracy
 # is shown as well, for the landscape; picking the best of *those* afterwards
@@ -244,8 +245,8 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # {glue:text}`best_linear_inner:.3f` for the best linear read-out
 # ({glue:text}`best_linear_inner_name`); restricting the read-out to 64
 # regions changes the best inner accuracy by {glue:text}`top64_gain:+.3f`.
-# Had one instead picked the
-# candidate with the best held-out accuracy after the fact
+# Had one instead picked the candidate with the best held-out accuracy after
+# the fact
 # ({glue:text}`search_best_after`), one would report
 # {glue:text}`search_best_after_acc:.3f`: the gap to the nested number is the
 # optimism that the nesting removes. `fmriemo submit --method search`
