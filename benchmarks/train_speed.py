@@ -4,6 +4,7 @@ matmul throughput in the same run, and the wall time of chapters 3-4.
     python benchmarks/train_speed.py                     # models + chapters 3-4 (quick profile)
     python benchmarks/train_speed.py --chapters quick full
     python benchmarks/train_speed.py --chapters          # models only
+    python benchmarks/train_speed.py --chapters --bar 40 # and the progress bar's cost in a kernel
 
 Prints one table; every ratio is between figures measured in this run.
 """
@@ -79,6 +80,54 @@ def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple
     return (time.perf_counter() - t0) / epochs, flops
 
 
+BAR_NOTEBOOK = """
+import time
+import fmriemo.train as T
+from fmriemo.book import open_dataset
+from fmriemo.train import TrainConfig, make_paper_split, train_run
+from tqdm.auto import tqdm
+
+if mode == "every epoch":  # how the bar behaved before: redrawn (one widget message) after every epoch
+    class EveryEpoch(tqdm):
+        def set_postfix(self, *args, refresh=True, **kw):
+            super().set_postfix(*args, refresh=True, **kw)
+    T._progress = lambda total, desc, enabled: EveryEpoch(total=total, desc=desc, leave=False, unit="epoch",
+                                                          mininterval=0)
+ds = open_dataset("", "", 2024, cache)
+split = make_paper_split(ds, "class")
+t0 = time.perf_counter()
+train_run(ds, split, TrainConfig(method="asb", epochs=epochs, patience=None), cache + "/" + mode.replace(" ", "-"),
+          progress=mode != "no bar")
+print("SECONDS_PER_EPOCH", (time.perf_counter() - t0) / epochs)
+"""
+
+
+def bar_seconds(epochs: int, rounds: int = 3) -> dict[str, float]:
+    """Seconds per ASB epoch when training runs in a notebook kernel executed by papermill (as the
+    chapters do): without a progress bar, with the book's bar (redrawn at most once a second), and
+    with a bar redrawn after every epoch; the three interleaved over ``rounds``, the fastest of each
+    kept (the machine's speed drifts between runs)."""
+    import nbformat
+    import papermill
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell('mode = "no bar"\nepochs = 10\ncache = ""', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(BAR_NOTEBOOK)]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "bar.ipynb"
+        nbformat.write(nb, src)
+        for r in range(rounds):
+            for mode in ("no bar", "the book's bar", "every epoch"):
+                done = papermill.execute_notebook(str(src), str(Path(tmp) / "out.ipynb"), progress_bar=False,
+                                                  parameters={"mode": mode, "epochs": epochs,
+                                                              "cache": f"{tmp}/round{r}"})
+                text = "".join(o.get("text", "") for c in done.cells for o in c.get("outputs", []))
+                v = float(text.split("SECONDS_PER_EPOCH")[1].split()[0])
+                out[mode] = min(out.get(mode, v), v)
+    return out
+
+
 def chapter_minutes(profile: str) -> float:
     """Wall time of chapters 3 and 4 with an empty cache (everything trained)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,6 +144,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=10, help="timed epochs per model")
     ap.add_argument("--chapters", nargs="*", default=["quick"], choices=["quick", "full"],
                     help="profiles whose chapters 3-4 wall time to measure (none: skip)")
+    ap.add_argument("--bar", type=int, default=0, metavar="EPOCHS",
+                    help="also time this many ASB epochs in a papermill-run kernel with and without the progress bar")
     a = ap.parse_args(argv)
     dev = resolve_device(a.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,6 +158,10 @@ def main(argv=None):
             for method in ("vanilla", "asb", "ebr"):
                 s, f = epoch_seconds(ds, method, task, str(dev), a.epochs)
                 print(f"{method + '/' + task:<16}{s:>9.3f}{f / 1e9:>13.2f}{f / s / 1e9:>9.1f}{f / s / peak:>10.1%}")
+    if a.bar:
+        secs = bar_seconds(a.bar)
+        for mode, v in secs.items():
+            print(f"in a papermill kernel, {mode:<15} {v:.3f} s/epoch ({v / secs['no bar']:.2f}x no bar)")
     for profile in a.chapters:
         print(f"chapters 3-4, {profile} profile, empty cache: {chapter_minutes(profile):.1f} min")
 

@@ -186,8 +186,12 @@ class RunResult:
 
 
 def _progress(total: int, desc: str, enabled: bool):
+    """An epoch bar that redraws at most once a second. In a notebook kernel every redraw is a widget
+    message that the kernel and the process running it (papermill, Jupyter) both handle: redrawn every
+    epoch, the bar made training under papermill three times slower on this 2-core machine
+    (``benchmarks/train_speed.py`` measures it)."""
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, unit="epoch")
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, unit="epoch", mininterval=1.0)
 
 
 @torch.no_grad()
@@ -349,7 +353,8 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
         if on_epoch is not None:
             on_epoch(epoch, model, improved)
         bar.update(1)
-        bar.set_postfix(loss=f"{tot / n:.3f}", val_loss=f"{vloss:.3f}", val_acc=f"{vacc:.3f}", best=rule.best_epoch)
+        bar.set_postfix(loss=f"{tot / n:.3f}", val_loss=f"{vloss:.3f}", val_acc=f"{vacc:.3f}", best=rule.best_epoch,
+                        refresh=False)  # drawn with the next update that the bar's interval lets through
         if rule.should_stop(epoch):
             break
     bar.close()
