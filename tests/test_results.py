@@ -195,4 +195,5 @@ def test_glue_budget_records_the_profiles_budget_and_seeds(tmp_path):
     budget = PROFILES["full"]["budget"]["class"]
     assert (r["max_epochs"], r["min_epochs"], r["patience"]) == (budget["epochs"], budget["min_epochs"],
                                                                  budget["patience"])
-    assert seeds == [4, 5, 6] and r["n_seeds"] == 3
+    n = PROFILES["full"]["seeds"]["class"]
+    assert seeds == list(range(4, 4 + n)) and r["n_seeds"] == n
