@@ -216,11 +216,11 @@ def _choose_ensemble(ds, a) -> tuple[str, int]:
     """``--ensemble auto``: score one model, a seed ensemble and a fold ensemble of ``--method`` on
     held-out training participants (chapter 9's comparison), print the scores, return the winner as
     (``--ensemble``, ``--seeds``)."""
-    from .heldout import choose_ensemble, ensemble_comparison
+    from .heldout import choose_ensemble, ensemble_accuracies, ensemble_comparison
     n = a.seeds if a.seeds > 1 else 3
     check = _settings(a, protocol=a.protocol, k=a.k)
     pred = ensemble_comparison(ds, a.method, "class", check.replace(seeds=check.seeds[:1]), n_seeds=n)
-    acc = pred.assign(hit=pred.y_true == pred.y_pred).groupby(["ensemble", "model"], sort=False)["hit"].mean()
+    acc = ensemble_accuracies(pred)
     chosen = choose_ensemble(pred)
     print(f"held-out class accuracy of {a.method} ({check.protocol}, k = {check.k}, "
           f"{pred.participant.nunique()} participants):")

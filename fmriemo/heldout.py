@@ -146,10 +146,16 @@ def ensemble_comparison(ds: Dataset, method: str, task: str = "class", settings:
     return pd.concat(out, ignore_index=True)
 
 
+def ensemble_accuracies(pred: pd.DataFrame) -> pd.Series:
+    """Held-out accuracy of each ensemble in ``pred`` (from :func:`ensemble_comparison`), indexed by
+    (``ensemble``, ``model``) in the order they appear."""
+    return pred.assign(hit=pred.y_true == pred.y_pred).groupby(["ensemble", "model"], sort=False)["hit"].mean()
+
+
 def choose_ensemble(pred: pd.DataFrame) -> str:
     """The ensemble (one of :data:`ENSEMBLES`) with the highest held-out accuracy in ``pred`` (from
     :func:`ensemble_comparison`); ties go to the simpler one."""
-    acc = pred.assign(hit=pred.y_true == pred.y_pred).groupby("ensemble")["hit"].mean()
+    acc = ensemble_accuracies(pred).droplevel("model")
     return max((k for k in ENSEMBLES if k in acc.index), key=lambda k: (round(float(acc[k]), 12), -ENSEMBLES.index(k)))
 
 

@@ -51,8 +51,8 @@ from .splits import group_folds, inner_folds
 INPUTS = ("pct", "subjz", "pct+subjz")
 WINDOWS = {"8-21": (8, 21), "15-25": (15, 25), "8-25": (8, 25), "bins": None}
 CS = (0.01, 0.05, 0.2)
-REGIONS = ("all", "top 64")
 N_SELECTED = 64
+REGIONS = ("all", f"top {N_SELECTED}")
 
 
 def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS, regions=REGIONS) -> list[dict]:
@@ -112,6 +112,16 @@ class RegionSelect(BaseEstimator, TransformerMixin):
         return F[:, self.columns_]
 
 
+def _features_by_key(ds: Dataset, grid: list[dict]) -> dict:
+    """The features of every (input, window) in ``grid``, each computed once."""
+    out = {}
+    for c in grid:
+        key = (c["input"], c["window"])
+        if key not in out:
+            out[key] = features(ds, *key)
+    return out
+
+
 def _model(C: float, regions: str = "all"):
     steps = [] if regions == "all" else [RegionSelect(N_SELECTED)]
     return make_pipeline(*steps, StandardScaler(), LogisticRegression(C=C, max_iter=3000, tol=1e-3))
@@ -138,7 +148,7 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside each fold.
     ``folds`` (lists of test participants) replaces the protocol's outer folds. ``extra`` maps a
     candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
-    class predictions (0/1/2 as ``ds.y_class``) for outer fold ``f``'s training rows, each by a
+    class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows, each by a
     model that did not see its inner fold (``inner``: lists of participants, the folds every
     candidate is scored on), and for its test rows, in dataset order."""
     from .calibrate import class_orders
@@ -147,11 +157,7 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     lab = (ds.split == "train") & ds.labelled
     orders = class_orders(ds)
     y_all = np.where(lab, np.nan_to_num(ds.y_class), 0).astype(int)
-    feats = {}
-    for c in grid:
-        key = (c["input"], c["window"])
-        if key not in feats:
-            feats[key] = features(ds, *key)
+    feats = _features_by_key(ds, grid)
     names = [c["name"] for c in grid] + list(extra)
     if len(set(names)) != len(names):
         raise ValueError("candidate names must be unique")
@@ -221,13 +227,12 @@ def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None
     orders = class_orders(ds)
     inner = inner_folds(orders, ds.participant[lab], inner_k)
     y = ds.y_class[lab].astype(int)
-    scores = {}
-    for c in grid:
-        F = features(ds, c["input"], c["window"])
-        scores[c["name"]] = _inner_accuracy(F[lab], y, ds.participant[lab], inner, c["C"], c["regions"])
-    scores = pd.Series(scores, name="cross-validated accuracy")
+    feats = _features_by_key(ds, grid)
+    scores = pd.Series({c["name"]: _inner_accuracy(feats[(c["input"], c["window"])][lab], y, ds.participant[lab],
+                                                   inner, c["C"], c["regions"]) for c in grid},
+                       name="cross-validated accuracy")
     chosen = next(c for c in grid if c["name"] == scores.idxmax())  # ties: the first in the grid's order
-    F = features(ds, chosen["input"], chosen["window"])
+    F = feats[(chosen["input"], chosen["window"])]
     model = _model(chosen["C"], chosen["regions"]).fit(F[lab], y)
     proba = np.zeros((len(test), 3))
     proba[:, np.searchsorted([-1, 0, 1], model.classes_)] = model.predict_proba(F[test])

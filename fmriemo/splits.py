@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import GroupKFold, train_test_split
 
-from .data import Dataset, DataError
+from .data import Dataset, DataError, _participant_key
 
 PAPER_SPLIT_SEED = 410
 #: "loso": leave one participant out; "order": leave one *order group* out (participants who saw
@@ -89,8 +89,8 @@ def order_groups(ds: Dataset) -> dict[str, str]:
     leave-one-participant-out, a model that could read a trial's position would find such a
     participant's labels in its twin's training trials."""
     from .calibrate import class_orders
-    first: dict[tuple, str] = {}
-    return {p: first.setdefault(order, p) for p, order in class_orders(ds).items()}
+    orders = class_orders(ds)
+    return groups_among(orders, orders)
 
 
 def groups_among(orders: dict, participants) -> dict[str, str]:
@@ -98,13 +98,13 @@ def groups_among(orders: dict, participants) -> dict[str, str]:
     :func:`fmriemo.calibrate.class_orders`): each distinct order is named after its first participant
     *in this set*, so that nothing outside it (an outer test participant's labels) changes them."""
     first: dict = {}
-    return {p: first.setdefault(orders[p], p) for p in sorted(set(participants), key=lambda p: (len(p), p))}
+    return {p: first.setdefault(orders[p], p) for p in sorted(set(participants), key=_participant_key)}
 
 
 def inner_folds(orders: dict, participants, k: int) -> list[list[str]]:
     """Folds of whole order groups among ``participants`` (at most ``k``, at most one per group): the
     inner level of a nested protocol, over one outer fold's training participants."""
-    ps = sorted(set(participants), key=lambda p: (len(p), p))
+    ps = sorted(set(participants), key=_participant_key)
     groups = groups_among(orders, ps)
     n = min(int(k), len(set(groups.values())))
     if n < 2:

@@ -149,7 +149,7 @@ plt.show()
 # (inputs: percent signal change from fixation, each region z-scored over
 # the participant's own trials, label-free, or both side by side; windows: the video, the ten
 # seconds after it, both, or four 5-second bins side by side; three strengths
-# of shrinkage; all regions, or only the 64 that separate the classes best
+# of shrinkage; all regions, or only the {glue:text}`n_selected` that separate the classes best
 # in the trials the read-out is fitted on, a hard region dropout) and one
 # small convolutional read-out, this book's Compact model (temporal filters
 # shared by all regions, dropout on regions, a linear read-out; chapter 7):
@@ -157,8 +157,9 @@ plt.show()
 # **inside** each outer fold, by a group cross-validation over that fold's
 # training participants only (order groups together; Compact is trained
 # once per inner fold for this). The chosen read-out then predicts the fold's held-out
-# participants, who never informed the choice (a test checks that scrambling
-# their labels changes nothing about it). Every candidate's held-out accuracy
+# participants, who never informed the choice (a test checks, for the
+# linear read-outs, that scrambling their labels changes nothing about it;
+# Compact's inner models neither train nor choose checkpoints on them). Every candidate's held-out accuracy
 # is shown as well, for the landscape; picking the best of *those* afterwards
 # would be the optimistic number this procedure avoids.
 
@@ -176,6 +177,7 @@ def run_search(data):
 grid_table, nested = run_search(ds)
 glue("n_candidates", len(grid_table))
 glue("n_linear", int((grid_table["read-out"] == "linear").sum()))
+glue("n_selected", search.N_SELECTED)
 folds_tables = level.fold_rating_tables(ds, folds)
 nested = nested.set_index("index").loc[trials["index"]].reset_index()  # the same trials, in the same order
 trials["search_class"] = nested["y_pred"].to_numpy()
@@ -203,7 +205,7 @@ linear = grid_table[grid_table["read-out"] == "linear"]
 glue("conv_inner", float(grid_table.loc[CONV, "inner accuracy"]))
 glue("best_linear_inner", float(linear["inner accuracy"].max()))
 glue("best_linear_inner_name", linear["inner accuracy"].idxmax())
-glue("top64_gain", float(linear.loc[linear.regions == "top 64", "inner accuracy"].max()
+glue("selected_gain", float(linear.loc[linear.regions != "all", "inner accuracy"].max()
                          - linear.loc[linear.regions == "all", "inner accuracy"].max()))
 best_after = grid_table["held-out accuracy"].idxmax()
 glue("search_best_after", best_after)
@@ -243,8 +245,8 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # The folds chose {glue:text}`search_chosen`. Compact's inner accuracy
 # (mean over the outer folds) is {glue:text}`conv_inner:.3f` against
 # {glue:text}`best_linear_inner:.3f` for the best linear read-out
-# ({glue:text}`best_linear_inner_name`); restricting the read-out to 64
-# regions changes the best inner accuracy by {glue:text}`top64_gain:+.3f`.
+# ({glue:text}`best_linear_inner_name`); restricting the read-out to
+# {glue:text}`n_selected` regions changes the best inner accuracy by {glue:text}`selected_gain:+.3f`.
 # Had one instead picked the candidate with the best held-out accuracy after
 # the fact
 # ({glue:text}`search_best_after`), one would report
