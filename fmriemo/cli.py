@@ -159,10 +159,12 @@ def _cmd_submit(a) -> int:
     from .files import check_output_file
     from .level import ensemble_submission
 
-    if a.method == "search" and (a.ratings != "class-aware" or a.ensemble != "seeds" or a.seeds != 1
-                                 or a.protocol is not None or a.k is not None):
-        raise ValueError("--method search is one linear read-out chosen by cross-validation: it takes no "
-                         "--ratings level-model, --ensemble, --seeds, --protocol or --k")
+    if a.method == "search":  # nothing the search does not use may be given and silently ignored
+        given = [f"--{name.replace('_', '-')}" for name, default in a.model_options.items()
+                 if getattr(a, name) != default]
+        if given:
+            raise ValueError("--method search is one linear read-out chosen by cross-validation over the training "
+                             f"participants: it takes no {', '.join(given)}")
     if a.ensemble not in ("folds", "auto") and (a.protocol is not None or a.k is not None):
         raise ValueError("--protocol and --k choose the fold models of --ensemble folds (or auto); add --ensemble "
                          "folds or leave them out")
@@ -378,7 +380,9 @@ def main(argv=None) -> int:
     sm.add_argument("--surrogate-seed", type=seed_arg, default=2024)
     sm.add_argument("--force", action="store_true", help="overwrite an existing file")
     sm.add_argument("--quiet", action="store_true")
-    sm.set_defaults(func=_cmd_submit)
+    sm.set_defaults(func=_cmd_submit, model_options={  # what only a trained model uses (refused by --method search)
+        name: sm.get_default(name) for name in ("seed", "seeds", "split", "ratings", "ensemble", "protocol", "k",
+                                                "n_val", "epochs", "profile", "device")})
 
     b = sub.add_parser("chapters", help="execute the book's chapters with papermill")
     b.add_argument("--out", default="book/chapters")

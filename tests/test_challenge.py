@@ -327,9 +327,12 @@ def test_cli_submit_search_fits_the_read_out_chosen_on_training_participants(tmp
     hidden = dataset.subset(np.arange(len(dataset)))
     hidden.y_class = np.where(hidden.split == "test", np.nan, hidden.y_class)
     assert np.array_equal(search.choose_and_fit(hidden)[2].proba, run.proba)
+    # options only a trained model uses are refused, by name, not silently ignored
     r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "search", "--seeds", "2",
-                        "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
-    assert r.returncode == 1 and "takes no" in r.stderr
+                        "--epochs", "5", "--profile", "quick", "--out", str(tmp_path / "x.csv")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "takes no --seeds, --epochs, --profile" in r.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_ensemble_submission_averages_probabilities(dataset):
