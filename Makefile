@@ -34,12 +34,12 @@ html: $(STAMP)
 
 # Internal links of the built HTML must resolve; external ones are listed (not fetched offline).
 linkcheck: $(STAMP)
-	$(PY) -m fmriemo.linkcheck book/_build/html
+	$(PY) -m fmriemo.book.linkcheck book/_build/html
 
 # Open every page of the built book in headless Chromium (Debian's chromium package); screenshots
 # under book/_build/html/screenshots.
 browse: $(STAMP)
-	$(PY) -m fmriemo.browser book/_build/html
+	$(PY) -m fmriemo.book.browser book/_build/html
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -ra
@@ -48,16 +48,19 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/train_speed.py
 
 # Mutation testing (mutmut) of the functions that decide the book's conclusions: the statistics,
-# splits, the checkpoint rule, the cache key, challenge scoring, Phase II and the level rule.
-# Not part of `make test` (it takes long); the survivors are written to benchmarks/mutants.txt.
-MUTANTS ?= fmriemo.heldout.x_permutation_vs_chance* fmriemo.heldout.x_participant_sign_flip* \
-  fmriemo.evaluate.x_bootstrap* fmriemo.heldout.x_paired* fmriemo.heldout.x_mcnemar_exact* \
-  fmriemo.splits.x_group_folds* fmriemo.splits.x_nested_split* fmriemo.splits.x_order_groups* \
-  fmriemo.splits.x_paper_split* fmriemo.train.xǁEarlyStoppingǁ* fmriemo.store.x_run_key* \
-  fmriemo.train.x_plateau_exit* fmriemo.train.xǁTrainConfigǁidentity* \
-  fmriemo.evaluate.x_smape* fmriemo.evaluate.x_challenge_score* fmriemo.challenge.x_score_tables* \
-  fmriemo.challenge.x_fine_tune_key* fmriemo.challenge.x_predictions_table* \
-  fmriemo.level.x_smape_optimal_levels* fmriemo.level.x_class_aware_levels*
+# splits, the checkpoint rule, the cache key, challenge scoring, Phase II, the rating rule and the
+# verdict's rules, against the tests marked `conclusions`. Not part of `make test` (it takes long);
+# the survivors are written to benchmarks/mutants.txt.
+MUTANTS ?= fmriemo.evaluation.statistics.x_permutation_vs_chance* fmriemo.evaluation.statistics.x_participant_sign_flip* \
+  fmriemo.evaluation.statistics.x_bootstrap* fmriemo.evaluation.statistics.x_paired* \
+  fmriemo.evaluation.statistics.x_mcnemar_exact* \
+  fmriemo.data.splits.x_group_folds* fmriemo.data.splits.x_nested_split* fmriemo.data.splits.x_order_groups* \
+  fmriemo.data.splits.x_paper_split* fmriemo.training.loop.xǁEarlyStoppingǁ* fmriemo.training.runs.x_run_key* \
+  fmriemo.training.loop.x_plateau_exit* fmriemo.training.config.xǁTrainConfigǁidentity* \
+  fmriemo.metrics.x_smape* fmriemo.metrics.x_challenge_score* fmriemo.challenge.submission.x_score_tables* \
+  fmriemo.challenge.phases.x_fine_tune_key* \
+  fmriemo.challenge.ratings.x_smape_optimal_levels* fmriemo.challenge.ratings.x_class_aware_levels* \
+  fmriemo.book.verdict.x_claims* fmriemo.book.verdict.x_trained*
 
 mutants: $(STAMP)
 	$(PY) -m pip install --quiet "mutmut>=3.8,<4"

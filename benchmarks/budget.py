@@ -32,12 +32,13 @@ def _one(job):
     method, task, seed, epochs, device, cache, data_dir, surrogate_seed, threads = job
     import torch
     torch.set_num_threads(threads)
-    from fmriemo.book import open_dataset
-    from fmriemo.train import train_paper
+    from fmriemo.data.source import open_dataset
+    from fmriemo.profiles import Settings
+    from fmriemo.training.runs import train_paper
     ds = open_dataset(data_dir, "", surrogate_seed, cache)
     t0 = time.perf_counter()
-    r = train_paper(ds, method, task, seed=seed, profile="paper", epochs=epochs, cache_dir=cache, device=device,
-                    progress=False)
+    settings = Settings.resolve("paper", epochs=epochs, cache_dir=cache, device=device, progress=False)
+    r = train_paper(ds, method, task, settings, seed=seed)
     return (method, task, seed), r, time.perf_counter() - t0
 
 
@@ -59,7 +60,7 @@ def main(argv=None):
     ap.add_argument("--from-file", default="", help="print the tables from runs saved with --out; train nothing")
     a = ap.parse_args(argv)
 
-    from fmriemo.train import RunResult
+    from fmriemo.training.runs import RunResult
 
     t0 = time.perf_counter()
     if a.from_file:
@@ -104,8 +105,8 @@ def train_all(a):
 
 
 def report(results, a, wall):
-    from fmriemo.experiments import budget_table
-    from fmriemo.train import EarlyStopping
+    from fmriemo.evaluation.paper import budget_table
+    from fmriemo.training.loop import EarlyStopping
 
     budgets = [b for b in a.budgets if b <= a.epochs]
     pd.set_option("display.width", 200)

@@ -15,7 +15,7 @@ import datetime
 import json
 from pathlib import Path
 
-from fmriemo.book import CHAPTER_MINUTES, chapter_times_table
+from fmriemo.book.build import CHAPTER_MINUTES, chapter_times_table
 
 
 def durations(folder: Path) -> dict:

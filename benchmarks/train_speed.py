@@ -19,11 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from fmriemo import preprocess
-from fmriemo.book import chapter_sources, open_dataset, run_chapter
-from fmriemo.data import encode
-from fmriemo.models import build_model
-from fmriemo.train import TrainConfig, fit, make_paper_split, resolve_device
+from fmriemo.book.build import chapter_sources, run_chapter
+from fmriemo.data import preprocess
+from fmriemo.data.dataset import encode
+from fmriemo.data.source import open_dataset
+from fmriemo.data.splits import make_paper_split
+from fmriemo.models.registry import build_model
+from fmriemo.training.config import TrainConfig, resolve_device
+from fmriemo.training.loop import fit
 
 
 def matmul_flops(device: torch.device, n: int = 1024, seconds: float = 2.0) -> float:
@@ -72,9 +75,9 @@ def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple
     torch.manual_seed(0)
     model = build_model(method, task)
     flops = 3 * forward_flops(model, torch.as_tensor(X[split.train]))  # forward + backward ~ 3x forward
-    cfg = TrainConfig(method=method, task=task, epochs=1, patience=None, device=device)
+    cfg = TrainConfig(method=method, task=task, epochs=1, device=device)
     fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
-    cfg = TrainConfig(method=method, task=task, epochs=epochs, patience=None, device=device)
+    cfg = TrainConfig(method=method, task=task, epochs=epochs, device=device)
     t0 = time.perf_counter()
     fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
     return (time.perf_counter() - t0) / epochs, flops
@@ -82,9 +85,11 @@ def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple
 
 BAR_NOTEBOOK = """
 import time
-import fmriemo.train as T
-from fmriemo.book import open_dataset
-from fmriemo.train import TrainConfig, make_paper_split, train_run
+import fmriemo.training.loop as T
+from fmriemo.data.source import open_dataset
+from fmriemo.data.splits import make_paper_split
+from fmriemo.training.config import TrainConfig
+from fmriemo.training.runs import train_run
 from tqdm.auto import tqdm
 
 if mode == "every epoch":  # how the bar behaved before: redrawn (one widget message) after every epoch
@@ -96,7 +101,7 @@ if mode == "every epoch":  # how the bar behaved before: redrawn (one widget mes
 ds = open_dataset("", "", 2024, cache)
 split = make_paper_split(ds, "class")
 t0 = time.perf_counter()
-train_run(ds, split, TrainConfig(method="asb", epochs=epochs, patience=None), cache + "/" + mode.replace(" ", "-"),
+train_run(ds, split, TrainConfig(method="asb", task="class", epochs=epochs), cache + "/" + mode.replace(" ", "-"),
           progress=mode != "no bar")
 print("SECONDS_PER_EPOCH", (time.perf_counter() - t0) / epochs)
 """
@@ -111,7 +116,8 @@ def bar_seconds(epochs: int, rounds: int = 3) -> dict[str, float]:
     import papermill
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell('mode = "no bar"\nepochs = 10\ncache = ""', metadata={"tags": ["parameters"]}),
+    nb.cells = [nbformat.v4.new_code_cell('mode = "no bar"\nepochs = 10\ncache = ""',
+                                          metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(BAR_NOTEBOOK)]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:

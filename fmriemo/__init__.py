@@ -1,11 +1,8 @@
 """fmriemo: emotion decoding from fMRI with squeeze-and-excitation CNNs, reproduced and audited.
 
-Modules: ``data`` (the challenge's folder format), ``surrogate`` (the built-in
-data set), ``atlas`` (Brainnetome regions), ``preprocess``, ``models``
-(Vanilla / ASB / EBR and the Compact model), ``train`` (the paper's recipe,
-splits, cache), ``evaluate`` (metrics, intervals, the challenge score),
-``experiments``, ``challenge``, ``heldout``, ``attribution``, ``level``,
-``plots``, ``maps``, ``book`` (chapter helpers) and ``cli``.
+Layers, lowest first (a layer imports only the ones below it; ``ARCHITECTURE.md`` says why):
+``core`` and ``profiles``; ``data``; ``models`` and ``metrics``; ``training``; ``evaluation``;
+``challenge``; ``book``; ``cli``.
 """
 from importlib.metadata import PackageNotFoundError, version
 

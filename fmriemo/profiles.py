@@ -20,13 +20,24 @@ Per profile:
 ``heldout``
     the held-out chapters' protocol, seeds and folds (chapters 5-9 share them, and so share
     trained models).
+``phase1``
+    the Phase I models' checkpoint rule when they train on participants (chapter 5, ``fmriemo
+    submit``): ``n_val`` training participants held out for checkpoint selection.
 ``ig_steps``
     integrated-gradients steps in chapter 8.
+
+The held-out protocols (``PROTOCOLS``) are named here too, so that the profile table, the splits
+and the command line's choices are one vocabulary.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+#: "loso": leave one participant out; "order": leave one *order group* out (participants who saw
+#: the classes in the same order are held out together); "groupkfold": k folds of participants,
+#: order groups kept together; "kfold": k folds that ignore order groups (to check that they matter).
+PROTOCOLS = ("loso", "order", "groupkfold", "kfold")
 
 PROFILES = {
     "quick": {
@@ -35,7 +46,8 @@ PROFILES = {
                    "compact": {"epochs": 25, "min_epochs": 0, "patience": 10},
                    "compact_level": {"epochs": 25, "min_epochs": 0, "patience": 10, "monitor": "val_acc"}},
         "seeds": {"class": 1, "level": 1},
-        "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 4},
+        "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 4, "n_val": 2},
+        "phase1": {"n_val": 3},
         "ig_steps": 8,
     },
     "full": {
@@ -55,7 +67,8 @@ PROFILES = {
         "seeds": {"class": 2, "level": 1},
         # three folds of whole order groups, one seed: each paper model trains ~900 epochs per
         # fold under the budget rule, and nine such runs are what a 2-core machine affords
-        "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3},
+        "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3, "n_val": 2},
+        "phase1": {"n_val": 3},
         "ig_steps": 32,
     },
     "paper": {
@@ -64,7 +77,8 @@ PROFILES = {
                    "compact": {"epochs": 10000, "min_epochs": 0, "patience": None},
                    "compact_level": {"epochs": 10000, "min_epochs": 0, "patience": None, "monitor": "val_acc"}},
         "seeds": {"class": 1, "level": 1},
-        "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3},
+        "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3, "n_val": 2},
+        "phase1": {"n_val": 3},
         "ig_steps": 32,
     },
 }
@@ -113,22 +127,22 @@ class Settings:
     profile: str = "full"
     epochs: int | None = None          # None: the profile's budget
     device: str = "auto"
-    cache_dir: str | None = None       # None: the default cache
+    cache_dir: str | None = None       # None: the default cache (fmriemo.core.store.cache_root)
     seeds: tuple = (0,)
     protocol: str = "groupkfold"       # held-out protocol (chapters 5-9)
     k: int = 3                         # folds for "groupkfold" / "kfold"
-    n_val: int = 2                     # validation participants inside each training fold
+    n_val: int | None = None           # validation participants; None: the profile's for the purpose
     progress: bool = True
 
     @classmethod
     def resolve(cls, profile: str = "full", *, epochs=None, device: str = "auto", cache_dir=None, seed: int = 0,
-                n_seeds=None, protocol=None, k=None, n_val: int = 2, progress: bool = True,
+                n_seeds=None, protocol=None, k=None, n_val=None, progress: bool = True,
                 paper_task: str | None = None) -> "Settings":
         """Settings from a parameters cell: ``protocol``, ``k`` and the number of seeds default to
         the profile's held-out row (with ``paper_task`` "class" or "level", the number of seeds is
         the profile's for that task on the paper's split); ``cache_dir`` ``""`` means the default
-        cache."""
-        from .splits import PROTOCOLS
+        cache; ``n_val`` ``None`` leaves the number of validation participants to the profile (held-out
+        folds and Phase I have their own, :attr:`fold_n_val` and :attr:`phase1_n_val`)."""
         row = profile_row(profile)
         h = row["heldout"]
         protocol = protocol or h["protocol"]
@@ -142,7 +156,18 @@ class Settings:
             raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
         return cls(profile=profile, epochs=epochs, device=device, cache_dir=str(cache_dir) if cache_dir else None,
                    seeds=tuple(range(int(seed), int(seed) + n)), protocol=protocol,
-                   k=int(h["k"] if k is None else k), n_val=int(n_val), progress=progress)
+                   k=int(h["k"] if k is None else k), n_val=None if n_val is None else int(n_val),
+                   progress=progress)
+
+    @property
+    def fold_n_val(self) -> int:
+        """Validation participants inside each training fold of a held-out protocol."""
+        return self.n_val if self.n_val is not None else profile_row(self.profile)["heldout"]["n_val"]
+
+    @property
+    def phase1_n_val(self) -> int:
+        """Training participants held out for checkpoint selection by a Phase I model trained on participants."""
+        return self.n_val if self.n_val is not None else profile_row(self.profile)["phase1"]["n_val"]
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -35,7 +35,7 @@ data_dir = ""          # challenge folder holding Train/ and Test/; empty: the b
 labels_csv = ""        # optional released-labels CSV (Participant,Trial,CLASS,LEVEL)
 surrogate_seed = 2024  # seed of the surrogate data set (used when data_dir is empty)
 seed = 0               # seed for the example trial shown below
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 cache_dir = ""         # where the surrogate and trained models are cached; empty: ~/.cache/fmriemo
 
 # %%
@@ -44,19 +44,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmriemo import atlas, maps, plots, preprocess
-from fmriemo.book import data_folder, glue, setup
-from fmriemo.data import CLASS_NAMES, class_level_table
-from fmriemo.surrogate import read_ground_truth
+from fmriemo.book import maps, plots
+from fmriemo.book.chapter import glue, setup
+from fmriemo.book.text import data_source_text, planted_text
+from fmriemo.data import atlas, preprocess
+from fmriemo.data.dataset import CLASS_NAMES, class_level_table
+from fmriemo.data.loader import folder_tree
+from fmriemo.data.source import data_folder
+from fmriemo.data.surrogate import read_ground_truth
+from fmriemo.evaluation.calibration import between_share
 
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("01_data", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
-truth = read_ground_truth(folder)
-source = (f"the built-in surrogate data set (seed {surrogate_seed})" if not data_dir
-          else f"the challenge data in the folder '{folder.name}'")  # the name, never a user's full path
-glue("data_source", source)
-print(source)
+folder = data_folder(data_dir, surrogate_seed, cache_dir)
+truth = read_ground_truth(folder)  # None on real data: nothing is known to be planted there
+
+# %% tags=["remove-input"]
+glue("data_source", data_source_text(data_dir, surrogate_seed))
 
 # %% [markdown]
 # ## The folder
@@ -69,21 +73,7 @@ print(source)
 # thing to run on a new copy.
 
 # %%
-def tree(root, depth=2, limit=4):
-    lines = [root.name + "/"]
-    def walk(d, prefix, level):
-        entries = sorted(p for p in d.iterdir() if not p.name.startswith("."))
-        shown = entries if len(entries) <= limit + 1 else entries[:limit]
-        for p in shown:
-            lines.append(f"{prefix}{p.name}{'/' if p.is_dir() else ''}")
-            if p.is_dir() and level < depth:
-                walk(p, prefix + "    ", level + 1)
-        if len(shown) < len(entries):
-            lines.append(f"{prefix}... ({len(entries) - len(shown)} more)")
-    walk(root, "    ", 1)
-    return "\n".join(lines)
-
-print(tree(folder))
+print(folder_tree(folder))
 
 # %%
 summary = ds.summary()
@@ -92,11 +82,13 @@ overview = pd.DataFrame({
     "trials": summary["trials"],
     "labelled trials": summary["labelled_trials"],
 })
+overview
+
+# %% tags=["remove-input"]
 glue("n_train_participants", overview.loc["train", "participants"])
 glue("n_test_participants", overview.loc["test", "participants"])
 glue("n_train_trials", overview.loc["train", "labelled trials"])
 glue("n_test_labelled", overview.loc["test", "labelled trials"])
-overview
 
 # %% [markdown]
 # There are {glue:text}`n_train_participants` training participants with
@@ -112,14 +104,14 @@ overview
 # sometimes rate a "neutral" clip as mildly pleasant, or a positive clip as 0.
 
 # %%
-train = ds.subset((ds.split == "train") & ds.labelled)
+train = ds.subset(ds.labelled_train)
 tab = class_level_table(train.y_class, train.y_level)
 plots.class_level_heatmap(tab, title="Training trials by CLASS (rows) and LEVEL (columns)")
 plt.show()
-sign_agrees = np.mean(np.sign(train.y_level) == train.y_class)
-top_level = pd.Series(train.y_level).value_counts(normalize=True)
-glue("sign_agree_pct", 100 * sign_agrees)
-glue("level0_pct", 100 * top_level.get(0.0, 0.0))
+
+# %% tags=["remove-input"]
+glue("sign_agree_pct", 100 * np.mean(np.sign(train.y_level) == train.y_class))
+glue("level0_pct", 100 * pd.Series(train.y_level).value_counts(normalize=True).get(0.0, 0.0))
 
 # %% [markdown]
 # The sign of the rating equals the class in
@@ -142,6 +134,8 @@ plots.trial_heatmap(train.X[i], ax=axes[0], title=f"{train.participant[i]} trial
 plots.trial_heatmap(preprocess.percent_change(train.X[i:i + 1])[0], ax=axes[1],
                     title="the same trial: % change from fixation", cbar_label="% change")
 plt.show()
+
+# %% tags=["remove-input"]
 glue("raw_range", f"{train.X.min():,.0f} to {train.X.max():,.0f}")
 glue("median_temporal_sd", float(np.median(train.X.std(axis=2))))
 glue("temporal_sd_pct", float(100 * np.median(train.X.std(axis=2) / train.X.mean(axis=2))))
@@ -170,6 +164,8 @@ a_priori = [names.index(n) for n in ("mAmyg_L", "dIa_R", "OPC_L")]
 data_driven = [int(r) for r in np.argsort(-F) if r not in a_priori][:3]
 fig = plots.class_time_courses(pct, train.y_class, a_priori + data_driven, names)
 plt.show()
+
+# %% tags=["remove-input"]
 glue("top_F_regions", ", ".join(names[r] for r in data_driven))
 glue("n_regions_p05", int((p < 0.05).sum()))
 glue("n_regions_expected_05", 0.05 * atlas.N_REGIONS)
@@ -199,28 +195,21 @@ glue("n_regions_expected_05", 0.05 * atlas.N_REGIONS)
 # versus by *which class* the video was (eta squared), averaged over features.
 
 # %%
-def eta_squared(F_, groups):
-    """Share of each column's variance explained by the groups, averaged over columns."""
-    F_ = F_.reshape(len(F_), -1).astype(np.float64)
-    total = ((F_ - F_.mean(0)) ** 2).sum(0)
-    between = sum((groups == g).sum() * (F_[groups == g].mean(0) - F_.mean(0)) ** 2 for g in np.unique(groups))
-    return float(np.mean(between / np.maximum(total, 1e-12)))
-
 variants = {
     "min-max (paper)": preprocess.minmax_trial(train.X),
     "% change": pct,
     "participant z-score": preprocess.subject_zscore(train.X, train.participant),
 }
-eta = pd.DataFrame({
-    name: {"participant": eta_squared(v, train.participant), "class": eta_squared(v, train.y_class)}
-    for name, v in variants.items()
-}).T
-eta.columns = ["variance explained by participant", "variance explained by class"]
+eta = pd.DataFrame({name: {"variance explained by participant": between_share(v, train.participant).mean(),
+                           "variance explained by class": between_share(v, train.y_class).mean()}
+                    for name, v in variants.items()}).T  # eta squared of every feature, averaged over features
+eta.style.format("{:.3f}")
+
+# %% tags=["remove-input"]
 glue("eta_part_minmax", eta.iloc[0, 0])
 glue("eta_part_pct", eta.iloc[1, 0])
 glue("eta_class_minmax", eta.iloc[0, 1])
 glue("eta_class_pct", eta.iloc[1, 1])
-eta.style.format("{:.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -250,12 +239,12 @@ plt.show()
 # %%
 maps.highlight_regions(atlas.ebr_indices(), title="EBR regions (large) among all 246")
 plt.show()
-unpaired = atlas.ebr_unpaired()
+atlas.regions().loc[list(atlas.EBR_INDICES), ["index", "name", "lobe", "gyrus", "hemisphere"]].reset_index(drop=True)
+
+# %% tags=["remove-input"]
 glue("n_ebr", len(atlas.EBR_INDICES))
-glue("ebr_unpaired", ", ".join(unpaired))
-glue("n_ebr_unpaired", len(unpaired))
-ebr_table = atlas.regions().loc[list(atlas.EBR_INDICES), ["index", "name", "lobe", "gyrus", "hemisphere"]]
-ebr_table.reset_index(drop=True)
+glue("ebr_unpaired", ", ".join(atlas.ebr_unpaired()))
+glue("n_ebr_unpaired", len(atlas.ebr_unpaired()))
 
 # %% [markdown]
 # The list has {glue:text}`n_ebr` entries, but {glue:text}`n_ebr_unpaired`
@@ -264,19 +253,15 @@ ebr_table.reset_index(drop=True)
 # authors' list; this book uses the list exactly as published.
 
 # %%
-if truth is not None:
-    planted = np.array(truth["planted_regions"])
-    overlap = np.intersect1d(planted, atlas.ebr_indices())
-    glue("n_planted", len(planted))
-    glue("n_planted_in_ebr", len(overlap))
-    glue("planted_text", f"In this build's surrogate an emotion signal graded by the rating is planted in "
-         f"{len(planted)} regions, {len(overlap)} of which are also EBR regions.")
-    maps.highlight_regions(planted, title="surrogate: regions carrying planted signal")
+if truth is not None:  # the surrogate: the regions that carry its signal are known
+    maps.highlight_regions(truth["planted_regions"], title="surrogate: regions carrying planted signal")
     plt.show()
-else:
-    glue("planted_text", "This build reads the challenge data, so no region is known to carry the signal and "
-         "the surrogate is described only for comparison with the online edition.")
-    print("Real data: no planted ground truth.")
+
+# %% tags=["remove-input"]
+if truth is not None:
+    glue("n_planted", len(truth["planted_regions"]))
+    glue("n_planted_in_ebr", len(np.intersect1d(truth["planted_regions"], atlas.ebr_indices())))
+glue("planted_text", planted_text(truth))
 
 # %% [markdown]
 # ```{admonition} About the surrogate

@@ -28,7 +28,7 @@ data_dir = ""          # challenge folder; empty: the built-in surrogate
 labels_csv = ""        # optional released-labels CSV
 surrogate_seed = 2024  # seed of the surrogate data set
 seed = 0               # training seed of the ASB model used in the worked example
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
@@ -39,12 +39,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fmriemo import atlas, models, plots, preprocess
-from fmriemo.book import glue, setup
-from fmriemo.train import train_paper
+from fmriemo.book import plots
+from fmriemo.book.chapter import glue, setup
+from fmriemo.data import atlas, preprocess
+from fmriemo.models.registry import build_model, count_parameters, label, layer_table, paper_methods
+from fmriemo.profiles import Settings
+from fmriemo.training.runs import train_paper
 
 ds = setup("02_models", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1)
 
 # %% [markdown]
 # ## The SE block
@@ -73,20 +77,16 @@ plots.architecture_diagram("asb", 3)
 plt.show()
 
 # %%
-rows = []
-for method in models.METHODS:
-    for task in ("class", "level"):
-        m = models.build_model(method, task)
-        rows.append({"method": plots.METHOD_LABELS[method], "task": task,
-                     "input regions": 32 if method == "ebr" else 246,
-                     "parameters": models.count_parameters(m)})
-params = pd.DataFrame(rows)
-asb = models.build_model("asb", "class")
-glue("params_asb_class", models.count_parameters(asb))
-glue("params_asb_class_m", models.count_parameters(asb) / 1e6)
-glue("params_dense_share", 100 * models.count_parameters(asb.fc1) / models.count_parameters(asb))
-glue("params_input_se", models.count_parameters(asb.input_se))
+params = pd.DataFrame([{"method": label(m), "task": task, "parameters": count_parameters(build_model(m, task))}
+                       for m in paper_methods() for task in ("class", "level")])
 params.pivot(index="method", columns="task", values="parameters")
+
+# %% tags=["remove-input"]
+asb = build_model("asb", "class")
+glue("params_asb_class", count_parameters(asb))
+glue("params_asb_class_m", count_parameters(asb) / 1e6)
+glue("params_dense_share", 100 * count_parameters(asb.fc1) / count_parameters(asb))
+glue("params_input_se", count_parameters(asb.input_se))
 
 # %% [markdown]
 # The ASB class model has {glue:text}`params_asb_class` parameters
@@ -99,7 +99,7 @@ params.pivot(index="method", columns="task", values="parameters")
 # checkpoint rule and the validation set.
 
 # %%
-models.layer_table(asb)
+layer_table(asb)
 
 # %% [markdown]
 # ## What ASB's input gate does to a trial
@@ -111,8 +111,7 @@ models.layer_table(asb)
 # scales each region by its weight.
 
 # %%
-run = train_paper(ds, "asb", "class", seed=seed, profile=profile, epochs=epochs, device=device,
-                  cache_dir=cache_dir)
+run = train_paper(ds, "asb", "class", settings)
 model = run.load_model()
 i = int(run.test_index[0])
 x = torch.as_tensor(preprocess.minmax_trial(ds.X[i:i + 1]))
@@ -124,11 +123,14 @@ with torch.no_grad():
 # The model keeps the same gates from its own forward pass (no second pass needed).
 assert torch.allclose(model.last_gates, gates)
 g = gates[0].numpy()
+
+# %% tags=["remove-input"]
 glue("example_seed", seed)
 glue("gate_min", float(g.min()))
 glue("gate_max", float(g.max()))
 glue("gate_corr_mean", float(np.corrcoef(squeezed[0].numpy(), g)[0, 1]))
 
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), gridspec_kw={"width_ratios": [1, 0.5, 1]})
 plots.trial_heatmap(x[0].numpy(), ax=axes[0], title="input (min-max scaled)", cbar_label="scaled")
 axes[1].barh(np.arange(246), g, color="#DD8452", height=1.0)

@@ -54,7 +54,7 @@ seed = 0               # first training seed; the seed whose run is set beside t
 n_seeds = None         # number of training seeds; None: the profile's (full: 3, quick: 1)
 split_seed = 410       # random_state of the paper's split
 methods = ["asb", "vanilla", "ebr"]
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI), "full" (the published book) or "paper" (10,000 epochs)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
@@ -63,8 +63,13 @@ cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmri
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from fmriemo import book, evaluate, experiments, models, plots
-from fmriemo.book import glue, setup
+from fmriemo.book import plots
+from fmriemo.book.chapter import glue, glue_table, setup, table
+from fmriemo.book.sections import budget_section, glue_budget, paper_protocol
+from fmriemo.evaluation import paper
+from fmriemo.evaluation.statistics import wilson_interval
+from fmriemo.metrics import confusion, per_class_report
+from fmriemo.models.registry import label, paper_methods
 from fmriemo.profiles import Settings
 
 TASK = "class"
@@ -72,9 +77,9 @@ ds = setup("03_class_task", data_dir=data_dir, labels_csv=labels_csv, surrogate_
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
                             n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
-seeds = book.glue_budget(settings, TASK)  # the budget and seeds, glued for the text
-runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
-table.round(3)
+seeds = glue_budget(settings, TASK)  # the budget and seeds, glued for the text
+runs, run_table = paper_protocol(ds, TASK, methods, settings, split_seed)
+run_table.round(3)
 
 # %% [markdown]
 # ## Did the models learn? Kept epochs and the plateau
@@ -89,7 +94,7 @@ table.round(3)
 # kept a checkpoint inside the plateau.
 
 # %%
-by_budget, styled = book.budget_section(runs, table, TASK)
+by_budget, styled = budget_section(runs, run_table, TASK)
 
 # %% [markdown]
 # What the paper's number depends on: the test scores of the checkpoint that
@@ -102,10 +107,11 @@ by_budget, styled = book.budget_section(runs, table, TASK)
 # {glue:text}`asb_f1_kept:.2f` with the chapter's rule.
 
 # %%
-glue("paper_asb_f1", float(evaluate.PAPER_TABLES[TASK].loc["asb", "f1"]))
-glue("asb_f1_b100", float(by_budget.loc["asb", 100]) if "asb" in by_budget.index and 100 in by_budget else float("nan"))
-glue("asb_f1_kept", float(by_budget.loc["asb", "this chapter's rule"]) if "asb" in by_budget.index else float("nan"))
 styled
+
+# %% tags=["remove-input"]
+glue("paper_asb_f1", float(paper.PAPER_TABLES[TASK].loc["asb", "f1"]))
+glue_table(by_budget, {100: "{row}_f1_b100", "this chapter's rule": "{row}_f1_kept"}, rows=["asb"])
 
 # %% [markdown]
 # ## Table 1 beside the paper
@@ -115,22 +121,22 @@ styled
 # {cite}`seedposter2024`.
 
 # %%
+paper.versus_paper(run_table, TASK, seeds[0]).style.format("{:.2f}")
+
+# %% tags=["remove-input"]
 glue("first_seed", seeds[0])
-vs = experiments.versus_paper(table, TASK, seeds[0])
-vs.style.format("{:.2f}")
 
 # %% [markdown]
 # And over all {glue:text}`n_seeds` seed(s): mean, standard deviation,
 # minimum and maximum of each metric.
 
 # %%
-summary = experiments.seed_summary(table)
-wins = experiments.rank_counts(table, "f1")
-for m in models.METHODS:
-    for stat in ("mean", "min", "max"):
-        glue(f"{m}_f1_{stat}", float(summary.loc[m, ("f1", stat)]) if m in summary.index else float("nan"))
-    glue(f"{m}_wins", float(wins.get(m, 0.0)))
-book.table("summary", summary).style.format("{:.3f}", na_rep="-")
+summary = paper.seed_summary(run_table)
+table("summary", summary).style.format("{:.3f}", na_rep="-")
+
+# %% tags=["remove-input"]
+glue_table(summary, {("f1", stat): f"{{row}}_f1_{stat}" for stat in ("mean", "min", "max")}, rows=paper_methods())
+glue_table(paper.rank_counts(run_table, "f1").to_frame("wins"), {"wins": "{row}_wins"}, rows=paper_methods())
 
 # %% [markdown]
 # ## How much can 48 trials tell?
@@ -143,20 +149,21 @@ book.table("summary", summary).style.format("{:.3f}", na_rep="-")
 # gets a bootstrap interval over the test trials.
 
 # %%
-lo, hi = evaluate.wilson_interval(35, 48)
-glue("paper_ci_lo", lo)
-glue("paper_ci_hi", hi)
-glue("paper_ci_width", hi - lo)
-ci = experiments.interval_table(runs, TASK, seeds[0])
-for m in models.METHODS:  # methods left out by the parameters read as nan in the prose
-    for col, name in (("accuracy", "acc"), ("accuracy_lo", "acc_lo"), ("accuracy_hi", "acc_hi")):
-        glue(f"{m}_{name}", float(ci.loc[m, col]) if m in ci.index else float("nan"))
+ci = paper.interval_table(runs, TASK, seeds[0])
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 plots.method_bars(ci, "accuracy", "accuracy_lo", "accuracy_hi", ax=axes[0], chance=1 / 3,
                   title="accuracy, 95% Wilson interval")
 plots.method_bars(ci, "f1", "f1_lo", "f1_hi", ax=axes[1], chance=None, title="macro F1, 95% bootstrap")
 plt.show()
-book.table("intervals", ci.astype(float)).round(3)
+table("intervals", ci.astype(float)).round(3)
+
+# %% tags=["remove-input"]
+lo, hi = wilson_interval(35, 48)  # the paper's 0.73 on 48 test trials
+glue("paper_ci_lo", lo)
+glue("paper_ci_hi", hi)
+glue("paper_ci_width", hi - lo)
+glue_table(ci, {"accuracy": "{row}_acc", "accuracy_lo": "{row}_acc_lo", "accuracy_hi": "{row}_acc_hi"},
+           rows=paper_methods())  # methods left out by the parameters read as nan in the prose
 
 # %% [markdown]
 # With seed {glue:text}`first_seed`, ASB classifies
@@ -176,20 +183,23 @@ book.table("intervals", ci.astype(float)).round(3)
 # ## Confusion matrices and learning curves (seed {glue:text}`first_seed`)
 
 # %%
-cms = {m: evaluate.confusion(runs[(m, seeds[0])].y_true, runs[(m, seeds[0])].y_pred, TASK) for m in methods}
-plots.confusion_heatmaps(cms, title="test trials: true class (rows) by predicted class (columns)")
+first = {m: runs[(m, seeds[0])] for m in methods}
+plots.confusion_heatmaps({m: confusion(r.y_true, r.y_pred, TASK) for m, r in first.items()},
+                         title="test trials: true class (rows) by predicted class (columns)")
 plt.show()
 
 # %%
-plots.learning_curves({m: runs[(m, seeds[0])].history for m in methods}, "val_acc",
-                      best={m: runs[(m, seeds[0])].best_epoch for m in methods})
+plots.learning_curves({m: r.history for m, r in first.items()}, "val_acc",
+                      best={m: r.best_epoch for m, r in first.items()})
 plt.show()
-stops = table[table.seed == seeds[0]].set_index("method")
-glue("asb_best_epoch", int(stops.loc["asb", "best_epoch"]) if "asb" in stops.index else 0)
-glue("train_minutes", table["train_seconds"].sum() / 60)
-# cached runs keep the training time measured when they were trained
-glue("paper_budget_minutes", float((table["train_seconds"] / table["epochs_run"]).mean() * 10000 / 60))
+stops = run_table[run_table.seed == seeds[0]].set_index("method")
 stops[["best_epoch", "epochs_run", "train_seconds"]].round(1)
+
+# %% tags=["remove-input"]
+glue_table(stops, {"best_epoch": "{row}_best_epoch"}, rows=["asb"])
+glue("train_minutes", run_table["train_seconds"].sum() / 60)
+# cached runs keep the training time measured when they were trained
+glue("paper_budget_minutes", float((run_table["train_seconds"] / run_table["epochs_run"]).mean() * 10000 / 60))
 
 # %% [markdown]
 # Dotted lines mark the checkpoint kept (best validation accuracy; ASB's at
@@ -203,6 +213,4 @@ stops[["best_epoch", "epochs_run", "train_seconds"]].round(1)
 # {glue:text}`first_seed`):
 
 # %%
-pd.concat({plots.METHOD_LABELS[m]: evaluate.per_class_report(runs[(m, seeds[0])].y_true,
-                                                             runs[(m, seeds[0])].y_pred, TASK)
-           for m in methods}, axis=1).round(2)
+pd.concat({label(m): per_class_report(r.y_true, r.y_pred, TASK) for m, r in first.items()}, axis=1).round(2)

@@ -39,7 +39,7 @@ seed = 0               # first training seed; the seed whose run is set beside t
 n_seeds = None         # number of training seeds; None: the profile's (full: 1, quick: 1)
 split_seed = 410       # random_state of the paper's split
 methods = ["asb", "vanilla", "ebr"]
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI), "full" (the published book) or "paper" (10,000 epochs)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
@@ -49,34 +49,37 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmriemo import book, evaluate, experiments, models, plots
-from fmriemo.book import glue, setup
+from fmriemo.book import plots
+from fmriemo.book.chapter import glue, glue_table, setup, table
+from fmriemo.book.sections import budget_section, glue_budget, paper_protocol
+from fmriemo.data.splits import make_paper_split
+from fmriemo.evaluation import paper
+from fmriemo.metrics import confusion
+from fmriemo.models.registry import paper_methods
 from fmriemo.profiles import Settings
-from fmriemo.train import make_paper_split
 
 TASK = "level"
+N_GUESSES = 1000  # draws of random guessing
 ds = setup("04_level_task", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
                             n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
-seeds = book.glue_budget(settings, TASK)  # the budget and seeds, glued for the text
+seeds = glue_budget(settings, TASK)  # the budget and seeds, glued for the text
 
 split = make_paper_split(ds, TASK, split_seed)
-y_train = ds.subset(split.train).labels(TASK)
-y_test = ds.subset(split.test).labels(TASK)
+y_train, y_test = ds.labels(TASK, split.train), ds.labels(TASK, split.test)
 majority = int(pd.Series(y_train).mode().iloc[0])
-const = experiments.constant_predictor(y_test, majority, TASK)
+const = paper.constant_predictor(y_test, majority, TASK)
+guess = paper.random_predictor(y_test, y_train, TASK, n_draws=N_GUESSES, seed=split_seed)
+pd.Series(y_test).value_counts().sort_index().rename("test trials per level").to_frame().T
+
+# %% tags=["remove-input"]
 glue("majority_level", majority)
-glue("const_f1", const["f1"])
-glue("const_acc", const["accuracy"])
-glue("const_precision", const["precision"])
-glue("const_sensitivity", const["sensitivity"])
-N_GUESSES = 1000
-guess = experiments.random_predictor(y_test, y_train, TASK, n_draws=N_GUESSES, seed=split_seed)
+for key in ("f1", "accuracy", "precision", "sensitivity"):
+    glue(f"const_{key if key != 'accuracy' else 'acc'}", const[key])
 glue("n_guesses", N_GUESSES)
 glue("rand_f1_mean", guess["f1_mean"])
 glue("rand_f1_p95", guess["f1_p95"])
-pd.Series(y_test).value_counts().sort_index().rename("test trials per level").to_frame().T
 
 # %% [markdown]
 # Always predicting level {glue:text}`majority_level` (the most common rating
@@ -92,8 +95,8 @@ pd.Series(y_test).value_counts().sort_index().rename("test trials per level").to
 # guesses (95% of guesses score below {glue:text}`rand_f1_p95:.2f`).
 
 # %%
-runs, table = book.paper_protocol(ds, TASK, methods, settings, split_seed)
-table.round(3)
+runs, run_table = paper_protocol(ds, TASK, methods, settings, split_seed)
+run_table.round(3)
 
 # %% [markdown]
 # Did the models learn? Validation accuracy of every run (running mean over 25
@@ -105,33 +108,34 @@ table.round(3)
 # same runs.
 
 # %%
-by_budget, styled = book.budget_section(runs, table, TASK)
+by_budget, styled = budget_section(runs, run_table, TASK)
 styled
 
 # %% [markdown]
 # ## Table 2 beside the paper (seed {glue:text}`first_seed`)
 
 # %%
-glue("first_seed", seeds[0])
-vs = experiments.versus_paper(table, TASK, seeds[0])
-vs.loc["always " + str(majority), ("this book", "precision")] = const["precision"]
-vs.loc["always " + str(majority), ("this book", "sensitivity")] = const["sensitivity"]
-vs.loc["always " + str(majority), ("this book", "f1")] = const["f1"]
+vs = paper.versus_paper(run_table, TASK, seeds[0])
+for key in ("precision", "sensitivity", "f1"):
+    vs.loc["always " + str(majority), ("this book", key)] = const[key]
 vs.style.format("{:.2f}", na_rep="-")
+
+# %% tags=["remove-input"]
+glue("first_seed", seeds[0])
 
 # %% [markdown]
 # Over all {glue:text}`n_seeds` seed(s):
 
 # %%
-summary = experiments.seed_summary(table)
-for m in models.METHODS:
-    for stat in ("mean", "min", "max"):
-        glue(f"{m}_f1_{stat}", float(summary.loc[m, ("f1", stat)]) if m in summary.index else float("nan"))
-mean_f1 = table.groupby("method")["f1"].mean()
+summary = paper.seed_summary(run_table)
+table("summary", summary).style.format("{:.3f}", na_rep="-")
+
+# %% tags=["remove-input"]
+glue_table(summary, {("f1", stat): f"{{row}}_f1_{stat}" for stat in ("mean", "min", "max")}, rows=paper_methods())
+mean_f1 = run_table.groupby("method")["f1"].mean()
 glue("n_methods_above_const", int((mean_f1 > const["f1"]).sum()))
 glue("n_methods_above_rand", int((mean_f1 > guess["f1_p95"]).sum()))
 glue("n_methods", len(methods))
-book.table("summary", summary).style.format("{:.3f}", na_rep="-")
 
 # %% [markdown]
 # {glue:text}`n_methods_above_const` of {glue:text}`n_methods` methods beat
@@ -143,10 +147,7 @@ book.table("summary", summary).style.format("{:.3f}", na_rep="-")
 # ## Intervals
 
 # %%
-ci = experiments.interval_table(runs, TASK, seeds[0])
-for m in models.METHODS:
-    for col in ("f1", "f1_lo", "f1_hi"):
-        glue(f"{m}_{col}", float(ci.loc[m, col]) if m in ci.index else float("nan"))
+ci = paper.interval_table(runs, TASK, seeds[0])
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 plots.method_bars(ci, "accuracy", "accuracy_lo", "accuracy_hi", ax=axes[0], chance=const["accuracy"],
                   title="accuracy, 95% Wilson interval")
@@ -156,7 +157,10 @@ plots.method_bars(ci, "f1", "f1_lo", "f1_hi", ax=axes[1], chance=const["f1"], ti
 axes[1].lines[-1].set_label(f"always {majority}")
 axes[1].legend()
 plt.show()
-book.table("intervals", ci.astype(float)).round(3)
+table("intervals", ci.astype(float)).round(3)
+
+# %% tags=["remove-input"]
+glue_table(ci, {col: f"{{row}}_{col}" for col in ("f1", "f1_lo", "f1_hi")}, rows=paper_methods())
 
 # %% [markdown]
 # ASB's macro F1 for seed {glue:text}`first_seed` is
@@ -170,15 +174,15 @@ book.table("intervals", ci.astype(float)).round(3)
 # fairer summary of what the level models learned than a 9-way macro F1.
 
 # %%
-rows = []
-for (m, s), r in runs.items():
-    true_class = ds.y_class[r.test_index].astype(int)
-    rows.append({"method": m, "seed": s, "sign accuracy": float(np.mean(np.sign(r.y_pred) == true_class))})
-sign = pd.DataFrame(rows).groupby("method", sort=False)["sign accuracy"].agg(["mean", "min", "max"])
-const_sign = float(np.mean(np.sign(np.full(len(y_test), majority)) == ds.y_class[split.test]))
-glue("const_sign", const_sign)
-glue("asb_sign", float(sign.loc["asb", "mean"]) if "asb" in sign.index else float("nan"))
+sign = pd.DataFrame([{"method": m, "seed": s,
+                      "sign accuracy": np.mean(np.sign(r.y_pred) == ds.labels("class", r.test_index))}
+                     for (m, s), r in runs.items()])
+sign = sign.groupby("method", sort=False)["sign accuracy"].agg(["mean", "min", "max"])
 sign.round(3)
+
+# %% tags=["remove-input"]
+glue("const_sign", float(np.mean(np.sign(np.full(len(y_test), majority)) == ds.y_class[split.test])))
+glue_table(sign, {"mean": "{row}_sign"}, rows=["asb"])
 
 # %% [markdown]
 # ASB's predicted ratings carry the right valence sign for
@@ -188,19 +192,21 @@ sign.round(3)
 # ## Confusion matrices and learning curves (seed {glue:text}`first_seed`)
 
 # %%
-cms = {m: evaluate.confusion(runs[(m, seeds[0])].y_true, runs[(m, seeds[0])].y_pred, TASK) for m in methods}
-plots.confusion_heatmaps(cms, title="test trials: true level (rows) by predicted level (columns)")
+first = {m: runs[(m, seeds[0])] for m in methods}
+plots.confusion_heatmaps({m: confusion(r.y_true, r.y_pred, TASK) for m, r in first.items()},
+                         title="test trials: true level (rows) by predicted level (columns)")
 plt.show()
 
 # %%
-plots.learning_curves({m: runs[(m, seeds[0])].history for m in methods}, "val_loss",
-                      best={m: runs[(m, seeds[0])].best_epoch for m in methods})
+plots.learning_curves({m: r.history for m, r in first.items()}, "val_loss",
+                      best={m: r.best_epoch for m, r in first.items()})
 plt.show()
-glue("train_minutes", table["train_seconds"].sum() / 60)
-first = table[table.seed == seeds[0]].set_index("method")
-glue("asb_best_epoch", int(first.loc["asb", "best_epoch"]) if "asb" in first.index else 0)
-glue("asb_epochs_run", int(first.loc["asb", "epochs_run"]) if "asb" in first.index else 0)
-table[table.seed == seeds[0]].set_index("method")[["best_epoch", "epochs_run", "train_seconds"]].round(1)
+stops = run_table[run_table.seed == seeds[0]].set_index("method")
+stops[["best_epoch", "epochs_run", "train_seconds"]].round(1)
+
+# %% tags=["remove-input"]
+glue("train_minutes", run_table["train_seconds"].sum() / 60)
+glue_table(stops, {"best_epoch": "{row}_best_epoch", "epochs_run": "{row}_epochs_run"}, rows=["asb"])
 
 # %% [markdown]
 # The validation loss that selects the checkpoint includes the L2 penalty, as

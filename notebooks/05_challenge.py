@@ -43,34 +43,40 @@ phase1_split = "auto"  # "auto": paper models from chapters 3-4 (paper split), C
 n_val = 3              # training participants held out for checkpoint selection (the "participants" split)
 ft_epochs = 30         # Phase II fine-tuning epochs (fixed: there is no validation set)
 n_crossfit = 3         # parts of the released trials for the Phase II estimate from released labels alone
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data, models and submissions; empty: ~/.cache/fmriemo
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-from IPython.display import display
 
-from fmriemo import challenge, evaluate, phases, plots
-from fmriemo.book import cache_path, data_folder, glue, setup, table
-from fmriemo.level import RATING_RULES, training_level_table
+from fmriemo.book import plots, text
+from fmriemo.book.chapter import glue, glue_table, setup, table
+from fmriemo.challenge import phases
+from fmriemo.challenge.ratings import RATING_RULES, training_level_table
+from fmriemo.challenge.submission import REFERENCES, evaluation_labels, write_submission
+from fmriemo.core.store import cache_root
+from fmriemo.data.source import data_folder
+from fmriemo.data.surrogate import read_ground_truth
+from fmriemo.evaluation.paper import PAPER_CHALLENGE_SCORES
+from fmriemo.models.registry import label
 from fmriemo.profiles import Settings
-from fmriemo.surrogate import read_ground_truth
 
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("05_challenge", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
                             n_val=n_val)
-labels, eval_source = challenge.evaluation_labels(ds, folder)
-glue("eval_source", eval_source)
-glue("n_eval", len(labels))
-names = {m: plots.METHOD_LABELS.get(m, m) for m in methods}
+folder = data_folder(data_dir, surrogate_seed, cache_dir)
+labels, eval_source = evaluation_labels(ds, folder)  # what this build can score against
+names = {m: label(m) for m in methods}
+main = names[submit_method]
 RULE_TEXT = {"class-aware": "class-aware rating", "level-model": "9-way level model"}
 other_rule = next(r for r in RATING_RULES if r != ratings)
+
+# %% tags=["remove-input"]
+glue("eval_source", eval_source)
+glue("n_eval", len(labels))
 
 # %% [markdown]
 # ## Phase I: new participants
@@ -84,17 +90,18 @@ other_rule = next(r for r in RATING_RULES if r != ratings)
 # participants). Both are trained and scored here.
 
 # %%
+phase1 = {m: phases.train_phase1(ds, m, settings, split=phase1_split) for m in methods}
+tables = {m: phases.phase1_table(ds, r, ratings) for m, r in phase1.items()}
+sub_file = write_submission(tables[submit_method], cache_root(cache_dir) / "submissions" /
+                            f"phase1_{submit_method}_seed{seed}.csv", force=True)
+tables[submit_method].head()
+
+# %% tags=["remove-input"]
 glue("rule_text", RULE_TEXT[ratings])
 glue("other_rule_text", RULE_TEXT[other_rule])
 glue("rating_table", ", ".join(f"class {c:+d}: rating {v:+d}" for c, v in training_level_table(ds).items()))
-phase1 = {m: challenge.train_phase1(ds, m, settings, split=phase1_split) for m in methods}
-glue("phase1_split_text", phases.phase1_split_text(ds, names, phase1_split, seed, n_val))
-tables = {m: phases.phase1_table(ds, r, ratings) for m, r in phase1.items()}
-sub_dir = cache_path(cache_dir) / "submissions"
-sub_file = challenge.write_submission(tables[submit_method], sub_dir / f"phase1_{submit_method}_seed{seed}.csv",
-                                      force=True)
+glue("phase1_split_text", text.phase1_split_text(ds, names, phase1_split, seed, n_val))
 glue("submission_rows", len(tables[submit_method]))
-tables[submit_method].head()
 
 # %% [markdown]
 # The submission file for {glue:text}`submit_method_label` has
@@ -105,18 +112,17 @@ tables[submit_method].head()
 # LABELS.csv` scores it.
 
 # %%
-glue("submit_method_label", names[submit_method])
 phase1_scores = phases.score_table(ds, {names[m]: t for m, t in tables.items()}, labels)
-for m in methods:
-    row = phase1_scores.loc[names[m]]
-    for suffix, value in (("", row["score"]), ("_lo", row["score_lo"]), ("_hi", row["score_hi"]),
-                          ("_acc", 1 - row["class error"])):
-        glue(f"p1_{m}{suffix}", float(value))
-has_refs = phases.REFERENCES["neutral"] in phase1_scores.index
-glue("p1_neutral", float(phase1_scores.loc[phases.REFERENCES["neutral"], "score"]) if has_refs else float("nan"))
-glue("p1_oracle", float(phase1_scores.loc[phases.REFERENCES["oracle_class"], "score"]) if has_refs
-     else float("nan"))
 table("phase1", phase1_scores).round(4)
+
+# %% tags=["remove-input"]
+glue("submit_method_label", main)
+scores = phase1_scores.assign(acc=1 - phase1_scores["class error"])
+by_label = {name: m for m, name in names.items()}
+glue_table(scores, {"score": "p1_{row}", "score_lo": "p1_{row}_lo", "score_hi": "p1_{row}_hi", "acc": "p1_{row}_acc"},
+           rows=list(names.values()), key=by_label.get)
+glue_table(scores, {"score": "p1_{row}"}, rows=list(REFERENCES.values()),
+           key={REFERENCES["neutral"]: "neutral", REFERENCES["oracle_class"]: "oracle"}.get)
 
 # %% [markdown]
 # In Phase I the {glue:text}`submit_method_label` submission scores
@@ -129,24 +135,11 @@ table("phase1", phase1_scores).round(4)
 # is scored on all 120 trials of the real test participants;
 # {glue:text}`p1_compare_text`
 
-# %%
-row = phase1_scores.loc[names[submit_method]]
-glue("p1_main", float(row["score"]))
-glue("p1_main_lo", float(row["score_lo"]))
-glue("p1_main_hi", float(row["score_hi"]))
-glue("p1_main_acc", float(1 - row["class error"]))
-n_test = int((ds.split == "test").sum())
-if read_ground_truth(folder) is not None:
-    compare = ("a surrogate score cannot be compared with it digit for digit, but it sits between the same two "
-               "reference points.")
-elif len(labels) == n_test:
-    compare = f"the score here is on the same {n_test} trials, so the two compare directly."
-elif len(labels):
-    compare = (f"the score here is an estimate from the {len(labels)} test trials whose labels were released, "
-               "so its interval is the one to compare.")
-else:
-    compare = "no test labels were given (parameter labels_csv), so nothing here is scored."
-glue("p1_compare_text", compare)
+# %% tags=["remove-input"]
+glue_table(scores, {"score": "p1_main", "score_lo": "p1_main_lo", "score_hi": "p1_main_hi", "acc": "p1_main_acc"},
+           rows=[main])
+glue("p1_compare_text", text.phase1_compare_text(read_ground_truth(folder) is not None, len(labels),
+                                                 int((ds.split == "test").sum())))
 
 # %% [markdown]
 # ### The same models, the other rating rule
@@ -157,9 +150,11 @@ glue("p1_compare_text", compare)
 # %%
 both = {f"{names[m]}, {RULE_TEXT[r]}": phases.phase1_table(ds, phase1[m], r) for m in methods for r in RATING_RULES}
 rating_scores = phases.score_table(ds, both, labels, references=False)
-main_other = f"{names[submit_method]}, {RULE_TEXT[other_rule]}"
-glue("p1_other_rule", float(rating_scores.loc[main_other, "score"]) if len(labels) else float("nan"))
 table("rating_rules", rating_scores).round(4)
+
+# %% tags=["remove-input"]
+glue("p1_other_rule", float(rating_scores.loc[f"{main}, {RULE_TEXT[other_rule]}", "score"]) if len(labels)
+     else float("nan"))
 
 # %% [markdown]
 # {glue:text}`submit_method_label` with the {glue:text}`other_rule_text`:
@@ -183,26 +178,15 @@ table("rating_rules", rating_scores).round(4)
 # released labels are used only to fine-tune them.
 
 # %%
-released = phases.released_index(ds)
-glue("ft_epochs", ft_epochs)
-glue("n_released", len(released))
 phase2 = phases.phase2_scores(ds, phase1, labels, settings, epochs=ft_epochs, ratings=ratings, names=names)
+table("phase2", phase2).round(4)  # empty where only the released labels exist (real data)
+
+# %% tags=["remove-input"]
+glue("ft_epochs", ft_epochs)
+glue("n_released", len(phases.released_index(ds)))
 glue("n_rest_scored", int(phase2["N"].max()) if len(phase2) else 0)
-if len(phase2):
-    glue("p2_main", float(phase2.loc[names[submit_method], "Phase II"]))
-    glue("p1rest_main", float(phase2.loc[names[submit_method], "Phase I"]))
-    glue("phase2_text", f"On the {int(phase2['N'].max())} test trials that were not released, "
-                        f"{names[submit_method]} scores {phase2.loc[names[submit_method], 'Phase I']:.4f} before "
-                        f"and {phase2.loc[names[submit_method], 'Phase II']:.4f} after fine-tuning (lower is better).")
-    display(table("phase2", phase2).round(4))
-else:
-    glue("p2_main", float("nan"))
-    glue("p1rest_main", float("nan"))
-    glue("phase2_text", "This data set has no labels for the test trials that were not released (they stay "
-                        "with the organisers), so Phase II cannot be scored as the challenge scored it; the "
-                        "estimate below uses the released trials alone.")
-    table("phase2", phase2)
-    print("no unreleased labels: Phase II is estimated from the released trials below")
+glue_table(phase2, {"Phase II": "p2_{row}", "Phase I": "p1rest_{row}"}, rows=[main], key=lambda _: "main")
+glue("phase2_text", text.phase2_text(phase2, main))
 
 # %% [markdown]
 # {glue:text}`phase2_text`
@@ -221,59 +205,22 @@ else:
 
 # %%
 crossfit = phases.phase2_crossfit(ds, phase1, settings, epochs=ft_epochs, ratings=ratings, n_folds=n_crossfit,
-                                     names=names)
-glue("n_crossfit", n_crossfit)
-main = names[submit_method]
-if len(crossfit):
-    cf_main = crossfit.loc[main]
-    text = (f"For {main} the cross-fitted estimate is {cf_main['Phase II (cross-fitted)']:.4f} (95% interval "
-            f"{cf_main['lo']:.3f} to {cf_main['hi']:.3f}; Phase I on the same trials {cf_main['Phase I']:.4f}).")
-    if len(phase2):
-        text += (f" The score on the unreleased trials, which a real user cannot compute, is "
-                 f"{phase2.loc[main, 'Phase II']:.4f}: the estimate can be judged against it here.")
-else:
-    cf_main = pd.Series(np.nan, index=crossfit.columns)
-    text = "No released labels were given (parameter labels_csv), so Phase II cannot be estimated either."
-glue("p2_crossfit_main", float(cf_main["Phase II (cross-fitted)"]))
-glue("p2_crossfit_lo", float(cf_main["lo"]))
-glue("p2_crossfit_hi", float(cf_main["hi"]))
-glue("crossfit_text", text)
+                                  names=names)
 table("phase2_crossfit", crossfit).round(4)
+
+# %% tags=["remove-input"]
+glue("n_crossfit", n_crossfit)
+glue_table(crossfit, {"Phase II (cross-fitted)": "p2_crossfit_main", "lo": "p2_crossfit_lo", "hi": "p2_crossfit_hi"},
+           rows=[main])
+glue("crossfit_text", text.crossfit_text(crossfit, phase2, main))
 
 # %% [markdown]
 # ## Table 3 beside the paper
 
 # %%
-p2_value = float(phase2.loc[main, "Phase II"]) if len(phase2) else float(cf_main["Phase II (cross-fitted)"])
-table3 = pd.DataFrame({
-    "paper (real test set)": [evaluate.PAPER_CHALLENGE_SCORES["phase1"], evaluate.PAPER_CHALLENGE_SCORES["phase2"]],
-    f"this book, {main}": [float(phase1_scores.loc[main, "score"]), p2_value],
-    "always neutral, 0": [float(phase1_scores.loc[phases.REFERENCES["neutral"], "score"]) if has_refs
-                          else np.nan, np.nan],
-}, index=["Phase I (all test trials)",
-          "Phase II (unreleased trials)" if len(phase2) else "Phase II (cross-fitted on the released trials)"])
-table("table3", table3).round(4)
+table("table3", phases.table3(phase1_scores, phase2, crossfit, main)).round(4)
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.4))
-x = np.arange(len(methods))
-p1 = [phase1_scores.loc[names[m]] for m in methods]
-ax.errorbar(x - 0.1, [r["score"] for r in p1], yerr=[[r["score"] - r["score_lo"] for r in p1],
-            [r["score_hi"] - r["score"] for r in p1]], fmt="o", label="Phase I", capsize=4)
-if len(phase2):
-    ax.plot(x + 0.1, [phase2.loc[names[m], "Phase II"] for m in methods], "s", label="Phase II (unreleased trials)")
-if len(crossfit):
-    cf = [crossfit.loc[names[m]] for m in methods]
-    est = np.array([r["Phase II (cross-fitted)"] for r in cf])
-    ax.errorbar(x + 0.2, est, yerr=[est - [r["lo"] for r in cf], [r["hi"] for r in cf] - est], fmt="^",
-                capsize=4, label="Phase II, cross-fitted (released trials)")
-if has_refs:
-    ax.axhline(phase1_scores.loc[phases.REFERENCES["neutral"], "score"], color="k", ls=":", lw=1,
-               label=phases.REFERENCES["neutral"])
-    ax.axhline(phase1_scores.loc[phases.REFERENCES["oracle_class"], "score"], color="g", ls=":", lw=1,
-               label=phases.REFERENCES["oracle_class"])
-ax.axhline(evaluate.PAPER_CHALLENGE_SCORES["phase1"], color="#DD8452", ls="--", lw=1, label="paper ASB, Phase I")
-ax.set_xticks(x, [names[m] for m in methods])
-ax.set_ylabel("challenge score (lower is better)")
-ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+plots.challenge_scores(list(names.values()), phase1_scores, phase2, crossfit, REFERENCES.values(),
+                       PAPER_CHALLENGE_SCORES["phase1"])
 plt.show()

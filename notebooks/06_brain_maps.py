@@ -35,7 +35,7 @@ n_seeds = 2            # training seeds (at least 2: the maps' stability across 
 phase1_split = "auto"  # as in chapter 5: "auto": chapter 3's models; "participants": checkpoints on others
 n_val = 3              # training participants held out for checkpoint selection (the "participants" split)
 top_k = 20             # size of the "top regions" set
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
@@ -44,32 +44,40 @@ cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmri
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
 from scipy import stats
 
-from fmriemo import atlas, challenge, evaluate, experiments, maps, phases
-from fmriemo.book import data_folder, glue, setup, table
-from fmriemo.data import CLASS_NAMES
-from fmriemo.surrogate import read_ground_truth
+from fmriemo.book import maps, plots, text
+from fmriemo.book.chapter import glue, setup, table
+from fmriemo.challenge.phases import train_phase1
+from fmriemo.challenge.submission import evaluation_labels
+from fmriemo.data import atlas
+from fmriemo.data.dataset import CLASS_NAMES, CLASS_VALUES
+from fmriemo.data.source import data_folder
+from fmriemo.data.surrogate import read_ground_truth
+from fmriemo.evaluation import regions
 from fmriemo.profiles import Settings
 
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
+if n_seeds is None or n_seeds < 2:
+    raise ValueError(f"n_seeds must be at least 2 (the maps' stability across seeds needs two), got {n_seeds}")
 ds = setup("06_brain_maps", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
-truth = read_ground_truth(folder)
-labels, _ = challenge.evaluation_labels(ds, folder)
-seeds = experiments.seeds_for(profile, "class", seed, n_seeds, minimum=2)  # stability needs two
-glue("n_seeds", len(seeds))
-glue("models_text", phases.phase1_split_text(ds, {"asb": "ASB"}, phase1_split, seeds, n_val))
+settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
+                            n_val=n_val)
+seeds = list(settings.seeds)
+folder = data_folder(data_dir, surrogate_seed, cache_dir)
+truth = read_ground_truth(folder)  # None on real data
+labels, _ = evaluation_labels(ds, folder)
 
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, n_val=n_val)
 # chapter 5's Phase I class models (by default chapter 3's, on every test trial), one per seed
-runs = {s: challenge.train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",),
-                                  split=phase1_split)["class"]
+runs = {s: train_phase1(ds, "asb", settings.replace(seeds=(s,)), tasks=("class",), split=phase1_split)["class"]
         for s in seeds}
 gates = {s: r.gates for s, r in runs.items()}          # [test trials, 246] per seed
 seed_maps = np.stack([g.mean(0) for g in gates.values()])
 weights = seed_maps.mean(0)
+
+# %% tags=["remove-input"]
+glue("n_seeds", len(seeds))
+glue("models_text", text.phase1_split_text(ds, {"asb": "ASB"}, phase1_split, seeds, n_val))
 glue("n_trials", int(len(runs[seeds[0]].test_index)))
 glue("w_min", float(weights.min()))
 glue("w_max", float(weights.max()))
@@ -111,29 +119,19 @@ table("top_regions", top.rename(columns={"value": "mean weight", "index": "regio
 # classes differ.
 
 # %%
-known = {(p, t): c for p, t, c in zip(labels.Participant, labels.Trial, labels.CLASS)}
-class_maps = {}
-for c in (-1, 0, 1):
-    per_seed = []
-    for s, r in runs.items():
-        cls = np.array([known.get(k, np.nan) for k in zip(ds.participant[r.test_index], ds.trial[r.test_index])])
-        if (cls == c).any():
-            per_seed.append(gates[s][cls == c].mean(0))
-    class_maps[c] = np.mean(per_seed, axis=0) if per_seed else np.full(atlas.N_REGIONS, np.nan)
-diff = class_maps[1] - class_maps[-1]
+known = dict(zip(zip(labels.Participant, labels.Trial), labels.CLASS))  # the classes this build knows
+classes = {s: np.array([known.get(k, np.nan) for k in zip(ds.participant[r.test_index], ds.trial[r.test_index])])
+           for s, r in runs.items()}
+class_maps = {c: np.mean([gates[s][classes[s] == c].mean(0) for s in runs if (classes[s] == c).any()]
+                         or [np.full(atlas.N_REGIONS, np.nan)], axis=0) for c in CLASS_VALUES}
+plots.class_maps(class_maps)
+plt.show()
+pd.DataFrame({CLASS_NAMES[c + 1]: maps.top_regions(class_maps[c], 10)["name"] for c in CLASS_VALUES})
+
+# %% tags=["remove-input"]
 glue("class_map_corr", float(np.nanmin([stats.spearmanr(class_maps[a], class_maps[b]).statistic
                                         for a, b in ((-1, 0), (-1, 1), (0, 1))])))
-glue("class_diff_max", float(np.nanmax(np.abs(diff))))
-vmin, vmax = np.nanpercentile(np.concatenate(list(class_maps.values())), [2, 98])
-fig, axes = plt.subplots(1, 4, figsize=(16, 4))
-for ax, c in zip(axes, (-1, 0, 1)):
-    maps.region_markers(class_maps[c], title=CLASS_NAMES[c + 1], cmap="magma", vmin=vmin, vmax=vmax,
-                        display_mode="z", axes=ax, colorbar=c == 1)
-lim = float(np.nanmax(np.abs(diff)))
-maps.region_markers(diff, title="positive - negative", cmap="coolwarm", vmin=-lim, vmax=lim,
-                    display_mode="z", axes=axes[3])
-plt.show()
-pd.DataFrame({CLASS_NAMES[c + 1]: maps.top_regions(class_maps[c], 10)["name"] for c in (-1, 0, 1)})
+glue("class_diff_max", float(np.nanmax(np.abs(class_maps[1] - class_maps[-1]))))
 
 # %% [markdown]
 # The three class maps have a Spearman rank correlation of at least
@@ -146,14 +144,13 @@ pd.DataFrame({CLASS_NAMES[c + 1]: maps.top_regions(class_maps[c], 10)["name"] fo
 #
 # ## Overlap with the literature's emotion regions
 
-# %%
-top_idx = evaluate.top_k(weights, top_k)
-overlap, p_hyper = evaluate.hypergeom_overlap(top_idx, atlas.EBR_INDICES, atlas.N_REGIONS)
+# %% tags=["remove-input"]
+overlap, p_hyper = regions.hypergeom_overlap(regions.top_k(weights, top_k), atlas.EBR_INDICES, atlas.N_REGIONS)
 glue("top_k", top_k)
 glue("ebr_overlap", overlap)
 glue("ebr_expected", top_k * len(atlas.EBR_INDICES) / atlas.N_REGIONS)
 glue("ebr_p", p_hyper)
-glue("ebr_auroc", evaluate.ranking_auroc(weights, atlas.EBR_INDICES))
+glue("ebr_auroc", regions.ranking_auroc(weights, atlas.EBR_INDICES))
 
 # %% [markdown]
 # {glue:text}`ebr_overlap` of the top {glue:text}`top_k` regions are EBR
@@ -165,13 +162,13 @@ glue("ebr_auroc", evaluate.ranking_auroc(weights, atlas.EBR_INDICES))
 # ## Are the maps stable across seeds?
 
 # %%
-stab = evaluate.map_stability(seed_maps, top_k)
+pd.DataFrame([[stats.spearmanr(a, b).statistic for b in seed_maps] for a in seed_maps],
+             index=[f"seed {s}" for s in seeds], columns=[f"seed {s}" for s in seeds]).round(2)
+
+# %% tags=["remove-input"]
+stab = regions.map_stability(seed_maps, top_k)
 glue("stab_spearman", stab["spearman"])
 glue("stab_jaccard", stab["topk_jaccard"])
-if len(seeds) > 1:
-    rho = pd.DataFrame([[stats.spearmanr(a, b).statistic for b in seed_maps] for a in seed_maps],
-                       index=[f"seed {s}" for s in seeds], columns=[f"seed {s}" for s in seeds])
-    display(rho.round(2))
 
 # %% [markdown]
 # Across {glue:text}`n_seeds` seeds, the maps agree with a mean pairwise Spearman correlation of
@@ -189,11 +186,13 @@ if len(seeds) > 1:
 # %%
 mean_raw = ds.X[ds.split == "train"].mean(axis=(0, 2))
 rho_raw = stats.spearmanr(weights, mean_raw).statistic
-glue("rho_raw", float(rho_raw))
 fig, ax = plt.subplots(figsize=(5, 3.6))
 ax.scatter(mean_raw, weights, s=10, alpha=0.7)
 ax.set(xlabel="region's mean raw intensity", ylabel="mean SE weight", title=f"Spearman {rho_raw:.2f}")
 plt.show()
+
+# %% tags=["remove-input"]
+glue("rho_raw", float(rho_raw))
 
 # %% [markdown]
 # The Spearman correlation between a region's mean weight and its mean raw
@@ -202,29 +201,21 @@ plt.show()
 # ## Does the map find the planted regions? (surrogate only)
 
 # %%
-if truth is not None:
+rec = None
+if truth is not None:  # the surrogate: how well the map ranks the regions that carry its signal
     planted = np.array(truth["planted_regions"])
-    per_seed_auc = [evaluate.ranking_auroc(m, planted) for m in seed_maps]
-    rec = {"n_planted": len(planted), "planted_p_at_k": evaluate.precision_at_k(weights, planted, len(planted)),
-           "planted_auroc": evaluate.ranking_auroc(weights, planted),
-           "planted_chance": len(planted) / atlas.N_REGIONS,
-           "planted_auroc_min": float(min(per_seed_auc)), "planted_auroc_max": float(max(per_seed_auc))}
-    for k, value in rec.items():
-        glue(k, value)
-    glue("planted_text",
-         "On the surrogate, {n_planted} regions carry the planted signal. Of the {n_planted} regions with the "
-         "highest weights, a share of {planted_p_at_k:.2f} are planted ones (chance: {planted_chance:.2f}), and "
-         "the weights rank planted regions above the others with an AUROC of {planted_auroc:.2f} (per seed "
-         "{planted_auroc_min:.2f} to {planted_auroc_max:.2f}).".format(**rec))
+    rec = {"n_planted": len(planted), "planted_p_at_k": regions.precision_at_k(weights, planted, len(planted)),
+           "planted_auroc": regions.ranking_auroc(weights, planted), "planted_chance": len(planted) / atlas.N_REGIONS,
+           "planted_auroc_min": min(regions.ranking_auroc(m, planted) for m in seed_maps),
+           "planted_auroc_max": max(regions.ranking_auroc(m, planted) for m in seed_maps)}
     maps.highlight_regions(planted, title="planted regions (for comparison with the map above)")
     plt.show()
-else:
-    for k in ("n_planted", "planted_p_at_k", "planted_auroc", "planted_chance", "planted_auroc_min",
-              "planted_auroc_max"):
-        glue(k, float("nan"))
-    glue("planted_text", "On real data the regions that carry the signal are unknown, so whether the map finds "
-         "them cannot be measured.")
-    print("Real data: the regions that carry the signal are unknown, so recovery cannot be measured.")
+text.planted_recovery_text(rec)
+
+# %% tags=["remove-input"]
+for key in ("n_planted", "planted_p_at_k", "planted_auroc", "planted_chance", "planted_auroc_min", "planted_auroc_max"):
+    glue(key, rec[key] if rec else float("nan"))
+glue("planted_text", text.planted_recovery_text(rec))
 
 # %% [markdown]
 # {glue:text}`planted_text`

@@ -53,47 +53,49 @@ protocol = None        # "loso", "order" or "groupkfold"; None: the profile's (g
 k = None               # folds for "groupkfold"; None: the profile's (full: 3, quick: 4)
 n_val = 2              # participants held out inside each training fold for checkpoint selection
 methods = ["asb", "vanilla", "ebr", "compact"]
-order_check_methods = ["compact"]  # deep models also trained on folds that ignore order groups (the paper's take ~8 min each in full)
+order_check_methods = ["compact"]  # also trained on folds that ignore order groups (a paper model: ~8 min in full)
 preprocessings = ["minmax"]  # inputs tried with preprocess_method besides its own ("minmax", "pct", "zscore")
 preprocess_method = "compact"  # a paper model ("vanilla") costs ~8 min per input in the full profile
 task = "class"
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from fmriemo import heldout, models
-from fmriemo.book import glue, setup, table
+from fmriemo.book import plots, text
+from fmriemo.book.chapter import glue, glue_table, name_key, setup, table
+from fmriemo.data.splits import group_folds, identical_order_pairs, training_participants
+from fmriemo.evaluation import heldout
+from fmriemo.evaluation.baselines import BASELINES
+from fmriemo.models.registry import build_model, count_parameters, paper_methods, spec
 from fmriemo.profiles import Settings
 
 ds = setup("07_held_out", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
                             protocol=protocol, k=k, n_val=n_val)  # how this chapter trains and evaluates
-protocol, seeds, k = settings.protocol, list(settings.seeds), settings.k
-folds = heldout.group_folds(ds, protocol, k)
-glue("protocol_text", {"loso": "leave one participant out",
-                       "order": "leave one order group out: participants who saw the classes in the same order "
-                                "are held out together"}.get(
-    protocol, f"{len(folds)} groups of participants (GroupKFold), participants who saw the classes in the "
-              f"same order kept in the same fold"))
+folds = group_folds(ds, settings.protocol, settings.k)
+levels = pd.Series(ds.y_level[ds.split == "train"])
+chance = 1 / 3 if task == "class" else float(levels.value_counts(normalize=True).max())  # the commonest class
+
+# %% tags=["remove-input"]
+glue("protocol_text", text.protocol_text(settings.protocol, len(folds)))
 glue("n_folds", len(folds))
 glue("n_val", n_val)
-glue("n_seeds", len(seeds))
-glue("n_participants", len(heldout.training_participants(ds)))
-glue("compact_params", f"{models.count_parameters(models.build_model('compact', task)):,}")
-glue("asb_params", f"{models.count_parameters(models.build_model('asb', task)):,}")
-chance = 1 / 3 if task == "class" else float(pd.Series(ds.y_level[ds.split == "train"]).value_counts(normalize=True).max())
+glue("n_seeds", len(settings.seeds))
+glue("n_participants", len(training_participants(ds)))
+glue("compact_params", f"{count_parameters(build_model('compact', task)):,}")
+glue("asb_params", f"{count_parameters(build_model('asb', task)):,}")
 
-deep = heldout.run_models(ds, methods, task, settings=settings, ensemble=len(seeds) > 1)
-alt = [heldout.run_models(ds, [preprocess_method], task, preprocessing=p, settings=settings.replace(seeds=seeds[:1]))
-       for p in preprocessings]
-base = heldout.run_baselines(ds, task, settings, kinds=heldout.BASELINES)
+# %%
+deep = heldout.run_models(ds, methods, task, settings=settings, ensemble=len(settings.seeds) > 1)
+alt = [heldout.run_models(ds, [preprocess_method], task, preprocessing=p,
+                          settings=settings.replace(seeds=settings.seeds[:1])) for p in preprocessings]
+base = heldout.run_baselines(ds, task, settings, kinds=BASELINES)
 pred = pd.concat([deep, *alt, base], ignore_index=True)
 summary = heldout.summarise(pred, task)
 table("summary", summary).round(3)
@@ -108,10 +110,12 @@ table("summary", summary).round(3)
 
 # %%
 plateau = heldout.plateau_counts(pred)
-for m in models.PAPER_METHODS:
+table("plateau", plateau)
+
+# %% tags=["remove-input"]
+for m in paper_methods():  # a paper model left out by the parameters has no runs: 0 of 0
     glue(f"plateau_{m}", int(plateau.loc[m, "on_plateau"]) if m in plateau.index else 0)
     glue(f"runs_{m}", int(plateau.loc[m, "runs"]) if m in plateau.index else 0)
-table("plateau", plateau)
 
 # %% [markdown]
 # ## Does the order of trials leak labels?
@@ -131,15 +135,12 @@ table("plateau", plateau)
 # plain `loso`.
 
 # %%
-from fmriemo.calibrate import identical_order_pairs
-
-glue("n_twin_pairs", len(identical_order_pairs(ds)))
 oc = heldout.order_check(ds, task)
-glue("pos_loso", oc.loc["position", "loso"])
-glue("pos_order", oc.loc["position", "order"])
-glue("logreg_loso", oc.loc["logreg", "loso"])
-glue("logreg_order", oc.loc["logreg", "order"])
 table("order_check", oc).round(3)
+
+# %% tags=["remove-input"]
+glue("n_twin_pairs", len(identical_order_pairs(ds)))
+glue_table(oc, {"loso": "{row}_loso", "order": "{row}_order"}, key={"position": "pos", "logreg": "logreg"}.get)
 
 # %% [markdown]
 # The same question for the deep models
@@ -152,15 +153,12 @@ table("order_check", oc).round(3)
 # act.
 
 # %%
-if order_check_methods:
-    ocm = heldout.order_check_models(ds, order_check_methods, task, settings=settings)
-    glue("order_check_models_text", ", ".join(order_check_methods))
-    for m in ocm.index:
-        glue(f"ocm_diff_{m}", ocm.loc[m, "difference"])
-else:
-    ocm = pd.DataFrame(columns=["kfold", "groupkfold", "twin_in_training", "difference"])
-    glue("order_check_models_text", "none in this build: order_check_methods is empty")
+ocm = heldout.order_check_models(ds, order_check_methods, task, settings=settings)
 table("order_check_models", ocm).round(3)
+
+# %% tags=["remove-input"]
+glue("order_check_models_text", ", ".join(order_check_methods) or "none in this build: order_check_methods is empty")
+glue_table(ocm, {"difference": "ocm_diff_{row}"})
 
 # %% [markdown]
 # ## Accuracy on participants the model never saw
@@ -171,31 +169,16 @@ table("order_check_models", ocm).round(3)
 # and the honest one: trials of one person are not independent).
 
 # %%
-fig, ax = plt.subplots(figsize=(9, 3.6))
-order = summary.sort_values("accuracy").index
-x = np.arange(len(order))
-ax.errorbar(summary.loc[order, "accuracy"], x, xerr=[summary.loc[order, "accuracy"] - summary.loc[order, "boot_lo"],
-            summary.loc[order, "boot_hi"] - summary.loc[order, "accuracy"]], fmt="o", capsize=4,
-            label="95% bootstrap over participants")
-ax.axvline(chance, color="k", ls=":", label="chance")
-ax.set_yticks(x, order)
-ax.set_xlabel("held-out accuracy")
-ax.legend(fontsize=8)
+plots.interval_dots(summary, "accuracy", "boot_lo", "boot_hi", "held-out accuracy", chance=chance,
+                    label="95% bootstrap over participants")
 plt.show()
-def key_of(name):
-    return name.replace("+", "_").replace("-", "_")
 
-
-for m in ["asb", "vanilla", "ebr", "compact", "logreg"]:  # models left out by the parameters read as nan
-    if m not in summary.index:
-        for suffix in ("", "_lo", "_hi"):
-            glue(f"acc_{m}{suffix}", float("nan"))
-for m in summary.index:
-    key = key_of(m)
-    glue(f"acc_{key}", float(summary.loc[m, "accuracy"]))
-    glue(f"acc_{key}_lo", float(summary.loc[m, "boot_lo"]))
-    glue(f"acc_{key}_hi", float(summary.loc[m, "boot_hi"]))
-best = summary.drop(index=list(heldout.BASELINES), errors="ignore")["accuracy"].idxmax()
+# %% tags=["remove-input"]
+named = ["asb", "vanilla", "ebr", "compact", "logreg"]  # models left out by the parameters read as nan
+rows = list(summary.index) + [m for m in named if m not in summary.index]
+glue_table(summary, {"accuracy": "acc_{row}", "boot_lo": "acc_{row}_lo", "boot_hi": "acc_{row}_hi"}, rows=rows,
+           key=name_key)
+best = summary.drop(index=list(BASELINES), errors="ignore")["accuracy"].idxmax()
 glue("best_deep", best)
 glue("best_deep_acc", float(summary.loc[best, "accuracy"]))
 glue("chance", chance)
@@ -217,18 +200,12 @@ glue("chance", chance)
 # ## Is any of it above chance?
 
 # %%
-rows = []
-for m, g in pred.groupby("model", sort=False):
-    g = g[g.seed == g.seed.min()]
-    t = heldout.permutation_vs_chance(g.y_true, g.y_pred, g.participant, n_perm=1000)
-    rows.append({"model": m, **t})
-perm = pd.DataFrame(rows).set_index("model")
-for m in ("asb", "logreg"):
-    if m not in perm.index:
-        glue(f"perm_p_{m}", float("nan"))
-for m in perm.index:
-    glue(f"perm_p_{key_of(m)}", float(perm.loc[m, "p"]))
+perm = heldout.permutation_table(pred, n_perm=1000)
 table("permutation", perm).round(4)
+
+# %% tags=["remove-input"]
+glue_table(perm, {"p": "perm_p_{row}"}, rows=list(perm.index) + [m for m in ("asb", "logreg") if m not in perm.index],
+           key=name_key)
 
 # %% [markdown]
 # The permutation test keeps each participant's labels but shuffles which
@@ -240,28 +217,15 @@ table("permutation", perm).round(4)
 
 # %%
 pairs = [("asb", "vanilla"), ("asb", "ebr"), ("vanilla", "ebr"), ("asb", "logreg"), ("compact", "logreg"),
-         ("compact", "asb")]
-pairs += [(f"{preprocess_method}+{p}", preprocess_method) for p in preprocessings]
-rows = []
-for a, b in pairs:
-    if a not in set(pred.model) or b not in set(pred.model):
-        continue
-    m = heldout.paired(pred, a, b)
-    mc = heldout.mcnemar_exact(m.y_true, m.y_pred_a, m.y_pred_b)
-    sf = heldout.participant_sign_flip(m.y_true, m.y_pred_a, m.y_pred_b, m.participant)
-    rows.append({"a": a, "b": b, "accuracy a - b": sf["mean_difference"], "only a right": mc["a_only"],
-                 "only b right": mc["b_only"], "McNemar p": mc["p"], "participant sign-flip p": sf["p"]})
-paired_tests = pd.DataFrame(rows)
-done = set()
-for _, r in paired_tests.iterrows():
-    key = key_of(f"{r['a']}_vs_{r['b']}")
-    glue(f"diff_{key}", float(r["accuracy a - b"]))
-    glue(f"p_{key}", float(r["participant sign-flip p"]))
-    done.add(key)
-for key in {"asb_vs_vanilla", "asb_vs_ebr", "compact_vs_asb"} - done:
-    glue(f"diff_{key}", float("nan"))
-    glue(f"p_{key}", float("nan"))
+         ("compact", "asb")] + [(f"{preprocess_method}+{p}", preprocess_method) for p in preprocessings]
+paired_tests = heldout.paired_table(pred, pairs)
 table("paired", paired_tests).round(4)
+
+# %% tags=["remove-input"]
+by_pair = paired_tests.set_index(paired_tests.a + "_vs_" + paired_tests.b)
+named = ["asb_vs_vanilla", "asb_vs_ebr", "compact_vs_asb"]  # pairs left out by the parameters read as nan
+glue_table(by_pair, {"accuracy a - b": "diff_{row}", "participant sign-flip p": "p_{row}"},
+           rows=list(by_pair.index) + [k for k in named if k not in by_pair.index], key=name_key)
 
 # %% [markdown]
 # ASB against Vanilla, the paper's central comparison: the accuracy difference
@@ -284,15 +248,15 @@ table("paired", paired_tests).round(4)
 # here; `preprocess_method = "vanilla"` runs it on the paper's network.)
 
 # %%
-from fmriemo.models import DEFAULT_PREPROCESS
-
-input_names = {"minmax": "min-max scaled trials", "pct": "percent signal change", "zscore": "per-participant z-scores"}
-glue("preprocess_method", preprocess_method)
-glue("own_input", input_names[DEFAULT_PREPROCESS.get(preprocess_method, "minmax")])
-glue("other_inputs", ", ".join(input_names[p] for p in preprocessings) or "no other input (preprocessings is empty)")
 names = [preprocess_method] + [f"{preprocess_method}+{p}" for p in preprocessings]
-pp = summary.loc[[n_ for n_ in names if n_ in summary.index], ["accuracy", "boot_lo", "boot_hi", "f1"]]
-table("preprocessing", pp).round(3)
+table("preprocessing", summary.loc[[n for n in names if n in summary.index],
+                                   ["accuracy", "boot_lo", "boot_hi", "f1"]]).round(3)
+
+# %% tags=["remove-input"]
+INPUTS = {"minmax": "min-max scaled trials", "pct": "percent signal change", "zscore": "per-participant z-scores"}
+glue("preprocess_method", preprocess_method)
+glue("own_input", INPUTS[spec(preprocess_method).preprocess])
+glue("other_inputs", ", ".join(INPUTS[p] for p in preprocessings) or "no other input (preprocessings is empty)")
 
 # %% [markdown]
 # ## Accuracy per participant
@@ -302,19 +266,11 @@ table("preprocessing", pp).round(3)
 # over participants, not over trials, are the ones to read.
 
 # %%
-first = pred[pred.seed == pred.groupby("model").seed.transform("min")]
-per_p = first.groupby(["model", "participant"]).apply(lambda d: np.mean(d.y_true == d.y_pred),
-                                                      include_groups=False).rename("accuracy").reset_index()
-fig, ax = plt.subplots(figsize=(10, 3.6))
-models_order = list(summary.index)
-for i, m in enumerate(models_order):
-    v = per_p[per_p.model == m]["accuracy"]
-    ax.scatter(np.full(len(v), i) + np.random.default_rng(i).uniform(-0.15, 0.15, len(v)), v, s=14, alpha=0.7)
-    ax.plot([i - 0.25, i + 0.25], [v.mean()] * 2, color="k")
-ax.axhline(chance, color="k", ls=":")
-ax.set_xticks(range(len(models_order)), models_order, rotation=30)
-ax.set_ylabel("accuracy of one participant")
+per_p = heldout.per_participant_accuracy(pred)
+plots.per_participant(per_p, list(summary.index), chance)
 plt.show()
+
+# %% tags=["remove-input"]
 glue("participant_sd_asb", float(per_p[per_p.model == "asb"]["accuracy"].std()) if "asb" in set(per_p.model)
      else float("nan"))
 

@@ -43,7 +43,7 @@ k = None               # folds for "groupkfold"; None: the profile's, as in chap
 n_val = 2              # validation participants inside each training fold
 interactive_map = "ig"  # the map shown in 3-D: "se", "ig", "occlusion" or "logreg"
 ig_steps = None        # integrated-gradients steps; None: the profile's (full: 32, quick: 8)
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
@@ -54,35 +54,39 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmriemo import attribution, evaluate, heldout, maps, preprocess, profiles
-from fmriemo.book import data_folder, glue, setup, table
-from fmriemo.profiles import Settings
-from fmriemo.surrogate import read_ground_truth
+from fmriemo.book import maps, text
+from fmriemo.book.chapter import glue, setup, table
+from fmriemo.data import preprocess
+from fmriemo.data.source import data_folder
+from fmriemo.data.surrogate import read_ground_truth
+from fmriemo.evaluation import attribution, heldout, regions
+from fmriemo.evaluation.baselines import baseline_pipeline
+from fmriemo.profiles import Settings, profile_row
 
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
 ds = setup("08_attribution", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
-truth = read_ground_truth(folder)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
                             protocol=protocol, k=k, n_val=n_val, progress=False)  # as in chapter 7
-steps = ig_steps or profiles.profile_row(profile)["ig_steps"]
-runs = heldout.fold_runs(ds, "asb", "class", settings=settings)
-X = preprocess.minmax_trial(ds.X)
+steps = ig_steps or profile_row(profile)["ig_steps"]
+truth = read_ground_truth(data_folder(data_dir, surrogate_seed, cache_dir))  # None on real data
+
+# %%
 METHODS = {"se": "SE weight", "ig": "integrated gradients", "occlusion": "occlusion"}
-per_run = []
-for s, f, r in runs:
-    model = r.load_model()
-    per_run.append(attribution.region_maps(model, X[r.test_index], tuple(METHODS), n_steps=steps))
+runs = heldout.fold_runs(ds, "asb", "class", settings=settings)  # chapter 7's ASB fold models
+X = preprocess.minmax_trial(ds.X)
+per_run = [attribution.region_maps(r.load_model(), X[r.test_index], tuple(METHODS), n_steps=steps) for _, _, r in runs]
 stacked = {m: np.stack([pr[m] for pr in per_run]) for m in METHODS}
 mean_maps = {m: v.mean(0) for m, v in stacked.items()}
-glue("n_runs", len(runs))
-glue("ig_steps", steps)
 
 # reference: a linear model on percent-change features, fitted on all training participants
-lab = (ds.split == "train") & ds.labelled
-lin = heldout.baseline_pipeline("logreg").fit(ds.X[lab].reshape(lab.sum(), -1), ds.y_class[lab].astype(int))
+lab = ds.labelled_train
+lin = baseline_pipeline("logreg").fit(ds.X[lab].reshape(lab.sum(), -1), ds.labels("class", lab))
 mean_maps["logreg"] = np.abs(lin[-1].coef_).mean(0)
 LABELS = {**METHODS, "logreg": "linear model |coefficient|"}
+
+# %% tags=["remove-input"]
+glue("n_runs", len(runs))
+glue("ig_steps", steps)
 
 # %% [markdown]
 # ## The maps side by side (mean over folds and seeds)
@@ -101,8 +105,10 @@ plt.show()
 # %%
 if interactive_map not in LABELS:
     raise ValueError(f"interactive_map must be one of {', '.join(LABELS)}, got {interactive_map!r}")
-glue("interactive_label", LABELS[interactive_map])
 maps.interactive_markers(mean_maps[interactive_map], title=LABELS[interactive_map], cmap="magma")
+
+# %% tags=["remove-input"]
+glue("interactive_label", LABELS[interactive_map])
 
 # %% [markdown]
 # ## Do they agree?
@@ -115,10 +121,12 @@ pairs = [("se", "ig"), ("se", "occlusion"), ("ig", "occlusion")]
 agree = pd.DataFrame({f"{LABELS[a]} vs {LABELS[b]}": [
     np.mean([stats.spearmanr(pr[a], pr[b]).statistic for pr in per_run])] for a, b in pairs},
     index=["mean Spearman"]).T
+table("agreement", agree).round(3)
+
+# %% tags=["remove-input"]
 glue("rho_se_ig", float(agree.iloc[0, 0]))
 glue("rho_se_occ", float(agree.iloc[1, 0]))
 glue("rho_ig_occ", float(agree.iloc[2, 0]))
-table("agreement", agree).round(3)
 
 # %% [markdown]
 # The SE weights correlate {glue:text}`rho_se_ig:.2f` with integrated
@@ -132,10 +140,12 @@ table("agreement", agree).round(3)
 # regions.
 
 # %%
-stab = pd.DataFrame({LABELS[m]: evaluate.map_stability(v, 20) for m, v in stacked.items()}).T
+stab = pd.DataFrame({LABELS[m]: regions.map_stability(v, 20) for m, v in stacked.items()}).T
+table("stability", stab[["spearman", "topk_jaccard", "pairs"]]).round(3)
+
+# %% tags=["remove-input"]
 for m in METHODS:
     glue(f"stab_{m}", float(stab.loc[LABELS[m], "spearman"]))
-table("stability", stab[["spearman", "topk_jaccard", "pairs"]]).round(3)
 
 # %% [markdown]
 # Across models, SE-weight maps correlate {glue:text}`stab_se:.2f` on average,
@@ -145,31 +155,24 @@ table("stability", stab[["spearman", "topk_jaccard", "pairs"]]).round(3)
 # ## Which map finds the planted regions? (surrogate only)
 
 # %%
-if truth is not None:
+rec = None
+if truth is not None:  # the surrogate: which map ranks the regions that carry its signal highest
     planted = np.array(truth["planted_regions"])
     rec = pd.DataFrame({
-        "AUROC of the mean map": {LABELS[m]: evaluate.ranking_auroc(v, planted) for m, v in mean_maps.items()},
-        f"precision at {len(planted)}": {LABELS[m]: evaluate.precision_at_k(v, planted, len(planted))
+        "AUROC of the mean map": {LABELS[m]: regions.ranking_auroc(v, planted) for m, v in mean_maps.items()},
+        f"precision at {len(planted)}": {LABELS[m]: regions.precision_at_k(v, planted, len(planted))
                                          for m, v in mean_maps.items()},
-        "AUROC per model (mean)": {LABELS[m]: np.mean([evaluate.ranking_auroc(x, planted) for x in stacked[m]])
+        "AUROC per model (mean)": {LABELS[m]: np.mean([regions.ranking_auroc(x, planted) for x in stacked[m]])
                                    for m in METHODS},
     })
-    for m, name in LABELS.items():
-        glue(f"auc_{m}", float(rec.loc[name, "AUROC of the mean map"]))
-    best = rec["AUROC of the mean map"].idxmax()
-    glue("best_recovery", best)
-    auc = rec["AUROC of the mean map"]
-    glue("recovery_text", "Ranking regions to find the planted ones (AUROC, 0.5 is chance): "
-         + ", ".join(f"{name} {auc[name]:.2f}" for name in LABELS.values()) + f". Best: {best}.")
-    display_rec = rec.round(3)
-else:
-    for m in LABELS:
-        glue(f"auc_{m}", float("nan"))
-    glue("best_recovery", "not measurable on real data")
-    glue("recovery_text", "On real data the regions that carry the signal are unknown, so no map can be "
-         "scored against them; agreement between methods and stability (above) are what remain.")
-    display_rec = "Real data: the regions that carry the signal are unknown."
-display_rec
+rec.round(3) if rec is not None else "Real data: the regions that carry the signal are unknown."
+
+# %% tags=["remove-input"]
+auc = rec["AUROC of the mean map"] if rec is not None else None
+for m, name in LABELS.items():
+    glue(f"auc_{m}", float(auc[name]) if auc is not None else float("nan"))
+glue("best_recovery", auc.idxmax() if auc is not None else "not measurable on real data")
+glue("recovery_text", text.attribution_recovery_text(auc))
 
 # %% [markdown]
 # {glue:text}`recovery_text`

@@ -41,79 +41,71 @@ level_model = "compact"  # the 9-way rating model and its class model; "asb": th
 search_draws = 2       # data sets the decoder search runs on: this one and the next surrogate seeds (real data: 1)
 ensemble_method = "compact"  # the model whose single / seed-ensemble / fold-ensemble submissions are compared
 ensemble_seeds = 3     # seeds of the seed ensemble
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); "quick" (CI) or "full" (the published book)
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
 device = "auto"        # "auto", "cpu" or "cuda"
 cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmriemo
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from fmriemo import book, heldout, level, plots, search, verdict
-from fmriemo.book import glue, setup, table
+from fmriemo.book import plots, text
+from fmriemo.book.chapter import glue, glue_table, setup, table
+from fmriemo.book.sections import search_findings
+from fmriemo.challenge import ratings
+from fmriemo.data.source import data_name, open_dataset
+from fmriemo.data.splits import group_folds
+from fmriemo.evaluation import ensembles, heldout, search
+from fmriemo.evaluation.statistics import paired, participant_sign_flip
+from fmriemo.models.registry import label
 from fmriemo.profiles import Settings
 
 ds = setup("09_level_and_beyond", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
-data_label = book.data_name(data_dir, surrogate_seed)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
                             protocol=protocol, k=k, n_val=n_val)  # as in chapter 7, one seed
-protocol, k = settings.protocol, settings.k
-folds = heldout.group_folds(ds, protocol, k)
+folds = group_folds(ds, settings.protocol, settings.k)
+class_models = [level_model] + [m for m in class_models if m != level_model]  # the 9-way rule needs its classes
+
+# %%
+level9 = heldout.fold_runs(ds, level_model, "level", settings=settings)  # the paper's rule: a 9-way rating model
+class_runs = {m: heldout.fold_runs(ds, m, "class", settings=settings) for m in class_models}
+logreg = heldout.run_baselines(ds, "class", settings, kinds=("logreg",))
+trials = ratings.heldout_rating_trials(ds, folds, level9, class_runs, logreg)  # every held-out trial's predictions
+
+nine = f"{label(level_model)} class + {label(level_model)} 9-way rating (the paper's rule)"
+combos = {nine: (f"{level_model}_class", "level_model_level"),
+          **{f"{label(m)} class + class-aware rating": (f"{m}_class", f"{m}_aware_level") for m in class_models},
+          "linear class + class-aware rating": ("logreg_class", "logreg_aware_level"),
+          "always neutral, 0": (None, None),
+          "true class + class-aware rating (bound)": ("class", "oracle_aware_level")}
+results = ratings.score_predictors(trials, combos)
+table("rating_rules", results).round(4)
+
+# %% tags=["remove-input"]
 glue("n_folds", len(folds))
 glue("n_val", n_val)
-lab = (ds.split == "train") & ds.labelled
-full_table = level.smape_optimal_levels(ds.y_class[lab], ds.y_level[lab])
-glue("level_table", ", ".join(f"class {c}: rating {v}" for c, v in full_table.items()) + " on all training trials")
-
-level9 = heldout.fold_runs(ds, level_model, "level", settings=settings)
-glue("level_model_label", plots.METHOD_LABELS.get(level_model, level_model))
-glue("level9_kept", heldout.kept_epochs_text([r for _, _, r in level9]))
+glue("level_table", ", ".join(f"class {c}: rating {v}" for c, v in ratings.training_level_table(ds).items())
+     + " on all training trials")
+glue("level_model_label", label(level_model))
+glue("level9_kept", text.kept_epochs_text([r for _, _, r in level9]))
 on9 = sum(bool(r.on_plateau) for _, _, r in level9)
 glue("level9_on_plateau", on9)
 glue("level9_runs", len(level9))
-glue("level9_caveat", "" if verdict.trained((on9, len(level9))) else
-     "These 9-way models kept checkpoints on their plateau, so the comparison shows only that the class-aware "
-     "rule beats a 9-way model that has not learned at this budget; whether it beats a trained one is not "
-     "tested here.")
-class_models = [level_model] + [m for m in class_models if m != level_model]  # the 9-way rule needs its classes
-class_runs = {m: heldout.fold_runs(ds, m, "class", settings=settings) for m in class_models}
-logreg = heldout.run_baselines(ds, "class", settings, kinds=("logreg",))
-
-# one row per held-out trial, with every combination's predicted class and rating
-trials = level.heldout_rating_trials(ds, folds, level9, class_runs, logreg)
+glue("level9_caveat", text.level9_caveat(on9, len(level9)))
 glue("n_trials", len(trials))
-
-label = {m: plots.METHOD_LABELS.get(m, m) for m in class_models}
-nine = f"{label[level_model]} class + {label[level_model]} 9-way rating (the paper's rule)"
-combos = {nine: (f"{level_model}_class", "level_model_level")}
-for m in class_models:
-    combos[f"{label[m]} class + class-aware rating"] = (f"{m}_class", f"{m}_aware_level")
-combos["linear class + class-aware rating"] = ("logreg_class", "logreg_aware_level")
-combos["always neutral, 0"] = (None, None)
-combos["true class + class-aware rating (bound)"] = ("class", "oracle_aware_level")
+columns = {"score": "{row}", "rating SMAPE": "{row}_smape", "score_lo": "{row}_lo", "score_hi": "{row}_hi"}
+keys = {nine: "model9", "ASB class + class-aware rating": "asb_aware",
+        "Compact (this book) class + class-aware rating": "compact_aware",
+        "linear class + class-aware rating": "logreg_aware", "always neutral, 0": "neutral",
+        "true class + class-aware rating (bound)": "oracle"}
+glue_table(results, columns, rows=list(keys), key=keys.get)
+glue_table(results, columns, rows=[f"{label(level_model)} class + class-aware rating"], key=lambda _: "model_aware")
 
 # %%
-results = level.score_predictors(trials, combos)
-keys = [(nine, "model9"), (f"{label[level_model]} class + class-aware rating", "model_aware"),
-        ("ASB class + class-aware rating", "asb_aware"), ("Compact (this book) class + class-aware rating", "compact_aware"),
-        ("linear class + class-aware rating", "logreg_aware"), ("always neutral, 0", "neutral"),
-        ("true class + class-aware rating (bound)", "oracle")]
-for name, key in keys:
-    for col, suffix in (("score", ""), ("rating SMAPE", "_smape"), ("score_lo", "_lo"), ("score_hi", "_hi")):
-        glue(f"{key}{suffix}", float(results.loc[name, col]) if name in results.index else float("nan"))
-table("rating_rules", results).round(4)
-
-# %%
-fig, ax = plt.subplots(figsize=(8, 3.6))
-order = results.sort_values("score", ascending=False).index
-y = np.arange(len(order))
-ax.errorbar(results.loc[order, "score"], y, xerr=[results.loc[order, "score"] - results.loc[order, "score_lo"],
-            results.loc[order, "score_hi"] - results.loc[order, "score"]], fmt="o", capsize=4)
-ax.set_yticks(y, order)
-ax.set_xlabel("challenge score on held-out participants (lower is better)")
+plots.interval_dots(results, "score", "score_lo", "score_hi",
+                    "challenge score on held-out participants (lower is better)", ascending=False, figsize=(8, 3.6))
 plt.show()
 
 # %% [markdown]
@@ -164,71 +156,22 @@ plt.show()
 # would be the optimistic number this procedure avoids.
 
 # %%
-CONV = "Compact (conv read-out, region dropout)"
+grid_table, nested = search.search_with_models(ds, settings, models=("compact",))
+trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, folds), nested, "search")
+search_scores = ratings.score_predictors(trials, {
+    "nested search + class-aware rating": ("search_class", "search_aware_level"),
+    **{name: cols for name, cols in combos.items() if name in results.index}})
+search_scores.insert(0, "accuracy", 1 - search_scores["class error"])
+table("search_scores", search_scores).round(4)
 
-
-def run_search(data):
-    """The nested search on one data set: its candidate table and nested predictions. Compact joins
-    as an extra candidate, scored on the same inner folds by models trained inside them."""
-    extra = {CONV: heldout.search_candidate(data, "compact", settings)}
-    return search.nested_search(data, protocol, k, extra=extra, progress=settings.progress)
-
-
-grid_table, nested = run_search(ds)
+# %% tags=["remove-input"]
 glue("n_candidates", len(grid_table))
 glue("n_linear", int((grid_table["read-out"] == "linear").sum()))
 glue("n_selected", search.N_SELECTED)
-folds_tables = level.fold_rating_tables(ds, folds)
-nested = nested.set_index("index").loc[trials["index"]].reset_index()  # the same trials, in the same order
-trials["search_class"] = nested["y_pred"].to_numpy()
-trials["search_aware_level"] = [folds_tables[f][int(c)] for f, c in zip(trials["fold"], trials["search_class"])]
-search_scores = level.score_predictors(trials, {
-    "nested search + class-aware rating": ("search_class", "search_aware_level"),
-    **{name: cols for name, cols in combos.items() if name in results.index and "search" not in name}})
-acc = {name: float(np.mean(trials[c] == trials["class"])) for name, (c, _) in
-       {"search": ("search_class", None), "compact": ("compact_class", None), "logreg": ("logreg_class", None),
-        "asb": ("asb_class", None)}.items() if c in trials}
-search_scores.insert(0, "accuracy", [1 - r["class error"] for _, r in search_scores.iterrows()])
-lo, hi = heldout.bootstrap_participants(trials, lambda d: float(np.mean(d["search_class"] == d["class"])),
-                                        n_resamples=1000)
-glue("search_acc", acc["search"])
-glue("search_acc_lo", lo)
-glue("search_acc_hi", hi)
-glue("search_score", float(search_scores.loc["nested search + class-aware rating", "score"]))
-glue("search_score_lo", float(search_scores.loc["nested search + class-aware rating", "score_lo"]))
-glue("search_score_hi", float(search_scores.loc["nested search + class-aware rating", "score_hi"]))
-glue("search_compact_acc", acc.get("compact", float("nan")))
-glue("search_logreg_acc", acc["logreg"])
-chosen = nested.drop_duplicates("fold")["chosen"].tolist()
-glue("search_chosen", "; ".join(f"fold {f + 1}: {c}" for f, c in enumerate(chosen)))
-linear = grid_table[grid_table["read-out"] == "linear"]
-glue("conv_inner", float(grid_table.loc[CONV, "inner accuracy"]))
-glue("best_linear_inner", float(linear["inner accuracy"].max()))
-glue("best_linear_inner_name", linear["inner accuracy"].idxmax())
-glue("selected_gain", float(linear.loc[linear.regions != "all", "inner accuracy"].max()
-                         - linear.loc[linear.regions == "all", "inner accuracy"].max()))
-best_after = grid_table["held-out accuracy"].idxmax()
-glue("search_best_after", best_after)
-glue("search_best_after_acc", float(grid_table.loc[best_after, "held-out accuracy"]))
-if "compact_class" in trials:
-    sf = heldout.participant_sign_flip(trials["class"], trials["search_class"], trials["compact_class"],
-                                       trials["participant"])
-    glue("search_vs_compact_p", float(sf["p"]))
-else:
-    glue("search_vs_compact_p", float("nan"))
-PUBLIC = {"accuracy": 0.686, "score": 0.442}  # the best public fMRI-only entry with held-out participants
-reference = (f"For scale, the best public fMRI-only entry evaluated on held-out participants (a CNN on the "
-             f"seconds after the video, leave one participant out) reports {PUBLIC['accuracy']:.3f} accuracy "
-             f"and a submission score of {PUBLIC['score']:.3f} on the real challenge data. ")
-if data_dir:
-    reference += (f"This build reads the challenge data: the nested search's {acc['search']:.3f} is "
-                  f"{'above' if acc['search'] > PUBLIC['accuracy'] else 'not above'} that accuracy, with "
-                  f"order groups held out together and the search inside the folds.")
-else:
-    reference += ("The numbers here are the surrogate's, so they cannot be set against it; run this chapter "
-                  "with data_dir pointing at the challenge folder to compare.")
-glue("search_reference_text", reference)
-table("search_scores", search_scores).round(4)
+findings = search_findings(trials, grid_table, nested, search_scores, search.EXTRA_NAMES["compact"])
+for name, value in findings.items():
+    glue(name, value)
+glue("search_reference_text", text.search_reference_text(findings["search_acc"], real_data=bool(data_dir)))
 
 # %%
 table("search_candidates", grid_table.sort_values("held-out accuracy", ascending=False)).round(3)
@@ -265,24 +208,17 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # C = 0.05, the chapter's linear baseline) show whether the choice travels.
 
 # %%
-draw_rows = []
-draws = [(data_label, grid_table, nested)]
-if not data_dir:
-    for extra in range(1, max(1, int(search_draws))):
-        other = book.open_dataset("", "", surrogate_seed + extra, cache_dir)
-        draws.append((book.data_name("", surrogate_seed + extra), *run_search(other)))
-for name, gt, pred in draws:
-    picks = pred.drop_duplicates("fold")["chosen"].tolist()
-    draw_rows.append({"data": name, "nested search accuracy": float(np.mean(pred.y_true == pred.y_pred)),
-                      "baseline (pct 8-21, C=0.05)": float(gt.loc["pct 8-21 C=0.05", "held-out accuracy"]),
-                      "best candidate after the fact": float(gt["held-out accuracy"].max()),
-                      "chosen read-outs": "; ".join(dict.fromkeys(picks))})
-draw_table = pd.DataFrame(draw_rows).set_index("data")
-draw_table["gain over baseline"] = draw_table["nested search accuracy"] - draw_table["baseline (pct 8-21, C=0.05)"]
+draws = {data_name(data_dir, surrogate_seed): search.draw_row(grid_table, nested)}
+for extra in range(1, max(1, int(search_draws)) if not data_dir else 1):  # further surrogate draws
+    other = open_dataset("", "", surrogate_seed + extra, cache_dir)
+    draws[data_name("", surrogate_seed + extra)] = search.draw_row(*search.search_with_models(other, settings))
+draw_table = pd.DataFrame.from_dict(draws, orient="index").rename_axis("data")
+table("search_draws", draw_table).round(3)
+
+# %% tags=["remove-input"]
 glue("n_search_draws", len(draw_table))
 glue("search_gain_min", float(draw_table["gain over baseline"].min()))
 glue("search_gain_max", float(draw_table["gain over baseline"].max()))
-table("search_draws", draw_table).round(3)
 
 # %% [markdown]
 # Over the {glue:text}`n_search_draws` data set(s) the nested search gains
@@ -302,23 +238,21 @@ table("search_draws", draw_table).round(3)
 # participants) predict the same held-out trials.
 
 # %%
-ens = heldout.ensemble_comparison(ds, ensemble_method, "class", settings, n_seeds=ensemble_seeds)
+ens = ensembles.ensemble_comparison(ds, ensemble_method, "class", settings, n_seeds=ensemble_seeds)
 ens_table = heldout.summarise(ens)[["accuracy", "boot_lo", "boot_hi", "f1", "f1_lo", "f1_hi", "trials"]]
 ens_table.insert(0, "ensemble", ens.drop_duplicates("model").set_index("model")["ensemble"])
-ens_chosen = heldout.choose_ensemble(ens)
-name_of = dict(zip(ens_table["ensemble"], ens_table.index))
-glue("ens_label", plots.METHOD_LABELS.get(ensemble_method, ensemble_method))
-glue("ens_n_seeds", int(ensemble_seeds))
-for kind in heldout.ENSEMBLES:
-    glue(f"ens_{kind}_acc", float(ens_table.loc[name_of[kind], "accuracy"]))
-glue("ens_chosen", name_of[ens_chosen])
-versus = heldout.paired(ens, name_of[ens_chosen], name_of["single"])
-flip = heldout.participant_sign_flip(versus.y_true, versus.y_pred_a, versus.y_pred_b, versus.participant)
-glue("ens_vs_single_text",
-     "it is the single model itself" if ens_chosen == "single" else
-     f"against the single model the paired sign-flip test over participants gives p = {flip['p']:.3f} "
-     f"(mean difference {flip['mean_difference']:+.3f})")
+ens_chosen = ensembles.choose_ensemble(ens)
 table("ensembles", ens_table).round(3)
+
+# %% tags=["remove-input"]
+name_of = dict(zip(ens_table["ensemble"], ens_table.index))
+glue("ens_label", label(ensemble_method))
+glue("ens_n_seeds", int(ensemble_seeds))
+glue_table(ens_table.set_index("ensemble"), {"accuracy": "ens_{row}_acc"}, rows=ensembles.ENSEMBLES)
+glue("ens_chosen", name_of[ens_chosen])
+versus = paired(ens, name_of[ens_chosen], name_of["single"])
+flip = participant_sign_flip(versus.y_true, versus.y_pred_a, versus.y_pred_b, versus.participant)
+glue("ens_vs_single_text", text.ensemble_choice_text(ens_chosen, flip))
 
 # %% [markdown]
 # On the held-out participants one model classifies

@@ -24,55 +24,46 @@
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
 chapters_dir = ""      # folder of the executed chapters; empty: this notebook's folder
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # $FMRIEMO_PROFILE (Binder: quick); unused here; kept so every chapter takes the same parameters
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # unused here; every chapter takes the same parameters
 data_dir = ""          # unused here (the chapters' data are reported)
 labels_csv = ""        # unused here
 surrogate_seed = 2024  # unused here
 cache_dir = ""         # unused here
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 from pathlib import Path
 
-import numpy as np
-
-from fmriemo import results
-from fmriemo import verdict as verdict_rules
-from fmriemo.book import glue, table
+from fmriemo.book import results
+from fmriemo.book import verdict as verdict_rules
+from fmriemo.book.chapter import glue, table
 
 folder = (Path(chapters_dir) if chapters_dir else Path.cwd()) / results.FOLDER
 found = {stem: results.load(folder, stem) for stem in verdict_rules.CHAPTERS}  # one line each if missing
 results.start("10_verdict", folder, found["01_data"].settings)
-v = verdict_rules.collect(found)  # the values the rules read: fmriemo/verdict.py SOURCES
+v = verdict_rules.collect(found)  # the values the rules read: fmriemo/book/verdict.py SOURCES
 ch1, ch4 = found["01_data"], found["04_level_task"]
-glue("data_source", ch1["data_source"].strip("'\""))
+glue("data_source", ch1["data_source"])
 for key, value in v.items():
     glue(key, value)
-glue("c8_recovery_text",
-     f"On the surrogate, where the signal's regions are known, SE weights find them with an AUROC of "
-     f"{v['c8_auc_se']:.2f} against {v['c8_auc_ig']:.2f} for integrated gradients."
-     if np.isfinite(v["c8_auc_se"]) else
-     "On real data the regions that carry the signal are unknown, so which map finds them cannot be scored.")
+glue("c8_recovery_text", verdict_rules.recovery_text(v))
 glue("training_text", verdict_rules.training_text(v))
 glue("rating_text", verdict_rules.rating_text(v))
-verdict = table("verdict", verdict_rules.claims(v, ch4["majority_level"]))  # the rules: fmriemo/verdict.py
-corr = v["c6_class_corr"]
-glue("class_corr_text", "more than 0.999" if corr > 0.999 else f"at least {corr:.2f}")
-on_surrogate = ch1["data_source"].strip("'\"").startswith("the built-in surrogate")
-glue("scope_text",
-     "These readings are about the method's behaviour on the built-in surrogate, data calibrated to look like "
-     "the challenge's, not about the brain. Rebuild the book with the real data (`make book DATA_DIR=...`) and "
-     "this page is recomputed from those chapters." if on_surrogate else
-     "These readings come from the training participants and the released test labels of this data set; "
-     "the numbers of a 48-trial split or of four test participants carry the intervals shown in the chapters.")
+glue("class_corr_text", verdict_rules.class_corr_text(v))
+glue("scope_text", verdict_rules.scope_text(ch1["data_source"].startswith("the built-in surrogate")))
+
+# %%
+verdict = table("verdict", verdict_rules.claims(v, ch4["majority_level"]))  # the rules: fmriemo/book/verdict.py
+verdict.style.hide(axis="index")
+
+# %% tags=["remove-input"]
 glue("n_supported", int((verdict["reading"] == "supported").sum()))
 glue("n_untested", int(verdict["reading"].str.startswith("could not").sum()))
 glue("n_claims", len(verdict))
-verdict.style.hide(axis="index")
 
 # %% [markdown]
 # Of the paper's {glue:text}`n_claims` claims listed, {glue:text}`n_supported`
 # hold up on this data by the rules in the table's last column (stated and
-# tested in `fmriemo/verdict.py`: a claim about new participants needs a
+# tested in `fmriemo/book/verdict.py`: a claim about new participants needs a
 # permutation or paired p-value below 0.05 and an interval clear of chance), and
 # {glue:text}`n_untested` could not be tested because the models they rest on
 # were not trained past their plateau. {glue:text}`training_text`

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
-from fmriemo.book import notebook_errors
+from fmriemo.book.build import notebook_errors
 
 
 def _check(app):

@@ -21,7 +21,7 @@ from sphinx.util import logging
 
 
 def repository_url(srcdir, configured: str = "") -> str:
-    from fmriemo.book import repository_url as _url
+    from fmriemo.book.build import repository_url as _url
     return _url(configured, srcdir)
 
 
@@ -55,7 +55,7 @@ def _links(app, doctree):
     para += nodes.literal(text=f"jupytext --to ipynb -o {stem}.ipynb notebooks/{stem}.py && "
                                f"papermill {stem}.ipynb out.ipynb -p seed 1 -p profile quick")
     para += _results_links(app, stem)
-    from fmriemo.book import chapter_time_text
+    from fmriemo.book.build import chapter_time_text
     timing = chapter_time_text(stem)
     if timing:
         para += nodes.Text(" " + timing)

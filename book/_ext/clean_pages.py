@@ -7,7 +7,7 @@
 * pydata-sphinx-theme logs "Got invalid theme mode" on a first visit when the theme has no
   default mode; the book sets one (``auto``: follow the reader's system setting).
 
-The browser test (fmriemo.browser, tests/test_chapters.py) fails if either comes back.
+The browser test (fmriemo.book.browser, tests/book/test_chapters.py) fails if either comes back.
 """
 from pathlib import Path
 

@@ -1,0 +1,4 @@
+"""The book layer: what a chapter calls (``chapter``), sections and sentences more than one chapter
+needs (``sections``, ``text``), the plotting style and figures (``plots``), brain maps (``maps``), the
+results files (``results``), the verdict's rules (``verdict``), and the tooling that builds and checks
+the book (``build``, ``browser``, ``linkcheck``)."""

@@ -1,0 +1,237 @@
+"""Building the book: the chapter sources and their execution with papermill (each opening with an
+install cell for readers outside a checkout), tidying executed notebooks for a static site, reading
+glued values and errors back, the record of what a build ran on, and the measured chapter times."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import string
+import subprocess
+from pathlib import Path
+
+import nbformat
+
+from .. import __version__
+from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+#: measured execution time of every chapter per profile (benchmarks/chapter_times.py writes it)
+CHAPTER_MINUTES = RESOURCES / "chapter_minutes.json"
+#: the first cell of every exported or executed chapter (:func:`install_cell`)
+INSTALL_CELL = RESOURCES / "install_cell.py.tmpl"
+
+
+def chapter_minutes() -> dict:
+    """The measurement in :data:`CHAPTER_MINUTES`: machine, date, commit and ``minutes[profile][chapter]``
+    (empty when none was recorded)."""
+    try:
+        return json.loads(CHAPTER_MINUTES.read_text())
+    except FileNotFoundError:
+        return {"minutes": {}}
+
+
+def chapter_time_text(stem: str) -> str:
+    """One sentence for a chapter's page: how long it took to execute in each measured profile."""
+    rec = chapter_minutes()
+    parts = [f"{rec['minutes'][p][stem]:.1f} min in the {p} profile" for p in ("quick", "full")
+             if stem in rec["minutes"].get(p, {})]
+    if not parts:
+        return ""
+    return (f"Executing it took {' and '.join(parts)} on a {rec['machine']} with an empty cache "
+            f"(measured {rec['date']}, commit {rec['commit']}).")
+
+
+def chapter_times_table() -> str:
+    """The README's table of measured chapter times (a test keeps the README's copy equal to this)."""
+    rec = chapter_minutes()
+    profiles = [p for p in ("quick", "full") if rec["minutes"].get(p)]
+    if not profiles:
+        return "(no measurement recorded)"
+    stems = sorted(set().union(*(rec["minutes"][p] for p in profiles)))
+    lines = ["| chapter | " + " | ".join(f"{p} profile, minutes" for p in profiles) + " |",
+             "|---|" + "---|" * len(profiles)]
+    for s in stems:
+        lines.append(f"| {s} | " + " | ".join(f"{rec['minutes'][p][s]:.1f}" if s in rec["minutes"][p] else "-"
+                                               for p in profiles) + " |")
+    lines.append("| **all** | " + " | ".join(
+        f"**{sum(rec['minutes'][p].values()):.1f}**" if len(rec["minutes"][p]) == len(stems)
+        else f"at least {sum(rec['minutes'][p].values()):.1f} ({len(rec['minutes'][p])} of {len(stems)} chapters "
+             f"measured)" for p in profiles) + " |")
+    return "\n".join(lines) + (f"\n\n({rec['machine']}, {rec['data']}, cache {rec['cache']}; measured "
+                               f"{rec['date']} at commit {rec['commit']} with `benchmarks/chapter_times.py`.)")
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def chapter_sources(root: Path | None = None) -> list[Path]:
+    """The chapter sources (``notebooks/NN_*.py``) in book order."""
+    root = root or project_root()
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def repository_url(configured: str = "", checkout: str | Path | None = None) -> str:
+    """The book's public GitHub repository as ``https://github.com/OWNER/NAME``: from
+    $FMRIEMO_REPOSITORY_URL, else ``configured`` (``fmriemo_repository_url`` in _config.yml), else
+    the checkout's ``origin`` remote when that is on GitHub; ``""`` when none of them is."""
+    url = os.environ.get("FMRIEMO_REPOSITORY_URL", "").strip() or (configured or "").strip()
+    if not url:
+        try:
+            url = subprocess.run(["git", "-C", str(checkout or project_root()), "remote", "get-url", "origin"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            url = ""
+    return github_url(url)
+
+
+def github_url(url: str) -> str:
+    """``https://github.com/OWNER/NAME`` for a GitHub https or ssh URL, else ``""``."""
+    m = re.match(r"^(?:https://github\.com/|git@github\.com:)([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", url.strip())
+    return f"https://github.com/{m.group(1)}/{m.group(2)}" if m else ""
+
+
+def repository_branch() -> str:
+    return os.environ.get("FMRIEMO_BRANCH", "").strip() or "main"
+
+
+def install_spec(url: str, branch: str = "main") -> str:
+    """What pip installs the project from outside a checkout: ``git+https://...@branch``."""
+    return f"git+{url}@{branch}" if url else ""
+
+
+def install_cell(url: str, branch: str = "main") -> str:
+    """Source of the cell that opens every exported or executed chapter notebook
+    (``resources/install_cell.py.tmpl``): where fmriemo is not importable (a downloaded notebook,
+    Colab), install it from the public repository, and fail with one line naming what it tried.
+    Binder and a checkout already have it installed."""
+    return string.Template(INSTALL_CELL.read_text()).substitute(spec=repr(install_spec(url, branch)))
+
+
+def chapter_notebook(source: str | Path, url: str | None = None, branch: str | None = None):
+    """A chapter source as a notebook (nbformat), opening with the install cell (tagged
+    ``remove-cell``: not shown in the book)."""
+    import jupytext  # deferred, as all the notebook tooling: the book's extra, not needed to train
+    nb = jupytext.read(Path(source))
+    url = repository_url() if url is None else url
+    cell = nbformat.v4.new_code_cell(install_cell(url, branch or repository_branch()))
+    cell.metadata["tags"] = ["remove-cell"]
+    nb.cells.insert(0, cell)
+    return nb
+
+
+def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | None = None) -> list[Path]:
+    """Every chapter as an unexecuted ``.ipynb`` under ``out_dir`` (for Colab and downloads)."""
+    import jupytext  # deferred: the book's extra
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for src in chapter_sources():
+        target = out_dir / f"{src.stem}.ipynb"
+        jupytext.write(chapter_notebook(src, url, branch), target)
+        written.append(target)
+    return written
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def tidy_executed(notebook: str | Path) -> None:
+    """Prepare an executed chapter for the static book:
+
+    * papermill's injected-parameters cell is tagged ``remove-cell``: the book shows the chapter's
+      own parameters cell, not the values (and a user's paths) a build passed in; the downloaded
+      notebook keeps the cell;
+    * progress-bar widgets (tqdm in a kernel) are dropped: their state is not saved, so a static
+      page would show "Loading widget..." or nothing, and load widget scripts from a CDN.
+    """
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET_MIME not in o.get("data", {})]
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, str(notebook))
+
+
+def run_chapter(source: str | Path, output: str | Path, parameters: dict | None = None,
+                cwd: str | Path | None = None, progress: bool = False) -> Path:
+    """Convert a jupytext chapter to a notebook (opening with the install cell) and execute it with
+    papermill, then :func:`tidy_executed`."""
+    import jupytext  # deferred: the book's extra
+    import papermill as pm  # deferred: the book's extra (it starts kernels)
+
+    source, output = Path(source), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    src_nb = output.with_suffix(".source.ipynb")
+    jupytext.write(chapter_notebook(source), src_nb)
+    try:
+        pm.execute_notebook(str(src_nb), str(output), parameters=parameters or {}, kernel_name="python3",
+                            cwd=str(cwd or output.parent), progress_bar=progress)
+    finally:
+        src_nb.unlink(missing_ok=True)
+    if output.exists():
+        tidy_executed(output)
+    return output
+
+
+def read_glued(notebook: str | Path) -> dict:
+    """Values glued with ``myst_nb.glue`` in an executed notebook: name -> text/plain."""
+    nb = json.loads(Path(notebook).read_text())
+    out = {}
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []):
+            meta = o.get("metadata", {}).get("scrapbook")
+            if meta:
+                data = o.get("data", {})
+                text = next((v for k, v in data.items() if k.endswith("text/plain")), None)
+                out[meta["name"]] = "".join(text) if isinstance(text, list) else text
+    return out
+
+
+def notebook_errors(notebook: str | Path) -> list[str]:
+    """Error outputs of an executed notebook ("ename: evalue" each)."""
+    nb = json.loads(Path(notebook).read_text())
+    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.get("cells", [])
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def build_record(chapters_dir: str | Path = "chapters") -> dict:
+    """What this build ran on, for the book's record: the chapters' profile and data (the data's
+    fingerprint, never a user's path), the commit, the device, and package versions (``watermark``).
+    The parameters are read from the first executed chapter's papermill metadata."""
+    import torch  # deferred: only the timing page asks which device the build had
+
+    params: dict = {}
+    for nb in sorted(Path(chapters_dir).glob("[0-9][0-9]_*.ipynb")):
+        if not nb.name.endswith(".source.ipynb"):
+            params = json.loads(nb.read_text()).get("metadata", {}).get("papermill", {}).get("parameters", {})
+            break
+    data_dir, seed = params.get("data_dir") or "", params.get("surrogate_seed", DEFAULT_SURROGATE_SEED)
+    ds = open_dataset(data_dir, params.get("labels_csv") or "", seed, params.get("cache_dir") or "")
+    try:
+        root = project_root()
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = (commit + (" (with uncommitted changes)" if dirty else "")) or "unknown (not a git checkout)"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown (git not available)"
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"CPU only ({torch.get_num_threads()} threads; {platform.processor() or platform.machine()})")
+    try:
+        from watermark import watermark  # deferred: the book's extra
+        versions = watermark(packages="fmriemo,torch,numpy,scipy,pandas,scikit-learn,nilearn,captum,jupyter-book,"
+                                      "papermill,myst-nb", python=True, machine=True, current_time=False,
+                             updated=False)
+    except ImportError:
+        versions = "(install the book's extras for the package list: pip install -e '.[book]')"
+    return {"profile": params.get("profile", "full"),
+            "data": data_name(data_dir, seed),
+            "data fingerprint (SHA-256, first 16)": ds.fingerprint[:16],
+            "fmriemo": __version__, "commit": commit, "device": device, "versions": versions}

@@ -1,0 +1,300 @@
+"""One plotting style for the whole book, and the figures several chapters draw. Models are named and
+coloured by their registry entry (:func:`fmriemo.models.registry.label`)."""
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.patches import FancyBboxPatch
+
+from ..data.dataset import CLASS_NAMES, CLASS_VALUES
+from ..data.surrogate import VIDEO_OFFSET, VIDEO_ONSET
+from ..models.registry import color, label
+from . import maps
+
+CLASS_COLORS = {-1: "#C44E52", 0: "#8C8C8C", 1: "#4C72B0"}
+
+
+def set_style() -> None:
+    """The book's style: seaborn whitegrid, readable sizes, tight layout."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
+    # nilearn's glass brains use axes that tight layout cannot arrange; they lay themselves out
+    warnings.filterwarnings("ignore", message="This figure includes Axes that are not compatible with tight_layout")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "figure.autolayout": True,
+                         "axes.titleweight": "bold"})
+
+
+def shade_video(ax, label: bool = True) -> None:
+    ax.axvspan(VIDEO_ONSET, VIDEO_OFFSET - 1, color="#F2C14E", alpha=0.18, lw=0,
+               label="video" if label else None)
+
+
+def class_level_heatmap(table: pd.DataFrame, ax=None, title: str = "Trials by CLASS and LEVEL"):
+    ax = ax or plt.subplots(figsize=(7, 2.6))[1]
+    sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_yticklabels([f"{v} {n}" for v, n in zip(CLASS_VALUES, CLASS_NAMES)], rotation=0)
+    ax.set_title(title)
+    return ax
+
+
+def trial_heatmap(x: np.ndarray, ax=None, title: str = "", cbar_label: str = "intensity"):
+    """One trial as a regions x seconds image."""
+    ax = ax or plt.subplots(figsize=(6, 5))[1]
+    im = ax.imshow(x, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_xlabel("second")
+    ax.set_ylabel("region (row of the 246-region matrix)")
+    ax.axvline(VIDEO_ONSET - 0.5, color="w", lw=1, ls="--")
+    ax.axvline(VIDEO_OFFSET - 0.5, color="w", lw=1, ls="--")
+    plt.colorbar(im, ax=ax, label=cbar_label)
+    ax.set_title(title)
+    return ax
+
+
+def class_time_courses(X: np.ndarray, y_class: np.ndarray, regions: list[int], names: list[str],
+                       ylabel: str = "% change from fixation", ncols: int = 3):
+    """Class-average time course (mean +/- SEM over trials) of a few regions, video shaded."""
+    n = len(regions)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.8 * nrows), sharex=True, squeeze=False)
+    t = np.arange(X.shape[2])
+    for ax, r in zip(axes.flat, regions):
+        shade_video(ax, label=(r == regions[0]))
+        for c in CLASS_VALUES:
+            v = X[y_class == c, r, :]
+            m, se = v.mean(0), v.std(0, ddof=1) / np.sqrt(len(v))
+            ax.plot(t, m, color=CLASS_COLORS[c], label=CLASS_NAMES[c + 1])
+            ax.fill_between(t, m - se, m + se, color=CLASS_COLORS[c], alpha=0.2, lw=0)
+        ax.set_title(names[r], fontsize=10)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes[-1]:
+        ax.set_xlabel("second")
+    axes.flat[0].legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def confusion_heatmaps(confusions: dict, title: str = "", normalise: bool = False):
+    """One confusion-matrix heatmap per method, side by side."""
+    n = len(confusions)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.5, 3.4), squeeze=False)
+    for ax, (name, cm) in zip(axes[0], confusions.items()):
+        data = cm.div(cm.sum(1).replace(0, 1), axis=0) if normalise else cm
+        sns.heatmap(data, annot=cm if not normalise else True, fmt="d" if not normalise else ".2f",
+                    cmap="Blues", cbar=False, ax=ax, square=True)
+        ax.set_title(label(name))
+    fig.suptitle(title)
+    return fig
+
+
+def learning_curves(histories: dict, metric: str = "val_acc", best: dict | None = None):
+    """Train and validation curves of several runs: loss (left) and ``metric`` (right)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4))
+    for name, h in histories.items():
+        col = color(name, None)
+        lab = label(name)
+        a1.plot(h["epoch"], h["train_loss"], color=col, ls="--", lw=1)
+        a1.plot(h["epoch"], np.asarray(h["val_loss"]), color=col, lw=1.5, label=lab)
+        a2.plot(h["epoch"], h[metric], color=col, lw=1.5, label=lab)
+        if best and name in best:
+            a2.axvline(best[name], color=col, lw=0.8, ls=":")
+    a1.set(xlabel="epoch", ylabel="loss (dashed: train CE, solid: val CE + L2)", yscale="log")
+    a2.set(xlabel="epoch", ylabel=metric.replace("_", " "))
+    a2.legend()
+    return fig
+
+
+def budget_curves(runs: dict, metric: str = "val_acc", smooth: int = 25):
+    """One panel per method: ``metric`` over epochs for every seed (running mean over ``smooth``
+    epochs), a dot at each kept checkpoint and a shaded band up to each run's plateau exit."""
+    methods = list(dict.fromkeys(m for m, _ in runs))
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), sharey=True, squeeze=False)
+    for ax, m in zip(axes[0], methods):
+        col = color(m, None)
+        for (mm, seed), r in runs.items():
+            if mm != m:
+                continue
+            v = np.asarray(r.history[metric], float)
+            k = min(smooth, len(v))
+            sm = np.convolve(v, np.ones(k) / k, mode="valid")
+            ax.plot(np.arange(k, len(v) + 1), sm, color=col, lw=1, alpha=0.8)
+            ax.plot(r.best_epoch, v[r.best_epoch - 1], "o", color="k" if r.on_plateau else col, ms=5,
+                    mfc="white" if r.on_plateau else col)
+            if r.plateau_exit:
+                ax.axvspan(0, r.plateau_exit, color="0.85", alpha=0.25, lw=0)
+        ax.set(title=label(m), xlabel="epoch")
+    axes[0][0].set_ylabel(f"{metric.replace('_', ' ')} (running mean of {smooth})")
+    fig.tight_layout()
+    return fig
+
+
+def method_bars(df: pd.DataFrame, value: str, lo: str, hi: str, ax=None, chance: float | None = None,
+                title: str = ""):
+    """Point estimates with interval whiskers, one bar per row of ``df`` (index = method)."""
+    ax = ax or plt.subplots(figsize=(5, 3))[1]
+    x = np.arange(len(df))
+    cols = [color(m) for m in df.index]
+    ax.bar(x, df[value], color=cols, alpha=0.85)
+    ax.errorbar(x, df[value], yerr=[df[value] - df[lo], df[hi] - df[value]], fmt="none", ecolor="k",
+                capsize=4)
+    if chance is not None:
+        ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
+        ax.legend()
+    ax.set_xticks(x, [label(m) for m in df.index])
+    ax.set_ylabel(value)
+    ax.set_title(title)
+    return ax
+
+
+def _box(ax, xy, text, w=2.2, h=0.55, fill="#DCE6F2", fontsize=8.5):
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                fc=fill, ec="#333333", lw=0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, a, b, color="#333333"):
+    ax.annotate("", xy=b, xytext=a, arrowprops=dict(arrowstyle="->", color=color, lw=1,
+                                                    shrinkA=12, shrinkB=12))
+
+
+def architecture_diagram(method: str = "asb", n_out: int = 3):
+    """The residual SE-CNN as a block diagram (conv units are conv -> [ReLU] -> SE -> BN)."""
+    c_in = 32 if method == "ebr" else 246
+    fig, ax = plt.subplots(figsize=(11, 5.2))
+    ax.set_xlim(-1, 13)
+    ax.set_ylim(-0.7, 6.4)
+    ax.axis("off")
+    main, skip, gate, head = "#DCE6F2", "#F6E3C6", "#F4C7C3", "#DDEBD5"
+    y0 = 5.7
+    _box(ax, (0.5, y0), f"input\n{c_in} regions x 25 s", fill="white")
+    x_in = (0.5, y0)
+    if method == "asb":
+        _box(ax, (0.5, 4.6), "SE gate over 246 regions\n(ASB's region weights)", fill=gate)
+        _arrow(ax, x_in, (0.5, 4.6))
+        x_in = (0.5, 4.6)
+    if method == "ebr":
+        ax.text(0.5, 6.25, "EBR: 32 of 246 regions selected", ha="center", fontsize=8, color="#555555")
+    _box(ax, (3.3, 4.6), "conv 32 + ReLU\nSE, BN  -> a", fill=main)
+    _box(ax, (6.1, 4.6), "conv 64 + ReLU\nSE, BN", fill=main)
+    _box(ax, (6.1, 3.3), f"conv 64 ({c_in}->64)\nSE, BN (shortcut)", fill=skip)
+    _box(ax, (7.6, 2.2), "b = sum", w=1.2, fill="white")
+    _box(ax, (9.5, 4.6), "conv 128 + ReLU\nSE, BN", fill=main)
+    _box(ax, (9.5, 3.3), f"conv 128 ({c_in}->128)\nSE, BN (shortcut)", fill=skip)
+    _box(ax, (9.5, 1.2), "conv 128 (a->128)\nSE, BN (shortcut)", fill=skip)
+    _box(ax, (11.6, 2.2), "c = sum", w=1.2, fill="white")
+    _box(ax, (11.6, 0.2), f"flatten 3200 -> 512 -> 100\n-> {n_out} (softmax)", w=2.6, fill=head)
+    _arrow(ax, x_in, (3.3, 4.6))
+    _arrow(ax, (3.3, 4.6), (6.1, 4.6))
+    _arrow(ax, x_in, (6.1, 3.3))
+    _arrow(ax, (6.1, 4.6), (7.6, 2.2))
+    _arrow(ax, (6.1, 3.3), (7.6, 2.2))
+    _arrow(ax, (7.6, 2.2), (9.5, 4.6))
+    _arrow(ax, x_in, (9.5, 3.3))
+    _arrow(ax, (3.3, 4.6), (9.5, 1.2))
+    for src in ((9.5, 4.6), (9.5, 3.3), (9.5, 1.2)):
+        _arrow(ax, src, (11.6, 2.2))
+    _arrow(ax, (11.6, 2.2), (11.6, 0.2))
+    ax.text(-0.9, -0.55, "blue: main path (ReLU, L2 penalty)   orange: shortcut (no activation, no penalty)"
+            "   red: input SE gate (ASB only)", fontsize=8, color="#444444")
+    ax.set_title(label(method) + ": residual 1D CNN with SE blocks (kernel 3, 'same' padding)")
+    return fig
+
+
+def se_block_diagram(channels: int = 246, reduction: int = 16):
+    """The squeeze-and-excitation block."""
+    hidden = channels // reduction
+    fig, ax = plt.subplots(figsize=(11, 1.9))
+    ax.set_xlim(-0.6, 13.6)
+    ax.set_ylim(-0.6, 1.2)
+    ax.axis("off")
+    steps = [f"x\n{channels} x 25", f"squeeze: mean\nover time -> {channels}",
+             f"dense {channels}->{hidden}\nReLU", f"dense {hidden}->{channels}\nsigmoid -> g in (0,1)",
+             "scale: x * g\n(one weight per channel)"]
+    xs = np.linspace(0.6, 12.4, len(steps))
+    for i, (x, s) in enumerate(zip(xs, steps)):
+        _box(ax, (x, 0.4), s, w=2.3, h=0.8, fill="#F4C7C3" if 0 < i < 4 else "#DCE6F2", fontsize=8.5)
+        if i:
+            _arrow(ax, (xs[i - 1], 0.4), (x, 0.4))
+    ax.set_title(f"squeeze-and-excitation block (reduction {reduction})")
+    return fig
+
+
+def challenge_scores(names: list, phase1: pd.DataFrame, phase2: pd.DataFrame, crossfit: pd.DataFrame,
+                     references, paper_phase1: float):
+    """Chapter 5's figure: each model's (``names``: row labels) Phase I score with its interval, its
+    Phase II score on the unreleased trials and its cross-fitted estimate where there are some, the
+    reference predictions (``references``: their rows of ``phase1``, drawn as lines where present) and
+    the paper's Phase I score."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    x = np.arange(len(names))
+    p1 = phase1.loc[names]
+    ax.errorbar(x - 0.1, p1["score"], yerr=[p1["score"] - p1["score_lo"], p1["score_hi"] - p1["score"]], fmt="o",
+                label="Phase I", capsize=4)
+    if len(phase2):
+        ax.plot(x + 0.1, phase2.loc[names, "Phase II"], "s", label="Phase II (unreleased trials)")
+    if len(crossfit):
+        cf = crossfit.loc[names]
+        est = cf["Phase II (cross-fitted)"]
+        ax.errorbar(x + 0.2, est, yerr=[est - cf["lo"], cf["hi"] - est], fmt="^", capsize=4,
+                    label="Phase II, cross-fitted (released trials)")
+    for row, style in zip(references, ("k", "g")):
+        if row in phase1.index:
+            ax.axhline(phase1.loc[row, "score"], color=style, ls=":", lw=1, label=row)
+    ax.axhline(paper_phase1, color="#DD8452", ls="--", lw=1, label="paper ASB, Phase I")
+    ax.set_xticks(x, names)
+    ax.set_ylabel("challenge score (lower is better)")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    return fig
+
+
+def class_maps(maps_by_class: dict, diff_title: str = "positive - negative"):
+    """One glass brain per class (``maps_by_class``: class -> per-region values, on one colour scale) and
+    the positive-minus-negative difference on a diverging scale."""
+    values = np.concatenate(list(maps_by_class.values()))
+    vmin, vmax = np.nanpercentile(values, [2, 98])
+    diff = maps_by_class[1] - maps_by_class[-1]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    for ax, c in zip(axes, CLASS_VALUES):
+        maps.region_markers(maps_by_class[c], title=CLASS_NAMES[c + 1], cmap="magma", vmin=vmin, vmax=vmax,
+                            display_mode="z", axes=ax, colorbar=c == 1)
+    lim = float(np.nanmax(np.abs(diff)))
+    maps.region_markers(diff, title=diff_title, cmap="coolwarm", vmin=-lim, vmax=lim, display_mode="z", axes=axes[3])
+    return fig
+
+
+def interval_dots(frame: pd.DataFrame, value: str, lo: str, hi: str, xlabel: str, ascending: bool = True,
+                  chance: float | None = None, label: str | None = None, figsize=(9, 3.6)):
+    """One row per entry of ``frame`` (sorted by ``value``): the estimate with its interval whiskers, and an
+    optional chance line: held-out accuracies (chapter 7), challenge scores (chapter 9)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    order = frame.sort_values(value, ascending=ascending).index
+    y = np.arange(len(order))
+    v = frame.loc[order, value]
+    ax.errorbar(v, y, xerr=[v - frame.loc[order, lo], frame.loc[order, hi] - v], fmt="o", capsize=4, label=label)
+    if chance is not None:
+        ax.axvline(chance, color="k", ls=":", label="chance")
+    ax.set_yticks(y, order)
+    ax.set_xlabel(xlabel)
+    if label or chance is not None:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def per_participant(per_p: pd.DataFrame, models, chance: float):
+    """Every held-out participant's accuracy (``per_p``: model, participant, accuracy), one column of dots
+    per model with its mean, and the chance line."""
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    for i, m in enumerate(models):
+        v = per_p[per_p.model == m]["accuracy"]
+        ax.scatter(np.full(len(v), i) + np.random.default_rng(i).uniform(-0.15, 0.15, len(v)), v, s=14, alpha=0.7)
+        ax.plot([i - 0.25, i + 0.25], [v.mean()] * 2, color="k")
+    ax.axhline(chance, color="k", ls=":")
+    ax.set_xticks(range(len(models)), models, rotation=30)
+    ax.set_ylabel("accuracy of one participant")
+    return fig
+

@@ -1,0 +1,86 @@
+"""Sections that more than one chapter shows, or whose numbers decide a chapter's conclusion: the
+paper's protocol over seeds with its learning curves and budget table (chapters 3 and 4), and what
+chapter 9's nested search found."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset
+from ..data.splits import PAPER_SPLIT_SEED
+from ..evaluation.paper import f1_by_budget, run_paper_protocol
+from ..evaluation.statistics import bootstrap, participant_sign_flip
+from ..profiles import Settings
+from ..training.config import config_for
+from . import plots
+from .chapter import glue, table
+
+
+def glue_budget(settings: Settings, task: str, method: str = "asb") -> list:
+    """Chapters 3 and 4: glue the epoch budget of ``method`` for ``task`` under ``settings``
+    (``max_epochs``, ``min_epochs``, ``patience``) and the number of seeds (``n_seeds``); returns the
+    seeds."""
+    cfg = config_for(settings.profile, settings.epochs, method=method, task=task)
+    glue("max_epochs", cfg.epochs)
+    glue("min_epochs", cfg.min_epochs)
+    glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
+    glue("n_seeds", len(settings.seeds))
+    return list(settings.seeds)
+
+
+def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | None = None):
+    """Chapters 3 and 4: train every method with every seed of ``settings``
+    (:class:`fmriemo.profiles.Settings`) on the paper's split
+    (:func:`fmriemo.evaluation.paper.run_paper_protocol`), glue how many runs kept a checkpoint on their
+    plateau (``n_on_plateau`` of ``n_runs``) and record the run table as ``runs``.
+    Returns ``(runs, table)``."""
+    runs, run_table = run_paper_protocol(ds, task, methods, settings,
+                                         PAPER_SPLIT_SEED if split_seed is None else split_seed)
+    glue("n_on_plateau", int(run_table["on_plateau"].sum()))
+    glue("n_runs", len(run_table))
+    return runs, table("runs", run_table)
+
+
+def budget_section(runs: dict, run_table, task: str):
+    """Chapters 3 and 4: the learning curves with kept epochs, and the table of test F1 by epoch
+    budget (recorded as ``f1_by_budget``), returned styled for display."""
+    plots.budget_curves(runs)
+    plt.show()
+    by_budget = table("f1_by_budget", f1_by_budget(runs, run_table, task))
+    return by_budget, by_budget.style.format("{:.2f}", na_rep="-").set_caption(
+        "test macro F1 (mean over seeds) by epoch budget")
+
+
+def search_findings(trials: pd.DataFrame, grid: pd.DataFrame, nested: pd.DataFrame, scores: pd.DataFrame,
+                    conv: str, n_resamples: int = 1000) -> dict:
+    """What chapter 9 reports of its nested search, by name: its held-out accuracy (``trials``' column
+    ``search_class`` against ``class``) with a participant-bootstrap interval, its challenge score with
+    the class-aware rating (``scores``' row "nested search + class-aware rating"), the accuracy of
+    Compact and of the linear baseline on the same trials and the paired sign-flip p against Compact,
+    the read-out each fold chose, the inner accuracy of the convolutional candidate ``conv`` against the
+    best linear read-out, the gain of region selection, and the optimistic after-the-fact pick."""
+    hit = {c: float(np.mean(trials[f"{c}_class"] == trials["class"])) if f"{c}_class" in trials else np.nan
+           for c in ("search", "compact", "logreg")}
+    lo, hi = bootstrap(lambda d: float(np.mean(d["search_class"] == d["class"])), trials,
+                       groups=trials["participant"].to_numpy(), n_resamples=n_resamples)
+    row = scores.loc["nested search + class-aware rating"]
+    linear = grid[grid["read-out"] == "linear"]
+    best_after = grid["held-out accuracy"].idxmax()
+    flip = (participant_sign_flip(trials["class"], trials["search_class"], trials["compact_class"],
+                                  trials["participant"])["p"] if "compact_class" in trials else np.nan)
+    chosen = nested.drop_duplicates("fold")["chosen"].tolist()
+    return {"search_acc": hit["search"], "search_acc_lo": lo, "search_acc_hi": hi,
+            "search_score": float(row["score"]), "search_score_lo": float(row["score_lo"]),
+            "search_score_hi": float(row["score_hi"]), "search_compact_acc": hit["compact"],
+            "search_logreg_acc": hit["logreg"],
+            "search_chosen": "; ".join(f"fold {f + 1}: {c}" for f, c in enumerate(chosen)),
+            "conv_inner": float(grid.loc[conv, "inner accuracy"]),
+            "best_linear_inner": float(linear["inner accuracy"].max()),
+            "best_linear_inner_name": linear["inner accuracy"].idxmax(),
+            "selected_gain": float(linear.loc[linear.regions != "all", "inner accuracy"].max()
+                                   - linear.loc[linear.regions == "all", "inner accuracy"].max()),
+            "search_best_after": best_after,
+            "search_best_after_acc": float(grid.loc[best_after, "held-out accuracy"]),
+            "search_vs_compact_p": float(flip)}
+

@@ -1,0 +1,13 @@
+"""The errors a user can cause. Each carries one line that names the file, folder or option and
+says what was expected; the command line prints it without a traceback."""
+from __future__ import annotations
+
+
+class DataError(ValueError):
+    """A file or folder the user named does not follow the format expected of it (the challenge's
+    layout, a labels CSV, a submission, a cache folder), or cannot be read or written."""
+
+
+class UsageError(ValueError):
+    """An option that does not apply to the command as given, or a value out of its range; the
+    message names the option as the user typed it (``--k``), and the command line exits 2."""

@@ -1,0 +1,115 @@
+"""Per-trial preprocessing of [trials, 246, 25] fMRI arrays.
+
+Every method here is computed from the fMRI of one trial, or of one
+participant's trials, and never looks at labels, so none can leak label
+information from a test split into training:
+
+* ``minmax`` (the paper's): each trial scaled to [0, 1] with its own global
+  minimum and maximum over all regions and seconds.
+* ``pct``: percent signal change of each region from its own mean over the
+  trial's first 5 seconds (the fixation before the video), the usual way
+  raw BOLD intensities are made comparable across regions and sessions.
+* ``zscore``: each region z-scored over all trials and seconds of the same
+  participant. This uses the participant's unlabelled fMRI only; for a
+  held-out participant it uses that participant's own test fMRI, which is
+  available at prediction time in the challenge (transductive, label-free).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+METHODS = ("minmax", "pct", "zscore")
+BASELINE = slice(0, 5)
+
+
+def minmax_trial(X: np.ndarray) -> np.ndarray:
+    """Scale each trial to [0, 1] by its own min and max (one of each per trial)."""
+    X = np.asarray(X, dtype=np.float32)
+    lo = X.min(axis=(1, 2), keepdims=True)
+    hi = X.max(axis=(1, 2), keepdims=True)
+    return (X - lo) / np.maximum(hi - lo, np.finfo(np.float32).tiny)
+
+
+def percent_change(X: np.ndarray, baseline: slice = BASELINE) -> np.ndarray:
+    """Percent change of each region from its mean over the baseline seconds of the trial."""
+    X = np.asarray(X, dtype=np.float32)
+    b = X[:, :, baseline].mean(axis=2, keepdims=True)
+    return 100.0 * (X - b) / np.where(np.abs(b) > 0, b, 1.0)
+
+
+def subject_zscore(X: np.ndarray, participant) -> np.ndarray:
+    """Z-score each region over all trials and seconds of the same participant."""
+    X = np.asarray(X, dtype=np.float32)
+    participant = np.asarray(participant)
+    out = np.empty_like(X)
+    for p in np.unique(participant):
+        m = participant == p
+        mu = X[m].mean(axis=(0, 2), keepdims=True)
+        sd = X[m].std(axis=(0, 2), keepdims=True)
+        out[m] = (X[m] - mu) / np.maximum(sd, 1e-6)
+    return out
+
+
+def apply(method: str, X: np.ndarray, participant=None) -> np.ndarray:
+    """Apply a preprocessing method by name (see ``METHODS``)."""
+    if method == "minmax":
+        return minmax_trial(X)
+    if method == "pct":
+        return percent_change(X)
+    if method == "zscore":
+        if participant is None:
+            raise ValueError("preprocess 'zscore' needs the participant of each trial")
+        return subject_zscore(X, participant)
+    raise ValueError(f"unknown preprocessing {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def window_mean(X: np.ndarray, start: int = 8, stop: int = 21) -> np.ndarray:
+    """Mean of each region over seconds ``start..stop-1``: a [trials, 246] feature matrix."""
+    return np.asarray(X)[:, :, start:stop].mean(axis=2)
+
+
+#: per-trial feature recipes of the linear read-outs (:func:`window_features`)
+FEATURE_RECIPES = ("pct", "subjz", "minmax", "pct+subjz")
+#: four 5-second means from second 5 on: a crude temporal filter that keeps the response's shape
+BINS = ((5, 10), (10, 15), (15, 20), (20, 25))
+
+
+def participant_standardise(F: np.ndarray, participant, floor: float = 1e-6) -> np.ndarray:
+    """Each column z-scored over the rows of the same participant (label-free: for a new participant it
+    uses that participant's own trials, which exist at prediction time)."""
+    participant = np.asarray(participant)
+    out = np.empty_like(F)
+    for p in np.unique(participant):
+        m = participant == p
+        out[m] = (F[m] - F[m].mean(0)) / np.maximum(F[m].std(0), floor)
+    return out
+
+
+def window_features(X: np.ndarray, recipe: str = "pct", window=(8, 21), participant=None) -> np.ndarray:
+    """A [trials, features] matrix of label-free features of each trial, one block of 246 per window:
+
+    * ``"pct"``: percent change from the trial's first 5 seconds, averaged over the window;
+    * ``"minmax"``: the paper's per-trial min-max, then the window mean;
+    * ``"subjz"``: the raw window mean, z-scored per region over the participant's own trials
+      (needs ``participant``);
+    * ``"pct+subjz"``: both side by side.
+
+    ``window`` is ``(start, stop)`` (seconds ``start..stop-1``) or a sequence of such pairs (e.g.
+    :data:`BINS`), whose means are laid side by side."""
+    windows = [window] if np.ndim(window[0]) == 0 else list(window)
+
+    def windowed(Z):
+        return np.concatenate([window_mean(Z, a, b) for a, b in windows], axis=1)
+
+    if recipe == "pct":
+        return windowed(percent_change(X))
+    if recipe == "minmax":
+        return windowed(minmax_trial(X))
+    if recipe == "subjz":
+        if participant is None:
+            raise ValueError("features 'subjz' need the participant of each trial")
+        return participant_standardise(windowed(np.asarray(X, np.float32)), participant)
+    if recipe == "pct+subjz":
+        return np.concatenate([window_features(X, "pct", window), window_features(X, "subjz", window, participant)],
+                              axis=1)
+    raise ValueError(f"unknown feature recipe {recipe!r}; expected one of {', '.join(FEATURE_RECIPES)}")

@@ -1,0 +1,174 @@
+"""Every split the book uses, in one place: the paper's pooled-trial split, the challenge's
+participant split (Phase I), and the held-out protocols' folds of participants with the nested
+validation split inside each fold, and the trial-order structure that decides which participants
+must be held out together. A :class:`Split` holds dataset row indices and an identity that is part
+of every trained model's cache key.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+from sklearn.model_selection import GroupKFold, train_test_split
+
+from ..core.errors import DataError
+from ..profiles import PROTOCOLS
+from .dataset import Dataset, participant_key
+
+PAPER_SPLIT_SEED = 410
+#: what a Phase I model trains on (:func:`fmriemo.challenge.phases.train_phase1`): the paper's split, the
+#: training participants with checkpoints chosen on held-out ones (:func:`participant_split`), or each
+#: model's own default ("auto": the paper's split for the paper's models)
+PHASE1_SPLITS = ("auto", "paper", "participants")
+
+
+def paper_split(y: np.ndarray, seed: int = PAPER_SPLIT_SEED):
+    """The paper's "inner test" split of pooled trials: stratified 80/20, then the 20%
+    halved (stratified) into validation and test. Returns (train, val, test) positions."""
+    idx = np.arange(len(y))
+    try:
+        tr, rest = train_test_split(idx, test_size=0.2, random_state=seed, stratify=y)
+        va, te = train_test_split(rest, test_size=0.5, random_state=seed, stratify=y[rest])
+    except ValueError as exc:
+        raise DataError(f"cannot make the paper's stratified split of {len(y)} trials: {exc}") from None
+    return tr, va, te
+
+
+@dataclass
+class Split:
+    """Dataset row indices of a train/validation/test split, with a name for caching."""
+
+    name: str
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def identity(self) -> dict:
+        h = hashlib.sha256()
+        for part in (self.train, self.val, self.test):
+            h.update(np.asarray(part, np.int64).tobytes() + b"|")
+        return {"name": self.name, "indices": h.hexdigest()[:16]}
+
+
+def make_paper_split(ds: Dataset, task: str, seed: int = PAPER_SPLIT_SEED) -> Split:
+    """The paper's split over the labelled trials of the training participants."""
+    pool = np.flatnonzero(ds.labelled_train)
+    if len(pool) < 20:
+        raise DataError(f"{ds.source}: only {len(pool)} labelled training trials; the paper split needs more")
+    y = ds.labels(task, pool)
+    tr, va, te = paper_split(y, seed)
+    return Split(f"paper-{task}-{seed}", pool[tr], pool[va], pool[te])
+
+
+def participant_split(ds: Dataset, n_val: int = 3, seed: int = 0) -> Split:
+    """Train on the labelled training participants minus ``n_val`` held out (chosen with
+    ``seed``) for checkpoint selection; the test part is every trial of the Test participants."""
+    train_p = sorted(set(ds.participant[ds.split == "train"]), key=participant_key)
+    if not 1 <= n_val < len(train_p):
+        raise ValueError(f"n_val must be between 1 and {len(train_p) - 1}, got {n_val}")
+    rng = np.random.default_rng(seed)
+    val_p = set(rng.choice(train_p, n_val, replace=False).tolist())
+    lab_train = ds.labelled_train
+    is_val = np.isin(ds.participant, list(val_p))
+    test = np.flatnonzero(ds.split == "test")
+    if len(test) == 0:
+        raise DataError(f"{ds.source}: no Test participants to predict")
+    return Split(f"phase1-val{n_val}-{seed}", np.flatnonzero(lab_train & ~is_val),
+                 np.flatnonzero(lab_train & is_val), test)
+
+
+def training_participants(ds: Dataset) -> list[str]:
+    """The training participants with labelled trials, in :func:`~fmriemo.data.dataset.participant_key` order."""
+    return sorted(set(ds.participant[ds.labelled_train]), key=participant_key)
+
+
+def class_orders(ds: Dataset) -> dict[str, tuple]:
+    """Each labelled training participant's sequence of CLASS labels in trial order."""
+    lab = ds.labelled_train
+    out = {}
+    for p in ds.participants:
+        m = lab & (ds.participant == p)
+        if m.any():
+            order = np.argsort(ds.trial[m], kind="stable")
+            out[p] = tuple(ds.y_class[m][order].astype(int).tolist())
+    return out
+
+
+def identical_order_pairs(ds: Dataset) -> list[tuple[str, str]]:
+    """Pairs of training participants whose class sequences are identical."""
+    orders = class_orders(ds)
+    return [(a, b) for a, b in combinations(orders, 2) if orders[a] == orders[b]]
+
+
+def order_groups(ds: Dataset) -> dict[str, str]:
+    """Training participant -> its order group, named after the group's first participant.
+    Participants whose CLASS sequences over trials 1..30 are identical share a group: under
+    leave-one-participant-out, a model that could read a trial's position would find such a
+    participant's labels in its twin's training trials."""
+    orders = class_orders(ds)
+    return groups_among(orders, orders)
+
+
+def groups_among(orders: dict, participants) -> dict[str, str]:
+    """Order groups among ``participants`` only (``orders``: participant -> class order, from
+    :func:`class_orders`): each distinct order is named after its first participant *in this set*,
+    so that nothing outside it (an outer test participant's labels) changes them."""
+    first: dict = {}
+    return {p: first.setdefault(orders[p], p) for p in sorted(set(participants), key=participant_key)}
+
+
+def inner_folds(orders: dict, participants, k: int) -> list[list[str]]:
+    """Folds of whole order groups among ``participants`` (at most ``k``, at most one per group): the
+    inner level of a nested protocol, over one outer fold's training participants."""
+    ps = sorted(set(participants), key=participant_key)
+    groups = groups_among(orders, ps)
+    n = min(int(k), len(set(groups.values())))
+    if n < 2:
+        raise ValueError(f"inner folds need at least two order groups among {len(ps)} participant(s)")
+    folds = GroupKFold(n_splits=n).split(ps, groups=[groups[p] for p in ps])
+    return [[ps[i] for i in te] for _, te in folds]
+
+
+def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
+    """Test participants of each outer fold: one per fold ("loso"), one order group per fold
+    ("order"), ``k`` folds of whole order groups ("groupkfold", participants shuffled with
+    ``seed``), or ``k`` folds of participants that ignore the order groups ("kfold": a twin may
+    sit in training while its twin is tested; only for checking whether that matters)."""
+    parts = training_participants(ds)
+    if protocol == "loso":
+        return [[p] for p in parts]
+    groups = order_groups(ds)
+    if protocol == "order":
+        return [sorted((p for p in parts if groups[p] == g), key=participant_key)
+                for g in dict.fromkeys(groups[p] for p in parts)]
+    if protocol == "groupkfold":
+        n_groups = len(set(groups.values()))
+        if not 2 <= k <= n_groups:
+            raise ValueError(f"k must be between 2 and {n_groups} (the number of order groups), got {k}")
+        order = np.random.default_rng(seed).permutation(parts)
+        folds = GroupKFold(n_splits=k).split(order, groups=[groups[p] for p in order])
+        return [sorted(order[te].tolist(), key=participant_key) for _, te in folds]
+    if protocol == "kfold":
+        if not 2 <= k <= len(parts):
+            raise ValueError(f"k must be between 2 and {len(parts)} (the number of participants), got {k}")
+        order = np.random.default_rng(seed).permutation(parts)
+        return [sorted(f.tolist(), key=participant_key) for f in np.array_split(order, k)]
+    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+
+
+def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) -> Split:
+    """Outer test = labelled trials of ``test_participants``; validation = ``n_val`` other training
+    participants (chosen with ``seed`` and the fold); train = the rest."""
+    lab = ds.labelled_train
+    rest = [p for p in training_participants(ds) if p not in set(test_participants)]
+    if not 1 <= n_val < len(rest):
+        raise ValueError(f"n_val must be between 1 and {len(rest) - 1}, got {n_val}")
+    fold_seed = int(hashlib.sha256(("|".join(test_participants) + f"|{seed}").encode()).hexdigest()[:8], 16)
+    val = np.random.default_rng(fold_seed).choice(rest, n_val, replace=False).tolist()
+    is_test = np.isin(ds.participant, list(test_participants))
+    is_val = np.isin(ds.participant, val)
+    name = f"nested-{'+'.join(test_participants)}-val{'+'.join(sorted(val))}"
+    return Split(name, np.flatnonzero(lab & ~is_test & ~is_val), np.flatnonzero(lab & is_val),
+                 np.flatnonzero(lab & is_test))

@@ -1,0 +1,4 @@
+"""The evaluation layer: statistics and intervals (``statistics``), region maps compared (``regions``),
+the baselines (``baselines``), the calibration card (``calibration``), the paper's protocol
+(``paper``), held-out participants (``heldout``), which ensemble to submit (``ensembles``), the nested
+decoder search (``search``) and attribution (``attribution``)."""

@@ -1,0 +1,240 @@
+"""Held-out-participant evaluation: nested group cross-validation over the training participants,
+baselines fitted inside the same folds, and the check of whether the trial order's structure (order
+twins) changes what a model can score.
+
+Nesting: in each outer fold the test participants are never seen; the model's checkpoint is chosen
+on validation participants drawn from the training side of that fold. No test participant informs
+training, selection or preprocessing statistics (all preprocessing here is per trial or per
+participant and label-free).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset, check_task, decode
+from ..data.splits import class_orders, group_folds, inner_folds, nested_split, order_groups, training_participants
+from ..metrics import macro_f1
+from ..models import registry
+from ..profiles import Settings
+from ..training.config import config_for
+from ..training.runs import RunResult, on_trials, train_run
+from .baselines import baseline_inputs, baseline_pipeline
+from .statistics import bootstrap, mcnemar_exact, paired, participant_sign_flip, permutation_vs_chance, wilson_interval
+
+
+def prediction_rows(ds: Dataset, idx, y_pred, task: str, **keys) -> pd.DataFrame:
+    """One row per trial ``idx`` of a model's predictions ``y_pred``, with the trial's participant, row
+    index and true label, and the columns ``keys`` (model, seed, fold, ...): the tidy form every held-out
+    table, test and plot reads."""
+    y = ds.labels(task, idx)
+    return pd.DataFrame({**keys, "participant": ds.participant[idx], "index": idx, "y_true": y,
+                         "y_pred": np.asarray(y_pred, int)})
+
+
+def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
+              preprocessing: str | None = None) -> list[tuple[int, int, RunResult]]:
+    """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``.
+    ``settings`` (:class:`fmriemo.profiles.Settings`; default: the full profile's) gives the
+    protocol, folds, seeds, validation size, budget, cache and device; ``preprocessing`` replaces
+    the method's own input."""
+    check_task(task)
+    s = settings or Settings.resolve()
+    out = []
+    for seed in s.seeds:
+        for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
+            cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device,
+                             preprocess=preprocessing)
+            out.append((seed, f, train_run(ds, nested_split(ds, test_p, s.fold_n_val, seed), cfg, s.cache_dir,
+                                           s.progress)))
+    return out
+
+
+def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
+                    inner_k: int = 3) -> dict[int, list[tuple[list[str], RunResult]]]:
+    """The nested level of the held-out protocol: for each outer fold ``f`` of ``settings``, the method
+    trained once per inner fold of that fold's training participants (whole order groups, at most
+    ``inner_k`` folds, as :func:`fmriemo.search.nested_search` scores its candidates), each without
+    the outer test participants and without its inner fold, its checkpoint chosen on
+    ``settings.fold_n_val`` others. Each predicts both its inner fold and the outer test participants.
+    ``{f: [(inner_fold_participants, run), ...]}``; the first of ``settings.seeds``."""
+    check_task(task)
+    s = settings or Settings.resolve()
+    seed, orders = s.seeds[0], class_orders(ds)
+    cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device)
+    out = {}
+    for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
+        rest = [p for p in training_participants(ds) if p not in set(test_p)]
+        out[f] = [(fold, train_run(ds, nested_split(ds, list(test_p) + fold, s.fold_n_val, seed), cfg,
+                                   s.cache_dir, s.progress)) for fold in inner_folds(orders, rest, inner_k)]
+    return out
+
+
+def model_name(method: str, preprocessing: str | None) -> str:
+    """``method``, or ``method+preprocessing`` when it is not the method's own preprocessing."""
+    return method if preprocessing in (None, registry.spec(method).preprocess) else f"{method}+{preprocessing}"
+
+
+def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | None = None,
+               preprocessing: str | None = None, ensemble: bool = False) -> pd.DataFrame:
+    """Deep models under nested group CV (:func:`fold_runs` with ``settings``). One row per (model,
+    seed, test trial). With ``ensemble``, also rows of model ``<name>-ensemble`` (seed -1): the
+    argmax of the probabilities averaged over seeds, fold by fold."""
+    s = settings or Settings.resolve()
+    out = []
+    for method in methods:
+        name = model_name(method, preprocessing)
+        by_fold: dict[int, list] = {}
+        for seed, f, r in fold_runs(ds, method, task, preprocessing=preprocessing, settings=s):
+            out.append(prediction_rows(ds, r.test_index, r.y_pred, task, model=name, seed=seed, fold=f,
+                             kept_epoch=r.best_epoch, on_plateau=r.on_plateau))
+            by_fold.setdefault(f, []).append(r)
+        if ensemble:
+            for f, rs in by_fold.items():
+                proba = np.mean([r.proba for r in rs], axis=0)
+                out.append(prediction_rows(ds, rs[0].test_index, decode(task, proba.argmax(1)), task,
+                                 model=f"{name}-ensemble", seed=-1, fold=f))
+    return pd.concat(out, ignore_index=True)
+
+
+def plateau_counts(pred: pd.DataFrame) -> pd.DataFrame:
+    """Per deep model: how many of its fold runs kept a checkpoint inside the validation plateau
+    (see :func:`fmriemo.training.loop.plateau_exit`), and the median kept epoch."""
+    runs = pred.dropna(subset=["kept_epoch"]).drop_duplicates(["model", "seed", "fold"])
+    return runs.groupby("model", sort=False).agg(runs=("fold", "size"), on_plateau=("on_plateau", "sum"),
+                                                 median_kept_epoch=("kept_epoch", "median"))
+
+
+def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) -> pd.DataFrame:
+    """Accuracy of baselines under plain leave-one-participant-out and with order groups held out
+    together: does the twin structure of the trial order change what a model can score?"""
+    rows = {}
+    for protocol in ("loso", "order"):
+        pred = run_baselines(ds, task, Settings.resolve(protocol=protocol, seed=0, n_seeds=1), kinds=kinds)
+        for kind, g in pred.groupby("model", sort=False):
+            rows.setdefault(kind, {})[protocol] = float(np.mean(g.y_true == g.y_pred))
+    out = pd.DataFrame(rows).T
+    out["difference"] = out["loso"] - out["order"]
+    return out
+
+
+def order_check_models(ds: Dataset, methods, task: str = "class", settings: Settings | None = None) -> pd.DataFrame:
+    """The same check for deep models: accuracy over ``settings.k`` participant folds that ignore
+    the order groups ("kfold") and over as many folds that keep them together ("groupkfold"), plus,
+    under "kfold", the accuracy on test participants whose order twin was in another fold, so among
+    the training or validation participants (``twin_in_training``: the trials where a leak could
+    act; NaN when there are none). The first of ``settings.seeds`` is used; the two protocols are
+    this check's own. No ``methods``: an empty table."""
+    columns = ["kfold", "groupkfold", "twin_in_training", "difference"]
+    if not methods:
+        return pd.DataFrame(columns=columns)
+    s = settings or Settings.resolve()
+    s = s.replace(seeds=s.seeds[:1])
+    k = s.k
+    groups = order_groups(ds)
+    rows = {}
+    for protocol in ("kfold", "groupkfold"):
+        pred = run_models(ds, methods, task, settings=s.replace(protocol=protocol))
+        hit = pred.y_true == pred.y_pred
+        for m, g in pred.groupby("model", sort=False):
+            rows.setdefault(m, {})[protocol] = float(hit[g.index].mean())
+        if protocol == "kfold":
+            tested = {p: f for f, ps in enumerate(group_folds(ds, "kfold", k)) for p in ps}
+            twin_in = pred.participant.map(lambda p: any(
+                q != p and groups[q] == groups[p] and tested[q] != tested[p] for q in tested))
+            for m, g in pred[twin_in].groupby("model", sort=False):
+                rows[m]["twin_in_training"] = float(hit[g.index].mean())
+    out = pd.DataFrame(rows).T.reindex(columns=["kfold", "groupkfold", "twin_in_training"])
+    out["difference"] = out["kfold"] - out["groupkfold"]
+    return out
+
+
+def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = None,
+                  kinds=("majority", "stratified", "logreg")) -> pd.DataFrame:
+    """Baselines on the outer folds of ``settings`` (protocol and ``k``; the stratified dummy gets
+    one run per seed), each trained on all of a fold's non-test training participants."""
+    check_task(task)
+    st = settings or Settings.resolve()
+    protocol, k, seeds = st.protocol, st.k, st.seeds
+    lab = ds.labelled_train
+    out = []
+    for kind in kinds:
+        X = baseline_inputs(ds, kind)
+        for s in (seeds if kind == "stratified" else seeds[:1]):
+            for f, test_p in enumerate(group_folds(ds, protocol, k, seed=0)):
+                te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
+                tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
+                model = baseline_pipeline(kind, s).fit(X[tr], ds.labels(task, tr))
+                out.append(prediction_rows(ds, te, model.predict(X[te]), task, model=kind, seed=s, fold=f))
+    return pd.concat(out, ignore_index=True)
+
+
+def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000) -> pd.DataFrame:
+    """Per model: accuracy and macro F1 (mean over seeds of the pooled held-out predictions), their
+    spread over seeds and folds, a Wilson interval (pooled trials of all seeds) and participant-bootstrap
+    intervals (first seed)."""
+    rows = []
+    for model, g in pred.groupby("model", sort=False):
+        per_seed = g.groupby("seed").apply(
+            lambda d: pd.Series({"accuracy": np.mean(d.y_true == d.y_pred), "f1": macro_f1(d.y_true, d.y_pred, task)}),
+            include_groups=False)
+        per_fold = g.groupby(["seed", "fold"]).apply(lambda d: np.mean(d.y_true == d.y_pred), include_groups=False)
+        first = g[g.seed == g.seed.min()]
+        k, n = int((first.y_true == first.y_pred).sum()), len(first)
+        lo, hi = wilson_interval(k, n)
+        people = first["participant"].to_numpy()
+        y_true, y_pred = first["y_true"].to_numpy(), first["y_pred"].to_numpy()
+        blo, bhi = bootstrap(lambda a, b: np.mean(a == b), y_true, y_pred, groups=people, n_resamples=n_resamples)
+        flo, fhi = bootstrap(lambda a, b: macro_f1(a, b, task), y_true, y_pred, groups=people, n_resamples=n_resamples)
+        rows.append({"model": model, "accuracy": per_seed["accuracy"].mean(),
+                     "accuracy_sd_seeds": per_seed["accuracy"].std(ddof=1) if len(per_seed) > 1 else np.nan,
+                     "accuracy_sd_folds": per_fold.std(ddof=1) if len(per_fold) > 1 else np.nan,
+                     "wilson_lo": lo, "wilson_hi": hi, "boot_lo": blo, "boot_hi": bhi,
+                     "f1": per_seed["f1"].mean(), "f1_lo": flo, "f1_hi": fhi,
+                     "seeds": len(per_seed), "trials": n})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def fold_model_runs(ds: Dataset, method: str, task: str, settings: Settings) -> list[tuple[int, int, RunResult]]:
+    """The held-out protocol's fold models of ``method`` (:func:`fold_runs` with ``settings``: each
+    trained on one fold's training participants, its checkpoint chosen on others), each predicting
+    every test trial of the challenge (:func:`fmriemo.training.runs.on_trials`): ``[(seed, fold, run)]``
+    for :func:`fmriemo.challenge.ratings.ensemble_submission`."""
+    test = np.flatnonzero(ds.split == "test")
+    return [(seed, f, on_trials(ds, r, test, settings.device)) for seed, f, r in fold_runs(ds, method, task, settings)]
+
+
+def permutation_table(pred: pd.DataFrame, n_perm: int = 1000) -> pd.DataFrame:
+    """Every model's held-out accuracy (first seed) tested against chance by shuffling labels within each
+    participant (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`), one row per model."""
+    rows = []
+    for m, g in pred.groupby("model", sort=False):
+        g = g[g.seed == g.seed.min()]
+        rows.append({"model": m, **permutation_vs_chance(g.y_true, g.y_pred, g.participant, n_perm=n_perm)})
+    return pd.DataFrame(rows, columns=["model", "accuracy", "null_mean", "p"]).set_index("model")
+
+
+def paired_table(pred: pd.DataFrame, pairs) -> pd.DataFrame:
+    """Paired comparisons of models on the same held-out trials, one row per pair ``(a, b)`` of
+    ``pairs`` whose models are both in ``pred``: the mean per-participant accuracy difference, the trials
+    only one of them gets right, the exact McNemar p and the sign-flip p over participants."""
+    rows, present = [], set(pred.model)
+    for a, b in pairs:
+        if a not in present or b not in present:
+            continue
+        m = paired(pred, a, b)
+        mc = mcnemar_exact(m.y_true, m.y_pred_a, m.y_pred_b)
+        sf = participant_sign_flip(m.y_true, m.y_pred_a, m.y_pred_b, m.participant)
+        rows.append({"a": a, "b": b, "accuracy a - b": sf["mean_difference"], "only a right": mc["a_only"],
+                     "only b right": mc["b_only"], "McNemar p": mc["p"], "participant sign-flip p": sf["p"]})
+    return pd.DataFrame(rows, columns=["a", "b", "accuracy a - b", "only a right", "only b right", "McNemar p",
+                                       "participant sign-flip p"])
+
+
+def per_participant_accuracy(pred: pd.DataFrame) -> pd.DataFrame:
+    """Each model's accuracy on each held-out participant (first seed of every model): columns model,
+    participant, accuracy."""
+    first = pred[pred.seed == pred.groupby("model").seed.transform("min")]
+    return first.groupby(["model", "participant"]).apply(lambda d: np.mean(d.y_true == d.y_pred),
+                                                         include_groups=False).rename("accuracy").reset_index()
+

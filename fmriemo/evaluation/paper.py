@@ -1,0 +1,147 @@
+"""The paper's protocol (its 8:1:1 split of pooled trials) over several seeds, tidy tables of the
+runs' metrics, the paper's own numbers beside them, the floors a macro metric must clear, and what
+a shorter epoch budget would have kept, read off the recorded curves."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset
+from ..data.splits import PAPER_SPLIT_SEED
+from ..metrics import classification_metrics, macro_f1
+from ..profiles import Settings
+from ..training.loop import EarlyStopping
+from ..training.runs import RunResult, train_paper
+from .statistics import bootstrap, wilson_interval
+
+#: The seed paper's inner-test results (Tables 1-3 of the poster).
+PAPER_TABLES = {
+    "class": pd.DataFrame({"precision": [0.73, 0.59, 0.49], "sensitivity": [0.73, 0.54, 0.48],
+                           "f1": [0.73, 0.52, 0.47]}, index=["asb", "vanilla", "ebr"]),
+    "level": pd.DataFrame({"precision": [0.23, 0.19, 0.04], "sensitivity": [0.32, 0.25, 0.07],
+                           "f1": [0.26, 0.21, 0.05]}, index=["asb", "vanilla", "ebr"]),
+}
+PAPER_CHALLENGE_SCORES = {"phase1": 0.5132, "phase2": 0.4213}
+
+
+METRICS = ("precision", "sensitivity", "f1", "accuracy")
+
+
+def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | None = None,
+                       split_seed: int = PAPER_SPLIT_SEED):
+    """Train every method with every seed of ``settings`` (:class:`fmriemo.profiles.Settings`;
+    default: the full profile's) on the paper's split.
+
+    Returns ``(runs, table)``: ``runs[(method, seed)]`` is the RunResult and
+    ``table`` has one row per run with its test metrics and training record.
+    """
+    st = settings or Settings.resolve()
+    runs: dict[tuple[str, int], RunResult] = {}
+    rows = []
+    for method in methods:
+        for s in st.seeds:
+            r = train_paper(ds, method, task, st, seed=s, split_seed=split_seed)
+            runs[(method, s)] = r
+            m = classification_metrics(r.y_true, r.y_pred, task)
+            rows.append({"method": method, "seed": s, **{k: m[k] for k in METRICS}, "n": m["n"],
+                         "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+                         "plateau_exit": r.plateau_exit, "on_plateau": r.on_plateau,
+                         "train_seconds": r.seconds, "cached": r.cached})
+    return runs, pd.DataFrame(rows)
+
+
+def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD, min and max of each metric over seeds, one row per method."""
+    g = table.groupby("method", sort=False)[list(METRICS)]
+    out = pd.concat({"mean": g.mean(), "sd": g.std(ddof=1), "min": g.min(), "max": g.max()}, axis=1)
+    return out.swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
+
+
+def versus_paper(table: pd.DataFrame, task: str, seed: int) -> pd.DataFrame:
+    """This book's precision / sensitivity / F1 for one seed beside the paper's table."""
+    ours = table[table.seed == seed].set_index("method")[["precision", "sensitivity", "f1"]]
+    paper = PAPER_TABLES[task].reindex(ours.index)
+    return pd.concat({"paper": paper, "this book": ours}, axis=1)
+
+
+def interval_table(runs: dict, task: str, seed: int, n_resamples: int = 2000) -> pd.DataFrame:
+    """For one seed: accuracy with its Wilson 95% interval and macro F1 with a bootstrap interval."""
+    rows = {}
+    for (method, s), r in runs.items():
+        if s != seed:
+            continue
+        k = int(np.sum(r.y_true == r.y_pred))
+        lo, hi = wilson_interval(k, len(r.y_true))
+        flo, fhi = bootstrap(lambda a, b: macro_f1(a, b, task), r.y_true, r.y_pred, n_resamples=n_resamples)
+        rows[method] = {"accuracy": k / len(r.y_true), "accuracy_lo": lo, "accuracy_hi": hi,
+                        "f1": macro_f1(r.y_true, r.y_pred, task), "f1_lo": flo, "f1_hi": fhi,
+                        "n": len(r.y_true)}
+    return pd.DataFrame(rows).T
+
+
+def rank_counts(table: pd.DataFrame, metric: str = "f1") -> pd.Series:
+    """How many seeds each method ranks first on ``metric`` (ties share the win)."""
+    wins = pd.Series(0.0, index=table["method"].unique())
+    for _, g in table.groupby("seed"):
+        best = g[g[metric] == g[metric].max()]["method"]
+        wins[best] += 1.0 / len(best)
+    return wins
+
+
+def constant_predictor(y_true, value: int, task: str) -> dict:
+    """Metrics of always predicting ``value``."""
+    return classification_metrics(y_true, np.full(len(y_true), value), task)
+
+
+def random_predictor(y_true, y_train, task: str, n_draws: int = 1000, seed: int = 0) -> dict:
+    """Chance for a macro metric: guess every test label at random with the training labels'
+    frequencies, ``n_draws`` times. Returns the mean and the 95th percentile of macro F1 and accuracy
+    over the draws. (Always predicting the commonest label is a lower floor for macro F1, since it
+    scores zero on every other label.)"""
+    rng = np.random.default_rng(seed)
+    values, counts = np.unique(np.asarray(y_train), return_counts=True)
+    draws = pd.DataFrame([classification_metrics(y_true, rng.choice(values, len(y_true), p=counts / counts.sum()),
+                                                 task) for _ in range(n_draws)])
+    return {"f1_mean": float(draws["f1"].mean()), "f1_p95": float(draws["f1"].quantile(0.95)),
+            "accuracy_mean": float(draws["accuracy"].mean()),
+            "accuracy_p95": float(draws["accuracy"].quantile(0.95))}
+
+
+def kept_at_budget(run: RunResult, budget: int) -> int | None:
+    """The epoch the paper's checkpoint rule would have kept had training stopped after ``budget``
+    epochs (None when the run stopped before ``budget``, so that budget was not observed)."""
+    if budget > run.epochs_run:
+        return None
+    h = run.history
+    maximise = run.config["monitor"] == "val_acc"
+    return EarlyStopping.replay(h[run.config["monitor"]], maximise, epochs=budget)[1]
+
+
+def budget_table(runs: dict, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
+    """For each run and epoch budget: the kept epoch, its validation value and its test accuracy and
+    macro F1 (from the run's per-epoch test record), i.e. what a shorter training would have reported.
+    Budgets longer than a run are left out. One row per (method, seed, budget)."""
+    rows = []
+    for (method, seed), r in runs.items():
+        h = r.history
+        if "test_f1" not in h:
+            continue
+        for b in budgets:
+            kept = kept_at_budget(r, b)
+            if kept is None:
+                continue
+            rows.append({"method": method, "seed": seed, "budget": int(b), "kept_epoch": kept,
+                         "val": h[r.config["monitor"]][kept - 1], "test_acc": h["test_acc"][kept - 1],
+                         "test_f1": h["test_f1"][kept - 1]})
+    return pd.DataFrame(rows, columns=["method", "seed", "budget", "kept_epoch", "val", "test_acc", "test_f1"])
+
+
+def f1_by_budget(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
+    """Mean test macro F1 over seeds of the checkpoint each budget would have kept (one column per
+    budget, from :func:`budget_table`), the F1 with the runs' own rule, and the paper's F1: one row
+    per method."""
+    out = budget_table(runs, budgets).groupby(["method", "budget"])["test_f1"].mean().unstack("budget")
+    out = out.reindex(list(dict.fromkeys(table["method"])))
+    out["this chapter's rule"] = table.groupby("method")["f1"].mean()
+    out["paper"] = PAPER_TABLES[task]["f1"].reindex(out.index)
+    return out

@@ -1,0 +1,281 @@
+"""A nested search for a better class decoder of new participants (chapter 9).
+
+Every candidate is a linear read-out of label-free features of one trial, so that the whole
+search costs about a minute and can be repeated on several data sets:
+
+``input``
+    ``"pct"``: percent signal change of each region from the trial's first 5 seconds;
+    ``"subjz"``: each region's value z-scored over the same participant's trials (label-free:
+    for a new participant it uses that participant's own fMRI, which exists at prediction time);
+    ``"pct+subjz"``: both side by side.
+``window``
+    the seconds averaged: ``"8-21"`` (the video), ``"15-25"`` (the seconds after it, where the
+    haemodynamic response of a clip peaks), ``"8-25"``, or ``"bins"`` (four 5-second means from
+    second 5 on, side by side: a crude temporal filter that keeps the shape of the response).
+``C``
+    the inverse L2 strength of the logistic regression (shrinkage of the region weights).
+``regions``
+    ``"all"`` or ``"top 64"``: only the 64 regions whose features separate the classes best in
+    the training trials of the fit (ANOVA F, averaged over a region's features), a hard form of
+    region dropout; chosen inside every fit, so the held-out participants never inform it.
+
+Besides these linear read-outs, :func:`nested_search` takes *extra* candidates computed elsewhere
+(chapter 9 adds this book's Compact model, a small convolutional read-out with dropout on
+regions): for each outer fold, their predictions on the fold's training trials from inner-fold
+models (on the same inner folds) and on its test trials.
+
+The selection is nested: in each outer fold of the held-out protocol, every candidate is scored
+by an inner group cross-validation over the outer fold's *training* participants only (order
+groups kept together), the best is refitted on all of them and predicts the outer fold's test
+participants. The outer test participants never inform the choice, so the nested accuracy is an
+honest estimate of the whole procedure, search included. The outer accuracy of every candidate
+is also reported, for the reader to see the landscape; choosing the best of those afterwards
+would be optimistic.
+"""
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_selection import f_classif
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
+
+from ..core.errors import DataError
+from ..data import preprocess
+from ..data.atlas import N_REGIONS
+from ..data.dataset import Dataset
+from ..data.splits import class_orders, group_folds, inner_folds
+from ..profiles import Settings
+from .heldout import fold_runs, inner_fold_runs
+
+#: the linear read-out every search result is compared with: chapter 7's baseline (pct 8-21, C = 0.05)
+BASELINE = "pct 8-21 C=0.05"
+#: how a deep model joins the search as a candidate (:func:`search_candidate`), by name
+EXTRA_NAMES = {"compact": "Compact (conv read-out, region dropout)"}
+INPUTS = ("pct", "subjz", "pct+subjz")
+WINDOWS = {"8-21": (8, 21), "15-25": (15, 25), "8-25": (8, 25), "bins": preprocess.BINS}
+CS = (0.01, 0.05, 0.2)
+N_SELECTED = 64
+REGIONS = ("all", f"top {N_SELECTED}")
+
+
+def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS, regions=REGIONS) -> list[dict]:
+    """Every combination of input, window, C and regions, each a dict with a readable ``name``
+    (``"pct 8-21 C=0.05"``, ``"pct 8-21 C=0.05 top 64"``)."""
+    for w in windows:
+        if w not in WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {w!r}")
+    for i in inputs:
+        if i not in INPUTS:
+            raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {i!r}")
+    for r in regions:
+        if r not in REGIONS:
+            raise ValueError(f"regions must be one of {', '.join(REGIONS)}, got {r!r}")
+    return [{"name": f"{i} {w} C={c:g}" + ("" if r == "all" else f" {r}"), "input": i, "window": w, "C": float(c),
+             "regions": r} for r, i, w, c in itertools.product(regions, inputs, windows, cs)]
+
+
+def features(ds: Dataset, inp: str, window: str) -> np.ndarray:
+    """[trials, features] for every trial of ``ds``, computed without labels
+    (:func:`fmriemo.data.preprocess.window_features`)."""
+    if inp not in INPUTS:
+        raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {inp!r}")
+    return preprocess.window_features(ds.X, inp, WINDOWS[window], ds.participant)
+
+
+class RegionSelect(BaseEstimator, TransformerMixin):
+    """Keep the features of the ``n`` regions that separate the classes best in the training rows
+    (ANOVA F of each feature, averaged over a region's features; features come in blocks of one
+    value per region, as :func:`features` lays them out)."""
+
+    def __init__(self, n: int = N_SELECTED, n_regions: int = N_REGIONS):
+        self.n, self.n_regions = n, n_regions
+
+    def fit(self, F, y):
+        f, _ = f_classif(F, y)
+        per_region = np.nan_to_num(f).reshape(-1, self.n_regions).mean(0)
+        keep = np.sort(np.argsort(-per_region, kind="stable")[:self.n])
+        self.columns_ = (keep[None, :] + self.n_regions * np.arange(F.shape[1] // self.n_regions)[:, None]).ravel()
+        return self
+
+    def transform(self, F):
+        return F[:, self.columns_]
+
+
+def _features_by_key(ds: Dataset, grid: list[dict]) -> dict:
+    """The features of every (input, window) in ``grid``, each computed once."""
+    out = {}
+    for c in grid:
+        key = (c["input"], c["window"])
+        if key not in out:
+            out[key] = features(ds, *key)
+    return out
+
+
+def _model(C: float, regions: str = "all"):
+    steps = [] if regions == "all" else [RegionSelect(N_SELECTED)]
+    return make_pipeline(*steps, StandardScaler(), LogisticRegression(C=C, max_iter=3000, tol=1e-3))
+
+
+def _inner_accuracy(F, y, participants, folds, C: float, regions: str = "all") -> float:
+    """Accuracy of a read-out over inner ``folds`` (lists of participants) of the rows given: every
+    row predicted once, by the model fitted without its fold."""
+    hits = []
+    for fold in folds:
+        te = np.isin(participants, fold)
+        hits.append(_model(C, regions).fit(F[~te], y[~te]).predict(F[te]) == y[te])
+    return float(np.concatenate(hits).mean())
+
+
+def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
+                  grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
+                  progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the nested search on the labelled training participants of ``ds``.
+
+    Returns ``(candidates_table, nested_predictions)``: per candidate, its mean inner accuracy over
+    the outer folds, its outer (held-out) accuracy and in how many outer folds it was chosen; and
+    one row per held-out trial (``participant``, ``index``, ``fold``, ``y_true``, ``y_pred``,
+    ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside each fold.
+    ``folds`` (lists of test participants) replaces the protocol's outer folds. ``extra`` maps a
+    candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
+    class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows, each by a
+    model that did not see its inner fold (``inner``: lists of participants, the folds every
+    candidate is scored on), and for its test rows, in dataset order."""
+    grid = grid or candidates()
+    extra = extra or {}
+    lab = ds.labelled_train
+    orders = class_orders(ds)
+    y_all = np.where(lab, np.nan_to_num(ds.y_class), 0).astype(int)
+    feats = _features_by_key(ds, grid)
+    names = [c["name"] for c in grid] + list(extra)
+    if len(set(names)) != len(names):
+        raise ValueError("candidate names must be unique")
+    folds = folds if folds is not None else group_folds(ds, protocol, k)
+    inner = np.zeros((len(folds), len(names)))
+    outer_hits = [[] for _ in names]
+    rows = []
+    bar = tqdm(total=len(folds) * len(names), desc="nested search", leave=False) if progress else None
+    for f, test_p in enumerate(folds):
+        te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
+        tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
+        inner_p = inner_folds(orders, ds.participant[tr], inner_k)
+        preds = []
+        for j, c in enumerate(grid):
+            F = feats[(c["input"], c["window"])]
+            inner[f, j] = _inner_accuracy(F[tr], y_all[tr], ds.participant[tr], inner_p, c["C"], c["regions"])
+            preds.append(_model(c["C"], c["regions"]).fit(F[tr], y_all[tr]).predict(F[te]))
+            if bar is not None:
+                bar.update(1)
+        for j, predict in enumerate(extra.values(), start=len(grid)):
+            inner_pred, outer_pred = (np.asarray(a, int) for a in predict(f, list(test_p), inner_p))
+            if inner_pred.shape != tr.shape or outer_pred.shape != te.shape:
+                raise ValueError(f"extra candidate {names[j]!r} must predict {len(tr)} training and {len(te)} test "
+                                 f"trials of fold {f}, got {inner_pred.shape[0]} and {outer_pred.shape[0]}")
+            inner[f, j] = float(np.mean(inner_pred == y_all[tr]))
+            preds.append(outer_pred)
+            if bar is not None:
+                bar.update(1)
+        for j, pred in enumerate(preds):
+            outer_hits[j].append(pred == y_all[te])
+        best = int(np.argmax(inner[f]))  # ties: the first in the grid's order
+        rows.append(pd.DataFrame({"participant": ds.participant[te], "index": te, "fold": f, "y_true": y_all[te],
+                                  "y_pred": preds[best], "chosen": names[best],
+                                  "inner accuracy": inner[f, best]}))
+    if bar is not None:
+        bar.close()
+    chosen = [r["chosen"].iloc[0] for r in rows]
+    described = [(c["input"], c["window"], c["C"], c["regions"], "linear") for c in grid] + \
+        [("", "", np.nan, "", "extra") for _ in extra]
+    table = pd.DataFrame(described, columns=["input", "window", "C", "regions", "read-out"], index=names)
+    table.index.name = "candidate"
+    table["inner accuracy"] = inner.mean(0)
+    table["held-out accuracy"] = [float(np.concatenate(h).mean()) for h in outer_hits]
+    table["chosen in folds"] = [chosen.count(n) for n in names]
+    return table, pd.concat(rows, ignore_index=True)
+
+
+def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None):
+    """The search as a decoder for a submission: score every linear candidate by group cross-validation
+    over *all* labelled training participants (``inner_k`` folds of whole order groups), fit the best
+    on all of them and predict every Test trial. Returns ``(chosen, scores, prediction)``: the chosen
+    candidate, every candidate's cross-validated accuracy (a Series), and a stand-in run with
+    ``test_index`` and class ``proba`` (columns negative/neutral/positive) for
+    :func:`fmriemo.challenge.ratings.ensemble_submission`. Labels of Test participants are never read."""
+    grid = grid or candidates()
+    lab = np.flatnonzero(ds.labelled_train)
+    test = np.flatnonzero(ds.split == "test")
+    if len(test) == 0:
+        raise DataError(f"{ds.source}: no Test participants to predict")
+    orders = class_orders(ds)
+    inner = inner_folds(orders, ds.participant[lab], inner_k)
+    y = ds.labels("class", lab)
+    feats = _features_by_key(ds, grid)
+    scores = pd.Series({c["name"]: _inner_accuracy(feats[(c["input"], c["window"])][lab], y, ds.participant[lab],
+                                                   inner, c["C"], c["regions"]) for c in grid},
+                       name="cross-validated accuracy")
+    chosen = next(c for c in grid if c["name"] == scores.idxmax())  # ties: the first in the grid's order
+    F = feats[(chosen["input"], chosen["window"])]
+    model = _model(chosen["C"], chosen["regions"]).fit(F[lab], y)
+    proba = np.zeros((len(test), 3))
+    proba[:, np.searchsorted([-1, 0, 1], model.classes_)] = model.predict_proba(F[test])
+    return chosen, scores, SimpleNamespace(test_index=test, proba=proba)
+
+
+def search_candidate(ds: Dataset, method: str, settings: Settings | None = None, inner_k: int = 3):
+    """A deep class model as an extra candidate of :func:`nested_search` (its
+    ``extra``): inner predictions from :func:`inner_fold_runs`, outer predictions from the held-out
+    protocol's fold models (:func:`fold_runs`, first seed), so the search chooses between it and the
+    linear read-outs on the same inner folds. Trains (or loads) on first use."""
+    s = (settings or Settings.resolve())
+    s = s.replace(seeds=s.seeds[:1])
+    lab = ds.labelled_train
+    cache: dict = {}
+
+    def predict(f: int, test_p: list, inner: list):
+        if not cache:
+            cache["inner"] = inner_fold_runs(ds, method, "class", s, inner_k)
+            cache["outer"] = {fold: r for _, fold, r in fold_runs(ds, method, "class", s)}
+        runs = cache["inner"].get(f, [])
+        if sorted(map(sorted, (fold for fold, _ in runs))) != sorted(map(sorted, inner)):
+            raise ValueError(f"{method}: the inner folds of outer fold {f} differ from the search's; run both with "
+                             "the same protocol, k and inner_k")
+        te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
+        tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
+        by_index = {}
+        for fold, r in runs:
+            mine = np.isin(ds.participant[r.test_index], fold)
+            by_index.update(zip(r.test_index[mine].tolist(), np.asarray(r.y_pred)[mine].tolist()))
+        outer = cache["outer"][f]
+        if not np.array_equal(np.sort(outer.test_index), te):
+            raise ValueError(f"{method}: outer fold {f}'s model was tested on other participants than the search's")
+        out_map = dict(zip(outer.test_index.tolist(), np.asarray(outer.y_pred).tolist()))
+        return np.array([by_index[i] for i in tr]), np.array([out_map[i] for i in te])
+
+    return predict
+
+
+def search_with_models(ds: Dataset, settings: Settings, models=("compact",)) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The nested search over the linear read-outs and the deep ``models`` (each a candidate named by
+    :data:`EXTRA_NAMES`, scored on the same inner folds by models trained inside them), on the outer
+    folds of ``settings``: ``(candidates_table, nested_predictions)`` as :func:`nested_search`."""
+    extra = {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
+    return nested_search(ds, settings.protocol, settings.k, extra=extra, progress=settings.progress)
+
+
+def draw_row(grid: pd.DataFrame, nested: pd.DataFrame) -> dict:
+    """One data set's search in one row: the nested accuracy, the fixed baseline's and the best
+    candidate's held-out accuracy (the optimistic after-the-fact pick), the read-outs the folds chose,
+    and the nested search's gain over the baseline."""
+    picks = nested.drop_duplicates("fold")["chosen"].tolist()
+    acc = float(np.mean(nested.y_true == nested.y_pred))
+    base = float(grid.loc[BASELINE, "held-out accuracy"])
+    return {"nested search accuracy": acc, "baseline (pct 8-21, C=0.05)": base,
+            "best candidate after the fact": float(grid["held-out accuracy"].max()),
+            "chosen read-outs": "; ".join(dict.fromkeys(picks)), "gain over baseline": acc - base}
+

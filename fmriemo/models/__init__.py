@@ -1,0 +1,3 @@
+"""The models layer: the registry of models by name (``registry``), the paper's residual SE-CNN in
+its three forms (``secnn``), this book's Compact model (``compact``) and the paper's optimiser
+(``optim``)."""

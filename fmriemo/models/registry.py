@@ -1,0 +1,143 @@
+"""Which models exist, by name. A model is a :class:`ModelSpec`: how to build it for a number of
+outputs, and what the rest of the package needs to know to train, submit and show it (its input
+preprocessing, learning rate, the profile's budget row it trains with, its label and colour in the
+book, whether it is one of the paper's three).
+
+A new model is one module in ``fmriemo/models/`` that calls :func:`register` when imported: the
+registry imports every module of the package the first time it is asked (:func:`names`,
+:func:`spec`), so ``fmriemo train --method NAME``, the held-out protocols, attribution and the
+chapters accept it with no edit elsewhere. Code outside the package (a notebook, a test) calls
+:func:`register` itself before using the name.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from ..data.dataset import n_outputs
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model.
+
+    ``build(n_outputs, **kwargs)`` returns a fresh ``nn.Module`` mapping ``[batch, 246, 25]`` to
+    logits; torch's global seed is set before it is called. ``lr`` maps a task to a learning rate
+    (missing tasks: the paper's), ``budget`` maps a task to the row of the profile's ``budget``
+    table it trains with (``fmriemo.profiles.PROFILES``)."""
+
+    name: str
+    build: Callable[..., nn.Module]
+    label: str = ""
+    preprocess: str = "minmax"
+    lr: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=lambda: {"class": "class", "level": "level"})
+    paper: bool = False
+    color: str = "#777777"
+
+    @property
+    def source_file(self) -> Path:
+        """The file that defines the model (its source is part of a trained model's cache key)."""
+        return Path(inspect.getfile(self.build))
+
+
+_SPECS: dict[str, ModelSpec] = {}
+_discovered = False
+
+
+def register(spec: ModelSpec, replace: bool = False) -> ModelSpec:
+    """Add ``spec`` under ``spec.name``; a name already taken is refused unless ``replace``."""
+    if not spec.name or not spec.name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"model name must be letters, digits, '-' or '_', got {spec.name!r}")
+    if spec.name in _SPECS and not replace:
+        raise ValueError(f"a model named {spec.name!r} is already registered")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a model registered by code outside the package (a test's toy model)."""
+    _SPECS.pop(name, None)
+
+
+def _discover() -> None:
+    """Import every module of this package once, so that each registers its models."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    package = __name__.rsplit(".", 1)[0]
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name != "registry":
+            importlib.import_module(f"{package}.{info.name}")  # the plugin mechanism: modules register on import
+
+
+def names() -> tuple[str, ...]:
+    """Every registered model's name: the paper's models first, each group in registration order."""
+    _discover()
+    return tuple(sorted(_SPECS, key=lambda n: (not _SPECS[n].paper, list(_SPECS).index(n))))
+
+
+def paper_methods() -> tuple[str, ...]:
+    """The paper's three models (Vanilla, ASB, EBR), in registration order."""
+    return tuple(n for n in names() if _SPECS[n].paper)
+
+
+def spec(name: str) -> ModelSpec:
+    """The spec registered as ``name``; an unknown name is one clear error listing the known ones."""
+    _discover()
+    if name not in _SPECS:
+        raise ValueError(f"unknown method {name!r}; expected one of {', '.join(names())}")
+    return _SPECS[name]
+
+
+def label(name: str) -> str:
+    """How the book names a model (its spec's label), or ``name`` itself for anything else (a
+    baseline, an ensemble)."""
+    _discover()
+    return _SPECS[name].label or name if name in _SPECS else name
+
+
+def color(name: str, default: str = "#777777") -> str:
+    _discover()
+    return _SPECS[name].color if name in _SPECS else default
+
+
+def build_model(name: str, task: str, **kwargs) -> nn.Module:
+    """The model ``name`` for a task ("class": 3 outputs, "level": 9)."""
+    return spec(name).build(n_outputs(task), **kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def penalised_weights(model: nn.Module) -> list:
+    """The weights the L2 penalty applies to: the model's own ``penalised_weights()`` where it
+    defines one (the paper's choice of kernels), else every weight matrix or kernel."""
+    if hasattr(model, "penalised_weights"):
+        return list(model.penalised_weights())
+    return [p for name, p in model.named_parameters() if p.ndim > 1]
+
+
+def l2_penalty(model: nn.Module, coef: float = 0.01) -> torch.Tensor:
+    """Keras-style L2 kernel regulariser: ``coef * sum(w**2)`` over the penalised weights."""
+    return coef * sum((w ** 2).sum() for w in penalised_weights(model))
+
+
+def layer_table(model: nn.Module):
+    """A pandas table of the model's named modules with their parameter counts."""
+    rows = []
+    for name, mod in model.named_children():
+        n = count_parameters(mod)
+        if n:
+            rows.append({"layer": name, "type": type(mod).__name__, "parameters": n})
+    return pd.DataFrame(rows)

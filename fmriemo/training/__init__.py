@@ -1,0 +1,2 @@
+"""The training layer: a run's configuration (``config``), the fitting loop and its checkpoint rule
+(``loop``), and runs with their store entries (``runs``)."""

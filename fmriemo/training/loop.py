@@ -1,0 +1,203 @@
+"""The fitting loop: the paper's recipe (Ranger, L2 on the penalised kernels, the checkpoint with the
+best monitored validation value), an explicit epoch budget with early stopping armed late, the
+rule on its own (:class:`EarlyStopping`, replayable on a recorded curve) and the plateau that the
+recipe crosses before it learns (:func:`plateau_exit`)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..metrics import macro_f1
+from ..models.optim import ranger
+from ..models.registry import l2_penalty
+from .config import TrainConfig, resolve_device
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    """An epoch bar that redraws at most once a second. In a notebook kernel every redraw is a widget
+    message that the kernel and the process running it (papermill, Jupyter) both handle: redrawn every
+    epoch, the bar made training under papermill three times slower on this 2-core machine
+    (``benchmarks/train_speed.py`` measures it)."""
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, unit="epoch", mininterval=1.0)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
+    """Class probabilities (and ASB input gates, or None) for preprocessed inputs X [n, regions, 25]."""
+    model.eval()
+    probs, gates = [], []
+    X = torch.as_tensor(np.asarray(X, np.float32))
+    for i in range(0, len(X), batch_size):
+        xb = X[i:i + batch_size].to(device)
+        probs.append(torch.softmax(model(xb), dim=1).cpu())
+        if getattr(model, "last_gates", None) is not None:
+            gates.append(model.last_gates.cpu())
+    return torch.cat(probs).numpy(), (torch.cat(gates).numpy() if gates else None)
+
+
+class EarlyStopping:
+    """The checkpoint and stopping rule of :func:`fit`, on its own so that it can be replayed on a
+    recorded learning curve (``replay``) and tested.
+
+    The kept epoch is the *first* epoch with the best monitored value (a later
+    epoch must be strictly better, as Keras' ``save_best_only``). Training stops
+    once ``patience`` epochs have passed without improvement, but never before
+    ``min_epochs``.
+    """
+
+    def __init__(self, maximise: bool, patience: int | None = None, min_epochs: int = 0):
+        self.maximise, self.patience, self.min_epochs = maximise, patience, min_epochs
+        self.best = -np.inf if maximise else np.inf
+        self.best_epoch, self.since = 0, 0
+
+    def update(self, epoch: int, value: float) -> bool:
+        """Record ``value`` for ``epoch``; True when it is a new best (keep this checkpoint)."""
+        if (value > self.best) if self.maximise else (value < self.best):
+            self.best, self.best_epoch, self.since = value, epoch, 0
+            return True
+        self.since += 1
+        return False
+
+    def should_stop(self, epoch: int) -> bool:
+        return self.patience is not None and epoch >= self.min_epochs and self.since >= self.patience
+
+    @classmethod
+    def replay(cls, values, maximise: bool, epochs: int | None = None, patience: int | None = None,
+               min_epochs: int = 0) -> tuple[int, int]:
+        """``(epochs_run, kept_epoch)`` that training with this rule and budget ``epochs`` would have
+        given, read off a curve of monitored ``values`` recorded without early stopping."""
+        rule = cls(maximise, patience, min_epochs)
+        values = list(values)[:epochs]
+        for epoch, v in enumerate(values, start=1):
+            rule.update(epoch, v)
+            if rule.should_stop(epoch):
+                return epoch, rule.best_epoch
+        return len(values), rule.best_epoch
+
+
+def plateau_exit(history: dict, window: int = 25, margin: float = 0.05) -> int | None:
+    """The epoch at which validation accuracy leaves its starting level: the first epoch whose
+    ``window``-epoch running mean exceeds the mean of the first ``window`` epochs by ``margin``.
+    None when it never does (or the run is shorter than two windows).
+
+    With the paper's recipe the training accuracy reaches ~1 within about 100
+    epochs while the validation accuracy stays at its starting value for
+    hundreds more: a checkpoint kept before this epoch comes from a model that
+    had memorised its training trials but not yet generalised to any other.
+    """
+    v = np.asarray(history.get("val_acc", []), float)
+    if len(v) < 2 * window:
+        return None
+    start = v[:window].mean()
+    running = np.convolve(v, np.ones(window) / window, mode="valid")  # running[i] ends at epoch i + window
+    above = np.flatnonzero(running > start + margin)
+    return int(above[0] + window) if len(above) else None
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite: nothing was learned and nothing is cached."""
+
+
+def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, progress: bool = True,
+        desc: str = "", keep: str = "best", on_epoch=None):
+    """Train ``model`` in place; return the kept state, the history and the kept epoch.
+
+    ``y`` are class indices (0..K-1). The monitored value is computed on the
+    validation set after every epoch. ``keep="best"`` restores the checkpoint
+    with the best monitored value (the paper's rule); ``keep="last"`` keeps the
+    final weights (for fine-tuning without a validation set).
+
+    Early stopping (``cfg.patience``) is armed only after ``cfg.min_epochs``:
+    the paper's recipe sits on a plateau for its first 100-200 epochs, and
+    patience counted from the start would stop it there. ``on_epoch(epoch,
+    model, improved)``, if given, is called after every epoch with the model in
+    eval mode; ``improved`` says whether this epoch is a new best of the
+    monitored value, the only epochs that any budget or patience could keep
+    (:class:`TestTrace` uses it to record test metrics at those epochs only). A non-finite
+    training loss raises :class:`TrainingDiverged`.
+    """
+    if keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+    dev = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model.to(dev)
+    Xt = torch.as_tensor(np.asarray(X_train, np.float32), device=dev)
+    yt = torch.as_tensor(np.asarray(y_train, np.int64), device=dev)
+    Xv = torch.as_tensor(np.asarray(X_val, np.float32), device=dev)
+    yv = torch.as_tensor(np.asarray(y_val, np.int64), device=dev)
+    opt = ranger(model.parameters(), cfg.learning_rate)
+    ce = nn.CrossEntropyLoss()
+    hist = {"epoch": [], "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    rule = EarlyStopping(cfg.monitored == "val_acc", cfg.patience, cfg.min_epochs)
+    best_state = None
+    n = len(Xt)
+    bar = _progress(cfg.epochs, desc or f"{cfg.method}/{cfg.task}", progress)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=gen).to(dev)
+        tot, correct = 0.0, 0
+        for i in range(0, n, cfg.batch_size):
+            b = order[i:i + cfg.batch_size]
+            if len(b) < 2:  # BatchNorm cannot train on a single sample
+                continue
+            logits = model(Xt[b])
+            loss = ce(logits, yt[b])
+            opt.zero_grad()
+            (loss + l2_penalty(model, cfg.l2)).backward()
+            opt.step()
+            if not torch.isfinite(loss):
+                bar.close()
+                raise TrainingDiverged(
+                    f"{desc or cfg.method}: training loss is {loss.item()} at epoch {epoch}; the inputs or the "
+                    f"learning rate ({cfg.learning_rate:g}) make training diverge, so nothing was kept")
+            tot += loss.item() * len(b)
+            correct += (logits.argmax(1) == yt[b]).sum().item()
+        model.eval()
+        with torch.no_grad():
+            lv = model(Xv)
+            vloss = (ce(lv, yv) + l2_penalty(model, cfg.l2)).item()
+            vacc = (lv.argmax(1) == yv).float().mean().item()
+        for k, v in zip(hist, (epoch, tot / n, correct / n, vloss, vacc)):
+            hist[k].append(v)
+        improved = rule.update(epoch, vacc if rule.maximise else vloss)
+        if improved:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if on_epoch is not None:
+            on_epoch(epoch, model, improved)
+        bar.update(1)
+        bar.set_postfix(loss=f"{tot / n:.3f}", val_loss=f"{vloss:.3f}", val_acc=f"{vacc:.3f}", best=rule.best_epoch,
+                        refresh=False)  # drawn with the next update that the bar's interval lets through
+        if rule.should_stop(epoch):
+            break
+    bar.close()
+    if keep == "last" or best_state is None:  # None: the monitored value was never finite
+        return {k: v.detach().clone() for k, v in model.state_dict().items()}, hist, len(hist["epoch"])
+    model.load_state_dict(best_state)
+    return best_state, hist, rule.best_epoch
+
+
+class TestTrace:
+    """Records test accuracy and macro F1 (``history["test_acc"]``, ``["test_f1"]``, one value
+    per epoch). They are reported, never used to select anything: they show what the checkpoint
+    that another epoch budget would have kept scores. Such a checkpoint is always an epoch that
+    improved on every earlier one (the first epoch of the best value among those run), so only
+    those epochs are scored; the others read NaN. That spares a forward pass over the test trials
+    at most epochs (6-9% of a paper model's training time) and changes no result."""
+
+    def __init__(self, X_test, y_test: np.ndarray, task: str, device):
+        self.X = torch.as_tensor(np.asarray(X_test, np.float32), device=device)
+        self.y, self.task = np.asarray(y_test), task
+        self.values: dict[str, list] = {"test_acc": [], "test_f1": []}
+
+    @torch.no_grad()
+    def __call__(self, epoch: int, model: nn.Module, improved: bool = True) -> None:
+        if not improved:
+            self.values["test_acc"].append(float("nan"))
+            self.values["test_f1"].append(float("nan"))
+            return
+        pred = model(self.X).argmax(1).cpu().numpy()
+        self.values["test_acc"].append(float(np.mean(pred == self.y)))
+        self.values["test_f1"].append(macro_f1(self.y, pred, self.task))

@@ -1,0 +1,196 @@
+"""One trained model, its record and its place in the store: :func:`train_run` trains a model on a
+split (or loads it: every run is a store entry keyed by :func:`run_key`), :class:`RunResult` holds
+its learning curves, kept epoch and test predictions, :func:`on_trials` lets a stored model predict
+other trials."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.files import check_writable_dir
+from ..core.store import cache_root, read_entry, source_hash, write_entry
+from ..data import preprocess
+from ..data.dataset import Dataset, decode, encode
+from ..data.splits import PAPER_SPLIT_SEED, Split, make_paper_split
+from ..models import registry
+from ..profiles import Settings
+from .config import TrainConfig, config_for, resolve_device
+from .loop import TestTrace, fit, plateau_exit, predict
+
+#: the parts of the package whose code decides a trained model's result: every module of them is
+#: hashed into the cache key (a registered model defined elsewhere adds its own file)
+RESULT_SOURCES = ("core", "data", "models", "training", "metrics.py")
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def code_version(*extra: Path) -> str:
+    """Hash of every module of :data:`RESULT_SOURCES`, of the resources they read, of ``extra``
+    files, and of the torch version."""
+    h = hashlib.sha256(source_hash(*(_PACKAGE / p for p in RESULT_SOURCES), *extra).encode())
+    for table in sorted((_PACKAGE / "resources").glob("*.csv")):
+        h.update(table.read_bytes())
+    h.update(torch.__version__.encode())
+    return h.hexdigest()[:16]
+
+
+def _model_files(method: str) -> tuple[Path, ...]:
+    """The file of a model registered from outside the package, whose code is then part of the key."""
+    f = registry.spec(method).source_file.resolve()
+    return () if _PACKAGE in f.parents else (f,)
+
+
+def run_key(ds: Dataset, split: Split, cfg: TrainConfig) -> str:
+    """The cache key of a trained model: the data, the split, the configuration and the code."""
+    ident = {"data": ds.fingerprint, "split": split.identity(), "config": cfg.identity(),
+             "code": code_version(*_model_files(cfg.method))}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass
+class RunResult:
+    """One trained model's record: learning curves, checkpoint, and test predictions."""
+
+    key: str
+    config: dict
+    split: dict
+    history: dict
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+    test_index: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray
+    gates: np.ndarray | None = None
+    path: str = ""
+    extra: dict = field(default_factory=dict)
+    cached: bool = False  # True when loaded from the cache rather than trained now
+
+    @property
+    def method(self) -> str:
+        return self.config["method"]
+
+    @property
+    def task(self) -> str:
+        return self.config["task"]
+
+    def to_json(self) -> dict:
+        d = {k: getattr(self, k) for k in ("key", "config", "split", "history", "best_epoch",
+                                             "epochs_run", "seconds", "extra")}
+        for k in ("test_index", "y_true", "y_pred", "proba", "gates"):
+            v = getattr(self, k)
+            d[k] = None if v is None else np.asarray(v).tolist()
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict, path: str = "") -> "RunResult":
+        arr = {k: (None if d.get(k) is None else np.asarray(d[k])) for k in
+               ("test_index", "y_true", "y_pred", "proba", "gates")}
+        return cls(key=d["key"], config=d["config"], split=d["split"], history=d["history"],
+                   best_epoch=d["best_epoch"], epochs_run=d["epochs_run"], seconds=d["seconds"],
+                   extra=d.get("extra", {}), path=path, **arr)
+
+    @property
+    def plateau_exit(self) -> int | None:
+        """See :func:`plateau_exit`."""
+        return plateau_exit(self.history)
+
+    @property
+    def on_plateau(self) -> bool:
+        """True when the kept checkpoint precedes the end of the validation plateau (or the curve
+        never left it): the model was not trained past the point where the paper's recipe learns."""
+        exit_ = self.plateau_exit
+        return exit_ is None or self.best_epoch < exit_
+
+    def load_model(self, device: str = "cpu"):
+        """The best checkpoint as an eval-mode model."""
+        model = registry.build_model(self.method, self.task)
+        model.load_state_dict(torch.load(Path(self.path) / "model.pt", map_location=device, weights_only=True))
+        return model.eval()
+
+
+def load_cached_run(folder: Path) -> RunResult | None:
+    """The run stored in ``folder``, or None when there is none (a damaged entry is reported, removed
+    and None returned: :func:`fmriemo.core.store.read_entry`), so that the caller trains it again."""
+    def read(f: Path):
+        res = RunResult.from_json(json.loads((f / "result.json").read_text()), str(f))
+        res.cached = True
+        return res
+    return read_entry(folder, read, again="training it again")
+
+
+def store_run(res: RunResult, state: dict, folder: Path) -> None:
+    """Write a trained run (its model and its result) into the store entry ``folder``."""
+    def fill(tmp: Path) -> None:
+        torch.save({k: v.cpu() for k, v in state.items()}, tmp / "model.pt")
+        (tmp / "result.json").write_text(json.dumps(res.to_json()))
+
+    write_entry(folder, fill)
+
+
+def on_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> RunResult:
+    """``run`` with its stored model's predictions (probabilities, classes, ASB input gates) on the
+    trials ``idx`` in place of its own test trials, with the run's own preprocessing: e.g. a model of
+    the paper's split, or of one held-out fold, predicting the challenge's Test participants."""
+    idx = np.asarray(idx, int)
+    X = preprocess.apply(run.config.get("preprocess", "minmax"), ds.X, ds.participant)
+    dev = resolve_device(device)
+    proba, gates = predict(run.load_model().to(dev), X[idx], device=dev)
+    y_true = ds.labels(run.task, idx) if ds.labelled[idx].all() else np.full(len(idx), -99)
+    return replace(run, test_index=idx, y_true=y_true, y_pred=decode(run.task, proba.argmax(1)),
+                   proba=proba, gates=gates)
+
+
+def test_trace(ds: Dataset, split: Split, task: str, X, device) -> TestTrace | None:
+    """A :class:`TestTrace` for ``split``'s test trials, or None when some have no label."""
+    if len(split.test) == 0 or not ds.labelled[split.test].all():
+        return None
+    return TestTrace(X[split.test], encode(task, ds.labels(task, split.test)), task, device)
+
+
+def train_run(ds: Dataset, split: Split, cfg: TrainConfig, cache_dir=None, progress: bool = True,
+              refresh: bool = False) -> RunResult:
+    """Train (or load from the cache) one model on ``split`` and predict its test trials."""
+    key = run_key(ds, split, cfg)
+    folder = cache_root(cache_dir) / "runs" / key
+    if not refresh:
+        res = load_cached_run(folder)
+        if res is not None:
+            return res
+    check_writable_dir(folder.parent, "model cache")  # before training, not after
+    resolve_device(cfg.device)
+    X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
+    y_tr, y_va = (encode(cfg.task, ds.labels(cfg.task, rows)) for rows in (split.train, split.val))
+    torch.manual_seed(cfg.seed)
+    model = registry.build_model(cfg.method, cfg.task)
+    dev = resolve_device(cfg.device)
+    trace = test_trace(ds, split, cfg.task, X, dev)
+    t0 = time.perf_counter()
+    state, hist, best_epoch = fit(model, X[split.train], y_tr, X[split.val], y_va, cfg, progress=progress,
+                                  desc=f"{cfg.method}/{cfg.task} seed {cfg.seed}", on_epoch=trace)
+    seconds = time.perf_counter() - t0
+    if trace is not None:
+        hist.update(trace.values)
+    proba, gates = predict(model, X[split.test], device=dev)
+    y_true = ds.labels(cfg.task, split.test) if ds.labelled[split.test].all() else np.full(len(split.test), -99)
+    res = RunResult(key=key, config={**cfg.identity(), "device": str(dev)}, split=split.identity(),
+                    history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
+                    test_index=np.asarray(split.test), y_true=y_true,
+                    y_pred=decode(cfg.task, proba.argmax(1)), proba=proba, gates=gates, path=str(folder))
+    store_run(res, state, folder)
+    return res
+
+
+def train_paper(ds: Dataset, method: str, task: str, settings: Settings, seed: int | None = None,
+                split_seed: int = PAPER_SPLIT_SEED) -> RunResult:
+    """One method on the paper's split with the paper's recipe and the budget of ``settings``'s
+    profile (its first seed unless ``seed`` is given)."""
+    seed = settings.seeds[0] if seed is None else seed
+    cfg = config_for(settings.profile, settings.epochs, method=method, task=task, seed=seed, device=settings.device)
+    return train_run(ds, make_paper_split(ds, task, split_seed), cfg, settings.cache_dir, settings.progress)
