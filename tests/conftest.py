@@ -4,10 +4,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmriemo.data import load_challenge
-from fmriemo.surrogate import write_surrogate
+from fmriemo.data.loader import load_challenge
+from fmriemo.data.surrogate import write_npz, write_surrogate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def quick():
+    """A factory of quick-profile Settings for tests: ``quick(cache, **overrides)``, two epochs, no
+    progress bar, the cache folder given."""
+    from fmriemo.profiles import Settings
+
+    def settings(cache, **kw):
+        return Settings.resolve("quick", **{"epochs": 2, "cache_dir": cache, "progress": False, **kw})
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +43,6 @@ def challenge_copy(surrogate_dir, tmp_path) -> Path:
 @pytest.fixture
 def tiny_challenge(tmp_path) -> Path:
     """A small valid challenge folder: 3 train participants (6 trials), 1 test participant."""
-    from fmriemo.surrogate import write_npz
     rng = np.random.default_rng(0)
     for p in (1, 2, 3, 4):
         split = "Train" if p <= 3 else "Test"

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from fmriemo import cli
-from fmriemo.surrogate import write_npz
+from fmriemo.data.surrogate import write_npz
+from fmriemo.training import runs
 
 
 def run(capsys, *argv):
@@ -302,8 +303,7 @@ def test_surrogate_into_a_file(tmp_path, capsys):
 
 
 def test_train_with_a_cache_that_is_a_file(tiny_challenge, tmp_path, capsys, monkeypatch):
-    import fmriemo.train as train
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained before checking the cache"))
+    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the cache"))
     (tmp_path / "cache").write_text("")
     code, _, err = run(capsys, "train", "--data-dir", tiny_challenge, "--cache-dir", tmp_path / "cache",
                        "--profile", "quick", "--quiet")
@@ -311,8 +311,7 @@ def test_train_with_a_cache_that_is_a_file(tiny_challenge, tmp_path, capsys, mon
 
 
 def test_submit_into_a_folder_or_under_a_file(tiny_challenge, tmp_path, capsys, monkeypatch):
-    import fmriemo.train as train
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained before checking the output"))
+    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the output"))
     (tmp_path / "out").mkdir()
     code, _, err = run(capsys, "submit", "--data-dir", tiny_challenge, "--out", tmp_path / "out", "--force")
     assert_one_line_error(code, err, "is a folder")
@@ -326,8 +325,7 @@ def test_submit_into_a_folder_or_under_a_file(tiny_challenge, tmp_path, capsys, 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_submit_into_read_only_folder(tiny_challenge, tmp_path, capsys, monkeypatch):
-    import fmriemo.train as train
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained before checking the output"))
+    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the output"))
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
@@ -335,44 +333,10 @@ def test_submit_into_read_only_folder(tiny_challenge, tmp_path, capsys, monkeypa
     assert_one_line_error(code, err, "cannot be written")
 
 
-def test_submission_permissions_follow_the_umask(tmp_path):
-    import pandas as pd
-    from fmriemo.challenge import write_submission
-    table = pd.DataFrame({"Participant": ["P17"], "Trial": [1], "CLASS": [0], "LEVEL": [0]})
-    old = os.umask(0o022)
-    try:
-        f = write_submission(table, tmp_path / "s.csv")
-        assert f.stat().st_mode & 0o777 == 0o644
-        f.chmod(0o644)
-        write_submission(table, f, force=True)
-        assert f.stat().st_mode & 0o777 == 0o644
-        os.umask(0o077)
-        write_submission(table, f, force=True)
-        assert f.stat().st_mode & 0o777 == 0o600
-    finally:
-        os.umask(old)
-    assert [p.name for p in tmp_path.iterdir()] == ["s.csv"]  # no temporary file left
-
-
-# --------------------------------------------------------------------------- training that goes wrong
-
-def test_non_finite_loss_stops_training(capsys):
-    from fmriemo.models import build_model
-    from fmriemo.train import TrainingDiverged, config_for, fit
-    X = np.random.default_rng(0).random((20, 246, 25)).astype(np.float32)
-    X[3, 4, 5] = np.nan
-    y = np.arange(20) % 3
-    with pytest.raises(TrainingDiverged, match="epoch 1"):
-        fit(build_model("vanilla", "class"), X, y, X[:6], y[:6], config_for("quick", method="vanilla"),
-            progress=False)
-
-
 def test_ctrl_c_during_training_is_one_line(surrogate_dir, tmp_path, capsys, monkeypatch):
-    import fmriemo.train as train
-
     def interrupted(*a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr(train, "fit", interrupted)
+    monkeypatch.setattr(runs, "fit", interrupted)
     code, _, err = run(capsys, "train", "--data-dir", surrogate_dir, "--cache-dir", tmp_path / "c",
                        "--profile", "quick", "--quiet")
     assert_one_line_error(code, err, "interrupted", "not cached", status=130)

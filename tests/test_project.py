@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from fmriemo.results import ChapterResults
+from fmriemo.book.results import ChapterResults
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +76,8 @@ def _fake_book(tmp_path, error_in=None, no_results=None):
 
 def _build(book):
     jb = Path(sys.executable).with_name("jupyter-book")
-    return subprocess.run([str(jb), "build", "-W", "--keep-going", str(book)], capture_output=True, text=True)  # as make html
+    # as make html
+    return subprocess.run([str(jb), "build", "-W", "--keep-going", str(book)], capture_output=True, text=True)
 
 
 @pytest.mark.chapter
@@ -161,7 +162,7 @@ def test_citation_and_license():
 
 @pytest.mark.chapter
 def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeypatch):
-    from fmriemo.linkcheck import check
+    from fmriemo.book.linkcheck import check
     monkeypatch.setenv("FMRIEMO_REPOSITORY_URL", "https://github.com/example/fmriemo")
     book = _fake_book(tmp_path)
     r = _build(book)
@@ -181,7 +182,8 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
     assert all(f'href="results/{s.stem}.json"' in verdict for s in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
     # the API page, from the package's docstrings, linked from the table of contents
     api = (html_root / "api.html").read_text()
-    assert "fmriemo.book.setup" in api and "fmriemo.heldout.run_models" in api and "api.html" in page
+    assert "fmriemo.book.chapter.setup" in api and "fmriemo.evaluation.heldout.run_models" in api
+    assert "fmriemo.models.registry.register" in api and "api.html" in page
     broken, external = check(html_root)
     assert broken == [] and any("mybinder" in e for e in external)
     (html_root / "intro.html").write_text('<a href="chapters/nope.html">x</a><a href="#missing">y</a>')
@@ -190,7 +192,7 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
 
 
 def test_readme_chapter_times_are_the_recorded_measurement():
-    from fmriemo.book import chapter_minutes, chapter_time_text, chapter_times_table
+    from fmriemo.book.build import chapter_minutes, chapter_time_text, chapter_times_table
     text = (ROOT / "README.md").read_text()
     start, end = "<!-- chapter-times:start -->\n", "\n<!-- chapter-times:end -->"
     assert text.split(start)[1].split(end)[0] == chapter_times_table()
@@ -206,30 +208,6 @@ def test_readme_profile_table_is_the_package_table():
     start, end = "<!-- profile-table:start -->\n", "\n<!-- profile-table:end -->"
     assert start in text and end in text
     assert text.split(start)[1].split(end)[0] == profile_table()
-
-
-def test_chapters_estimate_reads_the_last_duration(tmp_path):
-    from fmriemo.cli import _last_duration
-    nb = tmp_path / "03.ipynb"
-    nb.write_text(json.dumps({"cells": [], "metadata": {"papermill": {"duration": 125.5}}}))
-    assert _last_duration(nb) == 125.5
-    nb.write_text("{}")
-    assert _last_duration(nb) is None and _last_duration(tmp_path / "missing.ipynb") is None
-
-
-def test_build_record_names_data_by_fingerprint_not_path(tmp_path):
-    from fmriemo.book import build_record, open_dataset
-    chapters = tmp_path / "chapters"
-    chapters.mkdir()
-    params = {"profile": "quick", "surrogate_seed": 7, "cache_dir": str(tmp_path / "cache")}
-    nb = {"cells": [], "metadata": {"papermill": {"parameters": params}}}
-    (chapters / "01_data.ipynb").write_text(json.dumps(nb))
-    rec = build_record(chapters)
-    assert rec["profile"] == "quick" and rec["data"] == "built-in surrogate, seed 7"
-    expected = open_dataset("", "", 7, tmp_path / "cache").fingerprint[:16]
-    assert rec["data fingerprint (SHA-256, first 16)"] == expected
-    assert "torch" in rec["versions"] and "scikit-learn" in rec["versions"] and rec["commit"]
-    assert str(tmp_path) not in " ".join(map(str, rec.values()))
 
 
 def test_binder_start_script_defaults_to_the_quick_profile():

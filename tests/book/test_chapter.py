@@ -1,0 +1,51 @@
+"""What a chapter calls: setup, glue and table, each value also recorded in the chapter's results file."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmriemo.book import chapter, results
+
+
+def test_glue_records_into_the_started_chapter(tmp_path, capsys):
+    results.start("02_models", tmp_path / "results", {"profile": "quick"})
+    try:
+        chapter.glue("n_params", np.int64(1915982))
+        shown = chapter.table("sizes", pd.DataFrame({"params": [1, 2]}, index=["a", "b"]))
+    finally:
+        results.stop()
+    chapter.glue("after_stop", 1)  # no chapter recording: glued only
+    r = results.load(tmp_path / "results", "02_models")
+    assert r["n_params"] == 1915982 and "after_stop" not in r
+    assert list(shown.index) == ["a", "b"] and r.table("sizes")["params"].tolist() == [1, 2]
+
+
+def test_setup_opens_data_and_starts_the_record(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ds = chapter.setup("01_data", surrogate_seed=7, cache_dir=tmp_path / "cache", profile="quick")
+    try:
+        doc = json.loads((tmp_path / "results" / "01_data.json").read_text())
+        assert doc["settings"]["data"] == "built-in surrogate, seed 7" and doc["settings"]["profile"] == "quick"
+        assert doc["settings"]["data_fingerprint"] == ds.fingerprint[:16]
+        assert str(tmp_path) not in json.dumps(doc)  # no path of the user's machine
+    finally:
+        results.stop()
+    with pytest.raises(ValueError, match="profile must be one of"):
+        chapter.setup("01_data", surrogate_seed=7, cache_dir=tmp_path / "cache", profile="fast")
+
+
+def test_glue_table_glues_cells_by_name_and_nan_for_what_is_absent(tmp_path):
+    frame = pd.DataFrame({"acc": [0.5, 0.25], "runs": [3, 4]}, index=["asb", "compact+minmax"])
+    results.start("07_held_out", tmp_path, {})
+    try:
+        chapter.glue_table(frame, {"acc": "acc_{row}", "runs": "runs_{row}", "f1": "f1_{row}"},
+                           rows=["asb", "compact+minmax", "ebr"], key=chapter.name_key)
+    finally:
+        results.stop()
+    r = results.load(tmp_path, "07_held_out")
+    assert r["acc_asb"] == 0.5 and r["acc_compact_minmax"] == 0.25 and r["runs_asb"] == 3
+    assert isinstance(r.values["runs_asb"], int)  # integers stay integers in the prose
+    assert math.isnan(r["acc_ebr"]) and math.isnan(r["f1_asb"])  # an absent row or column: NaN, not an error
+    assert chapter.name_key("asb-ensemble") == "asb_ensemble"

@@ -1,0 +1,58 @@
+"""The book's figures: what each one draws, from the data it is given."""
+import matplotlib
+
+matplotlib.use("Agg")  # figures drawn off-screen in the tests (the chapters keep their own backend)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from fmriemo.book import plots  # noqa: E402
+from fmriemo.training.runs import RunResult  # noqa: E402
+
+
+def _run(method, best, n=120):
+    rising = np.r_[np.full(60, 0.33), np.full(n - 60, 0.6)]
+    return RunResult(key=method, config={"method": method}, split={}, history={"val_acc": rising.tolist()},
+                     best_epoch=best, epochs_run=n, seconds=0, test_index=np.arange(2), y_true=np.zeros(2),
+                     y_pred=np.zeros(2), proba=np.zeros((2, 3)))
+
+
+def test_budget_curves_mark_kept_epochs_open_on_the_plateau():
+    fig = plots.budget_curves({("asb", 0): _run("asb", 10), ("ebr", 0): _run("ebr", 100)})
+    asb, ebr = fig.axes
+    assert asb.get_title() == "ASB" and ebr.get_title() == "EBR"
+    dot = [line for line in asb.lines if line.get_marker() == "o"][0]
+    assert dot.get_markerfacecolor() == "white"  # kept on its plateau: an open dot
+    assert [line for line in ebr.lines if line.get_marker() == "o"][0].get_markerfacecolor() != "white"
+    plt.close(fig)
+
+
+def test_interval_dots_sort_and_bracket():
+    frame = pd.DataFrame({"acc": [0.5, 0.3, 0.4], "lo": [0.4, 0.2, 0.3], "hi": [0.6, 0.4, 0.5]}, index=list("abc"))
+    fig = plots.interval_dots(frame, "acc", "lo", "hi", "accuracy", chance=1 / 3, label="95%")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "c", "a"] and ax.get_xlabel() == "accuracy"
+    assert ax.get_legend() is not None
+    plt.close(fig)
+
+
+def test_challenge_scores_draw_what_exists():
+    p1 = pd.DataFrame({"score": [0.5, 0.68, 0.2], "score_lo": [0.4, 0.6, 0.1], "score_hi": [0.6, 0.7, 0.3]},
+                      index=["ASB", "always neutral, 0", "true class, commonest level"])
+    empty = pd.DataFrame(columns=["Phase II"])
+    fig = plots.challenge_scores(["ASB"], p1, empty, empty, ["always neutral, 0", "missing row"], 0.5132)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["always neutral, 0", "paper ASB, Phase I", "Phase I"]
+    plt.close(fig)
+
+
+def test_per_participant_dots_and_the_models_named_by_the_registry():
+    per_p = pd.DataFrame({"model": ["asb"] * 3 + ["logreg"] * 3, "participant": ["P1", "P2", "P3"] * 2,
+                          "accuracy": [0.2, 0.4, 0.6, 0.5, 0.5, 0.5]})
+    fig = plots.per_participant(per_p, ["asb", "logreg"], 1 / 3)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2 and [line.get_ydata()[0] for line in ax.lines[:2]] == pytest.approx([0.4, 0.5])
+    plt.close(fig)
+    assert plots.label("compact") == "Compact (this book)" and plots.color("asb") == "#DD8452"

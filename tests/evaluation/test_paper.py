@@ -1,0 +1,51 @@
+"""The paper's protocol: several seeds on its split, the floors of a macro metric, and what a shorter
+budget would have kept, read off the recorded curves."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmriemo.evaluation import paper
+from fmriemo.training.runs import RunResult
+
+
+@pytest.mark.conclusions
+def test_budget_table_reads_the_checkpoint_each_budget_keeps():
+    h = {"val_acc": [0.3, 0.5, 0.4, 0.6, 0.6], "test_acc": [0.1, 0.2, 0.3, 0.4, 0.5],
+         "test_f1": [0.11, 0.22, 0.33, 0.44, 0.55]}
+    r = RunResult(key="k", config={"monitor": "val_acc"}, split={}, history=h, best_epoch=4, epochs_run=5,
+                  seconds=0, test_index=np.arange(2), y_true=np.zeros(2), y_pred=np.zeros(2), proba=np.zeros((2, 3)))
+    tab = paper.budget_table({("asb", 0): r}, budgets=(1, 3, 5, 50))
+    assert tab["budget"].tolist() == [1, 3, 5]  # a budget longer than the run is left out
+    assert tab["kept_epoch"].tolist() == [1, 2, 4] and tab["test_f1"].tolist() == [0.11, 0.22, 0.44]
+    table = pd.DataFrame({"method": ["asb"], "seed": [0], "f1": [0.44]})
+    f1 = paper.f1_by_budget({("asb", 0): r}, table, "class", budgets=(1, 3))
+    assert f1.loc["asb", 3] == 0.22 and f1.loc["asb", "this chapter's rule"] == 0.44
+    assert f1.loc["asb", "paper"] == 0.73
+
+
+def test_random_predictor_matches_the_expected_chance_accuracy():
+    rng = np.random.default_rng(0)
+    y_train = rng.choice([-1, 0, 1], 600, p=[0.5, 0.3, 0.2])
+    y_test = rng.choice([-1, 0, 1], 300, p=[0.5, 0.3, 0.2])
+    g = paper.random_predictor(y_test, y_train, "class", n_draws=400, seed=1)
+    # expected accuracy of guessing with frequencies q on labels with frequencies p is sum(p * q)
+    freq = lambda y: np.array([np.mean(y == k) for k in (-1, 0, 1)])
+    assert g["accuracy_mean"] == pytest.approx(float(freq(y_test) @ freq(y_train)), abs=0.01)
+    assert g["accuracy_mean"] < g["accuracy_p95"] and g["f1_mean"] < g["f1_p95"]
+    assert paper.constant_predictor(y_test, -1, "class")["f1"] < g["f1_mean"]
+    assert paper.random_predictor(y_test, y_train, "class", n_draws=50, seed=1) == \
+        paper.random_predictor(y_test, y_train, "class", n_draws=50, seed=1)
+
+
+
+def test_the_protocol_trains_every_method_and_seed_on_the_papers_split(dataset, tmp_path, quick):
+    runs, table = paper.run_paper_protocol(dataset, "class", ["ebr"], quick(tmp_path, n_seeds=2))
+    assert sorted(runs) == [("ebr", 0), ("ebr", 1)] and len(table) == 2
+    assert (table["n"] == 48).all() and set(table.columns) >= {"f1", "best_epoch", "epochs_run", "on_plateau"}
+    summary = paper.seed_summary(table)
+    assert summary.loc["ebr", ("f1", "mean")] == pytest.approx(table.f1.mean())
+    vs = paper.versus_paper(table, "class", 1)
+    assert vs.loc["ebr", ("paper", "f1")] == 0.47 and vs.loc["ebr", ("this book", "f1")] == table.f1.iloc[1]
+    ci = paper.interval_table(runs, "class", 0, n_resamples=100)
+    assert ci.loc["ebr", "accuracy_lo"] <= ci.loc["ebr", "accuracy"] <= ci.loc["ebr", "accuracy_hi"]
+    assert paper.rank_counts(table.assign(method=["a", "b"]), "f1").sum() == 2

@@ -1,0 +1,138 @@
+"""The nested decoder search of chapter 9: what it predicts, what it chooses, and that the outer
+test participants never inform the choice."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmriemo.data.splits import group_folds
+from fmriemo.evaluation import heldout, search
+
+GRID = search.candidates(inputs=("pct", "subjz"), windows=("15-25",), cs=(0.05,))
+
+
+def test_candidates_grid_and_errors():
+    grid = search.candidates()
+    assert len(grid) == len(search.INPUTS) * len(search.WINDOWS) * len(search.CS) * len(search.REGIONS)
+    assert len({c["name"] for c in grid}) == len(grid)
+    with pytest.raises(ValueError, match="window must be one of"):
+        search.candidates(windows=("0-5",))
+    with pytest.raises(ValueError, match="input must be one of"):
+        search.candidates(inputs=("raw",))
+    with pytest.raises(ValueError, match="regions must be one of"):
+        search.candidates(regions=("top 10",))
+
+
+def test_region_selection_keeps_whole_regions_chosen_on_the_training_rows():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 40)
+    F = rng.normal(size=(120, 2 * 246))  # two features per region, in blocks of 246
+    informative = [5, 100, 200]
+    for r in informative:
+        F[:, r] += y
+        F[:, 246 + r] += y
+    sel = search.RegionSelect(n=3).fit(F, y)
+    assert sorted(sel.columns_.tolist()) == sorted(informative + [246 + r for r in informative])
+    assert sel.transform(F).shape == (120, 6)
+    # fitted inside the pipeline: what it keeps depends on the rows it is fitted on only
+
+def test_features_are_label_free_and_per_participant(dataset):
+    F = search.features(dataset, "subjz", "bins")
+    assert F.shape == (len(dataset), 4 * 246)
+    m = dataset.participant == "P03"
+    assert np.allclose(F[m].mean(0), 0, atol=1e-4) and np.allclose(F[m].std(0), 1, atol=1e-3)
+    with pytest.raises(ValueError, match="input must be one of"):
+        search.features(dataset, "raw", "8-21")
+    flipped = dataset.subset(np.arange(len(dataset)))
+    flipped.y_class = -flipped.y_class
+    assert np.array_equal(search.features(flipped, "pct", "8-21"), search.features(dataset, "pct", "8-21"))
+
+
+def test_nested_search_predicts_each_training_trial_once_and_chooses_by_inner_accuracy(dataset):
+    table, pred = search.nested_search(dataset, "groupkfold", k=3, grid=GRID)
+    lab = np.flatnonzero(dataset.labelled_train)
+    assert sorted(pred["index"]) == lab.tolist()
+    assert list(table.index) == [c["name"] for c in GRID] and table["chosen in folds"].sum() == 3
+    for f, rows in pred.groupby("fold"):
+        assert rows["chosen"].nunique() == 1
+    # a candidate's held-out accuracy is that of a standardised logistic regression fitted on each fold's
+    # training participants (scikit-learn's own, outside the search)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    c = GRID[0]
+    F = search.features(dataset, c["input"], c["window"])
+    hits = []
+    for test_p in group_folds(dataset, "groupkfold", 3):
+        te = lab[np.isin(dataset.participant[lab], test_p)]
+        tr = lab[~np.isin(dataset.participant[lab], test_p)]
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c["C"], max_iter=3000, tol=1e-3))
+        hits.append(model.fit(F[tr], dataset.labels("class", tr)).predict(F[te]) == dataset.y_class[te])
+    assert table.loc[c["name"], "held-out accuracy"] == pytest.approx(np.concatenate(hits).mean())
+
+
+@pytest.mark.conclusions
+def test_outer_test_labels_never_inform_the_choice(dataset):
+    """Scrambling the labels of one outer fold's test participants leaves that fold's choice and its
+    inner accuracy exactly as they were: only its training participants are used to choose."""
+    folds = group_folds(dataset, "groupkfold", 3)  # the same outer folds for both runs
+    _, pred = search.nested_search(dataset, grid=GRID, folds=folds)
+    test_p = folds[0]
+    scrambled = dataset.subset(np.arange(len(dataset)))
+    scrambled.y_class = scrambled.y_class.copy()
+    m = np.isin(scrambled.participant, test_p)
+    scrambled.y_class[m] = np.random.default_rng(0).permutation(scrambled.y_class[m])
+    _, again = search.nested_search(scrambled, grid=GRID, folds=folds)
+    a, b = pred[pred.fold == 0], again[again.fold == 0]
+    assert a["chosen"].iloc[0] == b["chosen"].iloc[0]
+    assert a["inner accuracy"].iloc[0] == b["inner accuracy"].iloc[0]
+    assert np.array_equal(a["y_pred"].to_numpy(), b["y_pred"].to_numpy())
+
+
+def test_extra_candidates_are_scored_on_the_same_inner_folds_and_chosen_by_inner_accuracy(dataset):
+    lab = np.flatnonzero(dataset.labelled_train)
+    y = dataset.y_class.astype(float)
+    seen = []
+
+    def knows_the_training_labels(f, test_p, inner):
+        seen.append((f, [sorted(fold) for fold in inner]))
+        tr = lab[~np.isin(dataset.participant[lab], test_p)]
+        te = lab[np.isin(dataset.participant[lab], test_p)]
+        return y[tr].astype(int), np.zeros(len(te), int)  # perfect inside, "class 0" outside
+
+    table, pred = search.nested_search(dataset, "groupkfold", k=3, grid=GRID,
+                                       extra={"oracle inside": knows_the_training_labels})
+    assert table.loc["oracle inside", "inner accuracy"] == 1.0 and table.loc["oracle inside", "read-out"] == "extra"
+    assert table.loc["oracle inside", "chosen in folds"] == 3 and (pred["y_pred"] == 0).all()
+    assert table.loc["oracle inside", "held-out accuracy"] == pytest.approx(np.mean(pred.y_true == 0))
+    # the inner folds handed over partition each outer fold's training participants into order groups
+    folds = group_folds(dataset, "groupkfold", 3)
+    for f, inner in seen:
+        rest = sorted(set(dataset.participant[lab]) - set(folds[f]))
+        assert sorted(p for fold in inner for p in fold) == rest and len(inner) == 3
+    with pytest.raises(ValueError, match="must predict"):
+        search.nested_search(dataset, grid=GRID, extra={"short": lambda f, t, i: (np.zeros(3), np.zeros(3))})
+
+
+def test_a_deep_model_joins_the_search_with_the_held_out_protocols_models(dataset, tmp_path, quick):
+    s = quick(tmp_path, n_seeds=1, k=2, n_val=2)
+    lab = dataset.labelled_train
+    outer = group_folds(dataset, s.protocol, s.k)
+    inner = heldout.inner_fold_runs(dataset, "ebr", "class", s, inner_k=3)
+    predict = search.search_candidate(dataset, "ebr", s, inner_k=3)
+    tr = np.flatnonzero(lab & ~np.isin(dataset.participant, outer[0]))
+    inner_pred, outer_pred = predict(0, outer[0], [fold for fold, _ in inner[0]])
+    assert inner_pred.shape == tr.shape and set(np.unique(inner_pred)) <= {-1, 0, 1}
+    (_, _, r0), = [x for x in heldout.fold_runs(dataset, "ebr", "class", s) if x[1] == 0]
+    assert np.array_equal(outer_pred, np.asarray(r0.y_pred)[np.argsort(r0.test_index)])
+    with pytest.raises(ValueError, match="inner folds"):
+        predict(0, outer[0], [sorted(outer[1])])
+
+
+def test_a_draw_in_one_row():
+    grid = pd.DataFrame({"held-out accuracy": [0.40, 0.55]}, index=[search.BASELINE, "other"])
+    nested = pd.DataFrame({"fold": [0, 0, 1, 1], "chosen": ["other", "other", search.BASELINE, search.BASELINE],
+                           "y_true": [1, 1, 0, 0], "y_pred": [1, 0, 0, 0]})
+    row = search.draw_row(grid, nested)
+    assert row["nested search accuracy"] == 0.75 and row["gain over baseline"] == pytest.approx(0.35)
+    assert row["chosen read-outs"] == f"other; {search.BASELINE}" and row["best candidate after the fact"] == 0.55
+
