@@ -90,7 +90,8 @@ def test_jupyter_book_build_fails_when_a_chapter_failed(tmp_path, monkeypatch):
     assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]
     page = (tmp_path / "good" / "book" / "_build" / "html" / "chapters" / "03_class_task.html").read_text()
     # outside a git checkout with a GitHub origin the build knows no repository: the page says so
-    assert "mybinder.org" not in page and "does not know the public repository" in page
+    assert "mybinder.org" not in page and "Binder and Colab links need the public repository" in page
+    assert '<details class="chapter-plumbing"><summary>' in page  # the plumbing in one line, opened on demand
     assert "../_sources/chapters/03_class_task.ipynb" in page
     assert "executablebooks/jupyter-book" not in page  # the theme's default repository is not ours
     missing = _build(_fake_book(tmp_path / "missing", no_results="04_level_task"))
@@ -171,7 +172,7 @@ def test_built_pages_have_run_links_and_internal_links_resolve(tmp_path, monkeyp
     page = (html_root / "chapters" / "03_class_task.html").read_text()
     assert "../_sources/chapters/03_class_task.ipynb" in page
     assert "mybinder.org/v2/gh/example/fmriemo/main?urlpath=lab/tree/notebooks/03_class_task.py" in page
-    assert "<span class=\"pre\">papermill</span> <span class=\"pre\">03_class_task.ipynb</span>" in page
+    assert "papermill 03_class_task.ipynb out.ipynb -p seed 1" in page
     assert "colab.research.google.com/github/example/fmriemo/blob/notebooks/03_class_task.ipynb" in page
     assert (html_root / "_sources" / "chapters" / "03_class_task.ipynb").exists()
     # the chapter's results for download, copied beside the page; the verdict links every chapter's

@@ -1,9 +1,9 @@
-"""Under the title of every chapter page: a download link for its notebook, a
-one-click link to run it on Binder or open it in Colab, the one line that re-runs it with
-papermill and other parameters, and download links for the chapter's results
-(`chapters/results/<chapter>.json` and `.csv`, written by the executed
-chapter; see fmriemo/results.py). The verdict page links every chapter's
-results. The results folder is copied into the HTML output; a chapter without
+"""In the margin of every chapter page, one compact block: a download link for its
+notebook, a one-click link to run it on Binder or open it in Colab, the line that re-runs
+it with papermill and other parameters, download links for the chapter's results
+(`chapters/results/<chapter>.json` and `.csv`, written by the executed chapter; see
+fmriemo/book/results.py) and how long it took to execute. The verdict page links every
+chapter's results. The results folder is copied into the HTML output; a chapter without
 results is a build warning (an error under -W).
 
 The repository is taken from $FMRIEMO_REPOSITORY_URL (the book workflow sets
@@ -13,16 +13,23 @@ GitHub. With none of them (a clone from elsewhere) the page says so where the
 Binder link would be, and the build log says how to set it. The theme's
 repository and issue buttons come from the same URL.
 """
+import html
 import shutil
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util import logging
 
+from fmriemo.book import build
+from fmriemo.book.build import chapter_time_text
+
 
 def repository_url(srcdir, configured: str = "") -> str:
-    from fmriemo.book.build import repository_url as _url
-    return _url(configured, srcdir)
+    return build.repository_url(configured, srcdir)
+
+
+def _a(text: str, uri: str) -> str:
+    return f'<a class="reference external" href="{html.escape(uri, quote=True)}">{html.escape(text)}</a>'
 
 
 def _links(app, doctree):
@@ -30,58 +37,48 @@ def _links(app, doctree):
     if not docname.startswith("chapters/"):
         return
     stem = docname.split("/", 1)[1]
-    para = nodes.paragraph(classes=["chapter-links"])
-    para += nodes.strong(text="Run this chapter yourself: ")
-    para += nodes.reference(text="download the notebook (.ipynb)", refuri=f"../_sources/chapters/{stem}.ipynb")
+    run = [_a("notebook (.ipynb)", f"../_sources/chapters/{stem}.ipynb")]
     repo = app.config.fmriemo_repository_url
     if repo:
         owner_repo = repo.split("github.com/", 1)[1]
-        binder = (f"https://mybinder.org/v2/gh/{owner_repo}/{app.config.fmriemo_branch}"
-                  f"?urlpath=lab/tree/notebooks/{stem}.py")
-        para += nodes.Text(" · ")
-        para += nodes.reference(text="run it on Binder", refuri=binder)
-        para += nodes.Text(" · ")
-        colab = (f"https://colab.research.google.com/github/{owner_repo}/blob/"
-                 f"{app.config.fmriemo_notebooks_branch}/{stem}.ipynb")
-        para += nodes.reference(text="open it in Colab", refuri=colab)
-        para += nodes.Text(" · ")
-        para += nodes.reference(text="source", refuri=f"{repo}/blob/{app.config.fmriemo_branch}/notebooks/{stem}.py")
+        run += [_a("Binder", f"https://mybinder.org/v2/gh/{owner_repo}/{app.config.fmriemo_branch}"
+                             f"?urlpath=lab/tree/notebooks/{stem}.py"),
+                _a("Colab", f"https://colab.research.google.com/github/{owner_repo}/blob/"
+                            f"{app.config.fmriemo_notebooks_branch}/{stem}.ipynb"),
+                _a("source", f"{repo}/blob/{app.config.fmriemo_branch}/notebooks/{stem}.py")]
     else:
-        para += nodes.Text(" · run it on Binder from the online edition (this build does not know the public "
-                           "repository: set ")
-        para += nodes.literal(text="fmriemo_repository_url")
-        para += nodes.Text(" in _config.yml)")
-    para += nodes.Text(". With other parameters: ")
-    para += nodes.literal(text=f"jupytext --to ipynb -o {stem}.ipynb notebooks/{stem}.py && "
-                               f"papermill {stem}.ipynb out.ipynb -p seed 1 -p profile quick")
-    para += _results_links(app, stem)
-    from fmriemo.book.build import chapter_time_text
+        run.append("Binder and Colab links need the public repository (set <code>fmriemo_repository_url</code> in "
+                   "_config.yml)")
+    lines = [f"<p>Run it: {' · '.join(run)}. With other parameters: <code>jupytext --to ipynb -o {stem}.ipynb "
+             f"notebooks/{stem}.py &amp;&amp; papermill {stem}.ipynb out.ipynb -p seed 1 -p profile quick</code>.</p>",
+             f"<p>{_results_links(app, stem)}</p>"]
     timing = chapter_time_text(stem)
     if timing:
-        para += nodes.Text(" " + timing)
+        lines.append(f"<p>{html.escape(timing)}</p>")
+    # one compact line under the title (the reader meets the chapter first), the rest when opened
+    block = ('<details class="chapter-plumbing"><summary>Run this chapter, download its results'
+             + (", how long it takes" if timing else "") + "</summary>" + "".join(lines) + "</details>")
+    node = nodes.raw("", block, format="html")
     sections = list(doctree.findall(nodes.section))
     if sections and sections[0].children and isinstance(sections[0][0], nodes.title):
-        sections[0].insert(1, para)
+        sections[0].insert(1, node)
     else:
-        doctree.insert(0, para)
+        doctree.insert(0, node)
 
 
-def _results_links(app, stem) -> list:
+def _results_links(app, stem) -> str:
     folder = Path(app.srcdir) / "chapters" / "results"
     stems = (sorted(p.stem for p in folder.glob("[0-9][0-9]_*.json") if p.stem != stem) + [stem]
              if stem.startswith("10_") else [stem])
-    out = [nodes.Text(" Results of this chapter: " if len(stems) == 1 else " Results of every chapter: ")]
-    for i, s in enumerate(stems):
+    out = []
+    for s in stems:
         if not (folder / f"{s}.json").is_file():
             logging.getLogger(__name__).warning(f"chapter_links: no results file for {s} ({folder}/{s}.json); "
                                                 f"re-execute the chapter", location=f"chapters/{stem}")
             continue
-        out.append(nodes.Text(("; " if i else "") + (f"{s} " if len(stems) > 1 else "")))
-        out.append(nodes.reference(text="JSON", refuri=f"results/{s}.json"))
-        out.append(nodes.Text(", "))
-        out.append(nodes.reference(text="CSV", refuri=f"results/{s}.csv"))
-    out.append(nodes.Text("."))
-    return out
+        out.append((f"{s} " if len(stems) > 1 else "") + _a("JSON", f"results/{s}.json") + ", "
+                   + _a("CSV", f"results/{s}.csv"))
+    return ("Results of this chapter: " if len(stems) == 1 else "Results of every chapter: ") + "; ".join(out) + "."
 
 
 def _copy_results(app, exception):

@@ -1,8 +1,9 @@
 """The built book opened in a real browser: headless Chromium (the system's, driven by
 Playwright through its executable path; nothing is downloaded) loads every page from
 a local HTTP server and reports, per page, JavaScript errors, images that did not
-load, interactive brain views without a drawing canvas, glued numbers that are not
-visible text, and takes a full-page screenshot.
+load, interactive brain views without a drawing canvas, glued values that are empty or
+not visible, glued sentences set in bold, tables or code cut off at the right, tables
+whose cells have no padding, and takes a full-page screenshot.
 
 ``python -m fmriemo.book.browser book/_build/html`` checks a build (``make browse``);
 the test suite runs the same check on the quick-profile book it builds.
@@ -43,6 +44,9 @@ class PageReport:
     glued: int = 0                                         # glued values in the prose
     glued_hidden: list = field(default_factory=list)       # glued values with no visible text
     widgets: int = 0                                       # "Loading widget..." placeholders (state not saved)
+    clipped: list = field(default_factory=list)            # tables or code wider than the page and not scrollable
+    unpadded_tables: int = 0                               # tables whose cells have no horizontal padding
+    bold_glued: list = field(default_factory=list)         # glued sentences set in bold by the theme
     offline: list = field(default_factory=list)            # refused requests to other hosts
     screenshot: str = ""
 
@@ -54,6 +58,10 @@ class PageReport:
         out += [f"glued value not visible: {g!r}" for g in self.glued_hidden]
         if self.widgets:
             out.append(f"{self.widgets} widget(s) that cannot render in a static page")
+        out += [f"cut off at the right: {c!r}" for c in self.clipped]
+        if self.unpadded_tables:
+            out.append(f"{self.unpadded_tables} table(s) whose numbers run together (cells without padding)")
+        out += [f"glued sentence in bold: {g!r}" for g in self.bold_glued]
         return out
 
 
@@ -84,7 +92,29 @@ _PAGE_STATE = """() => {
                       .map(g => g.outerHTML.slice(0, 80));
   const widgets = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length
                   + (document.body ? (document.body.innerText.match(/Loading widget/g) || []).length : 0);
-  return {imgs, glued: glued.length, hidden, widgets};
+  // a table or code block wider than the page's column is fine only inside something that scrolls
+  const scrolls = el => {
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === 'auto' || o === 'scroll') return true;
+    }
+    return false;
+  };
+  const edge = main.getBoundingClientRect().right;
+  const clipped = Array.from(main.querySelectorAll('table, pre'))
+    .filter(el => (el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > edge + 1) && !scrolls(el))
+    .map(el => el.tagName.toLowerCase() + ': ' + (el.innerText || '').trim().slice(0, 60));
+  const unpadded = Array.from(main.querySelectorAll('table')).filter(t => {
+    const cell = t.querySelector('td');
+    if (!cell) return false;
+    const s = getComputedStyle(cell);
+    return parseFloat(s.paddingLeft) + parseFloat(s.paddingRight) < 2;
+  }).length;
+  const weight = el => parseInt(getComputedStyle(el).fontWeight, 10);
+  const boldGlued = glued  // a long glued sentence in bold where the text around it is not
+    .filter(g => g.innerText.trim().length > 60 && weight(g) >= 600 && weight(g.parentElement) < 600)
+    .map(g => g.innerText.trim().slice(0, 60));
+  return {imgs, glued: glued.length, hidden, widgets, clipped, unpadded, boldGlued};
 }"""
 
 
@@ -137,7 +167,8 @@ def check_book(html_root: str | Path, screenshots: str | Path | None = None, exe
                 page.wait_for_timeout(500)
                 state = page.evaluate(_PAGE_STATE)
                 rep.broken_images, rep.glued, rep.glued_hidden = state["imgs"], state["glued"], state["hidden"]
-                rep.widgets = state["widgets"]
+                rep.widgets, rep.clipped, rep.unpadded_tables = state["widgets"], state["clipped"], state["unpadded"]
+                rep.bold_glued = state["boldGlued"]
                 views = [f for f in page.frames if f is not page.main_frame]
                 rep.interactive_views = len(views)
                 for frame in views:

@@ -1,5 +1,12 @@
-"""The browser check's bookkeeping (the check itself runs on the built book in test_chapters.py)."""
-from fmriemo.book.browser import PageReport, book_pages, chromium_path
+"""The browser check: its bookkeeping, and its layout checks on pages made to fail them (the check of the
+built book runs in test_chapters.py)."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fmriemo.book.browser import INSTALL_HINT, PageReport, book_pages, check_book, chromium_path
 
 
 def test_a_page_report_lists_every_kind_of_problem():
@@ -25,3 +32,25 @@ def test_the_browser_is_the_one_configured(tmp_path, monkeypatch):
     assert chromium_path() == str(fake)
     monkeypatch.setenv("FMRIEMO_CHROMIUM", str(tmp_path / "absent"))
     assert chromium_path() is None  # configured but missing: no silent fallback
+
+
+def test_the_check_finds_cut_off_tables_unpadded_cells_and_bold_sentences(tmp_path):
+    """A page made to fail every layout check, and the same page with the book's stylesheet, in the real
+    browser: the checks find each fault and pass once the stylesheet fixes it."""
+    if not chromium_path():
+        if os.environ.get("FMRIEMO_REQUIRE_BROWSER"):
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    wide = "".join(f"<td>{i / 7:.2f}</td>" for i in range(60))
+    sentence = "A sentence the chapter glued into its prose, long enough to be a whole paragraph of text."
+    body = (f'<article><div class="cell_output"><table><tr>{wide}</tr></table></div>'
+            f'<p>Text <span class="pasted-text">{sentence}</span></p></article>')
+    style = "table{border-collapse:collapse} td{padding:0} span.pasted-text{font-weight:bold}"
+    (tmp_path / "bad.html").write_text(f"<html><head><style>{style}</style></head><body>{body}</body></html>")
+    css = Path(__file__).resolve().parents[2] / "book" / "_static" / "fmriemo.css"
+    shutil.copy(css, tmp_path / "fmriemo.css")
+    (tmp_path / "good.html").write_text(f'<html><head><style>{style}</style><link rel="stylesheet" '
+                                        f'href="fmriemo.css"></head><body>{body}</body></html>')
+    bad, good = check_book(tmp_path, pages=["bad.html", "good.html"])
+    assert bad.clipped and bad.unpadded_tables == 1 and bad.bold_glued == [sentence[:60]]
+    assert good.problems == [], good.problems
