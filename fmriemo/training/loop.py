@@ -4,6 +4,8 @@ rule on its own (:class:`EarlyStopping`, replayable on a recorded curve) and the
 recipe crosses before it learns (:func:`plateau_exit`)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -96,6 +98,23 @@ def plateau_exit(history: dict, window: int = 25, margin: float = 0.05) -> int |
     return int(above[0] + window) if len(above) else None
 
 
+#: without early stopping, a run is still improving at its cap when it kept an epoch in the last 5% of it
+CAP_WINDOW_SHARE = 0.05
+
+
+def still_improving(best_epoch: int, epochs_run: int, epochs: int, patience: int | None) -> bool:
+    """True when the epoch cap, not the stopping rule, ended a run while its monitored value was still
+    improving: the run used its whole budget (``epochs_run == epochs``) and kept an epoch within the last
+    ``patience`` epochs (the rule would not have stopped it yet), or, without early stopping, within the
+    last :data:`CAP_WINDOW_SHARE` of the budget (on the real data every level-task run of the full profile
+    kept an epoch in the last 2% of its 1,000). Such a model was cut off while learning: it has not been
+    tested at the recipe, and a longer budget could change its numbers."""
+    if epochs_run < epochs:
+        return False
+    window = patience if patience is not None else max(1, math.ceil(CAP_WINDOW_SHARE * epochs))
+    return epochs_run - best_epoch < window
+
+
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite: nothing was learned and nothing is cached."""
 
@@ -138,7 +157,9 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         order = torch.randperm(n, generator=gen).to(dev)
-        tot, correct = 0.0, 0
+        tot = torch.zeros((), device=dev)  # the epoch's sums stay on the device: no step waits on it
+        correct = torch.zeros((), device=dev)
+        finite = torch.ones((), dtype=torch.bool, device=dev)
         for i in range(0, n, cfg.batch_size):
             b = order[i:i + cfg.batch_size]
             if len(b) < 2:  # BatchNorm cannot train on a single sample
@@ -148,19 +169,22 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
             opt.zero_grad()
             (loss + l2_penalty(model, cfg.l2)).backward()
             opt.step()
-            if not torch.isfinite(loss):
-                bar.close()
-                raise TrainingDiverged(
-                    f"{desc or cfg.method}: training loss is {loss.item()} at epoch {epoch}; the inputs or the "
-                    f"learning rate ({cfg.learning_rate:g}) make training diverge, so nothing was kept")
-            tot += loss.item() * len(b)
-            correct += (logits.argmax(1) == yt[b]).sum().item()
+            with torch.no_grad():
+                tot += loss.detach() * len(b)
+                correct += (logits.argmax(1) == yt[b]).sum()
+                finite &= torch.isfinite(loss.detach())
         model.eval()
         with torch.no_grad():
             lv = model(Xv)
-            vloss = (ce(lv, yv) + l2_penalty(model, cfg.l2)).item()
-            vacc = (lv.argmax(1) == yv).float().mean().item()
-        for k, v in zip(hist, (epoch, tot / n, correct / n, vloss, vacc)):
+            record = torch.stack([tot / n, correct / n, ce(lv, yv) + l2_penalty(model, cfg.l2),
+                                  (lv.argmax(1) == yv).float().mean(), finite.float()])
+        t_loss, t_acc, vloss, vacc, ok = record.tolist()  # the one read of the epoch
+        if not ok:
+            bar.close()
+            raise TrainingDiverged(
+                f"{desc or cfg.method}: training loss is not finite at epoch {epoch}; the inputs or the learning "
+                f"rate ({cfg.learning_rate:g}) make training diverge, so nothing was kept")
+        for k, v in zip(hist, (epoch, t_loss, t_acc, vloss, vacc)):
             hist[k].append(v)
         improved = rule.update(epoch, vacc if rule.maximise else vloss)
         if improved:
@@ -168,7 +192,7 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
         if on_epoch is not None:
             on_epoch(epoch, model, improved)
         bar.update(1)
-        bar.set_postfix(loss=f"{tot / n:.3f}", val_loss=f"{vloss:.3f}", val_acc=f"{vacc:.3f}", best=rule.best_epoch,
+        bar.set_postfix(loss=f"{t_loss:.3f}", val_loss=f"{vloss:.3f}", val_acc=f"{vacc:.3f}", best=rule.best_epoch,
                         refresh=False)  # drawn with the next update that the bar's interval lets through
         if rule.should_stop(epoch):
             break

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 
 from ..core.files import check_writable_dir
 from ..core.store import cache_root, read_entry, source_hash, write_entry
@@ -20,8 +21,9 @@ from ..data.dataset import Dataset, decode, encode
 from ..data.splits import PAPER_SPLIT_SEED, Split, make_paper_split
 from ..models import registry
 from ..profiles import Settings
+from .batched import Member, batchable, fit_members
 from .config import TrainConfig, config_for, resolve_device
-from .loop import TestTrace, fit, plateau_exit, predict
+from .loop import TestTrace, fit, plateau_exit, predict, still_improving
 
 #: the parts of the package whose code decides a trained model's result: every module of them is
 #: hashed into the cache key (a registered model defined elsewhere adds its own file)
@@ -102,6 +104,12 @@ class RunResult:
         return plateau_exit(self.history)
 
     @property
+    def still_improving(self) -> bool:
+        """See :func:`fmriemo.training.loop.still_improving`: the epoch cap ended this run while its
+        monitored value was still improving."""
+        return still_improving(self.best_epoch, self.epochs_run, self.config["epochs"], self.config["patience"])
+
+    @property
     def on_plateau(self) -> bool:
         """True when the kept checkpoint precedes the end of the validation plateau (or the curve
         never left it): the model was not trained past the point where the paper's recipe learns."""
@@ -154,37 +162,116 @@ def test_trace(ds: Dataset, split: Split, task: str, X, device) -> TestTrace | N
     return TestTrace(X[split.test], encode(task, ds.labels(task, split.test)), task, device)
 
 
+def _finish(ds: Dataset, split: Split, cfg: TrainConfig, X, state: dict, hist: dict, best_epoch: int,
+            seconds: float, folder: Path, extra: dict | None = None) -> RunResult:
+    """A trained model's record: its kept checkpoint's predictions on the split's test trials, its
+    curves and kept epoch; written into the store entry ``folder``."""
+    dev = resolve_device(cfg.device)
+    model = registry.build_model(cfg.method, cfg.task)
+    model.load_state_dict(state)
+    proba, gates = predict(model.to(dev), X[split.test], device=dev)
+    y_true = ds.labels(cfg.task, split.test) if ds.labelled[split.test].all() else np.full(len(split.test), -99)
+    res = RunResult(key=folder.name, config={**cfg.identity(), "device": str(dev)}, split=split.identity(),
+                    history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
+                    test_index=np.asarray(split.test), y_true=y_true, y_pred=decode(cfg.task, proba.argmax(1)),
+                    proba=proba, gates=gates, path=str(folder), extra=extra or {})
+    store_run(res, state, folder)
+    return res
+
+
 def train_run(ds: Dataset, split: Split, cfg: TrainConfig, cache_dir=None, progress: bool = True,
               refresh: bool = False) -> RunResult:
-    """Train (or load from the cache) one model on ``split`` and predict its test trials."""
-    key = run_key(ds, split, cfg)
-    folder = cache_root(cache_dir) / "runs" / key
+    """Train (or load from the cache) one model on ``split`` alone and predict its test trials."""
+    folder = cache_root(cache_dir) / "runs" / run_key(ds, split, cfg)
     if not refresh:
         res = load_cached_run(folder)
         if res is not None:
             return res
     check_writable_dir(folder.parent, "model cache")  # before training, not after
-    resolve_device(cfg.device)
+    dev = resolve_device(cfg.device)
     X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
     y_tr, y_va = (encode(cfg.task, ds.labels(cfg.task, rows)) for rows in (split.train, split.val))
     torch.manual_seed(cfg.seed)
     model = registry.build_model(cfg.method, cfg.task)
-    dev = resolve_device(cfg.device)
     trace = test_trace(ds, split, cfg.task, X, dev)
     t0 = time.perf_counter()
     state, hist, best_epoch = fit(model, X[split.train], y_tr, X[split.val], y_va, cfg, progress=progress,
                                   desc=f"{cfg.method}/{cfg.task} seed {cfg.seed}", on_epoch=trace)
-    seconds = time.perf_counter() - t0
     if trace is not None:
         hist.update(trace.values)
-    proba, gates = predict(model, X[split.test], device=dev)
-    y_true = ds.labels(cfg.task, split.test) if ds.labelled[split.test].all() else np.full(len(split.test), -99)
-    res = RunResult(key=key, config={**cfg.identity(), "device": str(dev)}, split=split.identity(),
-                    history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
-                    test_index=np.asarray(split.test), y_true=y_true,
-                    y_pred=decode(cfg.task, proba.argmax(1)), proba=proba, gates=gates, path=str(folder))
-    store_run(res, state, folder)
-    return res
+    return _finish(ds, split, cfg, X, state, hist, best_epoch, time.perf_counter() - t0, folder)
+
+
+def _member(ds: Dataset, split: Split, cfg: TrainConfig) -> Member:
+    labelled_test = len(split.test) > 0 and ds.labelled[split.test].all()
+    return Member(cfg.seed, np.asarray(split.train), encode(cfg.task, ds.labels(cfg.task, split.train)),
+                  np.asarray(split.val), encode(cfg.task, ds.labels(cfg.task, split.val)),
+                  np.asarray(split.test) if labelled_test else None,
+                  encode(cfg.task, ds.labels(cfg.task, split.test)) if labelled_test else None)
+
+
+def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=None, progress: bool = True,
+               batch: bool | None = None, n_jobs: int = 1) -> list[RunResult]:
+    """Train (or load from the cache) one model per ``(split, config)`` of ``jobs``; the results in the
+    order of ``jobs``. The runs not in the cache that differ only in their seed and split can train
+    together as the members of one batched network (:func:`fmriemo.training.batched.fit_members`), each
+    stored as its own entry, as if trained alone. ``batch`` None (the default) batches them on an
+    accelerator (CUDA, MPS), where one step of many members costs little more than one step of one, and
+    not on the CPU, where ``benchmarks/train_speed.py --members`` measured batched members slower per
+    member-epoch than the same runs one after the other (the CPU is busy with one member already; the
+    figures are in ``benchmarks/README.md``); True or False decides. Models with dropout are never batched (:func:`~fmriemo.training.batched.batchable`).
+
+    With ``n_jobs`` > 1 the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over
+    joblib's workers: processes on this machine, or, inside ``joblib.parallel_config(backend="dask")``,
+    the workers of a dask cluster that shares the cache folder. Every worker writes its runs into the
+    store, and the results are read from it."""
+    folders = [cache_root(cache_dir) / "runs" / run_key(ds, split, cfg) for split, cfg in jobs]
+    out: list[RunResult | None] = [load_cached_run(f) for f in folders]
+    todo: dict[str, list[int]] = {}
+    for n, ((split, cfg), res) in enumerate(zip(jobs, out)):
+        if res is None:
+            recipe = {k: v for k, v in cfg.identity().items() if k != "seed"}
+            todo.setdefault(json.dumps(recipe, sort_keys=True), []).append(n)
+    if not todo:
+        return out
+    check_writable_dir(folders[0].parent, "model cache")  # before training, not after
+    units = []  # the runs each worker trains together
+    for group in todo.values():
+        cfg = jobs[group[0]][1]
+        batched = batch if batch is not None else resolve_device(cfg.device).type != "cpu"
+        if batched and len(group) > 1 and batchable(cfg.method, cfg.task):
+            units += [list(part) for part in np.array_split(group, min(n_jobs, len(group)))]
+        else:
+            units += [[n] for n in group]
+    if n_jobs == 1 or len(units) == 1:
+        for unit in units:
+            for n, res in zip(unit, _train_unit(ds, [jobs[n] for n in unit], cache_dir, progress)):
+                out[n] = res
+        return out
+    Parallel(n_jobs=n_jobs)(delayed(_train_unit)(ds, [jobs[n] for n in unit], cache_dir, False) for unit in units)
+    for unit in units:
+        for n in unit:
+            out[n] = load_cached_run(folders[n])
+            if out[n] is None:
+                raise RuntimeError(f"a parallel worker did not store its run in {folders[n]}; is the cache folder "
+                                   "shared with the workers?")
+            out[n].cached = False  # trained now, by a worker
+    return out
+
+
+def _train_unit(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir, progress: bool) -> list[RunResult]:
+    """Train ``jobs`` (one run, or the members of one batch) and store each; a worker's unit of work."""
+    if len(jobs) == 1:
+        return [train_run(ds, *jobs[0], cache_dir, progress, refresh=True)]
+    cfg = jobs[0][1]
+    X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
+    t0 = time.perf_counter()
+    fitted = fit_members(X, [_member(ds, split, c) for split, c in jobs], cfg, progress,
+                         desc=f"{cfg.method}/{cfg.task} {len(jobs)} members")
+    share = (time.perf_counter() - t0) / len(jobs)  # each member's share of the batch's time
+    folder = cache_root(cache_dir) / "runs"
+    return [_finish(ds, split, c, X, state, hist, best_epoch, share, folder / run_key(ds, split, c),
+                    {"batch": len(jobs)}) for (split, c), (state, hist, best_epoch) in zip(jobs, fitted)]
 
 
 def train_paper(ds: Dataset, method: str, task: str, settings: Settings, seed: int | None = None,

@@ -80,6 +80,26 @@ def test_plateau_exit_and_flag():
     assert not r.on_plateau
 
 
+@pytest.mark.conclusions
+def test_still_improving_flags_runs_the_cap_cut_off():
+    """The cap ended the run and the rule had not yet waited ``patience`` epochs since the kept one (or,
+    without early stopping, the kept epoch is in the last 5% of the budget)."""
+    from fmriemo.training.loop import still_improving
+    assert still_improving(best_epoch=1450, epochs_run=1500, epochs=1500, patience=300)
+    assert not still_improving(best_epoch=1100, epochs_run=1400, epochs=1500, patience=300)  # the rule stopped it
+    assert not still_improving(best_epoch=1200, epochs_run=1500, epochs=1500, patience=300)  # patience ran out
+    assert still_improving(best_epoch=9990, epochs_run=10000, epochs=10000, patience=None)
+    assert still_improving(best_epoch=9501, epochs_run=10000, epochs=10000, patience=None)
+    assert not still_improving(best_epoch=9500, epochs_run=10000, epochs=10000, patience=None)
+    assert still_improving(best_epoch=2, epochs_run=2, epochs=2, patience=None)  # a tiny budget: the last epoch
+    r = RunResult(key="k", config={"epochs": 1000, "patience": None}, split={}, history={}, best_epoch=990,
+                  epochs_run=1000, seconds=0, test_index=np.arange(1), y_true=np.zeros(1), y_pred=np.zeros(1),
+                  proba=np.zeros((1, 3)))
+    assert r.still_improving  # every level-task run of the real data's full profile looked like this
+    r.best_epoch = 600
+    assert not r.still_improving
+
+
 # --------------------------------------------------------------------------- training that goes wrong
 
 def test_non_finite_loss_stops_training():

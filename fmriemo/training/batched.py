@@ -1,0 +1,222 @@
+"""Many members, one model: the seeds and folds of one method and task trained together as one batched
+network (``torch.func.vmap`` over the model's stacked parameters), each member with its own
+initialisation, its own shuffling, its own validation record, early stopping and kept checkpoint, as if
+trained alone by :func:`fmriemo.training.loop.fit` (a test checks that they are, within float
+tolerance).
+
+Members may have training and validation sets of different sizes (the folds of a held-out protocol): a
+step trains every member that has a batch at that step, grouped by batch size, and the optimiser
+(:class:`fmriemo.models.optim.StackedRanger`) keeps each member's own step count. A member that stops
+leaves the stack. Data stay on the device; the training loss and accuracy are accumulated there and the
+host reads the members' validation record once per epoch, to decide checkpoints and stopping: no step
+waits on the device.
+
+Models with dropout are trained one at a time (:func:`batchable`): a dropout mask drawn for a batch of
+members could not reproduce the mask a member trained alone would draw.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from ..metrics import macro_f1
+from ..models.optim import StackedRanger
+from ..models.registry import build_model, penalised_weights
+from .config import TrainConfig, resolve_device
+from .loop import EarlyStopping, TrainingDiverged, _progress
+
+
+@dataclass
+class Member:
+    """One model of a batch: its seed and its trials (row indices into the preprocessed data), with
+    their labels as class indices; ``test`` may be None (test trials without labels: no test record)."""
+
+    seed: int
+    train: np.ndarray
+    y_train: np.ndarray
+    val: np.ndarray
+    y_val: np.ndarray
+    test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+
+
+def batchable(method: str, task: str = "class") -> bool:
+    """Whether members of ``method`` can share a batch: a model without dropout (see the module's note)."""
+    return not any(isinstance(m, nn.Dropout) and m.p > 0 for m in build_model(method, task).modules())
+
+
+def _padded(X: torch.Tensor, rows: list, y: list | None = None):
+    """Rows of several members stacked into [members, max rows, ...] (repeating each member's first row
+    as padding), with a mask of the real rows and the labels (0 where padded)."""
+    n = max(len(r) for r in rows)
+    idx = torch.stack([torch.as_tensor(np.r_[r, np.repeat(r[:1], n - len(r))], device=X.device) for r in rows])
+    mask = torch.stack([torch.arange(n, device=X.device) < len(r) for r in rows])
+    labels = None if y is None else torch.stack([torch.as_tensor(np.r_[v, np.zeros(n - len(v), int)],
+                                                                  dtype=torch.int64, device=X.device) for v in y])
+    return X[idx], mask, labels
+
+
+class _Stack:
+    """The members still training: their stacked parameters and buffers, and the functional model."""
+
+    def __init__(self, models: list[nn.Module], penalised: list[str]):
+        self.params, self.buffers = stack_module_state(models)
+        self.base = copy.deepcopy(models[0]).to("meta")
+        self.penalised = penalised
+
+    def logits(self, x: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of the members at ``idx`` (all when None) for their inputs ``x`` [members, batch, ...];
+        in training mode the running statistics of batch norm are updated member by member."""
+        params = self.params if idx is None else {n: p[idx] for n, p in self.params.items()}
+        buffers = self.buffers if idx is None else {n: b[idx] for n, b in self.buffers.items()}
+        out = vmap(lambda p, b, xx: functional_call(self.base, (p, b), (xx,)))(params, buffers, x)
+        if idx is not None and self.base.training:
+            with torch.no_grad():
+                for n, b in buffers.items():
+                    self.buffers[n].index_copy_(0, idx, b)
+        return out
+
+    def l2(self, coef: float, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """The paper's L2 penalty of each member (``coef`` times the sum of squares of its penalised kernels)."""
+        terms = [(self.params[n] if idx is None else self.params[n][idx]).pow(2).flatten(1).sum(1)
+                 for n in self.penalised]
+        return coef * torch.stack(terms).sum(0)
+
+    def state(self, m: int) -> dict:
+        """Member ``m``'s weights as a state dict of the model."""
+        return {n: t[m].detach().clone() for n, t in {**self.params, **self.buffers}.items()}
+
+    def keep(self, positions: list[int]) -> None:
+        sel = torch.as_tensor(positions, device=next(iter(self.params.values())).device)
+        self.params = {n: p.detach()[sel].clone().requires_grad_(True) for n, p in self.params.items()}
+        self.buffers = {n: b[sel].clone() for n, b in self.buffers.items()}
+
+
+def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "") -> list:
+    """Train every member of ``members`` on the preprocessed trials ``X`` [n, regions, 25] with the recipe
+    and budget of ``cfg`` (whose seed is ignored: each member has its own). Returns, per member,
+    ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` does, the history with
+    ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN elsewhere) when the
+    member has labelled test trials."""
+    dev = resolve_device(cfg.device)
+    X = torch.as_tensor(np.asarray(X, np.float32), device=dev)
+    models = []
+    for m in members:
+        torch.manual_seed(m.seed)  # the initialisation each would have alone
+        models.append(build_model(cfg.method, cfg.task).to(dev))
+    named = dict(models[0].named_parameters())
+    penalised = [n for n, p in named.items() if any(p is w for w in penalised_weights(models[0]))]
+    stack = _Stack(models, penalised)
+    opt = StackedRanger(stack.params, cfg.learning_rate)
+    gens = [torch.Generator().manual_seed(m.seed) for m in members]
+    train_rows = [torch.as_tensor(np.asarray(m.train, np.int64), device=dev) for m in members]
+    y_train = [torch.as_tensor(np.asarray(m.y_train, np.int64), device=dev) for m in members]
+    rules = [EarlyStopping(cfg.monitored == "val_acc", cfg.patience, cfg.min_epochs) for _ in members]
+    hist = [{"epoch": [], "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []} for _ in members]
+    traced = [m.test is not None for m in members]
+    for h, t in zip(hist, traced):
+        if t:
+            h.update(test_acc=[], test_f1=[])
+    best = [None] * len(members)
+    last: dict[int, dict] = {}  # the final weights of members that never improved (as fit keeps them)
+    alive = list(range(len(members)))  # member ids in the stack's order
+    bar = _progress(cfg.epochs, desc or f"{cfg.method}/{cfg.task} {len(members)} members", progress)
+    for epoch in range(1, cfg.epochs + 1):
+        stack.base.train()
+        orders = [torch.randperm(len(members[i].train), generator=gens[i]).to(dev) for i in alive]
+        loss_sum = torch.zeros(len(alive), device=dev)
+        hits = torch.zeros(len(alive), device=dev)
+        finite = torch.ones(len(alive), dtype=torch.bool, device=dev)
+        for start in range(0, max(len(o) for o in orders), cfg.batch_size):
+            groups: dict[int, list[int]] = {}  # batch size -> positions in the stack of the members that step
+            for pos, o in enumerate(orders):
+                size = len(o[start:start + cfg.batch_size])
+                if size >= 2:  # BatchNorm cannot train on a single sample (as fit skips it)
+                    groups.setdefault(size, []).append(pos)
+            for size, positions in groups.items():
+                everyone = len(positions) == len(alive)
+                idx = None if everyone else torch.as_tensor(positions, device=dev)
+                rows = torch.stack([orders[p][start:start + size] for p in positions])
+                members_rows = torch.stack([train_rows[alive[p]][rows[i]] for i, p in enumerate(positions)])
+                y = torch.stack([y_train[alive[p]][rows[i]] for i, p in enumerate(positions)])
+                logits = stack.logits(X[members_rows], idx)
+                ce = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+                ce = ce.view(len(positions), size).mean(1)
+                opt.zero_grad()
+                (ce + stack.l2(cfg.l2, idx)).sum().backward()
+                opt.step(positions)
+                at = slice(None) if everyone else idx
+                with torch.no_grad():
+                    loss_sum[at] += ce.detach() * size
+                    hits[at] += (logits.argmax(-1) == y).sum(1)
+                    finite[at] &= torch.isfinite(ce.detach())
+        stack.base.eval()
+        with torch.no_grad():
+            xv, mask, yv = _padded(X, [members[i].val for i in alive], [members[i].y_val for i in alive])
+            lv = stack.logits(xv)
+            ce = nn.functional.cross_entropy(lv.flatten(0, 1), yv.flatten(), reduction="none").view(mask.shape)
+            val_loss = (ce * mask).sum(1) / mask.sum(1) + stack.l2(cfg.l2)
+            val_acc = ((lv.argmax(-1) == yv) & mask).sum(1) / mask.sum(1)
+            n_train = torch.as_tensor([len(members[i].train) for i in alive], device=dev, dtype=torch.float32)
+            record = torch.stack([loss_sum / n_train, hits / n_train, val_loss, val_acc, finite.float()]).cpu()
+        improved, stopped = [], []
+        for pos, i in enumerate(alive):  # the one read of the epoch: the members' records
+            t_loss, t_acc, v_loss, v_acc, ok = record[:, pos].tolist()
+            if not ok:
+                bar.close()
+                raise TrainingDiverged(f"{desc or cfg.method} seed {members[i].seed}: training loss is not finite at "
+                                       f"epoch {epoch}; the inputs or the learning rate ({cfg.learning_rate:g}) make "
+                                       "training diverge, so nothing was kept")
+            for k, v in zip(("epoch", "train_loss", "train_acc", "val_loss", "val_acc"),
+                            (epoch, t_loss, t_acc, v_loss, v_acc)):
+                hist[i][k].append(v)
+            if rules[i].update(epoch, v_acc if rules[i].maximise else v_loss):
+                best[i] = stack.state(pos)
+                improved.append(pos)
+            if rules[i].should_stop(epoch):
+                stopped.append(pos)
+        _trace(stack, X, members, alive, improved, traced, hist, cfg.task)
+        bar.update(1)
+        for pos in stopped:
+            if best[alive[pos]] is None:
+                last[alive[pos]] = stack.state(pos)
+        if stopped:
+            keep = [pos for pos in range(len(alive)) if pos not in stopped]
+            if not keep:
+                break
+            stack.keep(keep)
+            opt.keep(keep, stack.params)
+            alive = [alive[pos] for pos in keep]
+    bar.close()
+    for pos, i in enumerate(alive):
+        if best[i] is None:
+            last[i] = stack.state(pos)
+    return [(best[i], hist[i], rules[i].best_epoch) if best[i] is not None
+            else (last[i], hist[i], len(hist[i]["epoch"])) for i in range(len(members))]
+
+
+@torch.no_grad()
+def _trace(stack: _Stack, X, members, alive, improved, traced, hist, task) -> None:
+    """The test record: accuracy and macro F1 of the improved members' checkpoints, NaN for the others
+    (as :class:`fmriemo.training.loop.TestTrace` records them)."""
+    scored = {}
+    todo = [pos for pos in improved if traced[alive[pos]]]
+    if todo:
+        idx = torch.as_tensor(todo, device=X.device)
+        xt, mask, _ = _padded(X, [members[alive[p]].test for p in todo])
+        pred = stack.logits(xt, idx).argmax(-1).cpu().numpy()
+        for k, pos in enumerate(todo):
+            m = members[alive[pos]]
+            p = pred[k][:len(m.test)]
+            scored[alive[pos]] = (float(np.mean(p == m.y_test)), macro_f1(m.y_test, p, task))
+    for pos, i in enumerate(alive):
+        if traced[i]:
+            acc, f1 = scored.get(i, (math.nan, math.nan))
+            hist[i]["test_acc"].append(acc)
+            hist[i]["test_f1"].append(f1)
