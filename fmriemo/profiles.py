@@ -76,7 +76,8 @@ PROFILES = {
                    "level": {"epochs": 10000, "min_epochs": 0, "patience": None},
                    "compact": {"epochs": 10000, "min_epochs": 0, "patience": None},
                    "compact_level": {"epochs": 10000, "min_epochs": 0, "patience": None, "monitor": "val_acc"}},
-        "seeds": {"class": 1, "level": 1},
+        # the authors' recipe, and enough seeds to say how much one run of it depends on luck (chapter 3)
+        "seeds": {"class": 5, "level": 5},
         "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3, "n_val": 2},
         "phase1": {"n_val": 3},
         "ig_steps": 32,
@@ -133,11 +134,12 @@ class Settings:
     k: int = 3                         # folds for "groupkfold" / "kfold"
     n_val: int | None = None           # validation participants; None: the profile's for the purpose
     progress: bool = True
+    jobs: int = 1                      # independent trainings run in parallel (joblib workers)
 
     @classmethod
     def resolve(cls, profile: str = "full", *, epochs=None, device: str = "auto", cache_dir=None, seed: int = 0,
                 n_seeds=None, protocol=None, k=None, n_val=None, progress: bool = True,
-                paper_task: str | None = None) -> "Settings":
+                paper_task: str | None = None, jobs: int = 1) -> "Settings":
         """Settings from a parameters cell: ``protocol``, ``k`` and the number of seeds default to
         the profile's held-out row (with ``paper_task`` "class" or "level", the number of seeds is
         the profile's for that task on the paper's split); ``cache_dir`` ``""`` means the default
@@ -154,10 +156,12 @@ class Settings:
         n = default_n if n_seeds is None else int(n_seeds)
         if n < 1:
             raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+        if int(jobs) < 1:
+            raise ValueError(f"jobs must be >= 1, got {jobs}")
         return cls(profile=profile, epochs=epochs, device=device, cache_dir=str(cache_dir) if cache_dir else None,
                    seeds=tuple(range(int(seed), int(seed) + n)), protocol=protocol,
                    k=int(h["k"] if k is None else k), n_val=None if n_val is None else int(n_val),
-                   progress=progress)
+                   progress=progress, jobs=int(jobs))
 
     @property
     def fold_n_val(self) -> int:

@@ -103,7 +103,9 @@ run_table.round(3)
 # epochs) with the kept checkpoint (dots; open when it precedes the run's
 # plateau exit, the epoch at which validation accuracy first clears its
 # starting level by 0.05): {glue:text}`n_on_plateau` of
-# {glue:text}`n_runs` runs kept a checkpoint inside the plateau. Below, the
+# {glue:text}`n_runs` runs kept a checkpoint inside the plateau, and
+# {glue:text}`n_still_improving` were still improving when the epoch cap ended
+# them (triangles). Below, the
 # test macro F1 of the checkpoint each shorter budget would have kept, from the
 # same runs.
 

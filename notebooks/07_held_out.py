@@ -101,12 +101,16 @@ summary = heldout.summarise(pred, task)
 table("summary", summary).round(3)
 
 # %% [markdown]
-# ## Were the deep models trained past their plateau?
+# ## Were the deep models trained past their plateau, and to the end?
 #
 # Every fold run of a deep model keeps the checkpoint with the best accuracy on
 # its validation participants. A run whose kept epoch precedes the end of its
-# validation plateau (chapter 3) was never trained, whatever it scores; such
-# runs are counted here, and the verdict does not judge a claim on them.
+# validation plateau (chapter 3) was never trained, whatever it scores; a run
+# that the epoch cap ended while its validation accuracy was still improving
+# (`still_improving`) was cut off while learning. Both are counted here; the
+# verdict does not judge a claim on models of which more than half kept a
+# checkpoint on their plateau, and does not rank two models when the one that
+# loses had more than half of its runs cut off at the cap.
 
 # %%
 plateau = heldout.plateau_counts(pred)
@@ -116,6 +120,7 @@ table("plateau", plateau)
 for m in paper_methods():  # a paper model left out by the parameters has no runs: 0 of 0
     glue(f"plateau_{m}", int(plateau.loc[m, "on_plateau"]) if m in plateau.index else 0)
     glue(f"runs_{m}", int(plateau.loc[m, "runs"]) if m in plateau.index else 0)
+    glue(f"improving_{m}", int(plateau.loc[m, "still_improving"]) if m in plateau.index else 0)
 
 # %% [markdown]
 # ## Does the order of trials leak labels?

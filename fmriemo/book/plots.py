@@ -110,7 +110,9 @@ def learning_curves(histories: dict, metric: str = "val_acc", best: dict | None 
 
 def budget_curves(runs: dict, metric: str = "val_acc", smooth: int = 25):
     """One panel per method: ``metric`` over epochs for every seed (running mean over ``smooth``
-    epochs), a dot at each kept checkpoint and a shaded band up to each run's plateau exit."""
+    epochs), a mark at each kept checkpoint (a dot, open when it is on the plateau; a triangle when the
+    epoch cap ended the run while it was still improving) and a shaded band up to each run's plateau
+    exit."""
     methods = list(dict.fromkeys(m for m, _ in runs))
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), sharey=True, squeeze=False)
     for ax, m in zip(axes[0], methods):
@@ -122,7 +124,8 @@ def budget_curves(runs: dict, metric: str = "val_acc", smooth: int = 25):
             k = min(smooth, len(v))
             sm = np.convolve(v, np.ones(k) / k, mode="valid")
             ax.plot(np.arange(k, len(v) + 1), sm, color=col, lw=1, alpha=0.8)
-            ax.plot(r.best_epoch, v[r.best_epoch - 1], "o", color="k" if r.on_plateau else col, ms=5,
+            ax.plot(r.best_epoch, v[r.best_epoch - 1], ">" if r.still_improving else "o",
+                    color="k" if r.on_plateau else col, ms=6 if r.still_improving else 5,
                     mfc="white" if r.on_plateau else col)
             if r.plateau_exit:
                 ax.axvspan(0, r.plateau_exit, color="0.85", alpha=0.25, lw=0)
@@ -298,3 +301,27 @@ def per_participant(per_p: pd.DataFrame, models, chance: float):
     ax.set_ylabel("accuracy of one participant")
     return fig
 
+
+def seed_spread(f1: pd.DataFrame, targets: pd.Series, optimism: pd.DataFrame):
+    """Left: every run's test F1 at every budget it reached (``f1``: method, seed, budget, test_f1), one
+    column of dots per budget and method, with the paper's F1 (``targets``, by method) as a dashed line.
+    Right: each run's validation accuracy at its kept epoch against its test accuracy (``optimism``)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    budgets = list(dict.fromkeys(f1["budget"]))
+    methods = list(dict.fromkeys(f1["method"]))
+    width = 0.8 / max(1, len(methods))
+    for j, m in enumerate(methods):
+        g = f1[f1.method == m]
+        x = np.array([budgets.index(b) for b in g["budget"]]) + (j - (len(methods) - 1) / 2) * width
+        a1.scatter(x, g["test_f1"], s=18, color=color(m, None), label=label(m), alpha=0.85)
+        if m in targets.index:
+            a1.axhline(targets[m], color=color(m, None), ls="--", lw=0.8)
+    a1.set_xticks(range(len(budgets)), [f"{b:,}" if b != "kept" else "chapter's rule" for b in budgets])
+    a1.set(xlabel="epoch budget", ylabel="test macro F1 (one dot a seed)", title="F1 by seed (dashed: paper)")
+    a1.legend(fontsize=8)
+    for m, g in optimism.groupby("method", sort=False):
+        a2.scatter(g["validation accuracy"], g["test accuracy"], s=22, color=color(m, None), label=label(m))
+    lo = float(np.nanmin(optimism[["validation accuracy", "test accuracy"]].to_numpy())) if len(optimism) else 0
+    a2.plot([lo, 1], [lo, 1], color="k", lw=0.8, ls=":")
+    a2.set(xlabel="validation accuracy at the kept epoch", ylabel="test accuracy", title="checkpoint selection")
+    return fig

@@ -13,8 +13,9 @@ from ..evaluation.paper import f1_by_budget, run_paper_protocol
 from ..evaluation.statistics import bootstrap, participant_sign_flip
 from ..profiles import Settings
 from ..training.config import config_for
+from ..models.registry import paper_methods
 from . import plots
-from .chapter import glue, table
+from .chapter import glue, glue_table, table
 
 
 def glue_budget(settings: Settings, task: str, method: str = "asb") -> list:
@@ -33,12 +34,18 @@ def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | 
     """Chapters 3 and 4: train every method with every seed of ``settings``
     (:class:`fmriemo.profiles.Settings`) on the paper's split
     (:func:`fmriemo.evaluation.paper.run_paper_protocol`), glue how many runs kept a checkpoint on their
-    plateau (``n_on_plateau`` of ``n_runs``) and record the run table as ``runs``.
-    Returns ``(runs, table)``."""
+    plateau (``n_on_plateau`` of ``n_runs``) and how many the epoch cap ended while still improving
+    (``n_still_improving``, and per paper method ``<m>_still_improving`` of ``<m>_n_runs``: the
+    verdict does not rank a method most of whose runs were cut off), and record the run table as
+    ``runs``. Returns ``(runs, table)``."""
     runs, run_table = run_paper_protocol(ds, task, methods, settings,
                                          PAPER_SPLIT_SEED if split_seed is None else split_seed)
     glue("n_on_plateau", int(run_table["on_plateau"].sum()))
     glue("n_runs", len(run_table))
+    glue("n_still_improving", int(run_table["still_improving"].sum()))
+    per_method = run_table.groupby("method").agg(improving=("still_improving", "sum"), runs=("seed", "size"))
+    glue_table(per_method.astype(int), {"improving": "{row}_still_improving", "runs": "{row}_n_runs"},
+               rows=paper_methods())
     return runs, table("runs", run_table)
 
 
@@ -83,4 +90,3 @@ def search_findings(trials: pd.DataFrame, grid: pd.DataFrame, nested: pd.DataFra
             "search_best_after": best_after,
             "search_best_after_acc": float(grid.loc[best_after, "held-out accuracy"]),
             "search_vs_compact_p": float(flip)}
-

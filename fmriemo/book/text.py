@@ -15,8 +15,9 @@ from .verdict import trained
 
 
 def kept_epochs_text(runs) -> str:
-    """The kept epochs of ``runs`` (RunResults) in words, with how many kept one on their plateau:
-    e.g. ``"212, 240 and 260 after 300 epochs (none on the plateau)"``."""
+    """The kept epochs of ``runs`` (RunResults) in words, with how many kept one on their plateau and how
+    many the epoch cap ended while still improving: e.g. ``"212, 240 and 260 after 300 epochs (none on
+    the plateau)"``."""
     runs = list(runs)
     if not runs:
         return "none (no runs)"
@@ -25,7 +26,9 @@ def kept_epochs_text(runs) -> str:
     budgets = sorted({r.epochs_run for r in runs})
     on = sum(bool(r.on_plateau) for r in runs)
     ran = (f"after {budgets[0]} epochs" if len(budgets) == 1 else f"after {budgets[0]}-{budgets[-1]} epochs")
-    return f"{words} {ran} ({'none' if on == 0 else f'{on} of {len(runs)}'} on the plateau)"
+    cut = sum(bool(getattr(r, "still_improving", False)) for r in runs)
+    cut_text = f"; {cut} of {len(runs)} still improving when the epoch cap ended them" if cut else ""
+    return f"{words} {ran} ({'none' if on == 0 else f'{on} of {len(runs)}'} on the plateau{cut_text})"
 
 
 def phase1_split_text(ds: Dataset, names: dict, split: str = "auto", seeds=0, n_val: int = 3) -> str:

@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 UNTESTED = "could not be tested with this budget (models kept checkpoints on their plateau)"
+UNRANKED = "could not be ranked with this budget (the losing model was still improving when the epoch cap ended it)"
 ALPHA = 0.05
 PAPER_METHODS = ("asb", "vanilla", "ebr")
 
@@ -50,6 +51,15 @@ SOURCES = {
     "c8_stab_se": ("08_attribution", "stab_se"),
     "c9_model9": ("09_level_and_beyond", "model9"), "c9_aware": ("09_level_and_beyond", "model_aware"),
     "c9_plateau": ("09_level_and_beyond", "level9_on_plateau"), "c9_runs": ("09_level_and_beyond", "level9_runs"),
+    # runs the epoch cap ended while still improving, per method where a claim ranks methods
+    "c3_improving": ("03_class_task", "n_still_improving"), "c4_improving": ("04_level_task", "n_still_improving"),
+    **{f"c3_improving_{m}": ("03_class_task", f"{m}_still_improving") for m in ("asb", "vanilla", "ebr")},
+    **{f"c3_runs_{m}": ("03_class_task", f"{m}_n_runs") for m in ("asb", "vanilla", "ebr")},
+    **{f"c7_improving_{m}": ("07_held_out", f"improving_{m}") for m in ("asb", "vanilla", "ebr")},
+    # the spread over seeds on the paper's split, and the direction of the paired differences
+    **{f"c3_min_{m}": ("03_class_task", f"{m}_f1_min") for m in ("asb", "vanilla", "ebr")},
+    **{f"c3_max_{m}": ("03_class_task", f"{m}_f1_max") for m in ("asb", "vanilla", "ebr")},
+    "c7_d_av": ("07_held_out", "diff_asb_vs_vanilla"), "c7_d_ae": ("07_held_out", "diff_asb_vs_ebr"),
 }
 
 
@@ -90,20 +100,67 @@ def _lt(a, b) -> bool:
     return finite(a) and finite(b) and a < b
 
 
+def _flagged(improving, runs) -> bool:
+    """More than half of a method's runs were still improving when the epoch cap ended them."""
+    return finite(improving) and finite(runs) and runs > 0 and improving > runs / 2
+
+
+def _above_spread(v: dict, a: str, b: str) -> bool:
+    """On the paper's split, ``a``'s worst seed beats ``b``'s best, with at least two seeds each: a gap
+    the seed-to-seed spread does not explain."""
+    return finite(v["c3_seeds"]) and v["c3_seeds"] >= 2 and _lt(v[f"c3_max_{b}"], v[f"c3_min_{a}"])
+
+
+def asb_claim(v: dict) -> tuple[str, str]:
+    """Claim 1, "ASB beats Vanilla and EBR", read from the direction and the strength of the evidence:
+    ``(what this book found, reading)``.
+
+    * A paired difference on new participants that is significant *against* ASB makes the claim not
+      supported, and the row says so ("ASB worse than EBR, -0.07, p = 0.03").
+    * Supported: significantly better than both on new participants, and the highest held-out accuracy.
+    * Partly supported: better than one of them significantly on new participants, or, on the paper's
+      split, better than both by more than the spread over seeds (the worst ASB seed above the best seed
+      of each); a higher mean of a few seeds is not evidence.
+    * Not judged when the models kept checkpoints on their plateau; not ranked when the model that loses
+      a comparison had more than half of its runs still improving when the epoch cap ended them."""
+    names = {"vanilla": "Vanilla", "ebr": "EBR"}
+    diffs = {"vanilla": (v["c7_d_av"], v["c7_p_av"]), "ebr": (v["c7_d_ae"], v["c7_p_ae"])}
+    parts = []
+    for m, (d, p) in diffs.items():
+        worse = finite(d) and d < 0
+        parts.append(f"ASB {'worse than' if worse else 'vs'} {names[m]} {d:+.2f} (p = {p:.2f})")
+    found = (f"mean F1 over {v['c3_seeds']:.0f} seeds: ASB {v['c3_asb']:.2f}, Vanilla {v['c3_van']:.2f}, "
+             f"EBR {v['c3_ebr']:.2f}; on new participants " + ", ".join(parts))
+    if not (trained((v["c3_plateau"], v["c3_runs"]))
+            and trained(*[(v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"]) for m in PAPER_METHODS])):
+        return found, UNTESTED
+    for m, (d, _) in diffs.items():  # the loser of each held-out comparison must have finished learning
+        loser = m if not (finite(d) and d < 0) else "asb"
+        if _flagged(v[f"c7_improving_{loser}"], v[f"c7_runs_{loser}"]):
+            return found + f"; {names.get(loser, 'ASB')} was still improving when the epoch cap ended it", UNRANKED
+    against = any(_lt(p, ALPHA) and finite(d) and d < 0 for d, p in diffs.values())
+    favour = [_lt(p, ALPHA) and finite(d) and d > 0 for d, p in diffs.values()]
+    if against:
+        return found, reading(False)
+    if all(favour) and _lt(max(v["c7_van"], v["c7_ebr"]), v["c7_asb"]):
+        return found, reading(True)
+    spread = [_above_spread(v, "asb", m) and not _flagged(v[f"c3_improving_{m}"], v[f"c3_runs_{m}"])
+              for m in ("vanilla", "ebr")]
+    return found, reading(False, partly=any(favour) or all(spread))
+
+
 def claims(v: dict, majority_level="?") -> pd.DataFrame:
     """The verdict table: the paper's claim, what this book found, and the reading by these rules:
 
-    1. ASB beats Vanilla and EBR: paired p < 0.05 against both on new participants and the highest
-       held-out accuracy (partly: the highest mean F1 on the paper's split); judged only when the
-       paper-split and held-out models left their plateau.
+    1. ASB beats Vanilla and EBR: :func:`asb_claim` (the sign and strength of every paired difference
+       on new participants, the spread over seeds on the paper's split).
     2. ASB decodes valence: permutation p < 0.05 and the participant interval above chance.
-    3. The level F1 is meaningful: ASB's mean F1 above the 95th percentile of random guessing.
+    3. The level F1 is meaningful: ASB's mean F1 above the 95th percentile of random guessing; the row
+       says how many level runs were still improving when the epoch cap ended them.
     4. The challenge score: Phase I at least 0.05 better than always "neutral, 0" (partly: better).
     5. SE weights select emotion regions: EBR overlap p < 0.05, seed-to-seed Spearman > 0.5 and
        agreement with integrated gradients > 0.5 (partly: either of the last two).
     """
-    paper_ok = trained((v["c3_plateau"], v["c3_runs"]))
-    held_ok = trained(*[(v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"]) for m in PAPER_METHODS])
     if finite(v["c5_p2"]):
         p2 = f"Phase II {v['c5_p2']:.4f}"
     elif finite(v.get("c5_p2_cf", float("nan"))):
@@ -112,13 +169,7 @@ def claims(v: dict, majority_level="?") -> pd.DataFrame:
     else:
         p2 = "Phase II not scored here (no test labels given)"
     rows = [
-        ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47)",
-         f"mean F1 over {v['c3_seeds']:.0f} seeds: ASB {v['c3_asb']:.2f}, Vanilla {v['c3_van']:.2f}, "
-         f"EBR {v['c3_ebr']:.2f}; on new participants ASB vs Vanilla p = {v['c7_p_av']:.2f}, "
-         f"vs EBR p = {v['c7_p_ae']:.2f}",
-         reading(_lt(v["c7_p_av"], ALPHA) and _lt(v["c7_p_ae"], ALPHA)
-                 and _lt(max(v["c7_van"], v["c7_ebr"]), v["c7_asb"]),
-                 _lt(max(v["c3_van"], v["c3_ebr"]), v["c3_asb"]), tested=held_ok and paper_ok)),
+        ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47)", *asb_claim(v)),
         ("ASB decodes valence (0.73 on the paper's split)",
          f"held-out participants: {v['c7_asb']:.2f} ({v['c7_asb_lo']:.2f}-{v['c7_asb_hi']:.2f}), chance "
          f"{v['c7_chance']:.2f}, permutation p = {v['c7_perm_asb']:.3f}",
@@ -126,7 +177,9 @@ def claims(v: dict, majority_level="?") -> pd.DataFrame:
                  tested=trained((v["c7_plateau_asb"], v["c7_runs_asb"])))),
         ("ASB's level F1 (0.26) is meaningful",
          f"ASB mean F1 {v['c4_asb']:.2f}; always {majority_level} {v['c4_const']:.2f}, random guessing "
-         f"{v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})",
+         f"{v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})"
+         + (f"; {v['c4_improving']:.0f} of {v['c4_runs']:.0f} level runs still improving when the epoch cap ended "
+            "them" if finite(v.get("c4_improving")) and v["c4_improving"] > 0 else ""),
          reading(_lt(v["c4_rand_p95"], v["c4_asb"]), tested=trained((v["c4_plateau"], v["c4_runs"])))),
         ("Challenge score 0.5132 (Phase I), 0.4213 (Phase II)",
          f"Phase I {v['c5_p1']:.4f}, {p2}; always neutral {v['c5_neutral']:.4f}",
@@ -155,13 +208,19 @@ def rating_text(v: dict) -> str:
 
 
 def training_text(v: dict) -> str:
-    """One sentence on how many runs kept a checkpoint on their plateau."""
+    """Two sentences on how many runs kept a checkpoint on their plateau, and how many the epoch cap
+    ended while they were still improving."""
     return (f"On the paper's split {v['c3_plateau']:.0f} of {v['c3_runs']:.0f} class-task runs and "
             f"{v['c4_plateau']:.0f} of {v['c4_runs']:.0f} level-task runs kept a checkpoint inside their "
             f"validation plateau; on held-out participants ASB {v['c7_plateau_asb']:.0f} of "
             f"{v['c7_runs_asb']:.0f} fold runs, Vanilla {v['c7_plateau_vanilla']:.0f} of "
             f"{v['c7_runs_vanilla']:.0f}, EBR {v['c7_plateau_ebr']:.0f} of {v['c7_runs_ebr']:.0f}. A claim is "
-            "judged only on models of which at most half did.")
+            "judged only on models of which at most half did. The epoch cap ended "
+            f"{v['c3_improving']:.0f} of {v['c3_runs']:.0f} class-task and {v['c4_improving']:.0f} of "
+            f"{v['c4_runs']:.0f} level-task runs on the paper's split, and ASB {v['c7_improving_asb']:.0f}, "
+            f"Vanilla {v['c7_improving_vanilla']:.0f} and EBR {v['c7_improving_ebr']:.0f} of their held-out fold "
+            "runs, while they were still improving; two methods are not ranked when the one that loses had more "
+            "than half of its runs cut off so.")
 
 
 def recovery_text(v: dict) -> str:

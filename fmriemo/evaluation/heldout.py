@@ -18,7 +18,7 @@ from ..metrics import macro_f1
 from ..models import registry
 from ..profiles import Settings
 from ..training.config import config_for
-from ..training.runs import RunResult, on_trials, train_run
+from ..training.runs import RunResult, on_trials, train_runs
 from .baselines import baseline_inputs, baseline_pipeline
 from .statistics import bootstrap, mcnemar_exact, paired, participant_sign_flip, permutation_vs_chance, wilson_interval
 
@@ -37,17 +37,18 @@ def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings 
     """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``.
     ``settings`` (:class:`fmriemo.profiles.Settings`; default: the full profile's) gives the
     protocol, folds, seeds, validation size, budget, cache and device; ``preprocessing`` replaces
-    the method's own input."""
+    the method's own input. The seeds and folds train together as one batched network
+    (:func:`fmriemo.training.runs.train_runs`)."""
     check_task(task)
     s = settings or Settings.resolve()
-    out = []
+    keys, jobs = [], []
     for seed in s.seeds:
         for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
             cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device,
                              preprocess=preprocessing)
-            out.append((seed, f, train_run(ds, nested_split(ds, test_p, s.fold_n_val, seed), cfg, s.cache_dir,
-                                           s.progress)))
-    return out
+            keys.append((seed, f))
+            jobs.append((nested_split(ds, test_p, s.fold_n_val, seed), cfg))
+    return [(seed, f, r) for (seed, f), r in zip(keys, train_runs(ds, jobs, s.cache_dir, s.progress, n_jobs=s.jobs))]
 
 
 def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
@@ -62,11 +63,15 @@ def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Set
     s = settings or Settings.resolve()
     seed, orders = s.seeds[0], class_orders(ds)
     cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device)
-    out = {}
+    keys, jobs = [], []
     for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
         rest = [p for p in training_participants(ds) if p not in set(test_p)]
-        out[f] = [(fold, train_run(ds, nested_split(ds, list(test_p) + fold, s.fold_n_val, seed), cfg,
-                                   s.cache_dir, s.progress)) for fold in inner_folds(orders, rest, inner_k)]
+        for fold in inner_folds(orders, rest, inner_k):
+            keys.append((f, fold))
+            jobs.append((nested_split(ds, list(test_p) + fold, s.fold_n_val, seed), cfg))
+    out: dict[int, list] = {}
+    for (f, fold), r in zip(keys, train_runs(ds, jobs, s.cache_dir, s.progress, n_jobs=s.jobs)):  # all inner folds in one batch
+        out.setdefault(f, []).append((fold, r))
     return out
 
 
@@ -87,7 +92,8 @@ def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | N
         by_fold: dict[int, list] = {}
         for seed, f, r in fold_runs(ds, method, task, preprocessing=preprocessing, settings=s):
             out.append(prediction_rows(ds, r.test_index, r.y_pred, task, model=name, seed=seed, fold=f,
-                             kept_epoch=r.best_epoch, on_plateau=r.on_plateau))
+                                       kept_epoch=r.best_epoch, on_plateau=r.on_plateau,
+                                       still_improving=r.still_improving))
             by_fold.setdefault(f, []).append(r)
         if ensemble:
             for f, rs in by_fold.items():
@@ -99,9 +105,11 @@ def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | N
 
 def plateau_counts(pred: pd.DataFrame) -> pd.DataFrame:
     """Per deep model: how many of its fold runs kept a checkpoint inside the validation plateau
-    (see :func:`fmriemo.training.loop.plateau_exit`), and the median kept epoch."""
+    (:func:`fmriemo.training.loop.plateau_exit`), how many the epoch cap ended while still improving
+    (:func:`fmriemo.training.loop.still_improving`), and the median kept epoch."""
     runs = pred.dropna(subset=["kept_epoch"]).drop_duplicates(["model", "seed", "fold"])
     return runs.groupby("model", sort=False).agg(runs=("fold", "size"), on_plateau=("on_plateau", "sum"),
+                                                 still_improving=("still_improving", "sum"),
                                                  median_kept_epoch=("kept_epoch", "median"))
 
 

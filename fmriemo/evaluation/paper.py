@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..data.dataset import Dataset
-from ..data.splits import PAPER_SPLIT_SEED
+from ..data.splits import PAPER_SPLIT_SEED, make_paper_split
 from ..metrics import classification_metrics, macro_f1
 from ..profiles import Settings
+from ..training.config import config_for
 from ..training.loop import EarlyStopping
-from ..training.runs import RunResult, train_paper
+from ..training.runs import RunResult, train_runs
 from .statistics import bootstrap, wilson_interval
 
 #: The seed paper's inner-test results (Tables 1-3 of the poster).
@@ -36,16 +38,19 @@ def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | Non
     ``table`` has one row per run with its test metrics and training record.
     """
     st = settings or Settings.resolve()
+    split = make_paper_split(ds, task, split_seed)
     runs: dict[tuple[str, int], RunResult] = {}
     rows = []
-    for method in methods:
-        for s in st.seeds:
-            r = train_paper(ds, method, task, st, seed=s, split_seed=split_seed)
+    for method in methods:  # a method's seeds train together as one batched network
+        jobs = [(split, config_for(st.profile, st.epochs, method=method, task=task, seed=s, device=st.device))
+                for s in st.seeds]
+        for s, r in zip(st.seeds, train_runs(ds, jobs, st.cache_dir, st.progress, n_jobs=st.jobs)):
             runs[(method, s)] = r
             m = classification_metrics(r.y_true, r.y_pred, task)
             rows.append({"method": method, "seed": s, **{k: m[k] for k in METRICS}, "n": m["n"],
                          "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
                          "plateau_exit": r.plateau_exit, "on_plateau": r.on_plateau,
+                         "still_improving": r.still_improving,
                          "train_seconds": r.seconds, "cached": r.cached})
     return runs, pd.DataFrame(rows)
 
@@ -145,3 +150,52 @@ def f1_by_budget(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 3
     out["this chapter's rule"] = table.groupby("method")["f1"].mean()
     out["paper"] = PAPER_TABLES[task]["f1"].reindex(out.index)
     return out
+
+
+def chance_of_reaching(values, target: float) -> float:
+    """The chance that one more run scores at least ``target``, if runs' scores spread like ``values``
+    (a normal distribution with their mean and standard deviation; NaN with fewer than two values or no
+    spread)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if len(v) < 2 or v.std(ddof=1) == 0:
+        return float("nan")
+    return float(stats.norm.sf(target, loc=v.mean(), scale=v.std(ddof=1)))
+
+
+def f1_by_seed(runs: dict, table: pd.DataFrame, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
+    """Every run's test macro F1 at every budget it reached (:func:`budget_table`) and with its own
+    rule (budget ``"kept"``): columns method, seed, budget, test_f1."""
+    rows = budget_table(runs, budgets)[["method", "seed", "budget", "test_f1"]].astype({"budget": object})
+    kept = table[["method", "seed", "f1"]].rename(columns={"f1": "test_f1"}).assign(budget="kept")
+    return pd.concat([rows, kept], ignore_index=True)
+
+
+def luck_table(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
+    """How much one run depends on its seed: for every method and every budget the runs reached (and the
+    runs' own rule, budget ``"kept"``), the test macro F1 of the checkpoint kept, over seeds (number, mean,
+    SD, min, max), how many seeds reached the paper's F1, and the chance that one run would given that
+    spread (:func:`chance_of_reaching`)."""
+    target = PAPER_TABLES[task]["f1"]
+    out = []
+    for (method, budget), g in f1_by_seed(runs, table, budgets).groupby(["method", "budget"], sort=False):
+        f1 = g["test_f1"].to_numpy(float)
+        goal = float(target.get(method, np.nan))
+        out.append({"method": method, "budget": budget, "seeds": len(f1), "mean F1": f1.mean(),
+                    "SD": f1.std(ddof=1) if len(f1) > 1 else np.nan, "min": f1.min(), "max": f1.max(),
+                    "paper's F1": goal, "seeds reaching it": int((f1 >= goal).sum()),
+                    "chance one run reaches it": chance_of_reaching(f1, goal)})
+    return pd.DataFrame(out)
+
+
+def selection_optimism(runs: dict) -> pd.DataFrame:
+    """The optimism of choosing the checkpoint on the validation trials: for every run, its validation
+    accuracy at the kept epoch, its test accuracy, and the difference (positive: the validation record
+    flattered the checkpoint it chose)."""
+    rows = []
+    for (method, seed), r in runs.items():
+        val = float(r.history["val_acc"][r.best_epoch - 1])
+        test = float(np.mean(np.asarray(r.y_true) == np.asarray(r.y_pred)))
+        rows.append({"method": method, "seed": seed, "kept epoch": r.best_epoch, "validation accuracy": val,
+                     "test accuracy": test, "optimism": val - test})
+    return pd.DataFrame(rows)

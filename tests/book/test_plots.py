@@ -14,18 +14,40 @@ from fmriemo.training.runs import RunResult  # noqa: E402
 
 def _run(method, best, n=120):
     rising = np.r_[np.full(60, 0.33), np.full(n - 60, 0.6)]
-    return RunResult(key=method, config={"method": method}, split={}, history={"val_acc": rising.tolist()},
+    return RunResult(key=method, config={"method": method, "epochs": n, "patience": 30}, split={}, history={"val_acc": rising.tolist()},
                      best_epoch=best, epochs_run=n, seconds=0, test_index=np.arange(2), y_true=np.zeros(2),
                      y_pred=np.zeros(2), proba=np.zeros((2, 3)))
 
 
 def test_budget_curves_mark_kept_epochs_open_on_the_plateau():
-    fig = plots.budget_curves({("asb", 0): _run("asb", 10), ("ebr", 0): _run("ebr", 100)})
+    fig = plots.budget_curves({("asb", 0): _run("asb", 10), ("ebr", 0): _run("ebr", 85)})
     asb, ebr = fig.axes
     assert asb.get_title() == "ASB" and ebr.get_title() == "EBR"
     dot = [line for line in asb.lines if line.get_marker() == "o"][0]
     assert dot.get_markerfacecolor() == "white"  # kept on its plateau: an open dot
     assert [line for line in ebr.lines if line.get_marker() == "o"][0].get_markerfacecolor() != "white"
+    assert not [line for line in asb.lines + ebr.lines if line.get_marker() == ">"]
+    plt.close(fig)
+
+
+def test_budget_curves_mark_runs_the_cap_cut_off_with_a_triangle():
+    fig = plots.budget_curves({("asb", 0): _run("asb", 115), ("asb", 1): _run("asb", 80)})  # cap 120, patience 30
+    marks = [line.get_marker() for line in fig.axes[0].lines if line.get_marker() in ("o", ">")]
+    assert sorted(marks) == [">", "o"]
+    plt.close(fig)
+
+
+def test_seed_spread_draws_a_dot_per_run_and_the_paper_line():
+    f1 = pd.DataFrame({"method": ["asb", "asb", "ebr", "asb", "asb", "ebr"], "seed": [0, 1, 0, 0, 1, 0],
+                       "budget": [50, 50, 50, "kept", "kept", "kept"], "test_f1": [0.4, 0.5, 0.3, 0.6, 0.7, 0.35]})
+    opt = pd.DataFrame({"method": ["asb", "asb", "ebr"], "validation accuracy": [0.8, 0.7, 0.5],
+                        "test accuracy": [0.6, 0.65, 0.4]})
+    fig = plots.seed_spread(f1, pd.Series({"asb": 0.73, "ebr": 0.52}), opt)
+    left, right = fig.axes
+    assert sum(len(c.get_offsets()) for c in left.collections) == 6
+    assert sorted(line.get_ydata()[0] for line in left.lines) == [0.52, 0.73]
+    assert [t.get_text() for t in left.get_xticklabels()] == ["50", "chapter's rule"]
+    assert sum(len(c.get_offsets()) for c in right.collections) == 3
     plt.close(fig)
 
 

@@ -18,7 +18,11 @@ def strong() -> dict:
          "c7_p_av": 0.01, "c7_p_ae": 0.01, "c7_perm_asb": 0.001, "c8_se_ig": 0.7,
          "c9_aware": 0.43, "c9_model9": 0.55, "c9_plateau": 0, "c9_runs": 3}
     for m in ("asb", "vanilla", "ebr"):
-        v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"] = 0, 3
+        v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"], v[f"c7_improving_{m}"] = 0, 3, 0
+        v[f"c3_improving_{m}"], v[f"c3_runs_{m}"] = 0, 3
+    v.update({"c7_d_av": 0.12, "c7_d_ae": 0.15, "c3_improving": 0, "c4_improving": 0,
+              "c3_min_asb": 0.65, "c3_max_asb": 0.75, "c3_min_vanilla": 0.45, "c3_max_vanilla": 0.55,
+              "c3_min_ebr": 0.40, "c3_max_ebr": 0.50})
     return v
 
 
@@ -122,4 +126,48 @@ def test_the_verdicts_sentences():
     assert verdict.class_corr_text(v) == "more than 0.999"
     assert verdict.class_corr_text({**v, "c6_class_corr": 0.42}) == "at least 0.42"
     assert "surrogate" in verdict.scope_text(True) and "surrogate" not in verdict.scope_text(False)
+
+
+@pytest.mark.conclusions
+def test_a_significant_difference_against_asb_is_read_as_such():
+    """The real data's case: ASB's mean F1 on the paper's split a hair above Vanilla's over two seeds, while
+    on new participants ASB is significantly *worse* than Vanilla (a paired p of 0.03 for -0.07). The rules
+    before this one read the p-value without its sign and the higher mean as "partly supported"."""
+    v = {**strong(), "c3_seeds": 2, "c3_asb": 0.52, "c3_van": 0.51, "c3_ebr": 0.40,
+         "c3_min_asb": 0.45, "c3_max_asb": 0.59, "c3_min_vanilla": 0.42, "c3_max_vanilla": 0.59,
+         "c7_d_av": -0.07, "c7_p_av": 0.03, "c7_d_ae": 0.02, "c7_p_ae": 0.6, "c7_asb": 0.40, "c7_van": 0.47}
+    row = verdict.claims(v).iloc[0]
+    assert row["reading"] == "not supported here"
+    found = row["this book (data above)"]
+    assert "ASB worse than Vanilla -0.07 (p = 0.03)" in found and "ASB vs EBR +0.02 (p = 0.60)" in found
+
+
+@pytest.mark.conclusions
+def test_partly_needs_evidence_beyond_the_spread_over_seeds():
+    """A higher mean over two seeds whose ranges overlap, and nothing significant on new participants, is
+    no evidence: "not supported here" (the old rules said "partly supported")."""
+    v = {**strong(), "c3_seeds": 2, "c3_asb": 0.55, "c3_van": 0.50, "c3_ebr": 0.48,
+         "c3_min_asb": 0.45, "c3_max_asb": 0.65, "c3_min_vanilla": 0.44, "c3_max_vanilla": 0.56,
+         "c3_min_ebr": 0.40, "c3_max_ebr": 0.56, "c7_p_av": 0.4, "c7_p_ae": 0.5, "c7_d_av": 0.02, "c7_d_ae": 0.01}
+    assert readings(v)[0] == "not supported here"
+    # the same means, but every ASB seed above every seed of both others: partly supported
+    apart = {**v, "c3_min_asb": 0.60, "c3_max_vanilla": 0.52, "c3_max_ebr": 0.50}
+    assert verdict.asb_claim(apart)[1] == "partly supported"
+    assert verdict.asb_claim({**apart, "c3_seeds": 1})[1] == "not supported here"  # one seed has no spread
+
+
+@pytest.mark.conclusions
+def test_no_ranking_when_the_loser_was_still_improving_at_the_cap():
+    v = strong()
+    v["c7_improving_vanilla"] = 2  # 2 of Vanilla's 3 held-out runs were cut off while improving
+    found, reading = verdict.asb_claim(v)
+    assert reading == verdict.UNRANKED and "Vanilla was still improving when the epoch cap ended it" in found
+    v = {**strong(), "c7_d_ae": -0.1, "c7_p_ae": 0.01, "c7_improving_asb": 3}  # ASB loses, and ASB was cut off
+    assert verdict.asb_claim(v)[1] == verdict.UNRANKED
+    v["c7_improving_asb"] = 1  # at most half: ranked, and against ASB
+    assert verdict.asb_claim(v)[1] == "not supported here"
+    assert "1 of 3 level runs" not in verdict.claims(strong())["this book (data above)"].iloc[2]
+    assert "2 of 3 level runs still improving" in verdict.claims({**strong(), "c4_improving": 2})[
+        "this book (data above)"].iloc[2]
+    assert "The epoch cap ended 0 of 9 class-task" in verdict.training_text(strong())
 

@@ -49,3 +49,43 @@ def test_the_protocol_trains_every_method_and_seed_on_the_papers_split(dataset, 
     ci = paper.interval_table(runs, "class", 0, n_resamples=100)
     assert ci.loc["ebr", "accuracy_lo"] <= ci.loc["ebr", "accuracy"] <= ci.loc["ebr", "accuracy_hi"]
     assert paper.rank_counts(table.assign(method=["a", "b"]), "f1").sum() == 2
+
+
+def _run(val_acc, test_f1, y_true, y_pred, best_epoch):
+    return RunResult(key="k", config={"monitor": "val_acc"}, split={},
+                     history={"val_acc": val_acc, "test_acc": [np.nan] * len(val_acc), "test_f1": test_f1},
+                     best_epoch=best_epoch, epochs_run=len(val_acc), seconds=0, test_index=np.arange(len(y_true)),
+                     y_true=np.asarray(y_true), y_pred=np.asarray(y_pred), proba=np.zeros((len(y_true), 3)))
+
+
+@pytest.mark.conclusions
+def test_chance_of_reaching_reads_a_normal_spread():
+    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.6) == pytest.approx(0.5)
+    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.8) == pytest.approx(0.02275, abs=1e-4)  # 2 SD above
+    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.4) == pytest.approx(0.97725, abs=1e-4)
+    assert np.isnan(paper.chance_of_reaching([0.6], 0.5)) and np.isnan(paper.chance_of_reaching([0.6, 0.6], 0.5))
+    assert paper.chance_of_reaching([0.5, np.nan, 0.7], 0.6) == pytest.approx(0.5)
+
+
+@pytest.mark.conclusions
+def test_luck_table_counts_seeds_at_each_budget_and_the_rule():
+    """Three seeds of ASB: at budget 2 their F1 is 0.5, 0.6, 0.8; with their own rule 0.6, 0.7, 0.8
+    (paper's class F1 for ASB: 0.73)."""
+    runs = {("asb", s): _run([0.3, 0.5, 0.4], [0.1, f, 0.2], [0, 1], [0, 1], 2) for s, f in enumerate((0.5, 0.6, 0.8))}
+    table = pd.DataFrame({"method": ["asb"] * 3, "seed": [0, 1, 2], "f1": [0.6, 0.7, 0.8]})
+    luck = paper.luck_table(runs, table, "class", budgets=(2, 50)).set_index("budget")
+    assert list(luck.index) == [2, "kept"]  # budget 50 was not reached
+    assert luck.loc[2, "seeds"] == 3 and luck.loc[2, "mean F1"] == pytest.approx(0.6333, abs=1e-4)
+    assert luck.loc[2, "seeds reaching it"] == 1 and luck.loc["kept", "seeds reaching it"] == 1
+    assert (luck.loc[2, "min"], luck.loc[2, "max"]) == (0.5, 0.8)
+    assert luck.loc["kept", "paper's F1"] == 0.73
+    assert luck.loc["kept", "chance one run reaches it"] == pytest.approx(
+        paper.chance_of_reaching([0.6, 0.7, 0.8], 0.73))
+
+
+@pytest.mark.conclusions
+def test_selection_optimism_is_validation_minus_test_at_the_kept_epoch():
+    r = _run([0.3, 0.9, 0.4], [0.1, 0.2, 0.3], [0, 1, 2, 2], [0, 1, 1, 1], best_epoch=2)
+    opt = paper.selection_optimism({("vanilla", 3): r}).iloc[0]
+    assert opt["validation accuracy"] == 0.9 and opt["test accuracy"] == 0.5
+    assert opt["optimism"] == pytest.approx(0.4) and opt["kept epoch"] == 2 and opt["seed"] == 3
