@@ -17,29 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 RULES = [(0, 60), (200, 100), (300, 150), (400, 150), (600, 200)]  # (min_epochs, patience)
-
-
-def _one(job):
-    method, task, seed, epochs, device, cache, data_dir, surrogate_seed, threads = job
-    import torch
-    torch.set_num_threads(threads)
-    from fmriemo.data.source import open_dataset
-    from fmriemo.profiles import Settings
-    from fmriemo.training.runs import train_paper
-    ds = open_dataset(data_dir, "", surrogate_seed, cache)
-    t0 = time.perf_counter()
-    settings = Settings.resolve("paper", epochs=epochs, cache_dir=cache, device=device, progress=False)
-    r = train_paper(ds, method, task, settings, seed=seed)
-    return (method, task, seed), r, time.perf_counter() - t0
 
 
 def main(argv=None):
@@ -50,11 +34,11 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=1000, help="the longest budget (every run trains this long)")
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200, 300, 600, 1000, 3000, 10000])
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes")
+    ap.add_argument("--jobs", type=int, default=1, help="joblib workers that share the runs (default 1)")
     ap.add_argument("--data-dir", default="")
     ap.add_argument("--surrogate-seed", type=int, default=2024)
     ap.add_argument("--cache-dir", default="", help="model cache (default: a temporary folder)")
-    ap.add_argument("--out", default="", help="save every finished run here (JSON lines), as it finishes")
+    ap.add_argument("--out", default="", help="save every finished run here (JSON lines), as each method's seeds finish")
     ap.add_argument("--rules", nargs="+", default=[f"{m}:{p}" for m, p in RULES],
                     help="early-stopping rules to replay, as MIN_EPOCHS:PATIENCE")
     ap.add_argument("--from-file", default="", help="print the tables from runs saved with --out; train nothing")
@@ -76,31 +60,29 @@ def main(argv=None):
 
 
 def train_all(a):
+    """Every (method, task, seed) on the paper's split; a method's seeds train together as one batched
+    network (``fmriemo.training.runs.train_runs``), its parts spread over ``--jobs`` joblib workers."""
+    from fmriemo.data.source import open_dataset
+    from fmriemo.data.splits import make_paper_split
+    from fmriemo.training.config import config_for
+    from fmriemo.training.runs import train_runs
+
     cache = a.cache_dir or tempfile.mkdtemp(prefix="fmriemo-budget-")
-    threads = max(1, (os.cpu_count() or 1) // a.jobs)
-    jobs = [(m, t, s, a.epochs, a.device, cache, a.data_dir, a.surrogate_seed, threads)
-            for t in a.tasks for m in a.methods for s in range(a.seeds)]
+    ds = open_dataset(a.data_dir, "", a.surrogate_seed, cache)
     results = []
-
-    def save(res):
-        results.append(res)
-        if a.out:
-            job, r, wall = res
-            d = r.to_json()
-            for k in ("proba", "gates", "test_index", "y_true", "y_pred"):
-                d[k] = None
-            with open(a.out, "a") as fh:
-                fh.write(json.dumps({"job": list(job), "run": d, "wall": wall}) + "\n")
-
-    if a.jobs > 1:
-        import multiprocessing as mp
-        from concurrent.futures import as_completed
-        with ProcessPoolExecutor(a.jobs, mp_context=mp.get_context("spawn")) as ex:
-            for fut in as_completed([ex.submit(_one, j) for j in jobs]):
-                save(fut.result())
-    else:
-        for j in jobs:
-            save(_one(j))
+    for t in a.tasks:
+        split = make_paper_split(ds, t)
+        for m in a.methods:
+            jobs = [(split, config_for("paper", a.epochs, method=m, task=t, seed=s, device=a.device))
+                    for s in range(a.seeds)]
+            for s, r in zip(range(a.seeds), train_runs(ds, jobs, cache, progress=True, n_jobs=a.jobs)):
+                results.append(((m, t, s), r, r.seconds))
+                if a.out:
+                    d = r.to_json()
+                    for k in ("proba", "gates", "test_index", "y_true", "y_pred"):
+                        d[k] = None
+                    with open(a.out, "a") as fh:
+                        fh.write(json.dumps({"job": [m, t, s], "run": d, "wall": r.seconds}) + "\n")
     return results
 
 

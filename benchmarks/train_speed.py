@@ -1,9 +1,12 @@
 """Training speed of the three paper models, measured against this machine's own
-matmul throughput in the same run, and the wall time of chapters 3-4.
+matmul throughput in the same run; the seeds of a model trained together as one
+batched network against the same seeds trained one after the other; and the wall
+time of chapters 3-4.
 
     python benchmarks/train_speed.py                     # models + chapters 3-4 (quick profile)
     python benchmarks/train_speed.py --chapters quick full
     python benchmarks/train_speed.py --chapters          # models only
+    python benchmarks/train_speed.py --chapters --members 5 --epochs 20   # batched vs sequential
     python benchmarks/train_speed.py --chapters --bar 40 # and the progress bar's cost in a kernel
 
 Prints one table; every ratio is between figures measured in this run.
@@ -17,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from fmriemo.book.build import chapter_sources, run_chapter
 from fmriemo.data import preprocess
@@ -26,43 +28,10 @@ from fmriemo.data.source import open_dataset
 from fmriemo.data.splits import make_paper_split
 from fmriemo.models.registry import build_model
 from fmriemo.training.config import TrainConfig, resolve_device
+from fmriemo.training.batched import Member, fit_members
 from fmriemo.training.loop import fit
 
-
-def matmul_flops(device: torch.device, n: int = 1024, seconds: float = 2.0) -> float:
-    """Sustained float32 matmul FLOP/s of an n x n product."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    for _ in range(3):
-        a @ b
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    sync()
-    reps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ b
-        reps += 1
-    sync()
-    return 2 * n ** 3 * reps / (time.perf_counter() - t0)
-
-
-def forward_flops(model: nn.Module, x: torch.Tensor) -> float:
-    """FLOPs (2 x multiply-adds) of the convolutions and dense layers for one forward pass of x."""
-    total = 0.0
-
-    def hook(mod, inp, out):
-        nonlocal total
-        if isinstance(mod, nn.Conv1d):
-            total += 2 * out.numel() * mod.in_channels * mod.kernel_size[0]
-        elif isinstance(mod, nn.Linear):
-            total += 2 * out.numel() * mod.in_features
-
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Linear))]
-    model.eval()
-    with torch.no_grad():
-        model(x)
-    for h in hs:
-        h.remove()
-    return total
+from _measure import forward_flops, matmul_flops  # benchmarks/_measure.py, beside this script
 
 
 def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple[float, float]:
@@ -81,6 +50,28 @@ def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple
     t0 = time.perf_counter()
     fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
     return (time.perf_counter() - t0) / epochs, flops
+
+
+def batched_vs_sequential(ds, method: str, task: str, device: str, epochs: int, members: int) -> tuple[float, float]:
+    """Seconds per member-epoch of ``members`` seeds on the paper's split trained one after the other
+    (:func:`fmriemo.training.loop.fit`) and trained together as one batched network
+    (:func:`fmriemo.training.batched.fit_members`), each after one warm-up epoch, with no early stopping."""
+    split = make_paper_split(ds, task)
+    X = preprocess.minmax_trial(ds.X)
+    y_tr, y_va = (encode(task, ds.labels(task, rows)) for rows in (split.train, split.val))
+    cfg = TrainConfig(method=method, task=task, epochs=epochs, device=device)
+    seeds = list(range(members))
+    fit_members(X, [Member(0, split.train, y_tr, split.val, y_va)], TrainConfig(method=method, task=task, epochs=1,
+                device=device), progress=False)  # warm-up
+    t0 = time.perf_counter()
+    for s in seeds:
+        torch.manual_seed(s)
+        fit(build_model(method, task), X[split.train], y_tr, X[split.val], y_va, TrainConfig(
+            method=method, task=task, seed=s, epochs=epochs, device=device), progress=False)
+    sequential = (time.perf_counter() - t0) / (members * epochs)
+    t0 = time.perf_counter()
+    fit_members(X, [Member(s, split.train, y_tr, split.val, y_va) for s in seeds], cfg, progress=False)
+    return sequential, (time.perf_counter() - t0) / (members * epochs)
 
 
 BAR_NOTEBOOK = """
@@ -150,6 +141,9 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=10, help="timed epochs per model")
     ap.add_argument("--chapters", nargs="*", default=["quick"], choices=["quick", "full"],
                     help="profiles whose chapters 3-4 wall time to measure (none: skip)")
+    ap.add_argument("--members", type=int, default=0, metavar="N",
+                    help="also time N seeds of each model trained together as one batched network against the "
+                         "same N trained one after the other (per member-epoch, --epochs each)")
     ap.add_argument("--bar", type=int, default=0, metavar="EPOCHS",
                     help="also time this many ASB epochs in a papermill-run kernel with and without the progress bar")
     a = ap.parse_args(argv)
@@ -164,6 +158,13 @@ def main(argv=None):
             for method in ("vanilla", "asb", "ebr"):
                 s, f = epoch_seconds(ds, method, task, str(dev), a.epochs)
                 print(f"{method + '/' + task:<16}{s:>9.3f}{f / 1e9:>13.2f}{f / s / 1e9:>9.1f}{f / s / peak:>10.1%}")
+        if a.members:
+            print(f"\n{a.members} seeds on the paper's split, {a.epochs} epochs each, seconds per member-epoch:")
+            print(f"{'model':<16}{'one by one':>11}{'batched':>9}{'speed-up':>10}")
+            for task in ("class", "level"):
+                for method in ("vanilla", "asb", "ebr"):
+                    seq, bat = batched_vs_sequential(ds, method, task, str(dev), a.epochs, a.members)
+                    print(f"{method + '/' + task:<16}{seq:>11.3f}{bat:>9.3f}{seq / bat:>9.2f}x")
     if a.bar:
         secs = bar_seconds(a.bar)
         for mode, v in secs.items():

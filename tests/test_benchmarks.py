@@ -1,0 +1,46 @@
+"""The benchmark scripts run as a user would run them (tiny budgets): what they print and write."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench(script, *args, cwd):
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *map(str, args)], capture_output=True,
+                       text=True, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_paper_budget_writes_its_table_and_fills_the_books_cache(tmp_path):
+    cache = tmp_path / "cache"
+    out = _bench("paper_budget.py", "--epochs", 2, "--seeds", 2, "--methods", "ebr", "vanilla", "--cache-dir", cache,
+                 "--out", tmp_path / "pb", cwd=tmp_path)
+    assert out.index("estimate:") < out.index("EBR: mean F1")  # the estimate comes before any training
+    rec = json.loads((tmp_path / "pb.json").read_text())
+    assert [(r["method"], r["seed"]) for r in rec["runs"]] == [("ebr", 0), ("ebr", 1), ("vanilla", 0), ("vanilla", 1)]
+    assert all(r["epochs_run"] == 2 and 1 <= r["kept_epoch"] <= 2 and not r["from_cache"] for r in rec["runs"])
+    assert rec["methods"]["ebr"]["paper_f1"] == 0.47 and rec["methods"]["ebr"]["runs_trained"] == 2
+    assert 0 < rec["methods"]["ebr"]["fraction_of_matmul_rate"] < 5
+    text = (tmp_path / "pb.txt").read_text()
+    assert "2 epochs, no early stopping" in text and text.count("\nEBR ") == 3  # two runs and the summary
+    # the runs are stored under the keys of the book's paper profile: chapter 3 would read them
+    from fmriemo.data.source import open_dataset
+    from fmriemo.data.splits import make_paper_split
+    from fmriemo.training.config import config_for
+    from fmriemo.training.runs import train_runs
+    ds = open_dataset("", "", 2024, cache)
+    jobs = [(make_paper_split(ds, "class"), config_for("paper", 2, method="ebr", task="class", seed=s)) for s in (0, 1)]
+    assert all(r.cached for r in train_runs(ds, jobs, cache, progress=False))
+    again = _bench("paper_budget.py", "--epochs", 2, "--seeds", 2, "--methods", "ebr", "--cache-dir", cache,
+                   "--out", tmp_path / "again", "--no-estimate", cwd=tmp_path)
+    assert "estimate:" not in again and "from cache" in again
+
+
+def test_budget_replays_rules_on_batched_runs(tmp_path):
+    out = _bench("budget.py", "--methods", "ebr", "--tasks", "class", "--seeds", 2, "--epochs", 4, "--budgets", 2, 4,
+                 "--jobs", 2, "--cache-dir", tmp_path / "cache", "--out", tmp_path / "runs.jsonl", cwd=tmp_path)
+    assert "early-stopping rules replayed" in out and "2 runs of 4 epochs" in out
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2
