@@ -31,7 +31,7 @@ def assert_one_line_error(code, err, *needles, status=1):
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     if status == 2:  # argparse: the usage block, then one "error:" line naming the option
-        lines = [line for line in lines if ": error: " in line]
+        lines = [line for line in lines if "error: " in line]
     assert len(lines) == 1, err
     for n in needles:
         assert n in lines[0], (n, lines[0])
@@ -341,3 +341,415 @@ def test_ctrl_c_during_training_is_one_line(surrogate_dir, tmp_path, capsys, mon
                        "--profile", "quick", "--quiet")
     assert_one_line_error(code, err, "interrupted", "not cached", status=130)
     assert not list((tmp_path / "c" / "runs").iterdir())
+
+
+# --------------------------------------------------------------------------- rule: only regular files are read
+# A FIFO waits for a writer forever and a device never ends: every file is checked before it is opened.
+# Each case must end within seconds; the alarm turns a hang into a failure.
+
+@pytest.fixture
+def within_seconds():
+    import signal
+
+    def hung(signum, frame):
+        raise TimeoutError("the command hung")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_fifo_as_fmri_file(tiny_challenge, capsys, within_seconds):
+    f = P(tiny_challenge, "Train", "P02") / "fMRI_data.npz"
+    f.unlink()
+    os.mkfifo(f)
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), "is a FIFO (named pipe)")
+
+
+@pytest.mark.parametrize("which", ["submission", "labels"])
+def test_fifo_as_score_csv(which, tmp_path, capsys, within_seconds):
+    sub = _labels_csv(tmp_path / "sub.csv", "Participant,Trial,CLASS,LEVEL\nP04,1,-1,-3\n")
+    labels = _labels_csv(tmp_path / "labels.csv", GOOD)
+    fifo = sub if which == "submission" else labels
+    fifo.unlink()
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "score", sub, labels)
+    assert_one_line_error(code, err, str(fifo), "is a FIFO")
+
+
+def test_fifo_as_released_labels(tiny_challenge, tmp_path, capsys, within_seconds):
+    os.mkfifo(tmp_path / "labels.csv")
+    code, _, err = run(capsys, "check", tiny_challenge, "--labels", tmp_path / "labels.csv")
+    assert_one_line_error(code, err, "labels.csv", "is a FIFO")
+
+
+def test_dev_zero_as_submission(tmp_path, capsys, within_seconds):
+    labels = _labels_csv(tmp_path / "labels.csv", GOOD)
+    code, _, err = run(capsys, "score", "/dev/zero", labels)
+    assert_one_line_error(code, err, "/dev/zero", "is a character device")
+
+
+def test_fifo_in_a_cached_model_is_damage_that_heals(tmp_path, capsys, within_seconds):
+    argv = ["train", "--method", "ebr", "--epochs", "1", "--profile", "quick", "--cache-dir", tmp_path, "--quiet"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    model = next((tmp_path / "runs").glob("*/model.pt"))
+    model.unlink()
+    os.mkfifo(model)
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "is damaged (model.pt is a FIFO (named pipe)); training it again" in err
+    assert model.is_file() and '"from_cache": false' in out
+
+
+# --------------------------------------------------------------------------- rule: nothing is lost
+
+def test_chapters_check_the_data_before_replacing_a_notebook(tmp_path, capsys):
+    out = tmp_path / "book"
+    out.mkdir()
+    (out / "01_data.ipynb").write_text("a notebook of a previous run")
+    code, _, err = run(capsys, "chapters", "--only", "01", "--data-dir", tmp_path / "mistyped", "--out", out)
+    assert_one_line_error(code, err, "mistyped", "does not exist")
+    assert (out / "01_data.ipynb").read_text() == "a notebook of a previous run"
+
+
+def test_notebooks_refuse_to_overwrite_without_force(tmp_path, capsys):
+    out = tmp_path / "nb"
+    out.mkdir()
+    (out / "03_class_task.ipynb").write_text("my edited notebook")
+    code, _, err = run(capsys, "notebooks", out, "--repository", "https://github.com/lab/fmriemo")
+    assert_one_line_error(code, err, "03_class_task.ipynb", "file exists", "--force")
+    assert (out / "03_class_task.ipynb").read_text() == "my edited notebook"
+    assert sorted(p.name for p in out.iterdir()) == ["03_class_task.ipynb"]  # nothing else written either
+    code, _, err = run(capsys, "notebooks", out, "--repository", "https://github.com/lab/fmriemo", "--force")
+    assert code == 0, err
+    assert "my edited notebook" not in (out / "03_class_task.ipynb").read_text()
+
+
+def test_a_failed_chapter_keeps_the_previous_outputs(tmp_path, monkeypatch):
+    """A chapter that fails leaves its previous notebook and results as they were, and itself at
+    <chapter>.failed.ipynb."""
+    from fmriemo.book import build
+    out = tmp_path / "book"
+    (out / "results").mkdir(parents=True)
+    (out / "01_data.ipynb").write_text("previous notebook")
+    (out / "results" / "01_data.json").write_text("previous results")
+    src = tmp_path / "01_data.py"
+    header = Path(build.chapter_sources()[0]).read_text().split("# %%")[0]  # jupytext's header and kernelspec
+    src.write_text(header + "# %% tags=[\"parameters\"]\nprofile = 'quick'\n\n"
+                   "# %%\nfrom fmriemo.book import results\nresults.start('01_data', 'results', {})\n"
+                   "raise RuntimeError('this chapter fails')\n")
+    with pytest.raises(Exception, match="this chapter fails"):
+        build.run_chapter(src, out / "01_data.ipynb", {"profile": "quick"})
+    assert (out / "01_data.ipynb").read_text() == "previous notebook"
+    assert (out / "results" / "01_data.json").read_text() == "previous results"
+    assert not (out / "results" / "01_data.csv").exists()
+    assert "this chapter fails" in build.failed_notebook(out / "01_data.ipynb").read_text()
+
+
+# --------------------------------------------------------------------------- rule: nothing odd is accepted silently
+
+def test_test_is_a_file(tiny_challenge, capsys):
+    shutil.rmtree(tiny_challenge / "Test")
+    (tiny_challenge / "Test").write_text("")
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, "Test", "is a regular file", "expected the Test/ folder")
+
+
+def test_test_is_a_broken_link(tiny_challenge, capsys):
+    shutil.rmtree(tiny_challenge / "Test")
+    (tiny_challenge / "Test").symlink_to(tiny_challenge / "elsewhere")
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, "Test", "is a broken link")
+
+
+@pytest.mark.parametrize("command", ["check", "train"])
+def test_values_beyond_float32_are_refused(command, tiny_challenge, tmp_path, capsys):
+    x = 9000 + np.random.default_rng(1).standard_normal((6, 246, 25))
+    x[3, 10, 4] = 1e39  # finite as float64, inf as float32
+    write_npz(P(tiny_challenge, "Train", "P02") / "fMRI_data.npz", x)
+    argv = ["check", tiny_challenge] if command == "check" else \
+        ["train", "--data-dir", tiny_challenge, "--cache-dir", tmp_path / "c", "--quiet"]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, "P02", "fMRI_data.npz", "beyond float32's range", "trial 4")
+
+
+def test_a_test_participant_that_copies_a_training_one(tiny_challenge, capsys):
+    src = P(tiny_challenge, "Train", "P02") / "fMRI_data.npz"
+    shutil.copy(src, P(tiny_challenge, "Test", "P04") / "fMRI_data.npz")
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, "participant P04 (Test) holds exactly the data of P02 (Train)")
+
+
+def test_identical_trials_across_participants(tiny_challenge, capsys):
+    from fmriemo.data.loader import read_npz_array
+    a = read_npz_array(P(tiny_challenge, "Train", "P01") / "fMRI_data.npz")
+    b = read_npz_array(P(tiny_challenge, "Train", "P03") / "fMRI_data.npz")
+    b[5] = a[2]
+    write_npz(P(tiny_challenge, "Train", "P03") / "fMRI_data.npz", b)
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, "P03 trial 6 (Train) = P01 trial 3 (Train)")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "--seeds", "3"], "--seeds does not apply to train --split paper"),
+    (["train", "--k", "3"], "--k does not apply"),
+    (["train", "--n-val", "2"], "--n-val does not apply"),
+    (["train", "--data-dir", "x", "--surrogate-seed", "5"], "--surrogate-seed does not apply with --data-dir"),
+    (["check", ""], "DATA_DIR is empty"),
+    (["submit", "--out", ""], "--out is empty"),
+    (["chapters", "--out", ""], "--out is empty"),
+])
+def test_options_that_do_not_apply_or_are_empty(argv, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, needle, status=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_surrogate_in_the_cache_with_an_extra_participant_is_damage(tmp_path, capsys):
+    from fmriemo.data.source import open_dataset
+    ds = open_dataset("", "", 2024, tmp_path)
+    folder = next(tmp_path.glob("surrogate-*"))
+    shutil.copytree(folder / "Train" / "P01", folder / "Train" / "P21")
+    again = open_dataset("", "", 2024, tmp_path)
+    err = capsys.readouterr().err
+    assert "is damaged (Train/P21 is not one of its files" in err and "generating it again" in err
+    assert not (folder / "Train" / "P21").exists() and again.fingerprint == ds.fingerprint
+
+
+# --------------------------------------------------------------------------- rule: the header is read before the data
+
+def _npz_with_member(path: Path, member: str, payload: bytes) -> Path:
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(member, payload)
+    return path
+
+
+def _npy_header(shape, descr="<f8") -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def test_npz_declaring_a_huge_array(tiny_challenge, capsys, within_seconds):
+    f = P(tiny_challenge, "Train", "P01") / "fMRI_data.npz"
+    _npz_with_member(f, "data.npy", _npy_header((10 ** 8, 246, 25)) + b"\0" * 64)  # 458 GiB declared
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), "(100000000, 246, 25)", "1 to 1,000 trials")
+
+
+def test_npz_that_decompresses_beyond_its_array(tiny_challenge, capsys, within_seconds):
+    f = P(tiny_challenge, "Train", "P01") / "fMRI_data.npz"
+    _npz_with_member(f, "data.npy", _npy_header((6, 246, 25)) + b"\0" * (64 * 2 ** 20))  # a zip bomb, small
+    assert f.stat().st_size < 2 ** 20
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), "header declares", "truncated or damaged")
+
+
+def test_npz_member_that_is_not_npy(tiny_challenge, capsys):
+    f = P(tiny_challenge, "Train", "P01") / "fMRI_data.npz"
+    _npz_with_member(f, "data.npy", b"trial,region,value\n1,1,9000\n")
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), "member data.npy is not a .npy array")
+
+
+def test_npz_with_object_dtype_is_refused_from_its_header(tiny_challenge, capsys, monkeypatch):
+    import pickle
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("a user file was unpickled"))
+    f = P(tiny_challenge, "Train", "P01") / "fMRI_data.npz"
+    _npz_with_member(f, "data.npy", _npy_header((6, 246, 25), "|O") + pickle.dumps([1]))
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), "dtype object", "expected real numbers")
+
+
+def test_pk_header_that_is_not_a_zip(tiny_challenge, capsys):
+    f = P(tiny_challenge, "Train", "P01") / "fMRI_data.npz"
+    f.write_bytes(b"PKnot a zip at all" + b"\0" * 100)
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), "starts like a zip archive but is not a valid .npz archive")
+    assert "allow_pickle" not in err
+
+
+def test_unknown_user_in_a_path(capsys):
+    code, _, err = run(capsys, "check", "~nosuchuser_fmriemo/challenge")
+    assert_one_line_error(code, err, "~nosuchuser_fmriemo", "names no user's home folder")
+
+
+# --------------------------------------------------------------------------- labels and submissions: say what is wrong
+
+@pytest.mark.parametrize("text,encoding,needles", [
+    ("Participant,Trial,CLASS,LEVEL\nP04,inf,-1,-3\n", "utf-8", ["row 2", "Trial 'inf' is not an integer"]),
+    ("Participant,Trial,CLASS,LEVEL\nP04,1e20,-1,-3\n", "utf-8", ["row 2", "Trial '1e20' is out of range"]),
+    ("Participant,Trial,CLASS,LEVEL\nP04,1,-1,1e20\n", "utf-8", ["row 2", "LEVEL '1e20' is out of range"]),
+    ("Participant,Trial,CLASS,LEVEL\nP04,1,-1,-3\n", "utf-16-le", ["NUL bytes", "UTF-16", "save the"]),
+    ("Participant,Trial,CLASS,LEVEL\nP04,1,-1,-3\n" + "P" * 10 ** 4 + ",2,0,0\n", "utf-8",
+     ["row 3", "Participant 'PPPP", "(10,000 characters)", "is not a participant id"]),
+    ("Participant,Trial,CLASS,LEVEL\nP04,1,-1,-3\n" + "P" * 10 ** 6 + ",2,0,0\n", "utf-8",
+     ["row 3", "has a value longer than 131,072 characters"]),
+])
+def test_csv_values_are_named_by_row_and_cut_short(text, encoding, needles, tmp_path, capsys):
+    labels = _labels_csv(tmp_path / "labels.csv", GOOD)
+    sub = _labels_csv(tmp_path / "sub.csv", text, encoding)
+    code, _, err = run(capsys, "score", sub, labels)
+    assert_one_line_error(code, err, str(sub), *needles)
+    assert len(err) < 400
+
+
+def test_csv_with_a_separator_closing_every_row_reads_as_without(tmp_path, capsys):
+    labels = _labels_csv(tmp_path / "labels.csv", GOOD)
+    sub = _labels_csv(tmp_path / "sub.csv", "Participant,Trial,CLASS,LEVEL,\nP04,1,-1,-3,\nP04,2,0,0,\n")
+    code, out, err = run(capsys, "score", sub, labels)
+    assert code == 0, err
+    assert "score 0.0000" in out
+    rows_only = _labels_csv(tmp_path / "rows.csv", "Participant,Trial,CLASS,LEVEL\nP04,1,-1,-3,\nP04,2,0,0,\n")
+    code, out, err = run(capsys, "score", rows_only, labels)
+    assert code == 0, err
+    assert "score 0.0000" in out
+
+
+def test_csv_with_a_value_beyond_the_header_is_refused(tmp_path, capsys):
+    labels = _labels_csv(tmp_path / "labels.csv", GOOD)
+    sub = _labels_csv(tmp_path / "sub.csv", "Participant,Trial,CLASS,LEVEL\nP04,1,-1,-3,note\n")
+    code, _, err = run(capsys, "score", sub, labels)
+    assert_one_line_error(code, err, "row 2 has 5 values, more than the 4 columns", "'note'")
+
+
+def test_cache_env_pointing_at_a_file(tmp_path, capsys, monkeypatch):
+    (tmp_path / "cachefile").write_text("")
+    monkeypatch.setenv("FMRIEMO_CACHE", str(tmp_path / "cachefile"))
+    code, _, err = run(capsys, "calibrate")
+    assert_one_line_error(code, err, "$FMRIEMO_CACHE=", "cachefile", "is a regular file")
+
+
+# --------------------------------------------------------------------------- damage heals, interruptions are one line
+
+@pytest.mark.parametrize("damage", ["file", "unreadable"])
+def test_a_damaged_run_entry_is_trained_again(damage, tmp_path, capsys):
+    argv = ["train", "--method", "ebr", "--epochs", "1", "--profile", "quick", "--cache-dir", tmp_path, "--quiet"]
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    entry = next(p for p in (tmp_path / "runs").iterdir() if ".tmp-" not in p.name)
+    if damage == "file":
+        shutil.rmtree(entry)
+        entry.write_text("not a folder")
+    else:
+        entry.chmod(0)
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert entry.is_dir() and (entry / "model.pt").is_file()
+    if damage == "file" or os.geteuid() != 0:  # root reads a folder whatever its mode
+        assert "is damaged" in err and '"from_cache": false' in out
+
+
+def test_ctrl_c_while_the_surrogate_is_written(tmp_path, capsys, monkeypatch):
+    from fmriemo.data import surrogate
+    calls = []
+
+    def interrupted(path, x):
+        calls.append(path)
+        if len(calls) > 3:
+            raise KeyboardInterrupt
+        return write_npz(path, x)
+    monkeypatch.setattr(surrogate, "write_npz", interrupted)
+    code, out, err = run(capsys, "surrogate", tmp_path / "s")
+    assert_one_line_error(code, err, "interrupted: the surrogate folder was not written", status=130)
+    assert "wrote" not in out and list(tmp_path.iterdir()) == []  # neither the folder nor a temporary one
+
+
+def test_ctrl_c_message_fits_the_command(tmp_path, capsys, monkeypatch):
+    from fmriemo.challenge import submission
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "score_files", interrupted)
+    code, _, err = run(capsys, "score", tmp_path / "a.csv", tmp_path / "b.csv")
+    assert_one_line_error(code, err, "interrupted: nothing was written", status=130)
+    assert "training" not in err and submission  # nothing of training in a command that trains nothing
+
+
+def test_ctrl_c_line_starts_a_line_of_its_own(surrogate_dir, tmp_path, capsys, monkeypatch):
+    from tqdm.auto import tqdm
+
+    def interrupted(*a, **k):
+        bar = tqdm(total=10, desc="asb/class", leave=False)
+        bar.update(3)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(runs, "fit", interrupted)
+    code, _, err = run(capsys, "train", "--data-dir", surrogate_dir, "--cache-dir", tmp_path / "c", "--profile",
+                       "quick")
+    assert code == 130
+    before = err[:err.index("interrupted:")]
+    assert before == "" or before[-1] in "\r\n"  # the bar was closed (erased) before the line
+
+
+def test_several_processes_making_the_same_surrogate_at_once(tmp_path):
+    """Processes that start together on an empty cache all generate the surrogate; the first finished
+    copy is kept and none deletes it under another (each reads the same data)."""
+    import subprocess
+    import sys
+    code = ("import sys; from fmriemo.data.source import open_dataset; "
+            "print(open_dataset('', '', 2024, sys.argv[1]).fingerprint)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [e for _, e in results]
+    assert len({out.strip() for out, _ in results}) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [next(tmp_path.glob("surrogate-*")).name]  # no leftovers
+
+
+def test_stale_temporary_entries_are_cleaned(tmp_path):
+    import socket
+
+    from fmriemo.core.store import write_entry
+    dead = tmp_path / f"surrogate-x.tmp-{socket.gethostname()}-999999-abc"  # a process that no longer runs
+    dead.mkdir()
+    live = tmp_path / f"run.tmp-{socket.gethostname()}-{os.getpid()}-abc"  # one still writing
+    live.mkdir()
+    write_entry(tmp_path / "entry", lambda tmp: (tmp / "f").write_text("x"))
+    assert not dead.exists() and live.exists()
+
+
+# --------------------------------------------------------------------------- smaller
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "--split", "groupkfold", "--k", "100"], "--k must be between 2 and"),
+    (["train", "--split", "loso", "--n-val", "30"], "--n-val must be between 1 and"),
+])
+def test_option_values_only_the_data_can_refuse_are_usage_errors(argv, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the options"))
+    code, _, err = run(capsys, *argv, "--epochs", "1", "--cache-dir", tmp_path, "--quiet")
+    assert_one_line_error(code, err, needle, status=2)
+
+
+def test_a_closed_pipe_is_not_an_error(surrogate_dir, capsys, monkeypatch, tmp_path):
+    import sys
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return os.open(tmp_path / "sink", os.O_WRONLY | os.O_CREAT)
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert cli.main(["check", str(surrogate_dir)]) == 0
+    assert "Broken pipe" not in capsys.readouterr().err
+
+
+def test_chapters_print_no_kernel_noise(tmp_path):
+    """A chapter run prints progress, times and results; the kernel's start-up warning and shutdown
+    messages are not errors and do not reach the terminal."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "chapters", "--only", "01", "--profile", "quick",
+                        "--out", tmp_path / "book", "--cache-dir", tmp_path / "cache"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "", r.stderr
+    assert "01_data done" in r.stdout and (tmp_path / "book" / "01_data.ipynb").is_file()

@@ -11,3 +11,13 @@ class DataError(ValueError):
 class UsageError(ValueError):
     """An option that does not apply to the command as given, or a value out of its range; the
     message names the option as the user typed it (``--k``), and the command line exits 2."""
+
+
+class ParameterError(ValueError):
+    """A parameter out of its range (``k``, ``n_val``, ``n_seeds``, ...), named by ``name``: the command
+    line reports it under the option the user typed (``--k``, ``--n-val``) and exits 2, as for any
+    usage error; from Python it reads as the parameter's name."""
+
+    def __init__(self, name: str, problem: str):
+        super().__init__(f"{name} {problem}")
+        self.name, self.problem = name, problem

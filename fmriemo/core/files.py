@@ -1,12 +1,66 @@
-"""Writing files safely: check that an output can be written *before* the work that
-produces it, and write atomically with the permissions any other file would get."""
+"""Reading and writing files safely. Every path a user gives goes through :func:`user_path`; every
+file the program reads is first checked to be a regular file (:func:`check_regular_file`: a FIFO or a
+device would make a read wait or never end); an output is checked to be writable *before* the work
+that produces it, and written atomically with the permissions any other file would get."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from .errors import DataError
+
+
+def user_path(path, what: str = "path") -> Path:
+    """``path`` as a :class:`Path` with ``~`` and ``~user`` expanded; a user that does not exist is a
+    :class:`DataError` naming the path, not Python's "Could not determine home directory"."""
+    text = str(path)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        user = text.split("/", 1)[0]
+        raise DataError(f"{text}: {user} names no user's home folder on this machine; expected the {what} "
+                        "as a path") from None
+
+
+def shorten(value, limit: int = 60) -> str:
+    """``repr`` of a value for an error message, cut to ``limit`` characters (a cell of a million
+    characters is not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 20]}...{text[-12:]} ({len(str(value)):,} characters)"
+
+
+def file_kind(path: Path) -> str:
+    """What the entry at ``path`` is, in words: "a regular file", "a folder", "a FIFO (named pipe)", ...,
+    "a broken link", or "missing"."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a broken link" if os.path.islink(path) else "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_regular_file(path, what: str = "file") -> Path:
+    """``path`` when it is a regular file (or a link to one); else one :class:`DataError` naming it and
+    what it is instead. Checked before a file is opened: reading a FIFO waits for a writer forever, and
+    a device such as ``/dev/zero`` never ends."""
+    path = user_path(path, what)
+    kind = file_kind(path)
+    if kind == "a regular file":
+        return path
+    if kind == "missing":
+        raise DataError(f"{path}: {what} does not exist")
+    if kind == "a folder":
+        raise DataError(f"{path}: is a folder; expected a {what}")
+    raise DataError(f"{path}: is {kind}, not a regular file; expected a {what}")
 
 
 def umask_mode(base: int = 0o666) -> int:
@@ -19,7 +73,7 @@ def umask_mode(base: int = 0o666) -> int:
 def check_writable_dir(folder, what: str = "folder") -> Path:
     """Create ``folder`` if needed and prove a file can be written in it; raise one clear
     :class:`DataError` naming it otherwise (a file in the way, no permission, read-only disk)."""
-    folder = Path(folder).expanduser()
+    folder = user_path(folder, what)
     for parent in (folder, *folder.parents):
         if parent.exists():
             if not parent.is_dir():
@@ -38,7 +92,9 @@ def check_writable_dir(folder, what: str = "folder") -> Path:
 def check_output_file(path, force: bool = False, what: str = "output file") -> Path:
     """Check before any work that ``path`` can be written: not a folder, not an existing file
     unless ``force``, and its folder writable."""
-    path = Path(path).expanduser()
+    if not str(path):
+        raise DataError(f"the name of the {what} is empty; expected a file name")
+    path = user_path(path, what)
     if path.is_dir():
         raise DataError(f"{path}: is a folder; expected the name of the {what} to write")
     if path.exists() and not force:

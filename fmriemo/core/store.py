@@ -12,9 +12,14 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from .errors import DataError
+from .files import file_kind, user_path
 
 #: the environment variable that moves the store (``--cache-dir`` and ``cache_dir`` parameters win over it)
 CACHE_ENV = "FMRIEMO_CACHE"
@@ -23,10 +28,74 @@ MANIFEST = ".manifest.json"  # hidden: a surrogate folder keeps exactly the chal
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
     """The store's folder: ``cache_dir`` when given (not empty), else ``$FMRIEMO_CACHE``, else
-    ``~/.cache/fmriemo``."""
+    ``~/.cache/fmriemo``. A path from the environment that is not a folder is refused here, naming the
+    variable (the user may not remember having set it)."""
     if cache_dir:
-        return Path(cache_dir).expanduser()
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fmriemo").expanduser()
+        return user_path(cache_dir, "cache folder")
+    if os.environ.get(CACHE_ENV):
+        root = user_path(os.environ[CACHE_ENV], f"cache folder (${CACHE_ENV})")
+        if root.exists() and not root.is_dir():
+            raise DataError(f"${CACHE_ENV}={root}: is {file_kind(root)}; expected the folder of fmriemo's cache "
+                            f"(unset {CACHE_ENV} or point it at a folder)")
+        return root
+    return Path.home() / ".cache" / "fmriemo"
+
+
+def _remove(path: Path) -> None:
+    """Remove the entry at ``path`` whatever it has become (a folder, a plain file, a FIFO, a link, a
+    folder without read or search permission); a :class:`DataError` naming it when it cannot be."""
+    def allow(func, name, exc):  # a folder we may not list or enter: give ourselves the right, once
+        os.chmod(os.path.dirname(name) or ".", 0o700)
+        if os.path.isdir(name) and not os.path.islink(name):
+            os.chmod(name, 0o700)
+            shutil.rmtree(name)
+        else:
+            os.unlink(name)
+    try:
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, onexc=allow) if sys.version_info >= (3, 12) else shutil.rmtree(path, onerror=allow)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    except OSError as exc:
+        raise DataError(f"{path}: a damaged cache entry that cannot be removed ({exc.strerror or exc}); "
+                        "remove it by hand") from None
+
+
+#: a temporary entry (``<key>.tmp-<host>-<pid>-...``) older than this is left over from a killed process
+STALE_SECONDS = 24 * 3600
+
+
+def _clean_stale(parent: Path) -> None:
+    """Remove the temporary entries in ``parent`` that a killed process left behind: those of a process
+    of this machine that no longer runs, and any older than :data:`STALE_SECONDS` (from another
+    machine sharing the folder)."""
+    host = socket.gethostname()
+    try:
+        candidates = [p for p in parent.iterdir() if ".tmp-" in p.name]
+    except OSError:
+        return
+    now = time.time()
+    for p in candidates:
+        try:
+            parts = p.name.split(".tmp-", 1)[1].split("-")
+            age = now - p.lstat().st_mtime
+        except (IndexError, OSError):
+            continue
+        mine = len(parts) >= 2 and parts[0] == host and parts[1].isdigit()
+        dead = mine and not _alive(int(parts[1]))
+        if dead or age > STALE_SECONDS:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def sha256(path: Path) -> str:
@@ -40,14 +109,17 @@ def write_entry(folder: Path, fill) -> Path:
     is kept."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+    _clean_stale(folder.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-{socket.gethostname()}-{os.getpid()}-", dir=folder.parent))
     try:
         fill(tmp)
         files = sorted(f for f in tmp.rglob("*") if f.is_file())
         manifest = {f.relative_to(tmp).as_posix(): sha256(f) for f in files}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0))
         if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+            if entry_is_intact(folder, quiet=True):  # another process finished the same entry: keep its copy
+                return folder
+            _remove(folder)
         try:
             tmp.rename(folder)
         except OSError:
@@ -64,24 +136,44 @@ def entry_is_intact(folder: Path, what: str = "cache entry", again: str = "makin
     none; a damaged one (no manifest, a file missing, truncated or changed) is also reported in one
     line (``fmriemo: <what> <folder> is damaged (<reason>); <again>``) and removed."""
     folder = Path(folder)
-    if not folder.exists():
+    if not (folder.exists() or folder.is_symlink()):
         return False
     try:
+        if not folder.is_dir():
+            raise ValueError(f"it is {file_kind(folder)}, not a folder")
+        if file_kind(folder / MANIFEST) != "a regular file":
+            raise ValueError(f"its manifest is {file_kind(folder / MANIFEST)}")
         manifest = json.loads((folder / MANIFEST).read_text())
         if not isinstance(manifest, dict) or not manifest:
             raise ValueError("its manifest is empty")
         for name, digest in manifest.items():
+            kind = file_kind(folder / name)
+            if kind != "a regular file":  # a FIFO would make the checksum wait forever
+                raise ValueError(f"{name} is {kind}" if kind != "missing" else f"{name} is missing")
             if sha256(folder / name) != digest:
                 raise ValueError(f"{name} does not match its checksum")
+        expected = {MANIFEST, *manifest}  # its files, and the folders that hold them
+        for name in manifest:
+            expected |= {parent.as_posix() for parent in Path(name).parents if parent != Path(".")}
+        extra = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                       if p.relative_to(folder).as_posix() not in expected and not _hidden(p.relative_to(folder)))
+        if extra:
+            raise ValueError(f"{extra[0]} is not one of its files" + (f" (and {len(extra) - 1} more)"
+                                                                       if len(extra) > 1 else ""))
     except Exception as exc:  # anything wrong with an entry means: make it again
         if not quiet:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
             if isinstance(exc, FileNotFoundError):
                 reason = f"{Path(exc.filename).name} is missing" if exc.filename else reason
             print(f"fmriemo: {what} {folder} is damaged ({reason}); {again}", file=sys.stderr)
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         return False
     return True
+
+
+def _hidden(rel: Path) -> bool:
+    """An entry a file manager or editor adds (``.DS_Store``, ``.ipynb_checkpoints``): not damage."""
+    return any(part.startswith(".") for part in rel.parts)
 
 
 def read_entry(folder: Path, read, what: str = "cache entry", again: str = "making it again"):
@@ -94,7 +186,7 @@ def read_entry(folder: Path, read, what: str = "cache entry", again: str = "maki
         return read(Path(folder))
     except Exception as exc:
         print(f"fmriemo: {what} {folder} is damaged ({exc or type(exc).__name__}); {again}", file=sys.stderr)
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(Path(folder))
         return None
 
 

@@ -14,14 +14,19 @@ with one message naming the file and what was expected.
 """
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..core.errors import DataError
+from ..core.files import check_regular_file, file_kind, shorten, user_path
 from .atlas import N_REGIONS
 from .dataset import (CLASS_VALUES, N_SECONDS, PARTICIPANT, SPLITS, Dataset, normalise_participant,
                       participant_key)
@@ -36,18 +41,43 @@ def _find(folder: Path, name: str) -> Path | None:
     return hits[0] if hits else None
 
 
-def read_npz_array(path: Path) -> np.ndarray:
+#: the most trials one participant's file may declare (a session of the challenge has 30): a header
+#: declaring more is refused before anything is read (a damaged or hostile file could claim terabytes)
+MAX_TRIALS = 1000
+
+
+def _npy_header(fh, path: Path, member: str):
+    """(shape, dtype) from the header of the .npy member ``member`` open as ``fh``: nothing of the array
+    itself is read. A member that is not a .npy array is a :class:`DataError`."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except ValueError as exc:
+        raise DataError(f"{path}: its member {member} is not a .npy array ({exc}); expected the challenge's "
+                        ".npz file with key 'data'") from None
+    return tuple(int(n) for n in shape), dtype
+
+
+def read_npz_array(path: Path, shape=None) -> np.ndarray:
     """The ``"data"`` array of an .npz file, with clear errors for broken files.
 
-    The file's first bytes are checked before numpy reads it, so that a plain
-    ``.npy`` array, a text file or a pickle renamed ``.npz`` is reported as what
-    it is (never unpickled).
+    Nothing is read that the file does not prove to be: it must be a regular file (never a FIFO or a
+    device), its first bytes a zip archive's (a plain ``.npy`` array, a text file or a pickle renamed
+    ``.npz`` is reported as what it is, never unpickled), its ``data`` member a ``.npy`` array whose
+    header declares real numbers and, when ``shape`` is given, that shape (``None`` for a number of
+    trials from 1 to :data:`MAX_TRIALS`), and the member as long as the header says. Only then is the
+    array read.
     """
+    path = check_regular_file(path, ".npz file")
     try:
         with open(path, "rb") as fh:
             head = fh.read(6)
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder; expected an .npz file") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
     if head.startswith(b"\x93NUMPY"):
@@ -57,31 +87,64 @@ def read_npz_array(path: Path) -> np.ndarray:
         what = "empty" if not head else "not a valid .npz archive (no zip header)"
         raise DataError(f"{path}: is {what}; expected the challenge's .npz file with key 'data'")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = list(npz.files)
-            if "data" not in keys:
-                raise DataError(f"{path}: no 'data' array inside (found: {', '.join(keys) or 'none'}); "
-                                "expected the challenge's npz with key 'data'")
-            arr = npz["data"]
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            member = next((n for n in ("data.npy", "data") if n in names), None)
+            if member is None:
+                keys = ", ".join(n.removesuffix(".npy") for n in names) or "none"
+                raise DataError(f"{path}: no 'data' array inside (found: {shorten(keys, 80)[1:-1]}); expected the "
+                                "challenge's npz with key 'data'")
+            info = zf.getinfo(member)
+            with zf.open(info) as fh:
+                declared, dtype = _npy_header(fh, path, member)
+                header = fh.tell()
+            if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+                raise DataError(f"{path}: 'data' has dtype {dtype}; expected real numbers")
+            if shape is not None:
+                _check_declared(path, declared, shape)
+            needed = header + int(np.prod(declared, dtype=np.int64)) * dtype.itemsize
+            if info.file_size != needed:
+                raise DataError(f"{path}: its 'data' member holds {info.file_size:,} bytes but its header declares "
+                                f"an array of {needed - header:,} bytes ({list(declared)}, {dtype}); the file is "
+                                "truncated or damaged")
+            with zf.open(info) as fh:
+                arr = np.lib.format.read_array(fh, allow_pickle=False)
     except DataError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zipfile.LargeZipFile) as exc:
-        raise DataError(f"{path}: is not a valid .npz archive (truncated or corrupt?): {exc}") from None
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise DataError(f"{path}: 'data' has dtype {arr.dtype}; expected real numbers")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: starts like a zip archive but is not a valid .npz archive (truncated or "
+                        f"corrupt?): {shorten(str(exc), 120)[1:-1]}") from None
     return arr
 
 
+def _check_declared(path: Path, declared: tuple, shape: tuple) -> None:
+    """The shape an .npz header declares against the one expected (``None``: 1 to :data:`MAX_TRIALS` trials)."""
+    fits = len(declared) == len(shape) and all(
+        (1 <= d <= MAX_TRIALS) if want is None else d == want for d, want in zip(declared, shape))
+    if fits:
+        return
+    want = ", ".join("trials" if w is None else str(w) for w in shape)
+    extra = f" (1 to {MAX_TRIALS:,} trials)" if None in shape else ""
+    if shape[1:] == (N_REGIONS, N_SECONDS):
+        extra += f" (each trial {N_REGIONS} regions x {N_SECONDS} seconds)"
+    raise DataError(f"{path}: 'data' has shape {shorten(declared, 80)}; expected [{want}]{extra}")
+
+
 def _check_fmri(path: Path, arr: np.ndarray) -> np.ndarray:
-    if arr.ndim != 3 or arr.shape[1:] != (N_REGIONS, N_SECONDS) or arr.shape[0] < 1:
-        raise DataError(f"{path}: 'data' has shape {arr.shape}; expected [trials, {N_REGIONS}, {N_SECONDS}] "
-                        f"(each trial {N_REGIONS} regions x {N_SECONDS} seconds)")
+    """The fMRI array as float32, refused when any value is not finite, before or after the cast (a
+    value beyond float32's range, such as 1e39 stored as float64, would become inf)."""
     bad = ~np.isfinite(arr)
+    kind = "non-finite values (NaN or inf)"
+    if not bad.any():
+        with np.errstate(over="ignore"):
+            x = arr.astype(np.float32)
+        bad = ~np.isfinite(x)
+        kind = f"values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g})"
     if bad.any():
         t, r, s = np.argwhere(bad)[0]
-        raise DataError(f"{path}: {int(bad.sum())} non-finite values (NaN or inf), first at trial {t + 1}, "
-                        f"region {r}, second {s}; expected finite fMRI intensities")
-    return arr.astype(np.float32)
+        raise DataError(f"{path}: {int(bad.sum())} {kind}, first at trial {t + 1}, region {r}, second {s} "
+                        f"({arr[t, r, s]:.4g}); expected finite fMRI intensities")
+    return x
 
 
 def _check_labels(path: str, cls: np.ndarray, lev: np.ndarray) -> None:
@@ -105,8 +168,11 @@ def _split_dirs(root: Path) -> dict[str, Path]:
     out = {}
     for split in SPLITS:
         d = _find(root, split)
-        if d is not None and d.is_dir():
-            out[split] = d
+        if d is None:
+            continue
+        if not d.is_dir():  # a file, a FIFO or a broken link where the folder belongs: never skipped silently
+            raise DataError(f"{d}: is {file_kind(d)}; expected the {d.name}/ folder of participant folders")
+        out[split] = d
     if "train" not in out:
         hint = ""
         if PARTICIPANT.match(root.name):
@@ -169,7 +235,7 @@ def load_challenge(root, labels_csv=None) -> Dataset:
     ``labels_csv`` optionally names a released-labels CSV (``Participant,Trial,CLASS,LEVEL``,
     empty cells for unreleased trials); its labels fill the matching trials.
     """
-    root = Path(root).expanduser()
+    root = user_path(root, "challenge folder")
     dirs = _split_dirs(root)
     X, cls, lev, pid, tri, spl, srcs = [], [], [], [], [], [], []
     seen: dict[str, Path] = {}
@@ -184,7 +250,7 @@ def load_challenge(root, labels_csv=None) -> Dataset:
             fpath = _find(pdir, "fMRI_data.npz")
             if fpath is None:
                 raise DataError(f"{pdir}: missing fMRI_data.npz (expected key 'data' [trials, 246, 25])")
-            x = _check_fmri(fpath, read_npz_array(fpath))
+            x = _check_fmri(fpath, read_npz_array(fpath, (None, N_REGIONS, N_SECONDS)))
             n = len(x)
             c = np.full(n, np.nan)
             l_ = np.full(n, np.nan)
@@ -194,11 +260,9 @@ def load_challenge(root, labels_csv=None) -> Dataset:
                 if lpath is None:
                     raise DataError(f"{pdir}: training participant without labels.npz "
                                     f"(expected key 'data' [{n}, 2]: CLASS, LEVEL)")
-                lab = read_npz_array(lpath)
-                if lab.shape != (n, 2):
-                    raise DataError(f"{lpath}: 'data' has shape {lab.shape}; expected [{n}, 2] "
-                                    f"(one CLASS, LEVEL row per trial of fMRI_data.npz)")
-                lab = lab.astype(float)
+                lab = read_npz_array(lpath, (n, 2))  # one CLASS, LEVEL row per trial of fMRI_data.npz
+                with np.errstate(over="ignore"):
+                    lab = lab.astype(float)
                 _check_labels(str(lpath), lab[:, 0], lab[:, 1])
                 c, l_ = lab[:, 0], lab[:, 1]
                 src[:] = "train"
@@ -215,41 +279,100 @@ def load_challenge(root, labels_csv=None) -> Dataset:
         split=np.array(spl, dtype=object), label_source=np.concatenate(srcs), source=str(root),
     )
     ds.ignored = ignored
+    check_no_copies(ds)
     if labels_csv:
         apply_labels_csv(ds, labels_csv)
     return ds
 
 
+def check_no_copies(ds: Dataset) -> None:
+    """Refuse a data set in which two trials hold exactly the same values: real recordings never do, so a
+    copy is a mistake in the folder or a leak (a test participant that is a training participant, whose
+    labels a model would simply recall). A participant whose every trial copies another's is named as
+    such; otherwise the first pair of identical trials."""
+    first: dict[bytes, int] = {}
+    pairs = []
+    for i, x in enumerate(ds.X):
+        digest = hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).digest()
+        if digest in first:
+            pairs.append((first[digest], i))
+        else:
+            first[digest] = i
+    if not pairs:
+        return
+    where = lambda i: f"{ds.participant[i]} trial {ds.trial[i]} ({ds.split[i].capitalize()})"  # noqa: E731
+    a, b = pairs[0]
+    pa, pb = ds.participant[a], ds.participant[b]
+    n_a, n_b = int((ds.participant == pa).sum()), int((ds.participant == pb).sum())
+    copied = sum(ds.participant[i] == pa and ds.participant[j] == pb and ds.trial[i] == ds.trial[j] for i, j in pairs)
+    if pa != pb and n_a == n_b == copied:
+        raise DataError(f"{ds.source}: participant {pb} ({ds.split[b].capitalize()}) holds exactly the data of {pa} "
+                        f"({ds.split[a].capitalize()}): a copied folder, or a leak of one participant into another")
+    raise DataError(f"{ds.source}: {len(pairs)} trial(s) repeat another exactly, first {where(b)} = {where(a)}; "
+                    "real recordings never repeat a trial to the last digit (a copy, or a leak)")
+
+
 LABEL_COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
+#: the largest number a labels or submission cell may hold (trial numbers, labels): beyond it, a value
+#: would not survive the conversion to an integer
+MAX_CELL = 1_000_000
 
 
 def read_csv_table(path, what: str = "labels CSV") -> pd.DataFrame:
     """The cells of a Participant,Trial,CLASS,LEVEL file as stripped strings (the one reader of
     labels files and submissions). Spaces around separators are allowed; the file must be
     UTF-8 text with that header."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise DataError(f"{path}: {what} does not exist")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; expected a {what} file")
+    path = check_regular_file(path, what)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: is not UTF-8 text (byte {exc.start}); save the {what} as UTF-8") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if "\x00" in text:  # valid UTF-8, but text in UTF-16 without its byte-order mark reads like this
+        raise DataError(f"{path}: holds NUL bytes, as UTF-16 text does (saved without a byte-order mark?); "
+                        f"save the {what} as UTF-8")
     if not text.strip():
         raise DataError(f"{path}: {what} is empty; expected the header Participant,Trial,CLASS,LEVEL")
+    _check_row_widths(path, text)
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        # index_col=False: a separator at the end of every row (as some spreadsheets write) is not a
+        # column, and never shifts the others under the wrong names (the empty cells it adds were
+        # checked above to be empty)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                             index_col=False)
     except Exception as exc:  # pandas raises several parser errors
-        raise DataError(f"{path}: cannot be parsed as CSV: {exc}") from None
+        raise DataError(f"{path}: cannot be parsed as CSV: {shorten(str(exc), 200)[1:-1]}") from None
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in LABEL_COLUMNS if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected header "
+        found = shorten(", ".join(map(str, df.columns)), 100)[1:-1]
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (found: {found}); expected header "
                         "Participant,Trial,CLASS,LEVEL")
     return df[LABEL_COLUMNS].apply(lambda c: c.str.strip())
+
+
+def _check_row_widths(path: Path, text: str) -> None:
+    """Every row has at most as many values as the header has names: a separator closing a row adds an
+    empty cell, which is allowed; a value beyond the header's columns would be dropped unseen."""
+    rows = csv.reader(io.StringIO(text), skipinitialspace=True)
+    n, header = 1, None
+    try:
+        for n, row in enumerate(rows, start=1):
+            if header is None:
+                header = row
+                while header and not header[-1].strip():
+                    header = header[:-1]
+                continue
+            extra = [c for c in row[len(header):] if c.strip()]
+            if extra:
+                raise DataError(f"{path}: row {n} has {len(row)} values, more than the {len(header)} columns of "
+                                f"the header (first extra value: {shorten(extra[0])})")
+    except csv.Error:  # a cell beyond the csv module's limit: no labels file has one
+        raise DataError(f"{path}: row {n + (header is not None)} has a value longer than "
+                        f"{csv.field_size_limit():,} characters; expected Participant,Trial,CLASS,LEVEL values") from None
 
 
 def read_labels_csv(path, require_complete: bool = False, what: str = "labels CSV") -> pd.DataFrame:
@@ -257,7 +380,7 @@ def read_labels_csv(path, require_complete: bool = False, what: str = "labels CS
 
     Returns columns Participant (str), Trial, CLASS, LEVEL (int).
     """
-    path = Path(path).expanduser()
+    path = user_path(path, what)
     df = read_csv_table(path, what)
     empty = (df["CLASS"] == "") | (df["LEVEL"] == "")
     both_or_none = (df["CLASS"] == "") == (df["LEVEL"] == "")
@@ -269,13 +392,25 @@ def read_labels_csv(path, require_complete: bool = False, what: str = "labels CS
     df = df[~empty].copy()
     for col in ("Trial", "CLASS", "LEVEL"):
         num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna() | (num != np.round(num))
+        whole = np.isfinite(num) & (num == np.round(num))
+        bad = ~whole | (num.abs() > MAX_CELL) | ((num < 1) if col == "Trial" else False)
         if bad.any():
             i = df.index[bad.to_numpy()][0]
-            raise DataError(f"{path}: row {i + 2}: {col} {df.loc[i, col]!r} is not an integer")
+            value = shorten(df.loc[i, col])
+            why = ("is not an integer" if not whole[i] else
+                   "is not a trial number (trials count from 1)" if col == "Trial" and num[i] < 1 else
+                   "is out of range")
+            raise DataError(f"{path}: row {i + 2}: {col} {value} {why}" +
+                            ("; expected -4..4" if col == "LEVEL" else "; expected -1, 0 or 1" if col == "CLASS"
+                             else ""))
         df[col] = num.astype(int)
     _check_labels(str(path), df["CLASS"].to_numpy(float), df["LEVEL"].to_numpy(float))
     df["Participant"] = [normalise_participant(p) for p in df["Participant"]]
+    named = df["Participant"].map(lambda p: bool(PARTICIPANT.match(p)))
+    if not named.all():
+        i = df.index[~named.to_numpy()][0]
+        raise DataError(f"{path}: row {i + 2}: Participant {shorten(df.loc[i, 'Participant'])} is not a participant "
+                        "id; expected P01, P02, ...")
     dup = df.duplicated(["Participant", "Trial"])
     if dup.any():
         r = df[dup].iloc[0]

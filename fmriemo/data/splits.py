@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 from sklearn.model_selection import GroupKFold, train_test_split
 
-from ..core.errors import DataError
+from ..core.errors import DataError, ParameterError
 from ..profiles import PROTOCOLS
 from .dataset import Dataset, participant_key
 
@@ -67,7 +67,7 @@ def participant_split(ds: Dataset, n_val: int = 3, seed: int = 0) -> Split:
     ``seed``) for checkpoint selection; the test part is every trial of the Test participants."""
     train_p = sorted(set(ds.participant[ds.split == "train"]), key=participant_key)
     if not 1 <= n_val < len(train_p):
-        raise ValueError(f"n_val must be between 1 and {len(train_p) - 1}, got {n_val}")
+        raise ParameterError("n_val", f"must be between 1 and {len(train_p) - 1}, got {n_val}")
     rng = np.random.default_rng(seed)
     val_p = set(rng.choice(train_p, n_val, replace=False).tolist())
     lab_train = ds.labelled_train
@@ -146,13 +146,13 @@ def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) 
     if protocol == "groupkfold":
         n_groups = len(set(groups.values()))
         if not 2 <= k <= n_groups:
-            raise ValueError(f"k must be between 2 and {n_groups} (the number of order groups), got {k}")
+            raise ParameterError("k", f"must be between 2 and {n_groups} (the number of order groups), got {k}")
         order = np.random.default_rng(seed).permutation(parts)
         folds = GroupKFold(n_splits=k).split(order, groups=[groups[p] for p in order])
         return [sorted(order[te].tolist(), key=participant_key) for _, te in folds]
     if protocol == "kfold":
         if not 2 <= k <= len(parts):
-            raise ValueError(f"k must be between 2 and {len(parts)} (the number of participants), got {k}")
+            raise ParameterError("k", f"must be between 2 and {len(parts)} (the number of participants), got {k}")
         order = np.random.default_rng(seed).permutation(parts)
         return [sorted(f.tolist(), key=participant_key) for f in np.array_split(order, k)]
     raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
@@ -164,7 +164,7 @@ def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) 
     lab = ds.labelled_train
     rest = [p for p in training_participants(ds) if p not in set(test_participants)]
     if not 1 <= n_val < len(rest):
-        raise ValueError(f"n_val must be between 1 and {len(rest) - 1}, got {n_val}")
+        raise ParameterError("n_val", f"must be between 1 and {len(rest) - 1}, got {n_val}")
     fold_seed = int(hashlib.sha256(("|".join(test_participants) + f"|{seed}").encode()).hexdigest()[:8], 16)
     val = np.random.default_rng(fold_seed).choice(rest, n_val, replace=False).tolist()
     is_test = np.isin(ds.participant, list(test_participants))

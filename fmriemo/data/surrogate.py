@@ -44,12 +44,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
+from ..core.files import user_path
 from ..core.store import entry_is_intact, write_entry
 from . import atlas
 from .dataset import N_SECONDS
@@ -252,8 +255,32 @@ def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE)
     ``released_labels.csv`` (3 trials per class per test participant, the rest
     empty, as in Phase II), ``test_labels.csv`` (all test labels, for exact
     scoring) and ``ground_truth.json``. Physiology files are not written.
+
+    The folder is written under a temporary name beside ``out_dir`` and moved into place only once
+    complete: interrupted, it leaves nothing behind (and nothing of an earlier folder replaced).
     """
-    out = Path(out_dir).expanduser()
+    out = user_path(out_dir, "surrogate folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        _write_files(tmp, seed, effect_size)
+        if not out.exists():
+            tmp.rename(out)
+            return out
+        for entry in sorted(tmp.iterdir()):  # into an existing folder (empty, or --force): entry by entry
+            target = out / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            entry.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _write_files(out: Path, seed: int, effect_size: float = EFFECT_SIZE) -> Path:
+    """The files of :func:`write_surrogate`, written straight into the existing folder ``out``."""
     g = generate(seed, effect_size)
     rng = np.random.default_rng([seed, 1])
     released, full, template = [], [], []
@@ -302,13 +329,13 @@ def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
     version and code, written atomically with a manifest of checksums, and generated again, with one
     line saying so, when a file of it is missing or damaged.
     """
-    folder = Path(cache_dir).expanduser() / f"surrogate-v{SURROGATE_VERSION}-{surrogate_code_version()}-seed{seed}"
+    folder = user_path(cache_dir, "cache folder") / f"surrogate-v{SURROGATE_VERSION}-{surrogate_code_version()}-seed{seed}"
     if not entry_is_intact(folder, "surrogate data set", "generating it again"):
-        write_entry(folder, lambda tmp: write_surrogate(tmp, seed))
+        write_entry(folder, lambda tmp: _write_files(tmp, seed))
     return folder
 
 
 def read_ground_truth(folder) -> dict | None:
     """The surrogate's ground truth, or None for a folder that is not a surrogate (real data)."""
     p = Path(folder) / "ground_truth.json"
-    return json.loads(p.read_text()) if p.exists() else None
+    return json.loads(p.read_text()) if p.is_file() else None
