@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from tqdm import tqdm
 
 from .challenge.ratings import RATING_RULES
 from .challenge.submission import SUBMIT_ENSEMBLES, score_files, write_submission
-from .core.errors import DataError, UsageError
-from .core.files import check_output_file, check_writable_dir
+from .core.errors import DataError, ParameterError, UsageError
+from .core.files import check_output_file, check_writable_dir, user_path
 from .core.store import cache_root
 from .data.loader import load_challenge
 from .data.source import DEFAULT_SURROGATE_SEED, open_dataset
@@ -132,6 +137,8 @@ def _training_parent() -> argparse.ArgumentParser:
     p.add_argument("--k", type=positive_int, default=None, help="folds of groupkfold / kfold (default: the profile's)")
     p.add_argument("--n-val", type=positive_int, default=None,
                    help="participants held out for checkpoint selection (default: the profile's)")
+    p.add_argument("--jobs", type=positive_int, default=None,
+                   help="independent trainings run in parallel by joblib workers (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -140,7 +147,8 @@ def _settings(a, **fixed) -> Settings:
     """The :class:`fmriemo.profiles.Settings` of a training command's options (unset: the profile's);
     ``fixed`` replaces what the command decides itself (``train --split`` is the protocol)."""
     options = {"epochs": a.epochs, "device": a.device or "auto", "cache_dir": a.cache_dir, "seed": a.seed or 0,
-               "n_seeds": a.seeds, "protocol": a.protocol, "k": a.k, "n_val": a.n_val, "progress": not a.quiet}
+               "n_seeds": a.seeds, "protocol": a.protocol, "k": a.k, "n_val": a.n_val, "progress": not a.quiet,
+               "jobs": a.jobs or 1}
     return Settings.resolve(a.profile or "full", **{**options, **fixed})
 
 
@@ -174,7 +182,7 @@ def _cmd_check(a) -> int:
 
 
 def _cmd_surrogate(a) -> int:
-    out = Path(a.out_dir).expanduser()
+    out = user_path(a.out_dir, "surrogate folder")
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: is a file; expected a folder to write the surrogate data set into")
     if out.exists() and any(out.iterdir()) and not a.force:
@@ -200,7 +208,7 @@ def _cmd_calibrate(a) -> int:
 def _cmd_train(a) -> int:
     if a.method == "search":
         raise UsageError("--method search is a decoder of submit only; train takes a registered model")
-    common = DATA_OPTIONS | {"profile", "epochs", "device", "seed", "quiet"}
+    common = DATA_OPTIONS | {"profile", "epochs", "device", "seed", "quiet", "jobs"}
     if a.split == "paper":
         refuse_inapplicable(a, common | {"split_seed"},
                             "train --split paper (one model on the paper's trial split; held-out options need "
@@ -219,7 +227,8 @@ def _cmd_train(a) -> int:
     print(json.dumps({"method": a.method, "task": a.task, "split": res.split["name"], "seed": a.seed or 0,
                       "test_trials": m["n"], "metrics": m, "best_epoch": res.best_epoch,
                       "epochs_run": res.epochs_run, "plateau_exit": res.plateau_exit,
-                      "kept_on_plateau": res.on_plateau, "train_seconds": round(res.seconds, 2),
+                      "kept_on_plateau": res.on_plateau, "still_improving_at_cap": res.still_improving,
+                      "train_seconds": round(res.seconds, 2),
                       "from_cache": res.cached, "cache": res.path}, indent=1))
     return 0
 
@@ -232,6 +241,7 @@ def _train_heldout(ds, a) -> int:
     folds = heldout.group_folds(ds, settings.protocol, settings.k)
     per_fold = [{"seed": int(s), "fold": int(f), "test_participants": folds[f],
                  "best_epoch": int(g.kept_epoch.iloc[0]), "kept_on_plateau": bool(g.on_plateau.iloc[0]),
+                 "still_improving_at_cap": bool(g.still_improving.iloc[0]),
                  "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
                  "trials": len(g)}
                 for (s, f), g in pred.groupby(["seed", "fold"])]
@@ -255,7 +265,7 @@ def _cmd_submit(a) -> int:
         refuse_inapplicable(a, data, "submit --method search (one linear read-out chosen by cross-validation over "
                                      "the training participants: it trains no model)")
     else:
-        model = data | {"seed", "seeds", "ratings", "ensemble", "epochs", "profile", "device", "n_val", "quiet"}
+        model = data | {"seed", "seeds", "ratings", "ensemble", "epochs", "profile", "device", "n_val", "quiet", "jobs"}
         folds = a.ensemble in ("folds", "auto")
         refuse_inapplicable(a, model | ({"protocol", "k"} if folds else {"split"}),
                             f"submit --ensemble {a.ensemble or 'seeds'}" + ("" if folds else
@@ -278,22 +288,25 @@ def _cmd_submit(a) -> int:
     write_submission(sub.table, out, force=a.force)
     kept = "; kept checkpoints: " + ", ".join(
         f"{task} {name}: epoch {r.best_epoch}{' (on its plateau)' if r.on_plateau else ''}"
-        for task, name, r in sub.kept) if sub.kept else ""
+        f"{' (still improving at the cap)' if r.still_improving else ''}" for task, name, r in sub.kept) \
+        if sub.kept else ""
     print(f"wrote {len(sub.table)} predictions ({sub.what}) to {out}{kept}")
     return 0
 
 
 def _cmd_chapters(a) -> int:
-    refuse_inapplicable(a, DATA_OPTIONS | {"out", "only"}, "chapters")
-    from .book.build import chapter_sources, notebook_errors, run_chapter  # deferred: the book's extra
-    out = Path(a.out)
+    refuse_inapplicable(a, DATA_OPTIONS | {"out", "only", "jobs"}, "chapters")
+    from .book.build import (chapter_sources, chapter_waves, failed_notebook,  # deferred: the book's extra
+                              notebook_errors, run_chapter)
+    out = check_writable_dir(a.out, "chapters folder")
+    _dataset(a)  # the data (folder, labels, cache) checked before any chapter runs: one line if wrong
     params = {"profile": a.profile}
     if a.data_dir:
-        params["data_dir"] = str(Path(a.data_dir).expanduser().resolve())
+        params["data_dir"] = str(user_path(a.data_dir).resolve())
     if a.labels:
-        params["labels_csv"] = str(Path(a.labels).expanduser().resolve())
+        params["labels_csv"] = str(user_path(a.labels).resolve())
     if a.cache_dir:
-        params["cache_dir"] = str(Path(a.cache_dir).expanduser().resolve())
+        params["cache_dir"] = str(user_path(a.cache_dir).resolve())
     if a.surrogate_seed is not None:
         params["surrogate_seed"] = a.surrogate_seed
     sources = chapter_sources()
@@ -304,22 +317,38 @@ def _cmd_chapters(a) -> int:
                             f"{', '.join(s.stem for s in sources)}")
         sources = [s for s in sources if any(s.stem.startswith(o) for o in a.only)]
     t_all = time.perf_counter()
-    for i, src in enumerate(sources, start=1):
-        target = out / f"{src.stem}.ipynb"
+    jobs = a.jobs or 1
+    order = {src: i for i, src in enumerate(sources, start=1)}
+    if jobs > 1:  # each kernel's torch gets its share of the cores (set before the kernels start)
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+
+    def execute(src: Path) -> str | None:
+        """Run one chapter; None when it succeeded, else the line that says why not."""
+        i, target = order[src], out / f"{src.stem}.ipynb"
         last = _last_duration(target)
         hint = f"; last time {last / 60:.1f} min" if last else ""
         print(f"[{i}/{len(sources)}] executing {src.name} -> {target} ({a.profile} profile{hint})", flush=True)
         t0 = time.perf_counter()
         try:
-            run_chapter(src, target, params, progress=sys.stderr.isatty())
+            run_chapter(src, target, params, progress=jobs == 1 and sys.stderr.isatty())
         except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
-            print(f"chapter {src.name} failed: {exc}", file=sys.stderr)
-            return 1
+            return f"chapter {src.name} failed (as far as it ran: {failed_notebook(target)}): {exc}"
         errs = notebook_errors(target)
         if errs:
-            print(f"chapter {src.name} has error outputs: {errs}", file=sys.stderr)
-            return 1
+            return f"chapter {src.name} has error outputs: {errs}"
         print(f"[{i}/{len(sources)}] {src.stem} done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+        return None
+
+    waves = chapter_waves(sources) if jobs > 1 else [[src] for src in sources]
+    for wave in waves:
+        if len(wave) == 1:
+            failed = [execute(wave[0])]
+        else:  # the kernels are processes of their own: threads suffice to wait on them
+            failed = Parallel(n_jobs=min(jobs, len(wave)), backend="threading")(delayed(execute)(s) for s in wave)
+        failed = [f for f in failed if f]
+        if failed:
+            print("\n".join(failed), file=sys.stderr)
+            return 1
     print(f"executed {len(sources)} chapter(s) in {(time.perf_counter() - t_all) / 60:.1f} min; notebooks in {out}; "
           f"each chapter's key results (JSON, CSV) in {out / 'results'}")
     return 0
@@ -332,7 +361,7 @@ def _cmd_notebooks(a) -> int:
     if a.repository is not None and not url:
         raise UsageError(f"--repository {a.repository}: expected https://github.com/OWNER/NAME")
     branch = a.branch or repository_branch()
-    written = export_notebooks(a.out_dir, url, branch)
+    written = export_notebooks(a.out_dir, url, branch, force=a.force)
     how = f"installs {install_spec(url, branch)} where fmriemo is missing" if url else \
         "no public repository known: its install cell says so (set --repository)"
     print(f"wrote {len(written)} notebooks to {a.out_dir}; each {how}")
@@ -418,6 +447,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="book/chapters")
     b.add_argument("--profile", choices=tuple(PROFILES), default="full")
     b.add_argument("--only", nargs="*", help="chapter name prefixes, e.g. 01 03")
+    b.add_argument("--jobs", type=positive_int, default=None,
+                   help="chapters executed at once, each in its own kernel, in the order their results and "
+                        "cached models need (default 1)")
 
     nbk = command("notebooks", _cmd_notebooks, "write every chapter as an unexecuted notebook (for Colab or a "
                                                "download) that installs fmriemo from the public repository where "
@@ -426,21 +458,76 @@ def parser() -> argparse.ArgumentParser:
     nbk.add_argument("--repository", default=None,
                      help="https://github.com/OWNER/NAME (default: $FMRIEMO_REPOSITORY_URL or the origin remote)")
     nbk.add_argument("--branch", default=None, help="branch to install from (default: $FMRIEMO_BRANCH or main)")
+    nbk.add_argument("--force", action="store_true", help="replace notebooks already in OUT_DIR")
 
     for sp in sub.choices.values():
         sp.set_defaults(_refusable=_refusable(sp))
     return p
 
 
+#: options and arguments that name a file or folder: given empty, they are refused by name
+PATH_OPTIONS = ("data_dir", "labels", "cache_dir", "out", "out_dir", "submission", "folder")
+
+#: what Ctrl-C leaves behind, by command (a run is cached only once complete, a file written only whole)
+INTERRUPTED = {"train": "training stopped; the run in progress was not cached (finished runs were)",
+               "submit": "training stopped; the run in progress was not cached (finished runs were) and no "
+                         "submission was written",
+               "chapters": "the chapter in progress was not written (finished chapters and trained models were kept)",
+               "surrogate": "the surrogate folder was not written"}
+
+
+def _refuse_empty_paths(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
+    """An empty string where a path is expected (``--out ''``) names the option, rather than being read
+    as the current folder."""
+    sub = next(act for act in p._actions if isinstance(act, argparse._SubParsersAction)).choices[a.cmd]
+    for act in sub._actions:
+        if act.dest in PATH_OPTIONS and getattr(a, act.dest, None) == "":
+            name = act.option_strings[0] if act.option_strings else act.dest.upper()
+            raise UsageError(f"{name} is empty; expected a path")
+
+
+def _close_progress_bars() -> None:
+    """Close the progress bars still drawn, so that a message starts on a line of its own."""
+    for bar in list(getattr(tqdm, "_instances", [])):
+        bar.close()
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: temporary files and folders are removed
+
+
 def main(argv=None) -> int:
-    a = parser().parse_args(argv)
+    """Run the command of ``argv``; its exit status (0; 1: an error the user can fix, named in one line;
+    2: an option that does not apply or is out of range; 130: interrupted)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv) -> int:
+    p = parser()
+    a = p.parse_args(argv)
     if a.cmd == "calibrate":
         a.data_dir = a.folder or a.data_dir
     try:
+        _refuse_empty_paths(p, a)
         return a.func(a)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ParameterError as exc:  # a value out of range that only the data could tell: named as typed
+        print(f"error: --{exc.name.replace('_', '-')} {exc.problem}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`fmriemo check D | head -1`): not an error
+        try:  # so that Python's final flush of stdout does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 0
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -452,8 +539,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: training stopped; the run in progress was not cached (finished runs were)",
-              file=sys.stderr)
+        _close_progress_bars()
+        print(f"interrupted: {INTERRUPTED.get(a.cmd, 'nothing was written')}", file=sys.stderr)
         return 130
 
 

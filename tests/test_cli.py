@@ -54,6 +54,8 @@ def test_cli_train_prints_json_and_reuses_cache(tmp_path):
     out = json.loads(r.stdout)
     assert out["test_trials"] == 48 and 0 <= out["metrics"]["f1"] <= 1 and out["from_cache"] is False
     assert len(out["metrics"]["accuracy_ci"]) == 2
+    assert isinstance(out["still_improving_at_cap"], bool)
+    assert out["still_improving_at_cap"] or out["best_epoch"] < 2  # kept the cap's last epoch: still improving
     again = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)
     assert again["from_cache"] is True and again["metrics"] == out["metrics"]
 
@@ -67,10 +69,12 @@ def test_cli_train_bad_data_dir(tmp_path):
 def test_cli_train_groupkfold(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "train", "--split", "groupkfold", "--k", "4",
                         "--method", "vanilla", "--epochs", "2", "--profile", "quick", "--cache-dir", str(tmp_path),
-                        "--quiet"], capture_output=True, text=True)
+                        "--quiet", "--jobs", "2"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert len(out["folds"]) == 4 and sum(f["trials"] for f in out["folds"]) == 480
+    assert all(isinstance(f["still_improving_at_cap"], bool) for f in out["folds"])
+    assert len(list((tmp_path / "runs").glob("*/result.json"))) == 4  # the two workers stored every fold
     assert 0 <= out["summary"]["accuracy"] <= 1
 
 
@@ -198,6 +202,7 @@ def test_chapters_estimate_reads_the_last_duration(tmp_path):
     (["train", "--data-dir", ".", "--surrogate-seed", "3"], "--surrogate-seed does not apply with --data-dir"),
     (["submit", "--out", "x.csv", "--protocol", "loso"], "--protocol does not apply to submit --ensemble seeds"),
     (["submit", "--out", "x.csv", "--ensemble", "folds", "--split", "paper"], "--split does not apply"),
+    (["chapters", "--surrogate-seed", "3", "--data-dir", "."], "--surrogate-seed does not apply with --data-dir"),
 ])
 def test_options_that_do_not_apply_are_refused_by_name(argv, named, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from .. import __version__
+from ..core.files import atomic_write_text, check_output_file, check_writable_dir
 from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -73,6 +74,30 @@ def chapter_sources(root: Path | None = None) -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
+#: what each chapter reads from others: the models it reuses from the cache (02 the paper-split runs of
+#: 03; 06 the Phase I models of 05; 08 and 09 the fold models of 07) or their results (10 reads them all)
+CHAPTER_NEEDS = {"02": ("03",), "06": ("05",), "08": ("07",), "09": ("07",),
+                 "10": ("01", "02", "03", "04", "05", "06", "07", "08", "09")}
+
+
+def chapter_waves(sources: list[Path]) -> list[list[Path]]:
+    """``sources`` in waves that can execute at once: a chapter comes in a wave after every chapter of
+    ``sources`` it needs (:data:`CHAPTER_NEEDS`, by the number its name starts with), so that chapters
+    running together never train the same model twice or read results not yet written."""
+    number = {src: src.stem.split("_")[0] for src in sources}
+    present = set(number.values())
+    level: dict[str, int] = {}
+
+    def depth(n: str) -> int:
+        if n not in level:
+            level[n] = 1 + max((depth(d) for d in CHAPTER_NEEDS.get(n, ()) if d in present), default=-1)
+        return level[n]
+    waves: dict[int, list[Path]] = {}
+    for src in sources:
+        waves.setdefault(depth(number[src]), []).append(src)
+    return [waves[k] for k in sorted(waves)]
+
+
 def repository_url(configured: str = "", checkout: str | Path | None = None) -> str:
     """The book's public GitHub repository as ``https://github.com/OWNER/NAME``: from
     $FMRIEMO_REPOSITORY_URL, else ``configured`` (``fmriemo_repository_url`` in _config.yml), else
@@ -122,15 +147,19 @@ def chapter_notebook(source: str | Path, url: str | None = None, branch: str | N
     return nb
 
 
-def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | None = None) -> list[Path]:
-    """Every chapter as an unexecuted ``.ipynb`` under ``out_dir`` (for Colab and downloads)."""
+def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | None = None,
+                     force: bool = False) -> list[Path]:
+    """Every chapter as an unexecuted ``.ipynb`` under ``out_dir`` (for Colab and downloads). A notebook
+    already there (perhaps one the user edited) is replaced only with ``force``: without it, nothing is
+    written and the first one is named."""
     import jupytext  # deferred: the book's extra
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_writable_dir(out_dir, "notebooks folder")
+    targets = {src: out_dir / f"{src.stem}.ipynb" for src in chapter_sources()}
+    for target in targets.values():
+        check_output_file(target, force, "notebook")
     written = []
-    for src in chapter_sources():
-        target = out_dir / f"{src.stem}.ipynb"
-        jupytext.write(chapter_notebook(src, url, branch), target)
+    for src, target in targets.items():
+        atomic_write_text(target, jupytext.writes(chapter_notebook(src, url, branch), fmt="ipynb"))
         written.append(target)
     return written
 
@@ -158,25 +187,56 @@ def tidy_executed(notebook: str | Path) -> None:
     nbformat.write(nb, str(notebook))
 
 
+def failed_notebook(output: str | Path) -> Path:
+    """Where :func:`run_chapter` leaves a chapter that failed, as far as it ran."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.failed.ipynb")
+
+
 def run_chapter(source: str | Path, output: str | Path, parameters: dict | None = None,
                 cwd: str | Path | None = None, progress: bool = False) -> Path:
     """Convert a jupytext chapter to a notebook (opening with the install cell) and execute it with
-    papermill, then :func:`tidy_executed`."""
+    papermill, then :func:`tidy_executed`.
+
+    Nothing a previous run left is replaced by less: the notebook executes under a temporary name and
+    replaces ``output`` only once it has run to the end; if it fails (or is interrupted), the chapter's
+    results files (``results/<chapter>.json`` and ``.csv``, which it rewrites as it runs) are put back
+    as they were, and the notebook as far as it ran is left at :func:`failed_notebook`."""
     import jupytext  # deferred: the book's extra
     import papermill as pm  # deferred: the book's extra (it starts kernels)
 
     source, output = Path(source), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    src_nb = output.with_suffix(".source.ipynb")
+    results_dir = Path(cwd or output.parent) / "results"
+    saved = {f: f.read_bytes() for f in results_dir.glob(f"{source.stem}.*") if f.is_file()}
+    src_nb = output.with_name(f".{output.stem}.source.ipynb")
+    running = output.with_name(f".{output.stem}.running.ipynb")
     jupytext.write(chapter_notebook(source), src_nb)
     try:
-        pm.execute_notebook(str(src_nb), str(output), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(cwd or output.parent), progress_bar=progress)
+        pm.execute_notebook(str(src_nb), str(running), parameters=parameters or {}, kernel_name="python3",
+                            cwd=str(cwd or output.parent), progress_bar=progress,
+                            extra_arguments=[QUIET_KERNEL])
+    except BaseException:
+        for f in results_dir.glob(f"{source.stem}.*"):
+            if f not in saved and f.is_file():
+                f.unlink()
+        for f, content in saved.items():
+            f.write_bytes(content)
+        if running.exists():
+            os.replace(running, failed_notebook(output))
+        raise
     finally:
         src_nb.unlink(missing_ok=True)
-    if output.exists():
-        tidy_executed(output)
+    tidy_executed(running)
+    os.replace(running, output)
+    failed_notebook(output).unlink(missing_ok=True)
     return output
+
+
+#: the kernel logs only what is critical: its start-up warning that it "is running over TCP without
+#: encryption" (it listens on localhost only) and the "KeyboardInterrupt caught in kernel" that a normal
+#: shutdown can log read as failures in a terminal; a chapter's real errors are its cells' outputs
+QUIET_KERNEL = "--IPKernelApp.log_level=CRITICAL"
 
 
 def read_glued(notebook: str | Path) -> dict:

@@ -85,3 +85,14 @@ def test_chapter_time_text_names_profile_machine_and_commit():
     text = build.chapter_time_text("07_held_out")
     assert f"{rec['minutes']['quick']['07_held_out']:.1f} min in the quick profile" in text
     assert rec["commit"] in text and build.chapter_time_text("99_none") == ""
+
+
+def test_chapter_waves_run_a_chapter_after_those_it_needs(tmp_path):
+    """Chapters that run at once never share a model they train, nor read results not yet written."""
+    every = build.chapter_sources()
+    waves = [[s.stem[:2] for s in w] for w in build.chapter_waves(every)]
+    assert waves == [["01", "03", "04", "05", "07"], ["02", "06", "08", "09"], ["10"]]
+    at = {n: k for k, wave in enumerate(waves) for n in wave}
+    assert all(at[d] < at[n] for n, needs in build.CHAPTER_NEEDS.items() for d in needs)
+    some = [s for s in every if s.stem[:2] in ("02", "08", "10")]  # what they need is not asked for
+    assert [[s.stem[:2] for s in w] for w in build.chapter_waves(some)] == [["02", "08"], ["10"]]
