@@ -25,6 +25,8 @@ Per profile:
     submit``): ``n_val`` training participants held out for checkpoint selection.
 ``ig_steps``
     integrated-gradients steps in chapter 8.
+``permutations``
+    sign-flip permutations of the cluster test over time in chapter 7's time-resolved decoding.
 
 The held-out protocols (``PROTOCOLS``) are named here too, so that the profile table, the splits
 and the command line's choices are one vocabulary.
@@ -49,6 +51,7 @@ PROFILES = {
         "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 4, "n_val": 2},
         "phase1": {"n_val": 3},
         "ig_steps": 8,
+        "permutations": 200,
     },
     "full": {
         "budget": {"class": {"epochs": 1500, "min_epochs": 800, "patience": 300},
@@ -70,6 +73,7 @@ PROFILES = {
         "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3, "n_val": 2},
         "phase1": {"n_val": 3},
         "ig_steps": 32,
+        "permutations": 10000,
     },
     "paper": {
         "budget": {"class": {"epochs": 10000, "min_epochs": 0, "patience": None},
@@ -81,6 +85,7 @@ PROFILES = {
         "heldout": {"protocol": "groupkfold", "n_seeds": 1, "k": 3, "n_val": 2},
         "phase1": {"n_val": 3},
         "ig_steps": 32,
+        "permutations": 10000,
     },
 }
 

@@ -56,6 +56,8 @@ methods = ["asb", "vanilla", "ebr", "compact"]
 order_check_methods = ["compact"]  # also trained on folds that ignore order groups (a paper model: ~8 min in full)
 preprocessings = ["minmax"]  # inputs tried with preprocess_method besides its own ("minmax", "pct", "zscore")
 preprocess_method = "compact"  # a paper model ("vanilla") costs ~8 min per input in the full profile
+time_preprocessings = ["minmax", "pct", "zscore"]  # inputs of the time-resolved decoding (last section)
+n_permutations = None  # sign-flip permutations of its cluster test; None: the profile's (full: 10,000, quick: 200)
 task = "class"
 profile = os.environ.get("FMRIEMO_PROFILE", "full")  # "quick" (CI, Binder), "full" (the book) or "paper"
 epochs = None          # epoch budget; None: the profile's
@@ -69,10 +71,10 @@ import pandas as pd
 from fmriemo.book import plots, text
 from fmriemo.book.chapter import glue, glue_table, name_key, setup, table
 from fmriemo.data.splits import group_folds, identical_order_pairs, training_participants
-from fmriemo.evaluation import heldout
+from fmriemo.evaluation import heldout, timeresolved
 from fmriemo.evaluation.baselines import BASELINES
 from fmriemo.models.registry import build_model, count_parameters, paper_methods, spec
-from fmriemo.profiles import Settings
+from fmriemo.profiles import Settings, profile_row
 
 ds = setup("07_held_out", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
@@ -282,3 +284,119 @@ glue("participant_sd_asb", float(per_p[per_p.model == "asb"]["accuracy"].std()) 
 # %% [markdown]
 # ASB's accuracy varies between participants with a standard deviation of
 # {glue:text}`participant_sd_asb:.2f`.
+
+# %% [markdown]
+# ## When in the clip is valence decodable?
+#
+# Every decoder so far reads fixed seconds: the paper's models all 25, the
+# linear baseline the video (seconds 8-21), chapter 9's search a few windows
+# chosen from the calibration card. Which seconds carry the class for people
+# the decoder never saw? Here each second is decoded on its own: a linear
+# read-out of the 246 regions at that second (standardised, logistic
+# regression with C = {glue:text}`tr_C`), fitted on the training folds'
+# participants and tested on the held-out fold's, on the same
+# {glue:text}`n_folds` folds as above (order groups held out together), for
+# each input the book uses: {glue:text}`tr_inputs`. The inputs are computed
+# per trial or per participant without labels; the scaler and the read-out
+# are fitted inside each fold. MNE-Python's sliding estimator
+# {cite}`gramfort2013mne` does the decoding, scikit-learn the cross-validation. The score is each held-out
+# participant's accuracy at that second, balanced over the three classes so
+# that chance is exactly one in three; the band is a 95% interval from
+# resampling participants. Above the curve, the clusters of consecutive
+# seconds where the {glue:text}`tr_participants` participants are above
+# chance by MNE's cluster permutation test {cite}`maris2007cluster`
+# ({glue:text}`tr_n_perm` random
+# sign flips of each participant's difference from chance, one-sided,
+# cluster-forming threshold at p = 0.05). Under it, the seconds the book's
+# decoders read.
+
+# %%
+n_perm = int(n_permutations or profile_row(profile)["permutations"])
+names_tr = {p: timeresolved.PREPROCESSINGS[p] for p in time_preprocessings}
+acc_tr = {p: timeresolved.accuracy_by_second(ds, p, folds) for p in time_preprocessings}
+curves = {names_tr[p]: timeresolved.summary(a) for p, a in acc_tr.items()}
+clusters = {names_tr[p]: timeresolved.clusters_over_time(a, n_permutations=n_perm) for p, a in acc_tr.items()}
+plots.accuracy_by_second(curves, clusters, timeresolved.BOOK_WINDOWS, timeresolved.CHANCE)
+plt.show()
+
+# %% tags=["remove-input"]
+glue("tr_C", timeresolved.C)
+glue("tr_inputs", "; ".join(names_tr.values()))
+glue("tr_n_perm", f"{n_perm:,}")
+glue("tr_participants", len(next(iter(acc_tr.values()))))
+curve_table = pd.concat(curves, names=["input"]).reset_index()
+table("time_resolved", curve_table).round(4)
+cluster_table = pd.concat(clusters, names=["input", "cluster"]).reset_index(level=0)
+table("time_clusters", cluster_table).round(4)
+for p in timeresolved.PREPROCESSINGS:  # an input left out of time_preprocessings reads "nan"
+    c = curves.get(names_tr.get(p))
+    cl = clusters.get(names_tr.get(p))
+    peak = None if c is None else c["accuracy"].idxmax()
+    glue(f"tr_onset_{p}", "not run" if cl is None else text.onset_text(cl))
+    glue(f"tr_peak_{p}", float("nan") if c is None else c.loc[peak, "accuracy"])
+    glue(f"tr_peak_second_{p}", float("nan") if c is None else int(peak))
+    glue(f"tr_peak_lo_{p}", float("nan") if c is None else c.loc[peak, "lo"])
+    glue(f"tr_peak_hi_{p}", float("nan") if c is None else c.loc[peak, "hi"])
+    glue(f"tr_video_{p}", float("nan") if c is None else c.loc[8:20, "accuracy"].mean())
+    glue(f"tr_after_{p}", float("nan") if c is None else c.loc[21:24, "accuracy"].mean())
+    onset = None if cl is None else timeresolved.decodable_from(cl)
+    glue(f"tr_onset_second_{p}", float("nan") if onset is None else onset)
+
+# %% [markdown]
+# With the paper's min-max input the class is decodable
+# {glue:text}`tr_onset_minmax`; the curve peaks at second
+# {glue:text}`tr_peak_second_minmax` at {glue:text}`tr_peak_minmax:.3f`
+# ({glue:text}`tr_peak_lo_minmax:.3f` to {glue:text}`tr_peak_hi_minmax:.3f`).
+# With percent change: {glue:text}`tr_onset_pct`, peak
+# {glue:text}`tr_peak_pct:.3f` at second {glue:text}`tr_peak_second_pct`
+# ({glue:text}`tr_peak_lo_pct:.3f` to {glue:text}`tr_peak_hi_pct:.3f`). With
+# participant z-scores: {glue:text}`tr_onset_zscore`, peak
+# {glue:text}`tr_peak_zscore:.3f` at second {glue:text}`tr_peak_second_zscore`.
+# Averaged over the linear baseline's window (seconds 8-20) the
+# percent-change curve is at {glue:text}`tr_video_pct:.3f`, over the four
+# seconds after it (21-24)
+# {glue:text}`tr_after_pct:.3f`: a window that ends there leaves out seconds
+# the haemodynamic response may still carry, which chapter 9's search tests
+# from the other side.
+#
+# ### Does a code learned at one second carry over to another?
+#
+# The temporal generalisation matrix {cite}`king2014generalization` trains
+# the read-out at second t (rows)
+# and tests it at every second t' (columns), on held-out participants, with
+# MNE's generalising estimator and the same folds (mean over folds). A square
+# of colour off the diagonal means one pattern of regions holds across those
+# seconds; a thin diagonal, that the pattern changes from second to second.
+
+# %%
+gen = {names_tr[p]: timeresolved.generalisation(ds, p, folds) for p in time_preprocessings}
+plots.generalisation_matrices(gen, timeresolved.CHANCE)
+plt.show()
+
+# %% tags=["remove-input"]
+gen_rows = []
+for p in timeresolved.PREPROCESSINGS:
+    seconds = timeresolved.cluster_seconds(clusters[names_tr[p]]) if p in names_tr else []
+    carry = timeresolved.carry_over(gen[names_tr[p]], seconds) if p in names_tr else {}
+    if p in names_tr:
+        gen_rows.append({"input": names_tr[p], "cluster seconds": len(seconds), **carry})
+    glue(f"tr_diag_{p}", carry.get("diagonal", float("nan")))
+    glue(f"tr_off_{p}", carry.get("off_diagonal", float("nan")))
+    glue(f"tr_n_cluster_seconds_{p}", len(seconds))
+table("time_generalisation", pd.DataFrame(gen_rows).set_index("input")).round(4)
+
+# %% [markdown]
+# Over the {glue:text}`tr_n_cluster_seconds_pct` seconds of the
+# percent-change clusters, a read-out tested at the second it was trained on
+# classifies {glue:text}`tr_diag_pct:.3f` of held-out trials (balanced), and
+# one trained at one of those seconds and tested at another
+# {glue:text}`tr_off_pct:.3f` (min-max: {glue:text}`tr_diag_minmax:.3f` and
+# {glue:text}`tr_off_minmax:.3f`; z-scores: {glue:text}`tr_diag_zscore:.3f`
+# and {glue:text}`tr_off_zscore:.3f`; "nan" where an input has fewer than two
+# such seconds). When the two are close, one window average loses little of
+# what the seconds carry one by one, which is what the book's window decoders
+# assume. Chapter 9 lets its nested search take a window from this kind of
+# curve, computed inside each outer fold on the training participants only
+# (the curve above is computed on all of them, so a window read off it would
+# have seen every test participant).
+

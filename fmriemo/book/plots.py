@@ -325,3 +325,59 @@ def seed_spread(f1: pd.DataFrame, targets: pd.Series, optimism: pd.DataFrame):
     a2.plot([lo, 1], [lo, 1], color="k", lw=0.8, ls=":")
     a2.set(xlabel="validation accuracy at the kept epoch", ylabel="test accuracy", title="checkpoint selection")
     return fig
+
+
+
+def accuracy_by_second(curves: dict, clusters: dict, windows, chance: float, ylabel: str = "accuracy"):
+    """Time-resolved decoding: one panel per preprocessing (``curves``: name -> frame with
+    ``accuracy``, ``lo``, ``hi`` per second), the significant clusters (``clusters``: name -> frame
+    with ``first second``, ``last second``, ``p``) as a bar above chance, chance dashed, the video
+    shaded, and under them the windows the book's decoders read (``windows``: (label, start, stop))."""
+    n = len(curves)
+    fig, axes = plt.subplots(2, n, figsize=(4.4 * n + 1.5, 5.2), sharex=True, squeeze=False, layout="constrained",
+                             gridspec_kw={"height_ratios": [3, 1.3]})
+    for j, (name, c) in enumerate(curves.items()):
+        ax = axes[0, j]
+        shade_video(ax, label=j == 0)
+        sec = np.asarray(c.index)
+        ax.fill_between(sec, c["lo"], c["hi"], color="#4C72B0", alpha=0.25, lw=0, label="95% interval")
+        ax.plot(sec, c["accuracy"], color="#4C72B0", marker="o", ms=3, label="held-out participants")
+        ax.axhline(chance, color="k", ls="--", lw=1, label="chance")
+        top = float(np.nanmax(c["hi"])) + 0.02
+        sig = clusters.get(name, pd.DataFrame(columns=["first second", "last second", "p"]))
+        for i, (_, cl) in enumerate(sig[sig["p"] < 0.05].iterrows()):
+            ax.plot([cl["first second"] - 0.4, cl["last second"] + 0.4], [top, top], color="#C44E52", lw=4,
+                    solid_capstyle="butt", label="cluster, p < 0.05" if i == 0 else None)
+        ax.set_title(name)
+        if j == 0:
+            ax.set_ylabel(ylabel)
+            ax.legend(fontsize=7, loc="upper left")
+        low = axes[1, j]
+        for i, (_, a, b) in enumerate(windows):
+            low.plot([a - 0.4, b - 1 + 0.4], [i, i], color="#55A868", lw=5, solid_capstyle="butt")
+        low.set_yticks(range(len(windows)))
+        low.set_yticklabels([w[0] for w in windows] if j == 0 else [], fontsize=7)
+        low.grid(False, axis="y")
+        low.set_ylim(len(windows) - 0.5, -0.5)
+        low.set_xlabel("second of the trial")
+        shade_video(low, label=False)
+    axes[1, 0].set_xlim(-0.6, 24.6)
+    return fig
+
+
+def generalisation_matrices(matrices: dict, chance: float):
+    """Temporal generalisation: one heatmap per preprocessing (``matrices``: name -> frame, trained at
+    second t in rows, tested at t' in columns), centred on chance, the diagonal dotted."""
+    n = len(matrices)
+    fig, axes = plt.subplots(1, n, figsize=(4.4 * n + 1, 4.2), squeeze=False, layout="constrained")
+    spread = max(float(np.nanmax(np.abs(m.to_numpy() - chance))) for m in matrices.values())
+    for ax, (name, m) in zip(axes[0], matrices.items()):
+        im = ax.imshow(m.to_numpy(), origin="lower", cmap="RdBu_r", vmin=chance - spread, vmax=chance + spread,
+                       interpolation="nearest")
+        ax.plot([0, m.shape[1] - 1], [0, m.shape[0] - 1], color="k", ls=":", lw=1)
+        ax.grid(False)
+        ax.set_xlabel("tested at second")
+        ax.set_ylabel("trained at second")
+        ax.set_title(name, fontsize=10)
+    fig.colorbar(im, ax=list(axes[0]), label="accuracy (chance in white)", shrink=0.85)
+    return fig

@@ -90,3 +90,29 @@ def search_findings(trials: pd.DataFrame, grid: pd.DataFrame, nested: pd.DataFra
             "search_best_after": best_after,
             "search_best_after_acc": float(grid.loc[best_after, "held-out accuracy"]),
             "search_vs_compact_p": float(flip)}
+
+
+def curve_findings(trials: pd.DataFrame, nested: pd.DataFrame, scores: pd.DataFrame, n_resamples: int = 1000,
+                   ) -> dict:
+    """What chapter 9 reports of the nested search that may also read a window off a time-resolved
+    curve inside each fold (``trials``' column ``curve_class``; ``scores``' row "nested search with
+    curve windows + class-aware rating"), against the search without (``search_class``; row "nested
+    search + class-aware rating"), with the tests the chapter uses for the search: a
+    participant-bootstrap interval, the score's interval and the paired sign-flip p over participants;
+    and what each fold chose, with its seconds."""
+    acc = float(np.mean(trials["curve_class"] == trials["class"]))
+    lo, hi = bootstrap(lambda d: float(np.mean(d["curve_class"] == d["class"])), trials,
+                       groups=trials["participant"].to_numpy(), n_resamples=n_resamples)
+    flip = participant_sign_flip(trials["class"], trials["curve_class"], trials["search_class"],
+                                 trials["participant"])
+    row = scores.loc["nested search with curve windows + class-aware rating"]
+    base = scores.loc["nested search + class-aware rating"]
+    folds = nested.drop_duplicates("fold")
+    chosen = "; ".join(f"fold {int(r['fold']) + 1}: {r['chosen']} (seconds {r['seconds']})"
+                       for _, r in folds.iterrows())
+    n_curve = int(sum("curve" in c for c in folds["chosen"]))
+    return {"curve_acc": acc, "curve_acc_lo": lo, "curve_acc_hi": hi,
+            "curve_gain": acc - float(np.mean(trials["search_class"] == trials["class"])),
+            "curve_p": float(flip["p"]), "curve_score": float(row["score"]), "curve_score_lo": float(row["score_lo"]),
+            "curve_score_hi": float(row["score_hi"]), "curve_score_change": float(row["score"] - base["score"]),
+            "curve_chosen": chosen, "curve_n_chosen": n_curve, "curve_n_folds": len(folds)}

@@ -192,3 +192,17 @@ def ensemble_choice_text(chosen: str, flip: dict) -> str:
         return "it is the single model itself"
     return (f"against the single model the paired sign-flip test over participants gives p = {flip['p']:.3f} "
             f"(mean difference {flip['mean_difference']:+.3f})")
+
+
+def onset_text(clusters, alpha: float = 0.05) -> str:
+    """When a time-resolved curve is above chance, from its cluster test's table (``first second``,
+    ``last second``, ``p``): e.g. ``"from second 15 (seconds 15-24, cluster p = 0.005)"``, or that no
+    cluster reached ``alpha``."""
+    sig = clusters[clusters["p"] < alpha].sort_values("first second")
+    if sig.empty:
+        best = "" if clusters.empty else f"; the strongest cluster has p = {clusters['p'].min():.3f}"
+        return f"at no second (no cluster of seconds above chance with p < {alpha:g}{best})"
+    first = sig.iloc[0]
+    spans = ", ".join(f"seconds {int(r['first second'])}-{int(r['last second'])} (p = {r['p']:.3f})"
+                      for _, r in sig.iterrows())
+    return f"from second {int(first['first second'])} ({'cluster' if len(sig) == 1 else 'clusters'}: {spans})"

@@ -12,6 +12,11 @@ search costs about a minute and can be repeated on several data sets:
     the seconds averaged: ``"8-21"`` (the video), ``"15-25"`` (the seconds after it, where the
     haemodynamic response of a clip peaks), ``"8-25"``, or ``"bins"`` (four 5-second means from
     second 5 on, side by side: a crude temporal filter that keeps the shape of the response).
+    ``"curve"`` (not in the default grid; chapter 9 adds it): the seconds where a time-resolved curve
+    of percent change (:func:`fmriemo.evaluation.timeresolved.curve_window`) is highest, the curve
+    computed over the training participants of each fit only: in every outer fold from its training
+    participants, and for every inner fold from the inner training participants, so neither the outer
+    nor the inner test participants inform the window they are scored on.
 ``C``
     the inverse L2 strength of the logistic regression (shrinkage of the region weights).
 ``regions``
@@ -52,6 +57,7 @@ from ..data.atlas import N_REGIONS
 from ..data.dataset import Dataset
 from ..data.splits import class_orders, group_folds, inner_folds
 from ..profiles import Settings
+from . import timeresolved
 from .heldout import fold_runs, inner_fold_runs
 
 #: the linear read-out every search result is compared with: chapter 7's baseline (pct 8-21, C = 0.05)
@@ -60,6 +66,8 @@ BASELINE = "pct 8-21 C=0.05"
 EXTRA_NAMES = {"compact": "Compact (conv read-out, region dropout)"}
 INPUTS = ("pct", "subjz", "pct+subjz")
 WINDOWS = {"8-21": (8, 21), "15-25": (15, 25), "8-25": (8, 25), "bins": preprocess.BINS}
+#: the window read off a time-resolved curve of each fit's training participants (not in the default grid)
+CURVE = "curve"
 CS = (0.01, 0.05, 0.2)
 N_SELECTED = 64
 REGIONS = ("all", f"top {N_SELECTED}")
@@ -69,8 +77,8 @@ def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS, regions=REGIONS) ->
     """Every combination of input, window, C and regions, each a dict with a readable ``name``
     (``"pct 8-21 C=0.05"``, ``"pct 8-21 C=0.05 top 64"``)."""
     for w in windows:
-        if w not in WINDOWS:
-            raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {w!r}")
+        if w not in WINDOWS and w != CURVE:
+            raise ValueError(f"window must be one of {', '.join([*WINDOWS, CURVE])}, got {w!r}")
     for i in inputs:
         if i not in INPUTS:
             raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {i!r}")
@@ -109,13 +117,41 @@ class RegionSelect(BaseEstimator, TransformerMixin):
 
 
 def _features_by_key(ds: Dataset, grid: list[dict]) -> dict:
-    """The features of every (input, window) in ``grid``, each computed once."""
+    """The features of every (input, fixed window) in ``grid``, each computed once (a curve window's
+    depend on the fit; :class:`CurveWindows`)."""
     out = {}
     for c in grid:
         key = (c["input"], c["window"])
-        if key not in out:
+        if key not in out and c["window"] != CURVE:
             out[key] = features(ds, *key)
     return out
+
+
+class CurveWindows:
+    """The ``"curve"`` window of a fit on given training rows: :func:`timeresolved.curve_window` on
+    their percent change, with their own folds of whole order groups (``inner_k``), computed once per
+    set of participants; and the features of an input over such a window, computed once per window."""
+
+    def __init__(self, ds: Dataset, inner_k: int = 3):
+        self.ds, self.inner_k = ds, inner_k
+        self.pct = preprocess.percent_change(ds.X)  # label-free, per trial
+        self.y = np.where(ds.labelled_train, np.nan_to_num(ds.y_class), 0).astype(int)
+        self.orders = class_orders(ds)
+        self.windows: dict = {}
+        self.feats: dict = {}
+
+    def window(self, rows: np.ndarray) -> tuple[int, int]:
+        parts = self.ds.participant[rows]
+        key = tuple(sorted(set(parts)))
+        if key not in self.windows:
+            folds = inner_folds(self.orders, parts, self.inner_k)
+            self.windows[key] = timeresolved.curve_window(self.pct[rows], self.y[rows], parts, folds)
+        return self.windows[key]
+
+    def features(self, inp: str, window: tuple[int, int]) -> np.ndarray:
+        if (inp, window) not in self.feats:
+            self.feats[(inp, window)] = preprocess.window_features(self.ds.X, inp, window, self.ds.participant)
+        return self.feats[(inp, window)]
 
 
 def _model(C: float, regions: str = "all"):
@@ -125,12 +161,27 @@ def _model(C: float, regions: str = "all"):
 
 def _inner_accuracy(F, y, participants, folds, C: float, regions: str = "all") -> float:
     """Accuracy of a read-out over inner ``folds`` (lists of participants) of the rows given: every
-    row predicted once, by the model fitted without its fold."""
+    row predicted once, by the model fitted without its fold. ``F`` is the rows' features, or a list of
+    them, one per fold (a curve window chosen without that fold)."""
     hits = []
-    for fold in folds:
+    for i, fold in enumerate(folds):
+        Fi = F[i] if isinstance(F, list) else F
         te = np.isin(participants, fold)
-        hits.append(_model(C, regions).fit(F[~te], y[~te]).predict(F[te]) == y[te])
+        hits.append(_model(C, regions).fit(Fi[~te], y[~te]).predict(Fi[te]) == y[te])
     return float(np.concatenate(hits).mean())
+
+
+def _scored_features(c: dict, feats: dict, curves: CurveWindows | None, rows: np.ndarray, folds: list):
+    """A candidate's features for scoring on ``folds`` of ``rows`` (one matrix, or one per fold for a
+    curve window, each read off the curve of the rows outside that fold) and for its final fit on all
+    ``rows`` (with the window read off all of them): ``(scored, final, window)``."""
+    if c["window"] != CURVE:
+        F = feats[(c["input"], c["window"])]
+        return F[rows], F, c["window"]
+    parts = curves.ds.participant[rows]
+    per_fold = [curves.features(c["input"], curves.window(rows[~np.isin(parts, fold)]))[rows] for fold in folds]
+    window = curves.window(rows)
+    return per_fold, curves.features(c["input"], window), f"{window[0]}-{window[1]}"
 
 
 def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
@@ -153,6 +204,7 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     orders = class_orders(ds)
     y_all = np.where(lab, np.nan_to_num(ds.y_class), 0).astype(int)
     feats = _features_by_key(ds, grid)
+    curves = CurveWindows(ds, inner_k) if any(c["window"] == CURVE for c in grid) else None
     names = [c["name"] for c in grid] + list(extra)
     if len(set(names)) != len(names):
         raise ValueError("candidate names must be unique")
@@ -165,11 +217,12 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
         te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
         tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
         inner_p = inner_folds(orders, ds.participant[tr], inner_k)
-        preds = []
+        preds, windows = [], []
         for j, c in enumerate(grid):
-            F = feats[(c["input"], c["window"])]
-            inner[f, j] = _inner_accuracy(F[tr], y_all[tr], ds.participant[tr], inner_p, c["C"], c["regions"])
+            scored, F, window = _scored_features(c, feats, curves, tr, inner_p)
+            inner[f, j] = _inner_accuracy(scored, y_all[tr], ds.participant[tr], inner_p, c["C"], c["regions"])
             preds.append(_model(c["C"], c["regions"]).fit(F[tr], y_all[tr]).predict(F[te]))
+            windows.append(window)
             if bar is not None:
                 bar.update(1)
         for j, predict in enumerate(extra.values(), start=len(grid)):
@@ -179,14 +232,17 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
                                  f"trials of fold {f}, got {inner_pred.shape[0]} and {outer_pred.shape[0]}")
             inner[f, j] = float(np.mean(inner_pred == y_all[tr]))
             preds.append(outer_pred)
+            windows.append("")
             if bar is not None:
                 bar.update(1)
         for j, pred in enumerate(preds):
             outer_hits[j].append(pred == y_all[te])
         best = int(np.argmax(inner[f]))  # ties: the first in the grid's order
-        rows.append(pd.DataFrame({"participant": ds.participant[te], "index": te, "fold": f, "y_true": y_all[te],
-                                  "y_pred": preds[best], "chosen": names[best],
-                                  "inner accuracy": inner[f, best]}))
+        row = {"participant": ds.participant[te], "index": te, "fold": f, "y_true": y_all[te],
+               "y_pred": preds[best], "chosen": names[best], "inner accuracy": inner[f, best]}
+        if curves is not None:  # the seconds the chosen read-out averaged, where a curve may have chosen them
+            row["seconds"] = windows[best]
+        rows.append(pd.DataFrame(row))
     if bar is not None:
         bar.close()
     chosen = [r["chosen"].iloc[0] for r in rows]
@@ -216,11 +272,12 @@ def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None
     inner = inner_folds(orders, ds.participant[lab], inner_k)
     y = ds.labels("class", lab)
     feats = _features_by_key(ds, grid)
-    scores = pd.Series({c["name"]: _inner_accuracy(feats[(c["input"], c["window"])][lab], y, ds.participant[lab],
-                                                   inner, c["C"], c["regions"]) for c in grid},
+    curves = CurveWindows(ds, inner_k) if any(c["window"] == CURVE for c in grid) else None
+    scores = pd.Series({c["name"]: _inner_accuracy(_scored_features(c, feats, curves, lab, inner)[0], y,
+                                                   ds.participant[lab], inner, c["C"], c["regions"]) for c in grid},
                        name="cross-validated accuracy")
     chosen = next(c for c in grid if c["name"] == scores.idxmax())  # ties: the first in the grid's order
-    F = feats[(chosen["input"], chosen["window"])]
+    F = _scored_features(chosen, feats, curves, lab, inner)[1]
     model = _model(chosen["C"], chosen["regions"]).fit(F[lab], y)
     proba = np.zeros((len(test), 3))
     proba[:, np.searchsorted([-1, 0, 1], model.classes_)] = model.predict_proba(F[test])
@@ -260,12 +317,14 @@ def search_candidate(ds: Dataset, method: str, settings: Settings | None = None,
     return predict
 
 
-def search_with_models(ds: Dataset, settings: Settings, models=("compact",)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The nested search over the linear read-outs and the deep ``models`` (each a candidate named by
-    :data:`EXTRA_NAMES`, scored on the same inner folds by models trained inside them), on the outer
-    folds of ``settings``: ``(candidates_table, nested_predictions)`` as :func:`nested_search`."""
+def search_with_models(ds: Dataset, settings: Settings, models=("compact",), grid: list[dict] | None = None,
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The nested search over the linear read-outs (``grid``, default :func:`candidates`) and the deep
+    ``models`` (each a candidate named by :data:`EXTRA_NAMES`, scored on the same inner folds by models
+    trained inside them), on the outer folds of ``settings``: ``(candidates_table, nested_predictions)``
+    as :func:`nested_search`."""
     extra = {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
-    return nested_search(ds, settings.protocol, settings.k, extra=extra, progress=settings.progress)
+    return nested_search(ds, settings.protocol, settings.k, grid=grid, extra=extra, progress=settings.progress)
 
 
 def draw_row(grid: pd.DataFrame, nested: pd.DataFrame) -> dict:

@@ -78,3 +78,36 @@ def test_per_participant_dots_and_the_models_named_by_the_registry():
     assert len(ax.collections) == 2 and [line.get_ydata()[0] for line in ax.lines[:2]] == pytest.approx([0.4, 0.5])
     plt.close(fig)
     assert plots.label("compact") == "Compact (this book)" and plots.color("asb") == "#DD8452"
+
+
+def _curve(peak_at):
+    acc = np.full(25, 1 / 3)
+    acc[peak_at:] = 0.6
+    return pd.DataFrame({"accuracy": acc, "lo": acc - 0.05, "hi": acc + 0.05}, index=range(25))
+
+
+def test_accuracy_by_second_draws_curves_clusters_and_the_books_windows():
+    clusters = {"a": pd.DataFrame({"first second": [15, 2], "last second": [24, 2], "p": [0.001, 0.6]}),
+                "b": pd.DataFrame(columns=["first second", "last second", "p"])}
+    windows = (("video", 8, 21), ("after", 15, 25))
+    fig = plots.accuracy_by_second({"a": _curve(15), "b": _curve(20)}, clusters, windows, chance=1 / 3)
+    top_a, top_b, low_a, low_b = fig.axes
+    bars = [line for line in top_a.lines if line.get_linewidth() == 4]
+    assert len(bars) == 1 and tuple(bars[0].get_xdata()) == (14.6, 24.4)  # only the significant cluster
+    assert not [line for line in top_b.lines if line.get_linewidth() == 4]
+    assert [t.get_text() for t in low_a.get_yticklabels()] == ["video", "after"]
+    assert [tuple(line.get_xdata()) for line in low_a.lines if line.get_linewidth() == 5] == \
+        [(7.6, 20.4), (14.6, 24.4)]  # seconds 8-20 and 15-24, as the decoders average them
+    assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == pytest.approx(1 / 3) for line in top_a.lines)
+    plt.close(fig)
+
+
+def test_generalisation_matrices_centre_the_colours_on_chance():
+    m = pd.DataFrame(np.full((25, 25), 1 / 3))
+    m.iloc[15:, 15:] = 0.7
+    fig = plots.generalisation_matrices({"a": m, "b": m * 0 + 0.2}, chance=1 / 3)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2
+    lo, hi = images[0].get_clim()
+    assert (lo + hi) / 2 == pytest.approx(1 / 3) and hi == pytest.approx(0.7)
+    plt.close(fig)

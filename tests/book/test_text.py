@@ -65,3 +65,13 @@ def test_protocol_search_and_ensemble_sentences():
     assert text.ensemble_choice_text("single", {}) == "it is the single model itself"
     flip = {"p": 0.04, "mean_difference": 0.05}
     assert "p = 0.040 (mean difference +0.050)" in text.ensemble_choice_text("folds", flip)
+
+
+def test_onset_text_names_the_first_significant_cluster_or_none():
+    cl = pd.DataFrame({"first second": [3, 12, 20], "last second": [3, 17, 24], "p": [0.4, 0.004, 0.03]})
+    assert text.onset_text(cl) == ("from second 12 (clusters: seconds 12-17 (p = 0.004), "
+                                   "seconds 20-24 (p = 0.030))")
+    assert text.onset_text(cl.iloc[[0, 1]]) == "from second 12 (cluster: seconds 12-17 (p = 0.004))"
+    assert text.onset_text(cl.iloc[[0]]) == ("at no second (no cluster of seconds above chance with p < 0.05; "
+                                             "the strongest cluster has p = 0.400)")
+    assert text.onset_text(cl.iloc[[]]).startswith("at no second (no cluster")

@@ -20,6 +20,7 @@ def test_candidates_grid_and_errors():
         search.candidates(inputs=("raw",))
     with pytest.raises(ValueError, match="regions must be one of"):
         search.candidates(regions=("top 10",))
+    assert len(search.candidates(windows=(*search.WINDOWS, search.CURVE))) == len(grid) // len(search.WINDOWS) * 5
 
 
 def test_region_selection_keeps_whole_regions_chosen_on_the_training_rows():
@@ -136,3 +137,53 @@ def test_a_draw_in_one_row():
     assert row["nested search accuracy"] == 0.75 and row["gain over baseline"] == pytest.approx(0.35)
     assert row["chosen read-outs"] == f"other; {search.BASELINE}" and row["best candidate after the fact"] == 0.55
 
+
+
+CURVE_GRID = [c for c in search.candidates(inputs=("pct",), windows=("8-21", search.CURVE), cs=(0.05,))
+              if c["regions"] == "all"]
+
+
+def test_curve_windows_are_read_off_the_rows_given_only(dataset):
+    """A curve window depends on the labels of the rows it is computed over and on nothing else."""
+    curves = search.CurveWindows(dataset)
+    folds = group_folds(dataset, "groupkfold", 3)
+    rows = np.flatnonzero(dataset.labelled_train & ~np.isin(dataset.participant, folds[0]))
+    start, stop = curves.window(rows)
+    assert 0 <= start < stop <= 25 and stop - start >= 3
+    scrambled = dataset.subset(np.arange(len(dataset)))
+    scrambled.y_class = scrambled.y_class.copy()
+    m = np.isin(scrambled.participant, folds[0])
+    scrambled.y_class[m] = np.random.default_rng(0).permutation(scrambled.y_class[m])
+    assert search.CurveWindows(scrambled).window(rows) == (start, stop)
+    F = curves.features("pct", (start, stop))
+    assert F.shape == (len(dataset), 246) and curves.features("pct", (start, stop)) is F  # computed once
+
+
+@pytest.mark.conclusions
+def test_nested_search_with_curve_windows_records_each_folds_seconds_and_ignores_outer_labels(dataset):
+    folds = group_folds(dataset, "groupkfold", 3)
+    table, pred = search.nested_search(dataset, grid=CURVE_GRID, folds=folds)
+    assert set(table.index) == {"pct 8-21 C=0.05", "pct curve C=0.05"}
+    curves = search.CurveWindows(dataset)
+    for f, test_p in enumerate(folds):
+        mine = pred[pred.fold == f]
+        if mine["chosen"].iloc[0] == "pct curve C=0.05":  # the window of the fold's own training participants
+            tr = np.flatnonzero(dataset.labelled_train & ~np.isin(dataset.participant, test_p))
+            assert mine["seconds"].iloc[0] == "{}-{}".format(*curves.window(tr))
+        else:
+            assert mine["seconds"].iloc[0] == "8-21"
+    scrambled = dataset.subset(np.arange(len(dataset)))
+    scrambled.y_class = scrambled.y_class.copy()
+    m = np.isin(scrambled.participant, folds[1])
+    scrambled.y_class[m] = np.random.default_rng(0).permutation(scrambled.y_class[m])
+    _, again = search.nested_search(scrambled, grid=CURVE_GRID, folds=folds)
+    a, b = pred[pred.fold == 1], again[again.fold == 1]
+    assert a["chosen"].iloc[0] == b["chosen"].iloc[0] and a["seconds"].iloc[0] == b["seconds"].iloc[0]
+    assert np.array_equal(a["y_pred"].to_numpy(), b["y_pred"].to_numpy())
+
+
+def test_choose_and_fit_takes_a_curve_window(dataset):
+    chosen, scores, run = search.choose_and_fit(dataset, grid=CURVE_GRID)
+    assert set(scores.index) == {"pct 8-21 C=0.05", "pct curve C=0.05"}
+    assert chosen["name"] == scores.idxmax() and run.proba.shape[1] == 3
+    assert np.allclose(run.proba.sum(1), 1)

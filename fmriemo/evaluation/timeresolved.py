@@ -1,0 +1,214 @@
+"""Time-resolved decoding of the valence class (chapter 7): at which second of the 25 does the class
+become decodable in participants the read-out never saw, and does a code learned at one second carry
+over to another?
+
+Every second is decoded on its own by a linear read-out of the 246 regions' values at that second
+(standardised, L2 logistic regression), fitted inside the held-out protocol's outer folds (whole
+order groups held out together, :func:`fmriemo.data.splits.group_folds`):
+
+* :func:`accuracy_by_second`: MNE's :class:`~mne.decoding.SlidingEstimator`, cross-validated by
+  scikit-learn with the folds as groups; every held-out trial is predicted at every second, and the
+  score is each held-out participant's accuracy per second (balanced over the three classes, so that
+  chance is exactly one in three for any read-out that ignores the fMRI, whatever a participant's
+  class counts; with as many trials of each class per participant, it equals plain accuracy);
+* :func:`generalisation`: MNE's :class:`~mne.decoding.GeneralizingEstimator` through
+  :func:`mne.decoding.cross_val_multiscore` (trained at second t, tested at every second t'), the
+  mean over the outer folds;
+* :func:`clusters_over_time`: MNE's cluster-based permutation test
+  (:func:`mne.stats.permutation_cluster_1samp_test`) of the participants' accuracies against chance,
+  the sign of each held-out participant's difference flipped at random, one-sided.
+
+Preprocessing (:func:`fmriemo.data.preprocess.apply`) is label-free and per trial or per
+participant, so it is computed once; everything that learns from labels (the scaler and the read-out)
+is fitted inside each fold on its training participants only.
+
+:func:`curve_window` is what a decoder may take from the curve honestly: the seconds where an
+*inner* curve, computed over the training participants of one outer fold, is highest; chapter 9's
+nested search calls it inside every outer fold (:mod:`fmriemo.evaluation.search`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from mne.decoding import GeneralizingEstimator, SlidingEstimator, cross_val_multiscore
+from mne.stats import permutation_cluster_1samp_test
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..data import preprocess
+from ..data.dataset import Dataset
+from ..data.dataset import participant_key
+
+#: the preprocessings the book's decoders use, by :func:`fmriemo.data.preprocess.apply` name
+PREPROCESSINGS = {"minmax": "min-max per trial (the paper's)", "pct": "percent change from fixation",
+                  "zscore": "z-scores over the participant's trials"}
+#: the read-out's inverse L2 strength: chapter 7's linear baseline's
+C = 0.05
+CHANCE = 1 / 3
+#: the seconds the book's decoders read, drawn on the time axis: (who, first second, stop)
+BOOK_WINDOWS = (("the paper's models (chapters 2-7)", 0, 25),
+                ("linear baseline; search (8-21 s)", 8, 21),
+                ("search: after the video (15-25 s)", 15, 25),
+                ("search: video and after (8-25 s)", 8, 25),
+                ("search: four 5-second bins (5-25 s)", 5, 25))
+
+
+def readout(c: float = C):
+    """The linear read-out fitted at each second: standardised regions, L2 logistic regression."""
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000, tol=1e-4))
+
+
+def fold_labels(participants, folds) -> np.ndarray:
+    """The outer fold of each row's participant (``-1``: in no fold), the groups the cross-validation
+    holds out together."""
+    participants = np.asarray(participants)
+    out = np.full(len(participants), -1)
+    for f, test_p in enumerate(folds):
+        out[np.isin(participants, list(test_p))] = f
+    return out
+
+
+def _inputs(ds: Dataset, preprocessing: str, folds):
+    if preprocessing not in PREPROCESSINGS:
+        raise ValueError(f"preprocessing must be one of {', '.join(PREPROCESSINGS)}, got {preprocessing!r}")
+    idx = np.flatnonzero(ds.labelled_train)
+    groups = fold_labels(ds.participant[idx], folds)
+    keep = groups >= 0
+    if len(np.unique(groups[keep])) < 2:
+        raise ValueError("time-resolved decoding needs at least two folds of participants")
+    idx, groups = idx[keep], groups[keep]
+    X = preprocess.apply(preprocessing, ds.X[idx], ds.participant[idx])  # label-free: no fold can leak
+    return idx, X, ds.labels("class", idx), groups
+
+
+def predictions_by_second(X: np.ndarray, y: np.ndarray, groups, c: float = C, n_jobs: int = 1) -> np.ndarray:
+    """[trials, seconds]: each trial's class predicted at every second by read-outs fitted without its
+    group (scikit-learn's ``cross_val_predict`` over MNE's sliding estimator, one group held out at a
+    time)."""
+    est = SlidingEstimator(readout(c), n_jobs=n_jobs, verbose=False)
+    return cross_val_predict(est, X, y, groups=groups, cv=LeaveOneGroupOut())
+
+
+def participant_accuracy(y: np.ndarray, pred: np.ndarray, participants) -> pd.DataFrame:
+    """Balanced accuracy of each participant (rows) at each second (columns) from ``pred``
+    ([trials, seconds])."""
+    participants = np.asarray(participants)
+    names = sorted(set(participants), key=participant_key)
+    rows = {p: [balanced_accuracy_score(y[participants == p], pred[participants == p, t])
+                for t in range(pred.shape[1])] for p in names}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=range(pred.shape[1]))
+    out.index.name, out.columns.name = "participant", "second"
+    return out
+
+
+def accuracy_by_second(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
+    """Each held-out participant's accuracy at every second (rows: participants, columns: seconds
+    0-24) of the read-out fitted at that second on the other folds' participants."""
+    idx, X, y, groups = _inputs(ds, preprocessing, folds)
+    return participant_accuracy(y, predictions_by_second(X, y, groups, c, n_jobs), ds.participant[idx])
+
+
+def generalisation(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
+    """The temporal generalisation matrix: balanced accuracy of the read-out trained at second t (rows)
+    and tested at second t' (columns) on held-out participants, the mean over the outer folds."""
+    _, X, y, groups = _inputs(ds, preprocessing, folds)
+    est = GeneralizingEstimator(readout(c), scoring="balanced_accuracy", n_jobs=n_jobs, verbose=False)
+    scores = cross_val_multiscore(est, X, y, groups=groups, cv=LeaveOneGroupOut(), verbose=False)
+    out = pd.DataFrame(scores.mean(0), index=range(X.shape[2]), columns=range(X.shape[2]))
+    out.index.name, out.columns.name = "trained at", "tested at"
+    return out
+
+
+def summary(acc: pd.DataFrame, n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Per second: the mean accuracy over participants and its percentile interval from resampling
+    whole participants (one draw of participants shared by every second, so the band is the curve's)."""
+    a = acc.to_numpy()
+    rng = np.random.default_rng(seed)
+    draws = a[rng.integers(0, len(a), size=(n_resamples, len(a)))].mean(1)
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return pd.DataFrame({"accuracy": a.mean(0), "lo": lo, "hi": hi, "participants": len(a)},
+                        index=pd.Index(acc.columns, name="second"))
+
+
+def clusters_over_time(acc: pd.DataFrame, n_permutations: int = 1000, seed: int = 0, alpha: float = 0.05,
+                       chance: float = CHANCE) -> pd.DataFrame:
+    """Clusters of consecutive seconds where the participants' accuracy exceeds ``chance``: MNE's
+    one-sample cluster permutation test (t over participants, cluster-forming threshold the one-sided
+    t quantile at ``alpha``, the participants' signs flipped ``n_permutations`` times; the exact
+    test when that exceeds the number of sign patterns). One row per cluster: its first and last
+    second, cluster mass (sum of t) and p-value, sorted by time."""
+    d = acc.to_numpy() - chance
+    n = len(d)
+    if n < 3:
+        raise ValueError(f"the cluster test needs at least 3 participants, got {n}")
+    threshold = float(stats.t.ppf(1 - alpha, n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a second where every participant scores the same
+        t_obs, clusters, p, _ = permutation_cluster_1samp_test(
+                d, threshold=threshold, n_permutations=int(n_permutations), tail=1, rng=seed, out_type="mask",
+            verbose=False)
+    seconds = np.asarray(acc.columns)
+    rows = []
+    for where, pv in zip(clusters, p):
+        mask = np.zeros(d.shape[1], bool)
+        mask[where] = True  # a tuple of one slice for data with one dimension besides participants
+        hit = np.flatnonzero(mask)
+        rows.append({"first second": int(seconds[hit[0]]), "last second": int(seconds[hit[-1]]),
+                     "seconds": len(hit), "mass": float(t_obs[hit].sum()), "p": float(pv)})
+    out = pd.DataFrame(rows, columns=["first second", "last second", "seconds", "mass", "p"])
+    return out.sort_values("first second", ignore_index=True)
+
+
+def decodable_from(clusters: pd.DataFrame, alpha: float = 0.05):
+    """The first second of the earliest cluster with p < ``alpha`` (``None`` when there is none)."""
+    sig = clusters[clusters["p"] < alpha]
+    return None if sig.empty else int(sig["first second"].min())
+
+
+def curve_window(X: np.ndarray, y: np.ndarray, participants, inner, c: float = C, min_seconds: int = 3,
+                 ) -> tuple[int, int]:
+    """The window ``(start, stop)`` a decoder may take from a time-resolved curve without looking at
+    the participants it is tested on: the curve is computed over the rows given (one outer fold's
+    training participants; ``inner``: their folds, lists of participants) and the window is the run of
+    consecutive seconds around the curve's peak whose accuracy is at least halfway from chance to the
+    peak, widened symmetrically to ``min_seconds`` at least. ``X`` is [rows, regions, seconds],
+    preprocessed label-free."""
+    participants = np.asarray(participants)
+    groups = fold_labels(participants, inner)
+    keep = groups >= 0
+    pred = predictions_by_second(X[keep], y[keep], groups[keep], c)
+    curve = participant_accuracy(y[keep], pred, participants[keep]).to_numpy().mean(0)
+    peak = int(np.argmax(curve))
+    level = CHANCE + (curve[peak] - CHANCE) / 2
+    start, stop = peak, peak + 1
+    while start > 0 and curve[start - 1] >= level:
+        start -= 1
+    while stop < len(curve) and curve[stop] >= level:
+        stop += 1
+    while stop - start < min(min_seconds, len(curve)):
+        if start > 0:
+            start -= 1
+        if stop - start < min_seconds and stop < len(curve):
+            stop += 1
+    return int(start), int(stop)
+
+
+
+def carry_over(matrix: pd.DataFrame, seconds) -> dict:
+    """Whether a code learned at one second carries over to others: over ``seconds`` (e.g. a
+    significant cluster's), the mean accuracy on the diagonal of the generalisation ``matrix`` (trained
+    and tested at the same second) and off it (trained at one of them, tested at another)."""
+    s = [int(t) for t in seconds]
+    sub = matrix.loc[s, s].to_numpy()
+    off = ~np.eye(len(s), dtype=bool)
+    return {"diagonal": float(np.diag(sub).mean()) if s else float("nan"),
+            "off_diagonal": float(sub[off].mean()) if len(s) > 1 else float("nan")}
+
+
+def cluster_seconds(clusters: pd.DataFrame, alpha: float = 0.05) -> list[int]:
+    """Every second inside a cluster with p < ``alpha``."""
+    sig = clusters[clusters["p"] < alpha]
+    return sorted({t for _, r in sig.iterrows() for t in range(int(r["first second"]), int(r["last second"]) + 1)})
