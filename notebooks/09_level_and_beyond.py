@@ -52,7 +52,7 @@ import pandas as pd
 
 from fmriemo.book import plots, text
 from fmriemo.book.chapter import glue, glue_table, setup, table
-from fmriemo.book.sections import search_findings
+from fmriemo.book.sections import curve_findings, search_findings
 from fmriemo.challenge import ratings
 from fmriemo.data.source import data_name, open_dataset
 from fmriemo.data.splits import group_folds
@@ -199,6 +199,45 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # read-outs only; Compact is its own `--method`) and submits the winner.
 #
 # {glue:text}`search_reference_text`
+#
+# ### A window read off the time-resolved curve, inside the folds
+#
+# Chapter 7's time-resolved decoding shows which seconds carry the class. A
+# window read off that curve would have seen every participant, the held-out
+# ones included, so the search may use the curve only the honest way: each
+# linear read-out gets one more window, `curve`, the seconds around the peak
+# of a time-resolved curve (percent change, one read-out per second, the
+# seconds at least halfway from chance to the peak) computed over the
+# participants the read-out is fitted on. In each outer fold the curve comes
+# from that fold's training participants (their own folds of order groups),
+# and when a candidate is scored on an inner fold, from the inner training
+# participants only. The search is otherwise the same, Compact included.
+
+# %%
+curve_grid = search.candidates(windows=(*search.WINDOWS, search.CURVE))
+curve_table, curve_nested = search.search_with_models(ds, settings, models=("compact",), grid=curve_grid)
+trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, folds), curve_nested, "curve")
+curve_scores = ratings.score_predictors(trials, {
+    "nested search with curve windows + class-aware rating": ("curve_class", "curve_aware_level"),
+    "nested search + class-aware rating": ("search_class", "search_aware_level")})
+curve_scores.insert(0, "accuracy", 1 - curve_scores["class error"])
+table("curve_search_scores", curve_scores).round(4)
+
+# %% tags=["remove-input"]
+for name, value in curve_findings(trials, curve_nested, curve_scores).items():
+    glue(name, value)
+
+# %% [markdown]
+# With the curve windows among its candidates the nested search classifies
+# {glue:text}`curve_acc:.3f` of the held-out trials
+# ({glue:text}`curve_acc_lo:.3f` to {glue:text}`curve_acc_hi:.3f`), a change
+# of {glue:text}`curve_gain:+.3f` from the search without them (paired
+# sign-flip p = {glue:text}`curve_p:.3f`), and scores
+# {glue:text}`curve_score:.4f` ({glue:text}`curve_score_lo:.3f` to
+# {glue:text}`curve_score_hi:.3f`; change {glue:text}`curve_score_change:+.4f`,
+# lower is better). A curve window was chosen in
+# {glue:text}`curve_n_chosen` of {glue:text}`curve_n_folds` folds:
+# {glue:text}`curve_chosen`.
 #
 # ### Is the choice a property of this data set?
 #

@@ -24,11 +24,11 @@
 import os  # the profile defaults to $FMRIEMO_PROFILE where it is set
 
 chapters_dir = ""      # folder of the executed chapters; empty: this notebook's folder
-profile = os.environ.get("FMRIEMO_PROFILE", "full")  # unused here; every chapter takes the same parameters
-data_dir = ""          # unused here (the chapters' data are reported)
-labels_csv = ""        # unused here
-surrogate_seed = 2024  # unused here
-cache_dir = ""         # unused here
+profile = os.environ.get("FMRIEMO_PROFILE", "full")  # the chapters' profile (the sheet re-runs their splits)
+data_dir = ""          # the chapters' data: the sheet's checks run on it; empty: the built-in surrogate
+labels_csv = ""        # optional released-labels CSV
+surrogate_seed = 2024  # seed of the surrogate data set
+cache_dir = ""         # cache for data; empty: ~/.cache/fmriemo
 
 # %% tags=["remove-input"]
 from pathlib import Path
@@ -98,3 +98,41 @@ glue("n_claims", len(verdict))
 # :class: note
 # {glue:text}`scope_text`
 # ```
+
+# %% [markdown]
+# ## Appendix: the leakage and practice sheet
+#
+# Every protocol of the book, and the paper's own, against the kinds of
+# leakage that invalidate decoding studies {cite}`kapoor2023leakage` and the
+# checklist of prediction practice for neuroimaging
+# {cite}`poldrack2020prediction`. No cell is typed in: each is computed when
+# this page runs, from the data set and the split functions the chapters
+# call (which participants, trials and order twins land on both sides of a
+# split; whether each preprocessing gives a trial the same values with or
+# without the other trials present), from label-scrambling runs of the
+# linear read-outs (a fold's labels shuffled: its predictions must not move),
+# or from the chapters' results files. Hover over a mark for the reason; the
+# table under the grid spells out each cell with its evidence.
+
+# %% tags=["remove-input"]
+from IPython.display import HTML
+
+from fmriemo.book import sheet
+from fmriemo.data.source import open_dataset
+
+ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
+long = table("leakage_sheet", sheet.build(ds, found, profile))
+glue("sheet_open", int((long["status"] == "open").sum()))
+glue("sheet_open_paper", int(((long["status"] == "open") & (long["protocol"] == sheet.PROTOCOLS["paper"][0])).sum()))
+glue("sheet_cells", len(long))
+glue("sheet_open_text", sheet.open_text(long))
+HTML(sheet.to_html(long))
+
+# %% [markdown]
+# Of the {glue:text}`sheet_cells` cells, {glue:text}`sheet_open` are open,
+# {glue:text}`sheet_open_paper` of them in the paper's own protocol.
+# {glue:text}`sheet_open_text`
+
+# %% tags=["remove-input"]
+HTML(sheet.details(long).to_html(index=False, escape=False, classes="leakage-details"))
+

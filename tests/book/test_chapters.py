@@ -179,7 +179,8 @@ def test_06_brain_maps(run):
 
 def test_07_held_out(run):
     nb, g = run("07_held_out", protocol="groupkfold", k=4, epochs=2, methods=["asb", "ebr"],
-                preprocessings=["zscore"], preprocess_method="ebr")
+                preprocessings=["zscore"], preprocess_method="ebr", time_preprocessings=["minmax", "pct"],
+                n_permutations=100)
     assert g["n_folds"] == 4 and g["n_participants"] == 16 and g["n_seeds"] == 1
     assert g["acc_majority"] == pytest.approx(1 / 3)
     assert g["acc_logreg"] > 0.42 and g["perm_p_logreg"] < 0.05  # real signal found by the linear baseline
@@ -201,6 +202,21 @@ def test_07_held_out(run):
         assert g[f"acc_{m}"] == pytest.approx(summary.loc[m, "accuracy"], abs=1e-12), m
     assert g["acc_asb_lo"] == pytest.approx(summary.loc["asb", "boot_lo"], abs=1e-12)
     assert g["plateau_asb"] == heldout.plateau_counts(deep).loc["asb", "on_plateau"]
+    # time-resolved decoding: the curve and its cluster test recomputed through the library
+    from fmriemo.data.splits import group_folds
+    from fmriemo.evaluation import timeresolved
+    assert float(str(g["tr_n_perm"]).replace(",", "")) == 100 and g["tr_participants"] == 16
+    acc = timeresolved.accuracy_by_second(ds, "pct", group_folds(ds, "groupkfold", 4))
+    curve = timeresolved.summary(acc)
+    assert g["tr_peak_pct"] == pytest.approx(curve["accuracy"].max(), abs=1e-12)
+    assert g["tr_peak_second_pct"] == curve["accuracy"].idxmax() and g["tr_peak_pct"] > 0.45
+    onset = timeresolved.decodable_from(timeresolved.clusters_over_time(acc, n_permutations=100))
+    assert onset is not None and g["tr_onset_second_pct"] == onset and g["tr_onset_pct"].startswith("from second")
+    assert g["tr_onset_zscore"] == "not run" and math.isnan(g["tr_peak_zscore"])  # left out by the parameter
+    assert 0 <= g["tr_off_pct"] <= 1 and g["tr_n_cluster_seconds_pct"] >= 3
+    r7 = json.loads((run.out / "results" / "07_held_out.json").read_text())["tables"]
+    assert {"time_resolved", "time_clusters", "time_generalisation"} <= set(r7)
+    assert _images(nb) >= 3  # per participant, the curves, the generalisation matrices
 
 
 def test_08_attribution(run):
@@ -242,6 +258,11 @@ def test_09_level_and_beyond(run):
     hit = ens.assign(hit=ens.y_true == ens.y_pred).groupby("ensemble")["hit"].mean()
     assert all(g[f"ens_{k}_acc"] == pytest.approx(hit[k], abs=1e-12) for k in ensembles.ENSEMBLES)
     assert ("single model itself" in g["ens_vs_single_text"]) == (chosen == "single")
+    # the search that may read a window off a time-resolved curve inside the folds
+    assert 0 <= g["curve_acc_lo"] <= g["curve_acc"] <= g["curve_acc_hi"] <= 1
+    assert g["curve_acc"] - g["curve_gain"] == pytest.approx(g["search_acc"], abs=1e-12)
+    assert 0 <= g["curve_p"] <= 1 and g["curve_score_lo"] <= g["curve_score"] <= g["curve_score_hi"]
+    assert 0 <= g["curve_n_chosen"] <= g["curve_n_folds"] == 4 and g["curve_chosen"].count("seconds") == 4
 
 
 #: cheap parameters for each chapter the verdict reads (run when a test needs it and it has not run)
@@ -274,6 +295,16 @@ def test_10_verdict_collects_executed_chapters(run):
     r7, r10 = results.load(run.out / "results", "07_held_out"), results.load(run.out / "results", "10_verdict")
     assert g["c7_asb"] == pytest.approx(r7["acc_asb"]) and r10["n_supported"] == g["n_supported"]
     assert list(r10.table("verdict").columns) == ["the paper's claim", "this book (data above)", "reading"]
+    # the leakage and practice sheet: every cell, computed; the paper's trial split is open where it must be
+    from fmriemo.book import sheet
+    long = r10.table("leakage_sheet")
+    assert len(long) == g["sheet_cells"] == len(sheet.PROTOCOLS) * len(sheet.COLUMNS)
+    paper = long[long.protocol == sheet.PROTOCOLS["paper"][0]].set_index("column")["status"]
+    assert paper[sheet.COLUMNS["dependence"]] == "open" and g["sheet_open_paper"] >= 3
+    held = long[long.protocol == sheet.PROTOCOLS["heldout"][0]].set_index("column")["status"]
+    assert (held[[sheet.COLUMNS[c] for c in ("dependence", "preprocessing", "cv_wraps", "in_sample")]]
+            == "guarded").all()
+    assert 'class="leakage-sheet"' in nb.read_text()
     # a chapter missing from the folder stops the verdict with a line naming it
     import shutil
     partial = run.out.parent / "partial"
@@ -357,3 +388,7 @@ def test_built_book_in_a_browser(run, tmp_path):
     assert all(reports[f"chapters/{s.stem}.html"].glued > 0 for s in chapter_sources())
     assert all(Path(rep.screenshot).stat().st_size > 10_000 for rep in reports.values())
     assert Path(reports["intro.html"].screenshot).parent == html / "screenshots"
+    # the pages of the time-resolved decoding and the leakage sheet show them
+    assert 'class="leakage-sheet"' in (html / "chapters" / "10_verdict.html").read_text()
+    assert "when-in-the-clip-is-valence-decodable" in (html / "chapters" / "07_held_out.html").read_text()
+    assert reports["chapters/07_held_out.html"].glued > 0 and reports["chapters/10_verdict.html"].glued > 0
