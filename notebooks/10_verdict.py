@@ -111,8 +111,9 @@ glue("n_claims", len(verdict))
 # split; whether each preprocessing gives a trial the same values with or
 # without the other trials present), from label-scrambling runs of the
 # linear read-outs (a fold's labels shuffled: its predictions must not move),
-# or from the chapters' results files. Hover over a mark for the reason; the
-# table under the grid spells out each cell with its evidence.
+# or from the chapters' results files. Hover over a mark for the reason; under
+# the grid, the open cells are spelled out with their evidence, and every
+# cell in the block below them.
 
 # %% tags=["remove-input"]
 from IPython.display import HTML
@@ -134,5 +135,5 @@ HTML(sheet.to_html(long))
 # {glue:text}`sheet_open_text`
 
 # %% tags=["remove-input"]
-HTML(sheet.details(long).to_html(index=False, escape=False, classes="leakage-details"))
+HTML(sheet.details_html(long))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..challenge.phases import released_index
+from ..challenge.phases import crossfit_folds, released_index
 from ..data import preprocess
 from ..data.dataset import Dataset
 from ..data.splits import class_orders, group_folds, identical_order_pairs, inner_folds, make_paper_split
@@ -168,10 +168,8 @@ def _position(values7: dict) -> Cell:
     p, acc = values7.get("perm_p_position"), values7.get("acc_position")
     if p is None or acc is None:
         return Cell("n/a", "chapter 7's position-only check was not run")
-    carries = p < 0.05
-    return Cell("guarded", "inputs are fMRI only; the trial's position alone classifies "
-                f"{acc:.2f} (p = {p:.3f}){', so order groups are held out together' if carries else ''}",
-                "07_held_out#does-the-order-of-trials-leak-labels")
+    return Cell("guarded", "inputs are fMRI only (no trial number, no participant); the trial's position alone "
+                f"classifies {acc:.2f} of held-out trials (p = {p:.3f})", "07_held_out#does-the-order-of-trials-leak-labels")
 
 
 def _measures(found: dict, chapter: str, table: str, names: dict) -> Cell:
@@ -198,7 +196,12 @@ def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
     phase1_facts = split_facts(ds, np.flatnonzero(lab), np.flatnonzero(ds.split == "test"))
     released = released_index(ds)
     scored = np.setdiff1d(np.flatnonzero((ds.split == "test") & ds.labelled), released)
-    phase2_facts = split_facts(ds, released, scored if len(scored) else released) if len(released) else None
+    phase2_facts = None
+    if len(released) and len(scored):
+        phase2_facts = split_facts(ds, released, scored)
+    elif len(released):  # every labelled Test trial released: the cross-fitted parts are what is scored
+        parts = [split_facts(ds, np.setdiff1d(released, part), part) for part in crossfit_folds(ds, released)]
+        phase2_facts = {k: max(f[k] for f in parts) for k in parts[0]}
     outer = _fold_facts(ds, folds)
     inner = _inner_facts(ds, folds)
     test_rows = np.flatnonzero(lab & np.isin(ds.participant, folds[0]))
@@ -326,9 +329,15 @@ def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
 
 
 def wide(long: pd.DataFrame) -> pd.DataFrame:
-    """The sheet as a grid: protocols in rows, columns as :data:`COLUMNS`, each cell its mark."""
-    grid = long.pivot(index="protocol", columns="column", values="status").map(MARK.get)
-    return grid.loc[[p for p, _ in PROTOCOLS.values()], list(COLUMNS.values())]
+    """The sheet as a grid: the kinds of leakage and items of practice (:data:`COLUMNS`) in rows, the
+    protocols in columns, each cell its mark."""
+    grid = long.pivot(index="column", columns="protocol", values="status").map(MARK.get)
+    return grid.loc[list(COLUMNS.values()), [p for p, _ in PROTOCOLS.values()]]
+
+
+#: the protocols' names as column headers of the grid
+SHORT = {"paper": "paper's split", "phase1": "Phase I", "phase2": "Phase II", "heldout": "held out",
+         "search": "nested search", "ensembles": "ensembles", "time": "time-resolved"}
 
 
 def _link(evidence: str) -> str:
@@ -341,30 +350,44 @@ def _link(evidence: str) -> str:
 
 
 def to_html(long: pd.DataFrame) -> str:
-    """The sheet for the page: the grid of marks with each cell's how and evidence as its tooltip, then
-    every cell that is not guarded spelled out with its evidence linked."""
+    """The sheet for the page: the grid of marks (kinds of leakage, then practice, against the protocols),
+    each cell's reason as its tooltip."""
     grid = wide(long)
     how = long.set_index(["protocol", "column"])
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in grid.columns)
+    short = {name: SHORT[key] for key, (name, _) in PROTOCOLS.items()}
+    head = "".join(f'<th title="{html.escape(p)}">{html.escape(short[p])}</th>' for p in grid.columns)
     body = []
-    for p, row in grid.iterrows():
-        cells = []
-        for c, mark in row.items():
-            r = how.loc[(p, c)]
-            status = r["status"].replace("/", "")
-            cells.append(f'<td class="sheet-{status}" title="{html.escape(r["how"])}">{mark}</td>')
-        body.append(f"<tr><th>{html.escape(p)}</th>{''.join(cells)}</tr>")
+    for kind, names in (("leakage", LEAKAGE), ("practice", PRACTICE)):
+        body.append(f'<tr class="sheet-group"><th colspan="{len(grid.columns) + 1}">{kind}</th></tr>')
+        for c in names.values():
+            cells = []
+            for p, mark in grid.loc[c].items():
+                r = how.loc[(p, c)]
+                status = r["status"].replace("/", "")
+                cells.append(f'<td class="sheet-{status}" title="{html.escape(r["how"])}">{mark}</td>')
+            body.append(f"<tr><th>{html.escape(c)}</th>{''.join(cells)}</tr>")
     legend = "; ".join(f"{m} {s}" for s, m in MARK.items())
-    return (f'<table class="leakage-sheet"><thead><tr><th>protocol</th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table><p>{legend}</p>")
+    return (f'<div class="sheet-scroll"><table class="leakage-sheet"><thead><tr><th></th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div><p>{legend}</p>")
 
 
 def details(long: pd.DataFrame) -> pd.DataFrame:
-    """Every cell with its how and evidence (links as HTML), for the table under the grid."""
-    out = long.copy()
-    out["evidence"] = out["evidence"].map(_link)
+    """Every cell with its reason and evidence (links as HTML) in one column, for the tables under the
+    grid."""
+    out = long[["protocol", "column", "status"]].copy()
     out["status"] = out["status"].map(lambda s: f"{MARK[s]} {s}")
-    return out.drop(columns="kind")
+    out["how, and what shows it"] = [h + (f" ({_link(e)})" if e else "") for h, e in zip(long["how"], long["evidence"])]
+    return out
+
+
+def details_html(long: pd.DataFrame) -> str:
+    """The open cells spelled out, then every cell in a collapsed block."""
+    det = details(long)
+    opened = det[long["status"].to_numpy() == "open"]
+    first = (opened.to_html(index=False, escape=False, classes="leakage-details") if len(opened)
+             else "<p>No cell is open.</p>")
+    return (first + f"<details><summary>All {len(det)} cells, with their reasons and evidence</summary>"
+            + det.to_html(index=False, escape=False, classes="leakage-details") + "</details>")
 
 
 def open_text(long: pd.DataFrame) -> str:

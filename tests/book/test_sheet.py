@@ -87,7 +87,7 @@ def cell(long, protocol, column):
 def test_sheet_has_every_cell_once(long):
     assert len(long) == len(sheet.PROTOCOLS) * len(sheet.COLUMNS)
     assert set(long.status) <= set(sheet.MARK)
-    assert sheet.wide(long).shape == (len(sheet.PROTOCOLS), len(sheet.COLUMNS))
+    assert sheet.wide(long).shape == (len(sheet.COLUMNS), len(sheet.PROTOCOLS))
 
 
 def test_sheet_judges_the_paper_split_open_and_held_out_guarded(long):
@@ -138,10 +138,16 @@ def test_every_evidence_points_at_a_section_or_test_that_exists(long):
 
 def test_html_marks_links_and_open_text(long):
     page = sheet.to_html(long)
-    assert page.count("<tr>") == len(sheet.PROTOCOLS) + 1 and "sheet-open" in page and "title=" in page
+    assert page.count("<tr>") == len(sheet.COLUMNS) + 1 and page.count('class="sheet-group"') == 2
+    assert "sheet-open" in page and "title=" in page
     det = sheet.details(long)
-    assert det["evidence"].str.contains('<a href="07_held_out.html#').any()
-    assert det["evidence"].str.contains("<code>tests/").any()
+    assert len(det) == len(long)
+    shown = det["how, and what shows it"]
+    assert shown.str.contains('<a href="07_held_out.html#').any() and shown.str.contains("<code>tests/").any()
+    block = sheet.details_html(long)
+    n_open = int((long.status == "open").sum())
+    assert block.count("\u2718 open") == 2 * n_open  # the open cells, then again among all cells
+    assert f"All {len(long)} cells" in block
     text = sheet.open_text(long)
     assert text.startswith("Open: ") and sheet.PROTOCOLS["paper"][0] in text
     assert sheet.open_text(pd.DataFrame({"status": ["guarded"], "protocol": ["x"], "column": ["y"]})) == \
