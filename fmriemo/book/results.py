@@ -160,7 +160,8 @@ class Results:
     def table(self, name):
         if name not in self.tables:
             raise MissingResult(f"chapter {self.chapter} recorded no table {name!r} ({self.path})")
-        return pd.DataFrame(self.tables[name]).set_index("index")
+        rows = self.tables[name]
+        return pd.DataFrame(rows).set_index("index") if rows else pd.DataFrame()  # a table recorded empty
 
 
 def load(folder: str | Path, chapter: str) -> Results:

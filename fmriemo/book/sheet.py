@@ -178,6 +178,8 @@ def _measures(found: dict, chapter: str, table: str, names: dict) -> Cell:
     if chapter not in found or table not in found[chapter].tables:
         return Cell("n/a", f"chapter {chapter[:2]} recorded no table {table!r}")
     columns = set(found[chapter].table(table).columns)
+    if not columns:
+        return Cell("n/a", f"chapter {chapter[:2]} recorded table {table!r} empty", chapter)
     have = list(dict.fromkeys(label for key, label in names.items()
                               if any(c == key or c.startswith(key + " ") for c in columns)))
     return Cell("guarded" if len(have) >= 2 else "open",
@@ -265,7 +267,7 @@ def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
             "in_sample": Cell("guarded", "released trials are never scored; the cross-fitted estimate holds out "
                               "released trials from their own fine-tuning", "05_challenge"),
             "cv_wraps": Cell("guarded", "cross-fitting over the released trials", "05_challenge"),
-            "measures": _measures(found, "05_challenge", "phase2", MEASURES),
+            "measures": _measures(found, "05_challenge", "phase2" if len(scored) else "phase2_crossfit", MEASURES),
             "kfold": Cell("guarded", "cross-fitting in folds", "05_challenge")}
             if phase2_facts is not None else {c: Cell("n/a", "no released labels") for c in COLUMNS}),
         "heldout": {

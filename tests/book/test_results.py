@@ -42,3 +42,11 @@ def test_missing_results_fail_loudly(tmp_path):
         results.load(tmp_path, "bad")
     with pytest.raises(ValueError, match="clash"):
         results.ChapterResults("x", tmp_path).table("t", pd.DataFrame({"index": [1]}))
+
+
+def test_a_table_recorded_empty_reads_back_empty(tmp_path):
+    """Chapter 5's Phase II table is empty on data with no unreleased labels; reading it must not fail."""
+    rec = results.ChapterResults("05_challenge", tmp_path, {})
+    rec.table("phase2", pd.DataFrame(columns=["Phase I", "Phase II"]))
+    back = results.load(tmp_path, "05_challenge")
+    assert back.table("phase2").empty

@@ -152,3 +152,9 @@ def test_html_marks_links_and_open_text(long):
     assert text.startswith("Open: ") and sheet.PROTOCOLS["paper"][0] in text
     assert sheet.open_text(pd.DataFrame({"status": ["guarded"], "protocol": ["x"], "column": ["y"]})) == \
         "No cell is open."
+
+
+def test_an_empty_results_table_is_not_a_measure():
+    found = {"05_challenge": fake_results("05_challenge", tables={"phase2": []})}
+    c = sheet._measures(found, "05_challenge", "phase2", sheet.MEASURES)
+    assert c.status == "n/a" and "empty" in c.how
