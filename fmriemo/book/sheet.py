@@ -120,7 +120,7 @@ def search_ignores_test_labels(ds: Dataset, folds) -> bool:
 def time_ignores_test_labels(ds: Dataset, folds) -> bool:
     """Time-resolved decoding: do a fold's predictions at every second stay the same when its labels are
     scrambled?"""
-    idx, X, y, groups = timeresolved._inputs(ds, "pct", folds[:2])  # the first fold against the second
+    idx, X, y, groups = timeresolved.fold_inputs(ds, "pct", folds[:2])  # the first fold against the second
     y2 = _scrambled(ds, folds[0]).labels("class", idx)
     a = timeresolved.predictions_by_second(X, y, groups)
     b = timeresolved.predictions_by_second(X, y2, groups)

@@ -40,8 +40,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..data import preprocess
-from ..data.dataset import Dataset
-from ..data.dataset import participant_key
+from ..data.dataset import Dataset, participant_key
+from .statistics import bootstrap
 
 #: the preprocessings the book's decoders use, by :func:`fmriemo.data.preprocess.apply` name
 PREPROCESSINGS = {"minmax": "min-max per trial (the paper's)", "pct": "percent change from fixation",
@@ -72,7 +72,10 @@ def fold_labels(participants, folds) -> np.ndarray:
     return out
 
 
-def _inputs(ds: Dataset, preprocessing: str, folds):
+def fold_inputs(ds: Dataset, preprocessing: str, folds):
+    """What every time-resolved analysis reads: the labelled training trials in ``folds`` (row indices), their
+    preprocessed fMRI [trials, regions, seconds], class labels, and the fold of each (the groups held out
+    together)."""
     if preprocessing not in PREPROCESSINGS:
         raise ValueError(f"preprocessing must be one of {', '.join(PREPROCESSINGS)}, got {preprocessing!r}")
     idx = np.flatnonzero(ds.labelled_train)
@@ -108,14 +111,14 @@ def participant_accuracy(y: np.ndarray, pred: np.ndarray, participants) -> pd.Da
 def accuracy_by_second(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
     """Each held-out participant's accuracy at every second (rows: participants, columns: seconds
     0-24) of the read-out fitted at that second on the other folds' participants."""
-    idx, X, y, groups = _inputs(ds, preprocessing, folds)
+    idx, X, y, groups = fold_inputs(ds, preprocessing, folds)
     return participant_accuracy(y, predictions_by_second(X, y, groups, c, n_jobs), ds.participant[idx])
 
 
 def generalisation(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
     """The temporal generalisation matrix: balanced accuracy of the read-out trained at second t (rows)
     and tested at second t' (columns) on held-out participants, the mean over the outer folds."""
-    _, X, y, groups = _inputs(ds, preprocessing, folds)
+    _, X, y, groups = fold_inputs(ds, preprocessing, folds)
     est = GeneralizingEstimator(readout(c), scoring="balanced_accuracy", n_jobs=n_jobs, verbose=False)
     scores = cross_val_multiscore(est, X, y, groups=groups, cv=LeaveOneGroupOut(), verbose=False)
     out = pd.DataFrame(scores.mean(0), index=range(X.shape[2]), columns=range(X.shape[2]))
@@ -124,13 +127,13 @@ def generalisation(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs:
 
 
 def summary(acc: pd.DataFrame, n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """Per second: the mean accuracy over participants and its percentile interval from resampling
-    whole participants (one draw of participants shared by every second, so the band is the curve's)."""
-    a = acc.to_numpy()
-    rng = np.random.default_rng(seed)
-    draws = a[rng.integers(0, len(a), size=(n_resamples, len(a)))].mean(1)
-    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    return pd.DataFrame({"accuracy": a.mean(0), "lo": lo, "hi": hi, "participants": len(a)},
+    """Per second: the mean accuracy over participants and its percentile interval from resampling whole
+    participants (the book's one bootstrap, :func:`fmriemo.evaluation.statistics.bootstrap`)."""
+    people = np.arange(len(acc))
+    bands = [bootstrap(np.mean, acc[t].to_numpy(), groups=people, n_resamples=n_resamples, seed=seed, level=level)
+             for t in acc.columns]
+    return pd.DataFrame({"accuracy": acc.mean(0).to_numpy(), "lo": [b[0] for b in bands],
+                         "hi": [b[1] for b in bands], "participants": len(acc)},
                         index=pd.Index(acc.columns, name="second"))
 
 

@@ -51,7 +51,7 @@ def test_accuracy_by_second_finds_the_planted_seconds(acc):
 def test_held_out_labels_never_reach_the_readout(ds):
     """Scrambling the labels of one fold's participants changes nothing about the predictions of their
     trials: every read-out that predicts them was fitted without them."""
-    idx, X, y, groups = timeresolved._inputs(ds, "pct", FOLDS)
+    idx, X, y, groups = timeresolved.fold_inputs(ds, "pct", FOLDS)
     before = timeresolved.predictions_by_second(X, y, groups)
     y2 = y.copy()
     held = groups == 2
@@ -94,7 +94,7 @@ def test_cluster_test_needs_participants():
 def test_generalisation_diagonal_is_the_sliding_score(ds):
     gen = timeresolved.generalisation(ds, "zscore", FOLDS)
     assert gen.shape == (25, 25)
-    idx, X, y, groups = timeresolved._inputs(ds, "zscore", FOLDS)
+    idx, X, y, groups = timeresolved.fold_inputs(ds, "zscore", FOLDS)
     pred = timeresolved.predictions_by_second(X, y, groups)
     per_fold = np.array([[timeresolved.balanced_accuracy_score(y[groups == f], pred[groups == f, t])
                           for t in range(25)] for f in range(len(FOLDS))]).mean(0)
@@ -115,12 +115,12 @@ def test_code_that_changes_over_time_does_not_carry_over():
 
 
 def test_curve_window_covers_the_planted_seconds(ds):
-    idx, X, y, groups = timeresolved._inputs(ds, "pct", FOLDS)
+    idx, X, y, groups = timeresolved.fold_inputs(ds, "pct", FOLDS)
     start, stop = timeresolved.curve_window(X, y, ds.participant[idx], FOLDS[:3])
     assert start >= SIGNAL[0] - 1 and stop == SIGNAL[-1] + 1
     # a narrow peak is widened to the minimum
     narrow = planted(signal=(12,), strength=3.0)
-    idx, X, y, _ = timeresolved._inputs(narrow, "pct", FOLDS)
+    idx, X, y, _ = timeresolved.fold_inputs(narrow, "pct", FOLDS)
     start, stop = timeresolved.curve_window(X, y, narrow.participant[idx], FOLDS, min_seconds=3)
     assert (start, stop) == (11, 14)
 
