@@ -156,7 +156,7 @@ plt.show()
 # would be the optimistic number this procedure avoids.
 
 # %%
-grid_table, nested = search.search_with_models(ds, settings, models=("compact",))
+grid_table, nested, curve_nested = search.search_with_and_without_curve(ds, settings, models=("compact",))
 trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, folds), nested, "search")
 search_scores = ratings.score_predictors(trials, {
     "nested search + class-aware rating": ("search_class", "search_aware_level"),
@@ -211,11 +211,11 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # participants the read-out is fitted on. In each outer fold the curve comes
 # from that fold's training participants (their own folds of order groups),
 # and when a candidate is scored on an inner fold, from the inner training
-# participants only. The search is otherwise the same, Compact included.
+# participants only. The search is otherwise the same, Compact included
+# (both searches come from one scoring of every candidate, above; each
+# chooses among its own candidates).
 
 # %%
-curve_grid = search.candidates(windows=(*search.WINDOWS, search.CURVE))
-curve_table, curve_nested = search.search_with_models(ds, settings, models=("compact",), grid=curve_grid)
 trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, folds), curve_nested, "curve")
 curve_scores = ratings.score_predictors(trials, {
     "nested search with curve windows + class-aware rating": ("curve_class", "curve_aware_level"),

@@ -187,7 +187,26 @@ def _scored_features(c: dict, feats: dict, curves: CurveWindows | None, rows: np
 def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
                   grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
                   progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the nested search on the labelled training participants of ``ds``.
+    """Run the nested search over every candidate: :func:`nested_choices` with one choice among them all,
+    returned as ``(candidates_table, nested_predictions)``."""
+    table, chosen = nested_choices(ds, protocol, k, inner_k, grid, folds, extra, progress)
+    return table, chosen[ALL]
+
+
+#: the name of the choice among every candidate (:func:`nested_choices`)
+ALL = "all"
+
+
+def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
+                   grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
+                   progress: bool = False, choices: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Score every candidate once and make one nested choice per entry of ``choices`` (name -> the
+    candidate names it chooses among; default ``{ALL: every candidate}``): the same as running
+    :func:`nested_search` on each subset, ties broken by the grid's order, at the cost of one search.
+    Returns ``(candidates_table, {name: nested_predictions})``; the table's "chosen in folds" counts
+    the first choice's picks.
+
+    Run the nested search on the labelled training participants of ``ds``.
 
     Returns ``(candidates_table, nested_predictions)``: per candidate, its mean inner accuracy over
     the outer folds, its outer (held-out) accuracy and in how many outer folds it was chosen; and
@@ -208,10 +227,16 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     names = [c["name"] for c in grid] + list(extra)
     if len(set(names)) != len(names):
         raise ValueError("candidate names must be unique")
+    choices = choices or {ALL: names}
+    for name, among in choices.items():
+        unknown = sorted(set(among) - set(names))
+        if unknown or not among:
+            raise ValueError(f"choice {name!r} must name candidates of the search; unknown: {unknown}")
+    member = {name: np.isin(names, list(among)) for name, among in choices.items()}
     folds = folds if folds is not None else group_folds(ds, protocol, k)
     inner = np.zeros((len(folds), len(names)))
     outer_hits = [[] for _ in names]
-    rows = []
+    rows = {name: [] for name in choices}
     bar = tqdm(total=len(folds) * len(names), desc="nested search", leave=False) if progress else None
     for f, test_p in enumerate(folds):
         te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
@@ -237,15 +262,16 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
                 bar.update(1)
         for j, pred in enumerate(preds):
             outer_hits[j].append(pred == y_all[te])
-        best = int(np.argmax(inner[f]))  # ties: the first in the grid's order
-        row = {"participant": ds.participant[te], "index": te, "fold": f, "y_true": y_all[te],
-               "y_pred": preds[best], "chosen": names[best], "inner accuracy": inner[f, best]}
-        if curves is not None:  # the seconds the chosen read-out averaged, where a curve may have chosen them
-            row["seconds"] = windows[best]
-        rows.append(pd.DataFrame(row))
+        for name, allowed in member.items():
+            best = int(np.argmax(np.where(allowed, inner[f], -np.inf)))  # ties: the first in the grid's order
+            row = {"participant": ds.participant[te], "index": te, "fold": f, "y_true": y_all[te],
+                   "y_pred": preds[best], "chosen": names[best], "inner accuracy": inner[f, best]}
+            if curves is not None:  # the seconds the chosen read-out averaged, where a curve may have chosen them
+                row["seconds"] = windows[best]
+            rows[name].append(pd.DataFrame(row))
     if bar is not None:
         bar.close()
-    chosen = [r["chosen"].iloc[0] for r in rows]
+    chosen = [r["chosen"].iloc[0] for r in next(iter(rows.values()))]
     described = [(c["input"], c["window"], c["C"], c["regions"], "linear") for c in grid] + \
         [("", "", np.nan, "", "extra") for _ in extra]
     table = pd.DataFrame(described, columns=["input", "window", "C", "regions", "read-out"], index=names)
@@ -253,7 +279,7 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     table["inner accuracy"] = inner.mean(0)
     table["held-out accuracy"] = [float(np.concatenate(h).mean()) for h in outer_hits]
     table["chosen in folds"] = [chosen.count(n) for n in names]
-    return table, pd.concat(rows, ignore_index=True)
+    return table, {name: pd.concat(r, ignore_index=True) for name, r in rows.items()}
 
 
 def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None):
@@ -317,14 +343,26 @@ def search_candidate(ds: Dataset, method: str, settings: Settings | None = None,
     return predict
 
 
-def search_with_models(ds: Dataset, settings: Settings, models=("compact",), grid: list[dict] | None = None,
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The nested search over the linear read-outs (``grid``, default :func:`candidates`) and the deep
-    ``models`` (each a candidate named by :data:`EXTRA_NAMES`, scored on the same inner folds by models
-    trained inside them), on the outer folds of ``settings``: ``(candidates_table, nested_predictions)``
-    as :func:`nested_search`."""
+def search_with_models(ds: Dataset, settings: Settings, models=("compact",)) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The nested search over the linear read-outs and the deep ``models`` (each a candidate named by
+    :data:`EXTRA_NAMES`, scored on the same inner folds by models trained inside them), on the outer
+    folds of ``settings``: ``(candidates_table, nested_predictions)`` as :func:`nested_search`."""
     extra = {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
-    return nested_search(ds, settings.protocol, settings.k, grid=grid, extra=extra, progress=settings.progress)
+    return nested_search(ds, settings.protocol, settings.k, extra=extra, progress=settings.progress)
+
+
+def search_with_and_without_curve(ds: Dataset, settings: Settings, models=("compact",)):
+    """Chapter 9's two searches in one pass: every candidate of :func:`search_with_models` and, for each
+    input, the same read-outs over a ``"curve"`` window, scored once; the search chooses among the usual
+    candidates, the curve search among all. Returns ``(candidates_table, nested, curve_nested)``, the
+    table holding the usual candidates only (as :func:`search_with_models` gives it)."""
+    grid = candidates(windows=(*WINDOWS, CURVE))
+    extra = {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
+    usual = [c["name"] for c in grid if c["window"] != CURVE] + list(extra)
+    table, chosen = nested_choices(ds, settings.protocol, settings.k, grid=grid, extra=extra,
+                                   progress=settings.progress,
+                                   choices={"search": usual, "curve": [c["name"] for c in grid] + list(extra)})
+    return table.loc[usual], chosen["search"].drop(columns="seconds"), chosen["curve"]
 
 
 def draw_row(grid: pd.DataFrame, nested: pd.DataFrame) -> dict:

@@ -187,3 +187,25 @@ def test_choose_and_fit_takes_a_curve_window(dataset):
     assert set(scores.index) == {"pct 8-21 C=0.05", "pct curve C=0.05"}
     assert chosen["name"] == scores.idxmax() and run.proba.shape[1] == 3
     assert np.allclose(run.proba.sum(1), 1)
+
+
+@pytest.mark.conclusions
+def test_choices_from_one_scoring_equal_separate_searches(dataset):
+    """Chapter 9 scores every candidate once and chooses twice; each choice must be what a search over its
+    own candidates alone gives, ties included."""
+    grid = [c for c in search.candidates(inputs=("pct", "subjz"), windows=("8-21", "15-25", search.CURVE),
+                                          cs=(0.05,)) if c["regions"] == "all"]
+    fixed = [c for c in grid if c["window"] != search.CURVE]
+    folds = group_folds(dataset, "groupkfold", 3)
+    table, chosen = search.nested_choices(dataset, grid=grid, folds=folds,
+                                          choices={"fixed": [c["name"] for c in fixed],
+                                                   "all": [c["name"] for c in grid]})
+    alone_fixed = search.nested_search(dataset, grid=fixed, folds=folds)
+    alone_all = search.nested_search(dataset, grid=grid, folds=folds)
+    pd.testing.assert_frame_equal(chosen["fixed"].drop(columns="seconds"), alone_fixed[1])
+    pd.testing.assert_frame_equal(chosen["all"], alone_all[1])
+    pd.testing.assert_frame_equal(table.loc[alone_fixed[0].index].drop(columns="chosen in folds"),
+                                  alone_fixed[0].drop(columns="chosen in folds"))
+    assert table.loc[alone_fixed[0].index, "chosen in folds"].tolist() == alone_fixed[0]["chosen in folds"].tolist()
+    with pytest.raises(ValueError, match="unknown"):
+        search.nested_choices(dataset, grid=fixed, folds=folds, choices={"x": ["no such read-out"]})
