@@ -87,6 +87,8 @@ chance = 1 / 3 if task == "class" else float(levels.value_counts(normalize=True)
 # %% tags=["remove-input"]
 glue("protocol_text", text.protocol_text(settings.protocol, len(folds)))
 glue("n_folds", len(folds))
+glue("protocol", settings.protocol)  # with k, read back by the verdict's leakage sheet
+glue("k", settings.k)
 glue("n_val", n_val)
 glue("n_seeds", len(settings.seeds))
 glue("n_participants", len(training_participants(ds)))

@@ -186,12 +186,19 @@ def _measures(found: dict, chapter: str, table: str, names: dict) -> Cell:
                 (", ".join(have) if have else "no measure") + f" (chapter {chapter[:2]}, table {table!r})", chapter)
 
 
+def held_out_protocol(values: dict, profile: str) -> tuple[str, int]:
+    """The held-out protocol and number of folds chapter 7 ran with, as it recorded them in its results
+    (``protocol`` and ``k``); the profile's where it did not (results written before it recorded them)."""
+    s = Settings.resolve(profile)
+    return str(values.get("protocol", s.protocol)), int(values.get("k", s.k))
+
+
 def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
     """The sheet as a long table: one row per (protocol, column) with ``status``, ``how`` and ``evidence``.
     ``found`` maps chapter stems to their loaded results (:func:`fmriemo.book.results.load`)."""
-    s = Settings.resolve(profile)
-    folds = group_folds(ds, s.protocol, s.k)
     v7 = found["07_held_out"].values if "07_held_out" in found else {}
+    protocol, k = held_out_protocol(v7, profile)
+    folds = group_folds(ds, protocol, k)
     lab = ds.labelled_train
     paper = make_paper_split(ds, "class")
     paper_facts = split_facts(ds, np.concatenate([paper.train, paper.val]), paper.test)
@@ -220,7 +227,7 @@ def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
     k_text = {"loso": Cell("open", "leave one participant out: one person per test fold, high variance"),
               "order": Cell("guarded", f"one order group per fold ({len(folds)} folds)"),
               "groupkfold": Cell("guarded", f"{len(folds)} folds of whole order groups"),
-              "kfold": Cell("open", f"{len(folds)} folds that ignore order groups{twin_text}")}[s.protocol]
+              "kfold": Cell("open", f"{len(folds)} folds that ignore order groups{twin_text}")}[protocol]
     held_dep = _dependence(outer)
     held_dep.evidence = "07_held_out#does-the-order-of-trials-leak-labels"
     no_sel = Cell("n/a", "no feature selection")

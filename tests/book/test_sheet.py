@@ -119,6 +119,19 @@ def test_a_protocol_that_splits_twins_is_judged_open(dataset, monkeypatch):
     assert cell(long, "heldout", "kfold").status == "open"
 
 
+def test_the_sheet_judges_the_protocol_chapter_7_ran(dataset, monkeypatch):
+    """Chapter 7 run with other parameters than its profile's: the held-out row describes what it ran."""
+    monkeypatch.setattr(sheet, "search_ignores_test_labels", lambda ds, folds: True)
+    monkeypatch.setattr(sheet, "time_ignores_test_labels", lambda ds, folds: True)
+    ran = {**FOUND, "07_held_out": fake_results("07_held_out", values={
+        **FOUND["07_held_out"].values, "protocol": "kfold", "k": 5})}
+    assert sheet.held_out_protocol(ran["07_held_out"].values, "quick") == ("kfold", 5)
+    assert sheet.held_out_protocol({}, "quick") == ("groupkfold", 4)  # results that did not record it
+    long = sheet.build(dataset, ran, "quick")
+    assert cell(long, "heldout", "kfold").status == "open"
+    assert cell(long, "heldout", "kfold").how.startswith("5 folds that ignore order groups")
+
+
 def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
