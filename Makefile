@@ -41,8 +41,11 @@ linkcheck: $(STAMP)
 browse: $(STAMP)
 	$(PY) -m fmriemo.book.browser book/_build/html
 
+# The tests spread over the CPU cores (pytest-xdist; a module's tests stay on one worker, see
+# tests/conftest.py); TEST_JOBS=0 runs them in this process.
+TEST_JOBS ?= auto
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -ra
+	$(VENV)/bin/python -m pytest -ra -n $(TEST_JOBS) --dist loadgroup
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/train_speed.py
