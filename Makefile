@@ -41,11 +41,12 @@ linkcheck: $(STAMP)
 browse: $(STAMP)
 	$(PY) -m fmriemo.book.browser book/_build/html
 
-# The tests spread over the CPU cores (pytest-xdist; a module's tests stay on one worker, see
-# tests/conftest.py); TEST_JOBS=0 runs them in this process.
+# The tests spread over the CPU cores (pytest-xdist): the tests of one module stay on one worker
+# (the chapter tests share their executed chapters and cache), modules handed out in the order
+# collected, so that the long chapter modules start first; TEST_JOBS=0 runs them in this process.
 TEST_JOBS ?= auto
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -ra -n $(TEST_JOBS) --dist loadgroup
+	$(VENV)/bin/python -m pytest -ra -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/train_speed.py

@@ -10,16 +10,6 @@ from fmriemo.data.surrogate import write_npz, write_surrogate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """`make test` spreads the tests over CPU cores with pytest-xdist (``-n auto --dist loadgroup``): the
-    tests of one module stay on one worker, since they share module fixtures (the executed chapters and
-    their cache), unless a test names a group of its own (``pytest.mark.xdist_group``)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 @pytest.fixture
 def quick():
     """A factory of quick-profile Settings for tests: ``quick(cache, **overrides)``, two epochs, no
