@@ -200,17 +200,14 @@ ALL = "all"
 def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
                    grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
                    progress: bool = False, choices: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """Score every candidate once and make one nested choice per entry of ``choices`` (name -> the
-    candidate names it chooses among; default ``{ALL: every candidate}``): the same as running
-    :func:`nested_search` on each subset, ties broken by the grid's order, at the cost of one search.
-    Returns ``(candidates_table, {name: nested_predictions})``; the table's "chosen in folds" counts
-    the first choice's picks.
+    """The nested search on the labelled training participants of ``ds``, every candidate scored once and
+    one nested choice made per entry of ``choices`` (name -> the candidate names it chooses among; default
+    ``{ALL: every candidate}``): the same as running :func:`nested_search` on each subset, ties broken by
+    the grid's order, at the cost of one search.
 
-    Run the nested search on the labelled training participants of ``ds``.
-
-    Returns ``(candidates_table, nested_predictions)``: per candidate, its mean inner accuracy over
-    the outer folds, its outer (held-out) accuracy and in how many outer folds it was chosen; and
-    one row per held-out trial (``participant``, ``index``, ``fold``, ``y_true``, ``y_pred``,
+    Returns ``(candidates_table, {name: nested_predictions})``: per candidate, its mean inner accuracy
+    over the outer folds, its outer (held-out) accuracy and in how many outer folds the first choice
+    picked it; and, per choice, one row per held-out trial (``participant``, ``index``, ``fold``, ``y_true``, ``y_pred``,
     ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside each fold.
     ``folds`` (lists of test participants) replaces the protocol's outer folds. ``extra`` maps a
     candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
@@ -343,11 +340,16 @@ def search_candidate(ds: Dataset, method: str, settings: Settings | None = None,
     return predict
 
 
+def _model_candidates(ds: Dataset, settings: Settings, models) -> dict:
+    """The deep ``models`` as extra candidates of :func:`nested_choices`, named by :data:`EXTRA_NAMES`."""
+    return {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
+
+
 def search_with_models(ds: Dataset, settings: Settings, models=("compact",)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The nested search over the linear read-outs and the deep ``models`` (each a candidate named by
     :data:`EXTRA_NAMES`, scored on the same inner folds by models trained inside them), on the outer
     folds of ``settings``: ``(candidates_table, nested_predictions)`` as :func:`nested_search`."""
-    extra = {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
+    extra = _model_candidates(ds, settings, models)
     return nested_search(ds, settings.protocol, settings.k, extra=extra, progress=settings.progress)
 
 
@@ -357,7 +359,7 @@ def search_with_and_without_curve(ds: Dataset, settings: Settings, models=("comp
     candidates, the curve search among all. Returns ``(candidates_table, nested, curve_nested)``, the
     table holding the usual candidates only (as :func:`search_with_models` gives it)."""
     grid = candidates(windows=(*WINDOWS, CURVE))
-    extra = {EXTRA_NAMES.get(m, m): search_candidate(ds, m, settings) for m in models}
+    extra = _model_candidates(ds, settings, models)
     usual = [c["name"] for c in grid if c["window"] != CURVE] + list(extra)
     table, chosen = nested_choices(ds, settings.protocol, settings.k, grid=grid, extra=extra,
                                    progress=settings.progress,
