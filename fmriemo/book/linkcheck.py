@@ -45,10 +45,15 @@ def check(root) -> tuple[list[str], list[str]]:
     if not pages:
         raise FileNotFoundError(f"{root}: no HTML pages (build the book first)")
     cache: dict[Path, _Links] = {}
+
+    def parsed(path: Path) -> _Links:  # each page parsed once (the API page alone has ~900 #anchors)
+        if path not in cache:
+            cache[path] = _parse(path)
+        return cache[path]
+
     broken, external = [], set()
     for page in pages:
-        parsed = cache.setdefault(page, _parse(page))
-        for link in parsed.links:
+        for link in parsed(page).links:
             u = urlsplit(link)
             if u.scheme in ("http", "https", "mailto", "data", "javascript") or link.startswith("//"):
                 if u.scheme in ("http", "https"):
@@ -61,7 +66,7 @@ def check(root) -> tuple[list[str], list[str]]:
                 broken.append(f"{page.relative_to(root)}: {link} (no such file)")
                 continue
             if u.fragment and target.suffix == ".html":
-                ids = cache.setdefault(target, _parse(target)).ids
+                ids = parsed(target).ids
                 if unquote(u.fragment) not in ids:
                     broken.append(f"{page.relative_to(root)}: {link} (no anchor #{u.fragment})")
     return broken, sorted(external)
