@@ -56,8 +56,9 @@ class StackedRanger:
     so a step never waits on the device."""
 
     def __init__(self, params: dict, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, k: int = 6,
-                 alpha: float = 0.5):
+                 alpha: float = 0.5, per_member: bool = False):
         self.params, self.lr, self.eps, self.k, self.alpha = params, lr, eps, k, alpha
+        self.per_member = per_member
         self.beta1, self.beta2 = betas
         self.exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
         self.exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
@@ -76,6 +77,33 @@ class StackedRanger:
         unrect = (lr * (0 if rect > 0 else 1.0) / bc1) * -1
         return ((1 - b2 ** step) ** 0.5) * (lr * rect / bc1) * -1, unrect
 
+    @torch.no_grad()
+    def _step_each(self, names: list[str], members: list[int]) -> None:
+        """:meth:`step` one member after another, on views of the stacks: each member's parameters and
+        state are a model's worth (as when it trains alone), which a CPU's caches hold from one operation
+        to the next, where the stacks of all members would not; its factors are plain numbers."""
+        for m in members:
+            self.steps[m] += 1
+            rect, unrect = self._scalars(self.steps[m])
+            params = [self.params[n][m] for n in names]
+            grads = [self.params[n].grad[m] for n in names]
+            exp_avg = [self.exp_avg[n][m] for n in names]
+            exp_avg_sq = [self.exp_avg_sq[n][m] for n in names]
+            torch._foreach_lerp_(exp_avg, grads, 1 - self.beta1)
+            torch._foreach_mul_(exp_avg_sq, self.beta2)
+            torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - self.beta2)
+            buffer = torch._foreach_sqrt(exp_avg_sq)
+            torch._foreach_add_(buffer, self.eps)
+            torch._foreach_div_(buffer, rect)
+            torch._foreach_reciprocal_(buffer)
+            torch._foreach_add_(buffer, unrect)
+            torch._foreach_addcmul_(params, exp_avg, buffer)
+            if self.steps[m] % self.k == 0:  # Lookahead, on the member's own count
+                every = [p[m] for p in self.params.values()]
+                slow = [s[m] for s in self.slow.values()]
+                torch._foreach_add_(slow, torch._foreach_sub(every, slow), alpha=self.alpha)
+                torch._foreach_copy_(every, slow)
+
     def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
@@ -88,6 +116,9 @@ class StackedRanger:
         ``foreach`` path: a handful of kernels per step however many parameters the model has."""
         names = [n for n, p in self.params.items() if p.grad is not None]  # RAdam skips what the loss misses
         if not names:
+            return
+        if self.per_member:
+            self._step_each(names, members)
             return
         device = self.params[names[0]].device
         everyone = len(members) == len(self.steps)

@@ -65,22 +65,43 @@ def _padded(X: torch.Tensor, rows: list, y: list | None = None):
 class _Stack:
     """The members still training: their stacked parameters and buffers, and the functional model."""
 
-    def __init__(self, models: list[nn.Module], penalised: list[str]):
+    def __init__(self, models: list[nn.Module], penalised: list[str], looped: bool):
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         self.penalised = penalised
+        self.looped = looped
 
-    def logits(self, x: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits of the members at ``idx`` (all when None) for their inputs ``x`` [members, batch, ...];
-        in training mode the running statistics of batch norm are updated member by member."""
+    def logits(self, x, idx: torch.Tensor | None = None, l2: float | None = None):
+        """Logits of the members at ``idx`` (all when None) for their inputs ``x`` [members, batch, ...]
+        (in the loop form also a list of each member's inputs); with ``l2``, also each member's L2 penalty
+        (see :meth:`l2`) from the same weights. In training mode the running statistics of batch norm are
+        updated member by member. In the loop form each member's forward pass runs on views of the stacked
+        weights (their gradients land in the stack); otherwise ``vmap`` makes one pass of all members
+        (grouped convolutions)."""
         params = self.params if idx is None else {n: p[idx] for n, p in self.params.items()}
         buffers = self.buffers if idx is None else {n: b[idx] for n, b in self.buffers.items()}
-        out = vmap(lambda p, b, xx: functional_call(self.base, (p, b), (xx,)))(params, buffers, x)
+        penalty = None
+        if self.looped:
+            ps = {n: p.unbind(0) for n, p in params.items()}
+            bs = {n: b.unbind(0) for n, b in buffers.items()}
+            outs, pens = [], []
+            for m in range(len(x)):
+                pm = {n: v[m] for n, v in ps.items()}
+                outs.append(functional_call(self.base, (pm, {n: v[m] for n, v in bs.items()}), (x[m],)))
+                if l2 is not None:
+                    pens.append(l2 * torch.stack([pm[n].pow(2).sum() for n in self.penalised]).sum())
+            out = torch.stack(outs)
+            if l2 is not None:
+                penalty = torch.stack(pens)
+        else:
+            out = vmap(lambda p, b, xx: functional_call(self.base, (p, b), (xx,)))(params, buffers, x)
+            if l2 is not None:
+                penalty = self.l2(l2, idx)
         if idx is not None and self.base.training:
             with torch.no_grad():
                 for n, b in buffers.items():
                     self.buffers[n].index_copy_(0, idx, b)
-        return out
+        return out if l2 is None else (out, penalty)
 
     def l2(self, coef: float, idx: torch.Tensor | None = None) -> torch.Tensor:
         """The paper's L2 penalty of each member (``coef`` times the sum of squares of its penalised kernels)."""
@@ -98,13 +119,29 @@ class _Stack:
         self.buffers = {n: b[sel].clone() for n, b in self.buffers.items()}
 
 
-def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "") -> list:
+def default_form(device: torch.device) -> str:
+    """How the members' forward passes run by default: ``"loop"`` on the CPU, ``"vmap"`` elsewhere.
+
+    On an accelerator one vmapped pass of all members costs little more than one member's. On a CPU the
+    grouped convolutions and vmapped batch norm that ``vmap`` makes are slower than the members' own
+    convolutions one after the other (``benchmarks/train_speed.py --members``; figures in
+    benchmarks/README.md), so there the members' passes run in a loop, and what the batch shares is the
+    rest of the step: the data on the device, one backward pass and one optimiser step for all members,
+    one read of the records per epoch."""
+    return "loop" if torch.device(device).type == "cpu" else "vmap"
+
+
+def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "",
+                form: str | None = None) -> list:
     """Train every member of ``members`` on the preprocessed trials ``X`` [n, regions, 25] with the recipe
     and budget of ``cfg`` (whose seed is ignored: each member has its own). Returns, per member,
     ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` does, the history with
     ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN elsewhere) when the
-    member has labelled test trials."""
+    member has labelled test trials. ``form`` is ``"vmap"`` or ``"loop"`` (see :func:`default_form`,
+    which decides when None); both train the same members."""
     dev = resolve_device(cfg.device)
+    if form not in (None, "vmap", "loop"):
+        raise ValueError(f"form must be 'vmap' or 'loop', not {form!r}")
     X = torch.as_tensor(np.asarray(X, np.float32), device=dev)
     models = []
     for m in members:
@@ -112,8 +149,8 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
         models.append(build_model(cfg.method, cfg.task).to(dev))
     named = dict(models[0].named_parameters())
     penalised = [n for n, p in named.items() if any(p is w for w in penalised_weights(models[0]))]
-    stack = _Stack(models, penalised)
-    opt = StackedRanger(stack.params, cfg.learning_rate)
+    stack = _Stack(models, penalised, looped=(form or default_form(dev)) == "loop")
+    opt = StackedRanger(stack.params, cfg.learning_rate, per_member=stack.looped)
     gens = [torch.Generator().manual_seed(m.seed) for m in members]
     train_rows = [torch.as_tensor(np.asarray(m.train, np.int64), device=dev) for m in members]
     y_train = [torch.as_tensor(np.asarray(m.y_train, np.int64), device=dev) for m in members]
@@ -145,11 +182,12 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
                 rows = torch.stack([orders[p][start:start + size] for p in positions])
                 members_rows = torch.stack([train_rows[alive[p]][rows[i]] for i, p in enumerate(positions)])
                 y = torch.stack([y_train[alive[p]][rows[i]] for i, p in enumerate(positions)])
-                logits = stack.logits(X[members_rows], idx)
+                inputs = [X[r] for r in members_rows] if stack.looped else X[members_rows]
+                logits, penalty = stack.logits(inputs, idx, l2=cfg.l2)
                 ce = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
                 ce = ce.view(len(positions), size).mean(1)
                 opt.zero_grad()
-                (ce + stack.l2(cfg.l2, idx)).sum().backward()
+                (ce + penalty).sum().backward()
                 opt.step(positions)
                 at = slice(None) if everyone else idx
                 with torch.no_grad():

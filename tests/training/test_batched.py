@@ -21,14 +21,20 @@ def _splits(ds):
 
 
 @pytest.mark.conclusions
+@pytest.mark.parametrize("form", ["vmap", "loop"])
 @pytest.mark.parametrize("method,task,patience,epochs", [("ebr", "class", 1, 6), ("asb", "level", None, 3)])
-def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, method, task, patience, epochs):
+def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, monkeypatch, method, task, patience, epochs,
+                                                   form):
     """Two seeds x two folds of different sizes trained as one batch against each trained alone: the
     same kept epoch and epochs run (early stopping included), the same predictions, and test
     probabilities and learning curves equal within float tolerance. (The tolerance is that of float32
     rounding amplified by training: convolutions under ``vmap`` round differently, a last batch of a few
     trials makes batch norm's statistics sensitive to it, and RAdam's adaptive steps carry it on; a
-    member given another member's shuffle or optimiser state differs by orders of magnitude more.)"""
+    member given another member's shuffle or optimiser state differs by orders of magnitude more.) Both
+    forms of the batch are checked: one vmapped pass of all members, and the members' passes in a loop
+    (the CPU's default)."""
+    from fmriemo.training import batched as batched_module
+    monkeypatch.setattr(batched_module, "default_form", lambda device: form)
     base = TrainConfig(method=method, task=task, epochs=epochs, patience=patience, min_epochs=1 if patience else 0,
                        monitor="val_loss", device="cpu")
     jobs = [(split, dataclasses.replace(base, seed=seed)) for seed in (0, 7) for split in _splits(dataset)]
@@ -74,6 +80,16 @@ def test_runs_are_batched_on_an_accelerator_only_unless_asked(dataset, tmp_path)
     jobs = [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=1, device="cpu")) for s in (0, 1)]
     assert all("batch" not in r.extra for r in train_runs(dataset, jobs, tmp_path / "a", progress=False))
     assert all(r.extra["batch"] == 2 for r in train_runs(dataset, jobs, tmp_path / "b", progress=False, batch=True))
+
+
+def test_the_batch_form_is_vmap_or_loop(dataset):
+    from fmriemo.training.batched import Member, default_form, fit_members
+    assert default_form("cpu") == "loop" and default_form("cuda") == "vmap"
+    split = make_paper_split(dataset, "class")
+    with pytest.raises(ValueError, match="'vmap' or 'loop'"):
+        fit_members(np.zeros((len(dataset), 32, 25)), [Member(0, split.train, split.train * 0, split.val,
+                                                              split.val * 0)], TrainConfig(method="ebr", task="class", epochs=1),
+                    form="grouped")
 
 
 def test_only_models_without_dropout_are_batched():
