@@ -217,9 +217,11 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
     together as the members of one batched network (:func:`fmriemo.training.batched.fit_members`), each
     stored as its own entry, as if trained alone. ``batch`` None (the default) batches them on an
     accelerator (CUDA, MPS), where one step of many members costs little more than one step of one, and
-    not on the CPU, where ``benchmarks/train_speed.py --members`` measured batched members slower per
-    member-epoch than the same runs one after the other (the CPU is busy with one member already; the
-    figures are in ``benchmarks/README.md``); True or False decides. Models with dropout are never batched (:func:`~fmriemo.training.batched.batchable`).
+    not on the CPU, where ``benchmarks/train_speed.py --members`` measured batched members at best as
+    fast per member-epoch as the same runs one after the other (the CPU is busy with one member already;
+    the figures are in ``benchmarks/README.md``), and one by one every run is bit for bit the run alone;
+    True or False decides. Models with dropout are never batched
+    (:func:`~fmriemo.training.batched.batchable`).
 
     With ``n_jobs`` > 1 the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over
     joblib's workers: processes on this machine, or, inside ``joblib.parallel_config(backend="dask")``,

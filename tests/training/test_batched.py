@@ -74,7 +74,7 @@ def test_batched_members_are_stored_as_runs_trained_alone(dataset, tmp_path):
 
 
 def test_runs_are_batched_on_an_accelerator_only_unless_asked(dataset, tmp_path):
-    """On the CPU the default trains the runs one after the other (batched members were measured slower
+    """On the CPU the default trains the runs one after the other (batched members were measured no faster
     there); ``batch=True`` batches them anyway."""
     split = make_paper_split(dataset, "class")
     jobs = [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=1, device="cpu")) for s in (0, 1)]
