@@ -53,7 +53,8 @@ class StackedRanger:
     The arithmetic is that of ``torch.optim.RAdam`` (its multi-tensor path, no weight decay) and of
     :class:`Lookahead`, member by member; ``tests/models/test_optim.py`` checks it against them. The
     scalars that depend on a member's step are computed on the host in double precision, as RAdam does,
-    so a step never waits on the device."""
+    so a step never waits on the device. With ``per_member`` the step runs one member after another on
+    views of the stacks (the CPU's form; see :meth:`_step_each`)."""
 
     def __init__(self, params: dict, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, k: int = 6,
                  alpha: float = 0.5, per_member: bool = False):

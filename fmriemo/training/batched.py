@@ -1,8 +1,9 @@
 """Many members, one model: the seeds and folds of one method and task trained together as one batched
-network (``torch.func.vmap`` over the model's stacked parameters), each member with its own
-initialisation, its own shuffling, its own validation record, early stopping and kept checkpoint, as if
-trained alone by :func:`fmriemo.training.loop.fit` (a test checks that they are, within float
-tolerance).
+network (the model's parameters stacked over members; the forward pass ``torch.func.vmap``-ed over them
+on an accelerator, run member by member on views of the stacks on a CPU: :func:`default_form`), each
+member with its own initialisation, its own shuffling, its own validation record, early stopping and kept
+checkpoint, as if trained alone by :func:`fmriemo.training.loop.fit` (a test checks that they are, within
+float tolerance).
 
 Members may have training and validation sets of different sizes (the folds of a held-out protocol): a
 step trains every member that has a batch at that step, grouped by batch size, and the optimiser
