@@ -34,7 +34,6 @@ from mne.decoding import GeneralizingEstimator, SlidingEstimator, cross_val_mult
 from mne.stats import permutation_cluster_1samp_test
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -98,11 +97,17 @@ def predictions_by_second(X: np.ndarray, y: np.ndarray, groups, c: float = C, n_
 
 def participant_accuracy(y: np.ndarray, pred: np.ndarray, participants) -> pd.DataFrame:
     """Balanced accuracy of each participant (rows) at each second (columns) from ``pred``
-    ([trials, seconds])."""
-    participants = np.asarray(participants)
+    ([trials, seconds]): scikit-learn's ``balanced_accuracy_score`` (the mean, over the classes the
+    participant's trials have, of the share of that class's trials predicted as it), computed for every
+    second at once; a test checks it equals scikit-learn's to the last bit. (One call per participant and
+    second took 13 s of chapter 9's 130-s search.)"""
+    participants, y, pred = np.asarray(participants), np.asarray(y), np.asarray(pred)
     names = sorted(set(participants), key=participant_key)
-    rows = {p: [balanced_accuracy_score(y[participants == p], pred[participants == p, t])
-                for t in range(pred.shape[1])] for p in names}
+    rows = {}
+    for p in names:
+        mine = participants == p
+        yp, pp = y[mine], pred[mine]
+        rows[p] = np.stack([(pp[yp == k] == k).sum(0) / np.sum(yp == k) for k in np.unique(yp)]).mean(0)
     out = pd.DataFrame.from_dict(rows, orient="index", columns=range(pred.shape[1]))
     out.index.name, out.columns.name = "participant", "second"
     return out

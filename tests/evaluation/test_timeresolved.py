@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import balanced_accuracy_score
 
 from fmriemo.data.dataset import Dataset
 from fmriemo.evaluation import timeresolved
@@ -68,6 +69,21 @@ def test_participant_accuracy_is_balanced_over_classes():
     assert got.iloc[0, 0] == pytest.approx(1 / 3)
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_participant_accuracy_is_scikit_learns_balanced_accuracy_to_the_bit():
+    rng = np.random.default_rng(0)
+    participants = np.repeat(["P01", "P02", "P10", "P03"], [30, 17, 9, 24])
+    y = rng.integers(-1, 2, len(participants))
+    y[participants == "P10"] = 1  # one class only: its recall alone
+    y[participants == "P03"] = rng.choice([-1, 0], 24)  # a class it never has is still predicted
+    pred = rng.integers(-1, 2, (len(participants), 25))
+    got = timeresolved.participant_accuracy(y, pred, participants)
+    assert list(got.index) == ["P01", "P02", "P03", "P10"]
+    want = [[balanced_accuracy_score(y[participants == p], pred[participants == p, t]) for t in range(25)]
+            for p in got.index]
+    np.testing.assert_array_equal(got.to_numpy(), np.array(want))
+
+
 def test_cluster_test_spans_the_planted_seconds(acc):
     cl = timeresolved.clusters_over_time(acc, n_permutations=200)
     sig = cl[cl["p"] < 0.05]
@@ -96,7 +112,7 @@ def test_generalisation_diagonal_is_the_sliding_score(ds):
     assert gen.shape == (25, 25)
     idx, X, y, groups = timeresolved.fold_inputs(ds, "zscore", FOLDS)
     pred = timeresolved.predictions_by_second(X, y, groups)
-    per_fold = np.array([[timeresolved.balanced_accuracy_score(y[groups == f], pred[groups == f, t])
+    per_fold = np.array([[balanced_accuracy_score(y[groups == f], pred[groups == f, t])
                           for t in range(25)] for f in range(len(FOLDS))]).mean(0)
     assert np.allclose(np.diag(gen.to_numpy()), per_fold)
     carry = timeresolved.carry_over(gen, SIGNAL)
