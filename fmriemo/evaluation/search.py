@@ -207,8 +207,9 @@ def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_
 
     Returns ``(candidates_table, {name: nested_predictions})``: per candidate, its mean inner accuracy
     over the outer folds, its outer (held-out) accuracy and in how many outer folds the first choice
-    picked it; and, per choice, one row per held-out trial (``participant``, ``index``, ``fold``, ``y_true``, ``y_pred``,
-    ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside each fold.
+    picked it; and, per choice, one row per held-out trial (``participant``, ``index``, ``fold``,
+    ``y_true``, ``y_pred``, ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside
+    each fold.
     ``folds`` (lists of test participants) replaces the protocol's outer folds. ``extra`` maps a
     candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
     class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows, each by a

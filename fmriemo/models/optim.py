@@ -78,32 +78,36 @@ class StackedRanger:
         unrect = (lr * (0 if rect > 0 else 1.0) / bc1) * -1
         return ((1 - b2 ** step) ** 0.5) * (lr * rect / bc1) * -1, unrect
 
-    @torch.no_grad()
+    def _radam(self, params: list, grads: list, exp_avg: list, exp_avg_sq: list, rect, unrect) -> None:
+        """RAdam's update of ``params`` in place (multi-tensor, as RAdam's ``foreach`` path), with its two
+        per-step factors (:meth:`_scalars`) as numbers (one member) or as tensors, one per parameter,
+        shaped to broadcast over the stacked members."""
+        torch._foreach_lerp_(exp_avg, grads, 1 - self.beta1)
+        torch._foreach_mul_(exp_avg_sq, self.beta2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - self.beta2)
+        buffer = torch._foreach_sqrt(exp_avg_sq)
+        torch._foreach_add_(buffer, self.eps)
+        torch._foreach_div_(buffer, rect)
+        torch._foreach_reciprocal_(buffer)
+        torch._foreach_add_(buffer, unrect)
+        torch._foreach_addcmul_(params, exp_avg, buffer)
+
+    def _lookahead(self, params: list, slow: list) -> None:
+        """Lookahead's sync: the slow weights move ``alpha`` of the way to the fast ones, which take them."""
+        torch._foreach_add_(slow, torch._foreach_sub(params, slow), alpha=self.alpha)
+        torch._foreach_copy_(params, slow)
+
     def _step_each(self, names: list[str], members: list[int]) -> None:
         """:meth:`step` one member after another, on views of the stacks: each member's parameters and
         state are a model's worth (as when it trains alone), which a CPU's caches hold from one operation
         to the next, where the stacks of all members would not; its factors are plain numbers."""
         for m in members:
             self.steps[m] += 1
-            rect, unrect = self._scalars(self.steps[m])
-            params = [self.params[n][m] for n in names]
-            grads = [self.params[n].grad[m] for n in names]
-            exp_avg = [self.exp_avg[n][m] for n in names]
-            exp_avg_sq = [self.exp_avg_sq[n][m] for n in names]
-            torch._foreach_lerp_(exp_avg, grads, 1 - self.beta1)
-            torch._foreach_mul_(exp_avg_sq, self.beta2)
-            torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - self.beta2)
-            buffer = torch._foreach_sqrt(exp_avg_sq)
-            torch._foreach_add_(buffer, self.eps)
-            torch._foreach_div_(buffer, rect)
-            torch._foreach_reciprocal_(buffer)
-            torch._foreach_add_(buffer, unrect)
-            torch._foreach_addcmul_(params, exp_avg, buffer)
+            self._radam([self.params[n][m] for n in names], [self.params[n].grad[m] for n in names],
+                        [self.exp_avg[n][m] for n in names], [self.exp_avg_sq[n][m] for n in names],
+                        *self._scalars(self.steps[m]))
             if self.steps[m] % self.k == 0:  # Lookahead, on the member's own count
-                every = [p[m] for p in self.params.values()]
-                slow = [s[m] for s in self.slow.values()]
-                torch._foreach_add_(slow, torch._foreach_sub(every, slow), alpha=self.alpha)
-                torch._foreach_copy_(every, slow)
+                self._lookahead([p[m] for p in self.params.values()], [s[m] for s in self.slow.values()])
 
     def zero_grad(self) -> None:
         for p in self.params.values():
@@ -139,19 +143,10 @@ class StackedRanger:
         grads = pick([p.grad for p in params])
         exp_avg = pick([self.exp_avg[n] for n in names])
         exp_avg_sq = pick([self.exp_avg_sq[n] for n in names])
-        torch._foreach_lerp_(exp_avg, grads, 1 - self.beta1)
-        torch._foreach_mul_(exp_avg_sq, self.beta2)
-        torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - self.beta2)
-        buffer = torch._foreach_sqrt(exp_avg_sq)
-        torch._foreach_add_(buffer, self.eps)
-        torch._foreach_div_(buffer, [shaped(factors[0], p) for p in params])
-        torch._foreach_reciprocal_(buffer)
-        torch._foreach_add_(buffer, [shaped(factors[1], p) for p in params])
-        if everyone:
-            torch._foreach_addcmul_(params, exp_avg, buffer)
-        else:
-            moved = pick(params)
-            torch._foreach_addcmul_(moved, exp_avg, buffer)
+        moved = pick(params)
+        self._radam(moved, grads, exp_avg, exp_avg_sq, [shaped(factors[0], p) for p in params],
+                    [shaped(factors[1], p) for p in params])
+        if not everyone:
             for n, p, a, s, q in zip(names, params, exp_avg, exp_avg_sq, moved):
                 self.exp_avg[n].index_copy_(0, idx, a)
                 self.exp_avg_sq[n].index_copy_(0, idx, s)
@@ -162,8 +157,7 @@ class StackedRanger:
         all_params = list(self.params.values())
         slow = list(self.slow.values())
         if len(synced) == len(self.steps):
-            torch._foreach_add_(slow, torch._foreach_sub(all_params, slow), alpha=self.alpha)  # as Lookahead
-            torch._foreach_copy_(all_params, slow)
+            self._lookahead(all_params, slow)
             return
         sel = torch.as_tensor(synced, device=device)
         for n, p in self.params.items():

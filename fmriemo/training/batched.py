@@ -72,13 +72,17 @@ class _Stack:
         self.penalised = penalised
         self.looped = looped
 
-    def logits(self, x, idx: torch.Tensor | None = None, l2: float | None = None):
-        """Logits of the members at ``idx`` (all when None) for their inputs ``x`` [members, batch, ...]
-        (in the loop form also a list of each member's inputs); with ``l2``, also each member's L2 penalty
-        (see :meth:`l2`) from the same weights. In training mode the running statistics of batch norm are
-        updated member by member. In the loop form each member's forward pass runs on views of the stacked
-        weights (their gradients land in the stack); otherwise ``vmap`` makes one pass of all members
-        (grouped convolutions)."""
+    def logits(self, x: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of the members at ``idx`` (all when None) for their inputs ``x`` [members, batch, ...]."""
+        return self.forward(x, idx)[0]
+
+    def forward(self, x, idx: torch.Tensor | None = None, l2: float | None = None):
+        """``(logits, penalty)`` of the members at ``idx`` (all when None) for their inputs ``x``
+        [members, batch, ...] (in the loop form also a list of each member's inputs); ``penalty`` is
+        each member's L2 penalty (see :meth:`l2`) from the same weights when ``l2`` is given, else None.
+        In training mode the running statistics of batch norm are updated member by member. In the loop
+        form each member's forward pass runs on views of the stacked weights (their gradients land in the
+        stack); otherwise ``vmap`` makes one pass of all members (grouped convolutions)."""
         params = self.params if idx is None else {n: p[idx] for n, p in self.params.items()}
         buffers = self.buffers if idx is None else {n: b[idx] for n, b in self.buffers.items()}
         penalty = None
@@ -102,7 +106,7 @@ class _Stack:
             with torch.no_grad():
                 for n, b in buffers.items():
                     self.buffers[n].index_copy_(0, idx, b)
-        return out if l2 is None else (out, penalty)
+        return out, penalty
 
     def l2(self, coef: float, idx: torch.Tensor | None = None) -> torch.Tensor:
         """The paper's L2 penalty of each member (``coef`` times the sum of squares of its penalised kernels)."""
@@ -120,15 +124,15 @@ class _Stack:
         self.buffers = {n: b[sel].clone() for n, b in self.buffers.items()}
 
 
-def default_form(device: torch.device) -> str:
+def default_form(device: torch.device | str) -> str:
     """How the members' forward passes run by default: ``"loop"`` on the CPU, ``"vmap"`` elsewhere.
 
     On an accelerator one vmapped pass of all members costs little more than one member's. On a CPU the
     grouped convolutions and vmapped batch norm that ``vmap`` makes are slower than the members' own
     convolutions one after the other (``benchmarks/train_speed.py --members``; figures in
     benchmarks/README.md), so there the members' passes run in a loop, and what the batch shares is the
-    rest of the step: the data on the device, one backward pass and one optimiser step for all members,
-    one read of the records per epoch."""
+    rest of the step: the data on the device, one backward pass for all members, one optimiser call (which
+    updates them one after another), one read of the records per epoch."""
     return "loop" if torch.device(device).type == "cpu" else "vmap"
 
 
@@ -184,7 +188,7 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
                 members_rows = torch.stack([train_rows[alive[p]][rows[i]] for i, p in enumerate(positions)])
                 y = torch.stack([y_train[alive[p]][rows[i]] for i, p in enumerate(positions)])
                 inputs = [X[r] for r in members_rows] if stack.looped else X[members_rows]
-                logits, penalty = stack.logits(inputs, idx, l2=cfg.l2)
+                logits, penalty = stack.forward(inputs, idx, l2=cfg.l2)
                 ce = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
                 ce = ce.view(len(positions), size).mean(1)
                 opt.zero_grad()
