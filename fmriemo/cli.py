@@ -28,6 +28,7 @@ from .challenge.submission import SUBMIT_ENSEMBLES, score_files, write_submissio
 from .core.errors import DataError, ParameterError, UsageError
 from .core.files import check_output_file, check_writable_dir, user_path
 from .core.store import cache_root
+from .core.threads import share_cores
 from .data.loader import load_challenge
 from .data.source import DEFAULT_SURROGATE_SEED, open_dataset
 from .data.splits import PAPER_SPLIT_SEED, PHASE1_SPLITS
@@ -319,8 +320,8 @@ def _cmd_chapters(a) -> int:
     t_all = time.perf_counter()
     jobs = a.jobs or 1
     order = {src: i for i, src in enumerate(sources, start=1)}
-    if jobs > 1:  # each kernel's torch gets its share of the cores (set before the kernels start)
-        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+    if jobs > 1:  # each kernel gets its share of the cores (set before the kernels start)
+        share_cores(jobs)
 
     def execute(src: Path) -> str | None:
         """Run one chapter; None when it succeeded, else the line that says why not."""

@@ -1,3 +1,13 @@
+import os
+
+# Under pytest-xdist (`make test`) each worker, and the notebook kernels and commands it starts, gets
+# its share of the cores before torch or numpy is loaded: workers whose thread pools spin on the same
+# cores slow each other down several times over (fmriemo/core/threads.py).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    from fmriemo.core.threads import share_cores
+
+    share_cores(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+
 import shutil
 from pathlib import Path
 
