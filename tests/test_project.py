@@ -159,6 +159,8 @@ def test_citation_and_license():
     assert cff["cff-version"] == "1.2.0" and cff["version"] == proj["version"]
     assert any("squeeze-and-excitation" in r["title"] for r in cff["references"])
     assert "MIT License" in (ROOT / "LICENSE").read_text()
+    # an SPDX expression, as packaging metadata 2.4 has it (setuptools stops building the old table form)
+    assert proj["license"] == cff["license"] == "MIT" and proj["license-files"] == ["LICENSE"]
 
 
 @pytest.mark.chapter
