@@ -3,7 +3,8 @@
 Torch, scikit-learn and numpy each start one thread per core by default, and their OpenMP and OpenBLAS
 threads wait for work by spinning. Two processes that do so on the same cores take the cores from each
 other: on a two-core machine two test workers ran a pair of test modules in 328 s with two threads each
-and in 94 s with one each (``tests/conftest.py`` says where this is used).
+and in 94 s with one each. Used by ``tests/conftest.py`` for pytest-xdist's workers and by ``fmriemo
+chapters --jobs N`` for its notebook kernels.
 """
 from __future__ import annotations
 
