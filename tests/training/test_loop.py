@@ -42,19 +42,24 @@ def test_replay_budget_cuts_the_curve():
 @pytest.mark.parametrize("task", ["class", "level"])
 def test_fit_returns_the_kept_checkpoint(dataset, task):
     # On the plateau of the paper's recipe (small learning rate, 30 epochs) validation accuracy is
-    # flat on any machine: many tied maxima, the first one early, so a model that kept the last
-    # weights or a later tie would not reproduce the recorded validation values of the kept epoch.
+    # mostly flat: tied maxima, the first one early, so a model that kept the last weights or a later
+    # tie would not reproduce the recorded validation values of the kept epoch. Which seeds leave the
+    # plateau within 30 epochs depends on the machine's rounding (seed 1 did on one thread here on
+    # 2026-12-02, not before), so the class task takes the first of a few seeds whose curve has a tie.
     split = make_paper_split(dataset, task)
     X = preprocess.minmax_trial(dataset.X)
     y = encode(task, np.nan_to_num({"class": dataset.y_class, "level": dataset.y_level}[task]))
-    cfg = TrainConfig(method="ebr", task=task, seed=1, epochs=30, patience=None, min_epochs=0, lr=0.003,
-                      monitor="val_acc", device="cpu")
-    torch.manual_seed(cfg.seed)
-    model = build_model("ebr", task)
-    _, hist, kept = fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
-    assert kept == 1 + int(np.argmax(hist["val_acc"]))  # the first maximum
-    if task == "class":  # the 3-class plateau is flat on every machine tried; the 9-level one is not
-        assert hist["val_acc"].count(max(hist["val_acc"])) > 1, "no tie: the '>=' mutant would pass"
+    for seed in (1, 2, 3, 4, 5):
+        cfg = TrainConfig(method="ebr", task=task, seed=seed, epochs=30, patience=None, min_epochs=0, lr=0.003,
+                          monitor="val_acc", device="cpu")
+        torch.manual_seed(cfg.seed)
+        model = build_model("ebr", task)
+        _, hist, kept = fit(model, X[split.train], y[split.train], X[split.val], y[split.val], cfg, progress=False)
+        assert kept == 1 + int(np.argmax(hist["val_acc"]))  # the first maximum
+        if task == "level" or hist["val_acc"].count(max(hist["val_acc"])) > 1:
+            break  # the 9-level plateau is not flat: any seed tests the restored checkpoint
+    if task == "class":
+        assert hist["val_acc"].count(max(hist["val_acc"])) > 1, "no tie in 5 seeds: the '>=' mutant would pass"
         assert kept < len(hist["epoch"]), "kept the last epoch: the 'keep last' mutant would pass"
     model.eval()
     with torch.no_grad():
