@@ -137,6 +137,19 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
     (:class:`TestTrace` uses it to record test metrics at those epochs only). A non-finite
     training loss raises :class:`TrainingDiverged`.
     """
+    steps = fit_steps(model, X_train, y_train, X_val, y_val, cfg, progress, desc, keep, on_epoch)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def fit_steps(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, progress: bool = True,
+              desc: str = "", keep: str = "best", on_epoch=None):
+    """:func:`fit` one epoch at a time: a generator that yields each epoch's number when the epoch is done
+    and returns what :func:`fit` returns. Whoever advances it decides when the next epoch runs (and on
+    which thread: :func:`fmriemo.training.batched.fit_members` interleaves members' epochs this way)."""
     if keep not in ("best", "last"):
         raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
     dev = resolve_device(cfg.device)
@@ -196,6 +209,7 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
                         refresh=False)  # drawn with the next update that the bar's interval lets through
         if rule.should_stop(epoch):
             break
+        yield epoch
     bar.close()
     if keep == "last" or best_state is None:  # None: the monitored value was never finite
         return {k: v.detach().clone() for k, v in model.state_dict().items()}, hist, len(hist["epoch"])
