@@ -1,24 +1,31 @@
-"""Many members, one model: the seeds and folds of one method and task trained together as one batched
-network (the model's parameters stacked over members; the forward pass ``torch.func.vmap``-ed over them
-on an accelerator, run member by member on views of the stacks on a CPU: :func:`default_form`), each
-member with its own initialisation, its own shuffling, its own validation record, early stopping and kept
-checkpoint, as if trained alone by :func:`fmriemo.training.loop.fit` (a test checks that they are, within
-float tolerance).
+"""Many members, one model: the seeds and folds of one method and task trained together, each member with
+its own initialisation, its own shuffling, its own validation record, early stopping and kept checkpoint,
+as if trained alone by :func:`fmriemo.training.loop.fit` (a test checks that they are, within float
+tolerance). On an accelerator they are one batched network: the model's parameters stacked over members
+and the forward pass ``torch.func.vmap``-ed over them (or run member by member on views of the stacks,
+the ``"loop"`` form). On a CPU they train side by side on a pool of threads, each member by
+:func:`~fmriemo.training.loop.fit` itself on its share of the cores, which is both faster there and bit
+for bit the run alone on that many threads (:func:`default_form`).
 
-Members may have training and validation sets of different sizes (the folds of a held-out protocol): a
-step trains every member that has a batch at that step, grouped by batch size, and the optimiser
-(:class:`fmriemo.models.optim.StackedRanger`) keeps each member's own step count. A member that stops
-leaves the stack. Data stay on the device; the training loss and accuracy are accumulated there and the
+In the stacked forms members may have training and validation sets of different sizes (the folds of a
+held-out protocol): a step trains every member that has a batch at that step, grouped by batch size,
+and the optimiser (:class:`fmriemo.models.optim.StackedRanger`) keeps each member's own step count. A
+member that stops leaves the stack. Data stay on the device; the training loss and accuracy are accumulated there and the
 host reads the members' validation record once per epoch, to decide checkpoints and stopping: no step
 waits on the device.
 
 Models with dropout are trained one at a time (:func:`batchable`): a dropout mask drawn for a batch of
-members could not reproduce the mask a member trained alone would draw.
+members, or by members on threads that share torch's global generator, could not reproduce the mask a
+member trained alone would draw.
 """
 from __future__ import annotations
 
+import collections
 import copy
+import dataclasses
 import math
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +37,7 @@ from ..metrics import macro_f1
 from ..models.optim import StackedRanger
 from ..models.registry import build_model, penalised_weights
 from .config import TrainConfig, resolve_device
-from .loop import EarlyStopping, TrainingDiverged, _progress
+from .loop import EarlyStopping, TestTrace, TrainingDiverged, _progress, fit_steps
 
 
 @dataclass
@@ -125,15 +132,93 @@ class _Stack:
 
 
 def default_form(device: torch.device | str) -> str:
-    """How the members' forward passes run by default: ``"loop"`` on the CPU, ``"vmap"`` elsewhere.
+    """How the members train by default: ``"threads"`` on the CPU, ``"vmap"`` elsewhere.
 
     On an accelerator one vmapped pass of all members costs little more than one member's. On a CPU the
     grouped convolutions and vmapped batch norm that ``vmap`` makes are slower than the members' own
-    convolutions one after the other (``benchmarks/train_speed.py --members``; figures in
-    benchmarks/README.md), so there the members' passes run in a loop, and what the batch shares is the
-    rest of the step: the data on the device, one backward pass for all members, one optimiser call (which
-    updates them one after another), one read of the records per epoch."""
-    return "loop" if torch.device(device).type == "cpu" else "vmap"
+    convolutions one after the other, and the ``"loop"`` form (each member's forward pass in turn on views
+    of the stacks, one backward pass and one optimiser call for all) only matches one member after
+    another, since one member keeps the cores busy already. What pays on a CPU is to give each member
+    fewer cores: one paper model's operations are too small for two cores to halve their time, so two
+    members side by side, on one core each, train more member-epochs per second than one member on two
+    (:func:`_fit_threads`; ``benchmarks/train_speed.py --members``, figures in benchmarks/README.md)."""
+    return "threads" if torch.device(device).type == "cpu" else "vmap"
+
+
+def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, desc: str) -> list:
+    """The CPU's form: every member trained by :func:`fmriemo.training.loop.fit` (one epoch at a time,
+    :func:`~fmriemo.training.loop.fit_steps`) on a pool of threads that share the process, the data and
+    the progress bar. Each thread has the same share of the caller's intra-op threads (one each when there
+    are fewer cores than members), so a member is bit for bit the run alone on that many threads whichever
+    thread runs its epochs. The members take their epochs in turn from one queue, so they progress
+    together and the pool stays busy until the last epochs (a pool that trained whole members would leave
+    a core idle while the last member ran). The torch operators release the interpreter lock, so the
+    threads compute in parallel; with one core the members take their turns in the caller's thread."""
+    dev = resolve_device(cfg.device)
+    cores = torch.get_num_threads()
+    workers = max(1, min(len(members), cores))
+    X = np.asarray(X, np.float32)
+    traces = [None if m.test is None else TestTrace(X[m.test], m.y_test, cfg.task, dev) for m in members]
+    runs = []
+    for m, trace in zip(members, traces):
+        torch.manual_seed(m.seed)  # the initialisation each would have alone, drawn here, not in a thread
+        runs.append(fit_steps(build_model(cfg.method, cfg.task), X[m.train], m.y_train, X[m.val], m.y_val,
+                              dataclasses.replace(cfg, seed=m.seed), progress=False, on_epoch=trace))
+    results: list = [None] * len(members)
+    done = [0] * len(members)  # epochs each member has run
+    turns = collections.deque(range(len(members)))  # the members waiting for their next epoch, in turn
+    lock, failed = threading.Lock(), threading.Event()
+    bar = _progress(cfg.epochs * len(members), desc or f"{cfg.method}/{cfg.task} {len(members)} members", progress)
+
+    def work() -> None:
+        while not failed.is_set():
+            with lock:
+                if not turns:
+                    return
+                i = turns.popleft()
+            try:
+                epoch, finished = next(runs[i]), False
+            except StopIteration as end:
+                state, hist, kept = end.value
+                if traces[i] is not None:
+                    hist.update(traces[i].values)
+                results[i], epoch, finished = (state, hist, kept), cfg.epochs, True  # early stopping's spare too
+            except BaseException:
+                failed.set()  # the other threads stop after their current epoch
+                raise
+            with lock:
+                bar.update(epoch - done[i])
+                done[i] = epoch
+                if not finished:
+                    turns.append(i)
+
+    if workers == 1:
+        try:
+            work()
+            return results
+        finally:
+            bar.close()
+    ready = threading.Barrier(workers)
+
+    def start(threads: int) -> None:  # each pool thread sets its share before any thread computes
+        torch.set_num_threads(threads)
+        ready.wait(timeout=120)
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="fmriemo-members", initializer=start,
+                              initargs=(max(1, cores // workers),))
+    try:
+        futures = [pool.submit(work) for _ in range(workers)]
+        for f in wait(futures, return_when=FIRST_EXCEPTION)[0]:
+            f.result()  # raises a thread's error now, while the others finish their epoch
+        wait(futures)
+        return results
+    except BaseException:
+        failed.set()  # an error, or Ctrl-C in the caller: every thread stops after its current epoch
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(cores)  # new threads take the last count set anywhere: set the caller's again
+        bar.close()
 
 
 def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "",
@@ -142,11 +227,14 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
     and budget of ``cfg`` (whose seed is ignored: each member has its own). Returns, per member,
     ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` does, the history with
     ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN elsewhere) when the
-    member has labelled test trials. ``form`` is ``"vmap"`` or ``"loop"`` (see :func:`default_form`,
-    which decides when None); both train the same members."""
+    member has labelled test trials. ``form`` is ``"vmap"``, ``"loop"`` or ``"threads"`` (see
+    :func:`default_form`, which decides when None); all train the same members."""
     dev = resolve_device(cfg.device)
-    if form not in (None, "vmap", "loop"):
-        raise ValueError(f"form must be 'vmap' or 'loop', not {form!r}")
+    if form not in (None, "vmap", "loop", "threads"):
+        raise ValueError(f"form must be 'vmap', 'loop' or 'threads', not {form!r}")
+    form = form or default_form(dev)
+    if form == "threads":
+        return _fit_threads(X, members, cfg, progress, desc)
     X = torch.as_tensor(np.asarray(X, np.float32), device=dev)
     models = []
     for m in members:
@@ -154,7 +242,7 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
         models.append(build_model(cfg.method, cfg.task).to(dev))
     named = dict(models[0].named_parameters())
     penalised = [n for n, p in named.items() if any(p is w for w in penalised_weights(models[0]))]
-    stack = _Stack(models, penalised, looped=(form or default_form(dev)) == "loop")
+    stack = _Stack(models, penalised, looped=form == "loop")
     opt = StackedRanger(stack.params, cfg.learning_rate, per_member=stack.looped)
     gens = [torch.Generator().manual_seed(m.seed) for m in members]
     train_rows = [torch.as_tensor(np.asarray(m.train, np.int64), device=dev) for m in members]

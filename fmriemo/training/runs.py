@@ -211,16 +211,16 @@ def _member(ds: Dataset, split: Split, cfg: TrainConfig) -> Member:
 
 
 def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=None, progress: bool = True,
-               batch: bool | None = None, n_jobs: int = 1) -> list[RunResult]:
+               batch: bool = True, n_jobs: int = 1) -> list[RunResult]:
     """Train (or load from the cache) one model per ``(split, config)`` of ``jobs``; the results in the
     order of ``jobs``. The runs not in the cache that differ only in their seed and split can train
     together as the members of one batched network (:func:`fmriemo.training.batched.fit_members`), each
-    stored as its own entry, as if trained alone. ``batch`` None (the default) batches them on an
-    accelerator (CUDA, MPS), where one step of many members costs little more than one step of one, and
-    not on the CPU, where ``benchmarks/train_speed.py --members`` measured batched members at best as
-    fast per member-epoch as the same runs one after the other (the CPU is busy with one member already;
-    the figures are in ``benchmarks/README.md``), and one by one every run is bit for bit the run alone;
-    True or False decides. Models with dropout are never batched
+    stored as its own entry, as if trained alone. ``batch`` True (the default) batches them: on an
+    accelerator (CUDA, MPS) as one vmapped network, where one step of many members costs little more than
+    one step of one; on the CPU side by side on threads with a share of the cores each, each member bit
+    for bit the run alone on that many threads and together faster per member-epoch than one after the
+    other (``benchmarks/train_speed.py --members``; figures in ``benchmarks/README.md``). ``batch=False``
+    trains them one after the other. Models with dropout are never batched
     (:func:`~fmriemo.training.batched.batchable`).
 
     With ``n_jobs`` > 1 the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over
@@ -240,8 +240,7 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
     units = []  # the runs each worker trains together
     for group in todo.values():
         cfg = jobs[group[0]][1]
-        batched = batch if batch is not None else resolve_device(cfg.device).type != "cpu"
-        if batched and len(group) > 1 and batchable(cfg.method, cfg.task):
+        if batch and len(group) > 1 and batchable(cfg.method, cfg.task):
             units += [list(part) for part in np.array_split(group, min(n_jobs, len(group)))]
         else:
             units += [[n] for n in group]

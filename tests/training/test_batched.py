@@ -1,10 +1,16 @@
 """Many members, one model: each member of a batched run is the run its seed and split would give alone
 (same kept epoch, predictions and metrics within float tolerance), and the store cannot tell them apart."""
+import contextlib
 import dataclasses
+import threading
+import time
 
 import numpy as np
 import pytest
+import torch
 
+from fmriemo.data import preprocess
+from fmriemo.data.dataset import encode
 from fmriemo.data.splits import make_paper_split, nested_split
 from fmriemo.training.batched import batchable
 from fmriemo.training.config import TrainConfig
@@ -21,7 +27,7 @@ def _splits(ds):
 
 
 @pytest.mark.conclusions
-@pytest.mark.parametrize("form", ["vmap", "loop"])
+@pytest.mark.parametrize("form", ["vmap", "loop", "threads"])
 @pytest.mark.parametrize("method,task,patience,epochs", [("ebr", "class", 1, 6), ("asb", "level", None, 3)])
 def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, monkeypatch, method, task, patience, epochs,
                                                    form):
@@ -30,9 +36,9 @@ def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, monkeypatc
     probabilities and learning curves equal within float tolerance. (The tolerance is that of float32
     rounding amplified by training: convolutions under ``vmap`` round differently, a last batch of a few
     trials makes batch norm's statistics sensitive to it, and RAdam's adaptive steps carry it on; a
-    member given another member's shuffle or optimiser state differs by orders of magnitude more.) Both
-    forms of the batch are checked: one vmapped pass of all members, and the members' passes in a loop
-    (the CPU's default)."""
+    member given another member's shuffle or optimiser state differs by orders of magnitude more.) Every
+    form of the batch is checked: one vmapped pass of all members, the members' passes in a loop, and
+    the members trained alone side by side on threads (the CPU's default)."""
     from fmriemo.training import batched as batched_module
     monkeypatch.setattr(batched_module, "default_form", lambda device: form)
     base = TrainConfig(method=method, task=task, epochs=epochs, patience=patience, min_epochs=1 if patience else 0,
@@ -49,9 +55,10 @@ def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, monkeypatc
         np.testing.assert_allclose(b.proba, alone.proba, atol=2e-3)
         for k in ("train_loss", "val_loss"):
             np.testing.assert_allclose(b.history[k], alone.history[k], rtol=2e-3, err_msg=k)
-        for k, rows in (("train_acc", split.train), ("val_acc", split.val), ("test_acc", split.test)):
-            # an accuracy may differ by one trial whose two largest logits are within rounding of each other
-            np.testing.assert_allclose(b.history[k], alone.history[k], atol=1.01 / len(rows), err_msg=k)
+        for k, rows, trials in (("train_acc", split.train, 2), ("val_acc", split.val, 1), ("test_acc", split.test, 1)):
+            # an accuracy may differ by a trial whose two largest logits are within rounding of each other (in
+            # training, counted over three steps whose weights carry the rounding, by two under vmap on two threads)
+            np.testing.assert_allclose(b.history[k], alone.history[k], atol=(trials + 0.01) / len(rows), err_msg=k)
         kept = b.best_epoch - 1
         assert b.history["test_f1"][kept] == pytest.approx(alone.history["test_f1"][kept])
         if method == "asb":
@@ -73,23 +80,109 @@ def test_batched_members_are_stored_as_runs_trained_alone(dataset, tmp_path):
     assert all(r.cached for r in seq)
 
 
-def test_runs_are_batched_on_an_accelerator_only_unless_asked(dataset, tmp_path):
-    """On the CPU the default trains the runs one after the other (batched members were measured no faster
-    there); ``batch=True`` batches them anyway."""
+def test_runs_are_batched_by_default_unless_asked_not_to(dataset, tmp_path):
+    """The default trains the runs that differ only in seed and split as one batch (on the CPU, side by
+    side on threads); ``batch=False`` trains them one after the other."""
     split = make_paper_split(dataset, "class")
     jobs = [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=1, device="cpu")) for s in (0, 1)]
-    assert all("batch" not in r.extra for r in train_runs(dataset, jobs, tmp_path / "a", progress=False))
-    assert all(r.extra["batch"] == 2 for r in train_runs(dataset, jobs, tmp_path / "b", progress=False, batch=True))
+    assert all(r.extra["batch"] == 2 for r in train_runs(dataset, jobs, tmp_path / "a", progress=False))
+    assert all("batch" not in r.extra for r in train_runs(dataset, jobs, tmp_path / "b", progress=False, batch=False))
 
 
-def test_the_batch_form_is_vmap_or_loop(dataset):
+def test_the_batch_form_is_vmap_loop_or_threads(dataset):
     from fmriemo.training.batched import Member, default_form, fit_members
-    assert default_form("cpu") == "loop" and default_form("cuda") == "vmap"
+    assert default_form("cpu") == "threads" and default_form("cuda") == "vmap"
     split = make_paper_split(dataset, "class")
-    with pytest.raises(ValueError, match="'vmap' or 'loop'"):
+    with pytest.raises(ValueError, match="'vmap', 'loop' or 'threads'"):
         fit_members(np.zeros((len(dataset), 32, 25)), [Member(0, split.train, split.train * 0, split.val,
                                                               split.val * 0)], TrainConfig(method="ebr", task="class", epochs=1),
                     form="grouped")
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_on_the_cpu_members_train_side_by_side_each_exactly_as_alone(dataset, tmp_path, monkeypatch):
+    """With two cores the CPU's form trains the members on two threads of one intra-op thread each, and
+    every member is bit for bit the run trained alone with one thread (its learning curves, kept
+    epoch, probabilities and gates); the caller's thread count is restored."""
+    from fmriemo.training import batched as batched_module
+    seen = set()  # (thread, its intra-op threads) of every epoch
+    real = batched_module.fit_steps
+
+    def spy(*args, **kwargs):
+        steps = real(*args, **kwargs)
+
+        def epochs():
+            while True:
+                seen.add((threading.get_ident(), torch.get_num_threads()))
+                try:
+                    epoch = next(steps)
+                except StopIteration as end:
+                    return end.value
+                yield epoch
+        return epochs()
+
+    monkeypatch.setattr(batched_module, "fit_steps", spy)
+    base = TrainConfig(method="asb", task="class", epochs=4, patience=1, min_epochs=1, monitor="val_loss",
+                       device="cpu")
+    jobs = [(split, dataclasses.replace(base, seed=seed)) for seed in (0, 7) for split in _splits(dataset)]
+    with _torch_threads(2):
+        batched = train_runs(dataset, jobs, tmp_path / "batched", progress=False)
+        assert torch.get_num_threads() == 2
+    assert all(r.extra.get("batch") == 4 for r in batched)
+    assert len({ident for ident, _ in seen}) == 2 and {n for _, n in seen} == {1}, seen
+    with _torch_threads(1):
+        alone = [train_run(dataset, split, cfg, tmp_path / "alone", progress=False) for split, cfg in jobs]
+    for b, a in zip(batched, alone):
+        assert (b.best_epoch, b.epochs_run) == (a.best_epoch, a.epochs_run)
+        np.testing.assert_array_equal(b.proba, a.proba)
+        np.testing.assert_array_equal(b.gates, a.gates)
+        for k in ("train_loss", "val_loss", "val_acc", "test_acc", "test_f1"):
+            np.testing.assert_array_equal(b.history[k], a.history[k], err_msg=k)
+
+
+@pytest.mark.parametrize("error", ["diverged", "ctrl-c"])
+def test_a_member_that_fails_ends_the_whole_batch_at_once(dataset, monkeypatch, error):
+    """When one member's training diverges (or is interrupted) the others stop at their next epoch, not
+    at the end of their budget, the error reaches the caller and the caller keeps its thread count."""
+    from fmriemo.training import batched as batched_module
+    from fmriemo.training.batched import Member, fit_members
+    from fmriemo.training.loop import TrainingDiverged
+    raised = {"diverged": TrainingDiverged("seed 1 diverged"), "ctrl-c": KeyboardInterrupt("seed 1")}[error]
+    epochs_run = {}
+    real = batched_module.fit_steps
+
+    def fit_steps(model, *args, on_epoch=None, **kwargs):
+        cfg = args[4]
+        if cfg.seed == 1:
+            def diverging():
+                time.sleep(0.5)  # the others are training by now
+                raise raised
+                yield
+            return diverging()
+
+        def count(epoch, *rest):
+            epochs_run[cfg.seed] = epoch
+        return real(model, *args, on_epoch=count, **kwargs)
+
+    monkeypatch.setattr(batched_module, "fit_steps", fit_steps)
+    split = make_paper_split(dataset, "class")
+    y_tr, y_va = (encode("class", dataset.labels("class", rows)) for rows in (split.train, split.val))
+    members = [Member(s, split.train, y_tr, split.val, y_va) for s in (0, 1, 2)]
+    X = preprocess.minmax_trial(dataset.X)
+    with _torch_threads(2):
+        with pytest.raises(type(raised), match="seed 1"):
+            fit_members(X, members, TrainConfig(method="ebr", task="class", epochs=500, device="cpu"), progress=False)
+        assert torch.get_num_threads() == 2
+    assert epochs_run and max(epochs_run.values()) < 100, epochs_run
 
 
 def test_only_models_without_dropout_are_batched():
