@@ -1,7 +1,7 @@
 """The authors' recipe, on whatever hardware is at hand: the paper's three models trained on the
 paper's split for the paper's 10,000 epochs with no early stopping, each keeping the checkpoint with
-the best validation value, over several seeds; on a GPU a model's seeds train together as one batched
-network.
+the best validation value, over several seeds; a model's seeds train together (as one batched network
+on a GPU, side by side on threads on the CPU).
 
     python benchmarks/paper_budget.py --data-dir D --device cuda    # 5 seeds x 3 models x 10,000 epochs
     python benchmarks/paper_budget.py --epochs 50                   # a short try on the CPU (the surrogate)
@@ -56,13 +56,12 @@ def epoch_flops(method: str, task: str, X, split) -> float:
 
 
 def estimate(ds, X, split, methods, task: str, seeds, epochs: int, device: torch.device) -> dict:
-    """Seconds per epoch of each method's seeds on ``device``, trained as the book trains them there (as
-    one batched network on an accelerator, one after the other on the CPU: see
+    """Seconds per epoch of each method's seeds on ``device``, trained as the book trains them (as one
+    batch: a vmapped network on an accelerator, side by side on threads on the CPU; see
     :func:`fmriemo.training.runs.train_runs`), timed over two epochs after one warm-up epoch, and the
     whole run's estimated minutes."""
     y_tr, y_va = (encode(task, ds.labels(task, rows)) for rows in (split.train, split.val))
-    batched = device.type != "cpu"
-    members = [Member(s, split.train, y_tr, split.val, y_va) for s in (seeds if batched else seeds[:1])]
+    members = [Member(s, split.train, y_tr, split.val, y_va) for s in seeds]
     per_epoch = {}
     for m in methods:
         fit_members(X, members, config_for("paper", 1, method=m, task=task, device=str(device)), progress=False)
@@ -70,8 +69,8 @@ def estimate(ds, X, split, methods, task: str, seeds, epochs: int, device: torch
         t0 = time.perf_counter()
         fit_members(X, members, config_for("paper", 2, method=m, task=task, device=str(device)), progress=False)
         _sync(device)
-        per_epoch[m] = (time.perf_counter() - t0) / 2 * (1 if batched else len(seeds))
-    return {"seconds_per_epoch": per_epoch, "minutes": sum(per_epoch.values()) * epochs / 60, "batched": batched}
+        per_epoch[m] = (time.perf_counter() - t0) / 2
+    return {"seconds_per_epoch": per_epoch, "minutes": sum(per_epoch.values()) * epochs / 60}
 
 
 def main(argv=None) -> int:
@@ -107,7 +106,8 @@ def main(argv=None) -> int:
     est = None
     if not a.no_estimate:
         est = estimate(ds, X, split, a.methods, a.task, seeds, a.epochs, device)
-        print("estimate: " + ", ".join(f"{label(m)} {s * 1000:.0f} ms/epoch" for m, s in est["seconds_per_epoch"].items())
+        print(f"estimate, per epoch of {a.seeds} seeds together: "
+              + ", ".join(f"{label(m)} {s * 1000:.0f} ms" for m, s in est["seconds_per_epoch"].items())
               + f"; about {est['minutes']:.1f} min in all (less if some runs are already in the cache)", flush=True)
 
     rows, per_method = [], {}

@@ -52,13 +52,18 @@ def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple
     return (time.perf_counter() - t0) / epochs, flops
 
 
+#: the forms of a batch that ``--members`` times (:func:`fmriemo.training.batched.fit_members`)
+FORMS = ("vmap", "loop", "threads")
+
+
 def batched_vs_sequential(ds, method: str, task: str, device: str, epochs: int, members: int,
-                          rounds: int = 2) -> dict[str, float]:
+                          rounds: int = 2, forms=FORMS) -> dict[str, float]:
     """Seconds per member-epoch of ``members`` seeds on the paper's split trained one after the other
     (:func:`fmriemo.training.loop.fit`) and trained together as one batched network
-    (:func:`fmriemo.training.batched.fit_members`) in both its forms (one vmapped pass of all members, the
-    members' passes in a loop), after one warm-up epoch, with no early stopping; the three are interleaved
-    ``rounds`` times and each keeps its best round (the machine's speed drifts within minutes)."""
+    (:func:`fmriemo.training.batched.fit_members`) in each of ``forms`` (one vmapped pass of all members; the
+    members' passes in a loop; each member trained alone on a pool of threads that share the cores), after
+    one warm-up epoch, with no early stopping; all are interleaved ``rounds`` times and each keeps its best
+    round (the machine's speed drifts within minutes)."""
     split = make_paper_split(ds, task)
     X = preprocess.minmax_trial(ds.X)
     y_tr, y_va = (encode(task, ds.labels(task, rows)) for rows in (split.train, split.val))
@@ -66,7 +71,7 @@ def batched_vs_sequential(ds, method: str, task: str, device: str, epochs: int, 
     seeds = list(range(members))
     fit_members(X, [Member(0, split.train, y_tr, split.val, y_va)], TrainConfig(method=method, task=task, epochs=1,
                 device=device), progress=False)  # warm-up
-    best = {"one by one": np.inf, "vmap": np.inf, "loop": np.inf}
+    best = {"one by one": np.inf, **{form: np.inf for form in forms}}
     for _ in range(rounds):
         t0 = time.perf_counter()
         for s in seeds:
@@ -74,7 +79,7 @@ def batched_vs_sequential(ds, method: str, task: str, device: str, epochs: int, 
             fit(build_model(method, task), X[split.train], y_tr, X[split.val], y_va, TrainConfig(
                 method=method, task=task, seed=s, epochs=epochs, device=device), progress=False)
         best["one by one"] = min(best["one by one"], (time.perf_counter() - t0) / (members * epochs))
-        for form in ("vmap", "loop"):
+        for form in forms:
             t0 = time.perf_counter()
             fit_members(X, [Member(s, split.train, y_tr, split.val, y_va) for s in seeds], cfg, progress=False,
                         form=form)
@@ -154,6 +159,8 @@ def main(argv=None):
                          "same N trained one after the other (per member-epoch, --epochs each)")
     ap.add_argument("--rounds", type=int, default=2,
                     help="interleaved rounds of the --members comparison (each form keeps its best)")
+    ap.add_argument("--forms", nargs="+", default=list(FORMS), choices=FORMS,
+                    help="the batch forms that --members times (default: all)")
     ap.add_argument("--bar", type=int, default=0, metavar="EPOCHS",
                     help="also time this many ASB epochs in a papermill-run kernel with and without the progress bar")
     a = ap.parse_args(argv)
@@ -172,13 +179,14 @@ def main(argv=None):
             print(f"\n{a.members} seeds on the paper's split, {a.epochs} epochs each, seconds per member-epoch "
                   f"(best of {a.rounds} interleaved rounds), and the speed of each batched form relative to one by "
                   f"one (the default form here: {default_form(dev)}):")
-            print(f"{'model':<16}{'one by one':>11}{'vmap':>8}{'loop':>8}{'vmap speed':>12}{'loop speed':>12}")
+            print(f"{'model':<16}{'one by one':>11}" + "".join(f"{f:>9}" for f in a.forms)
+                  + "".join(f"{f + ' speed':>15}" for f in a.forms))
             for task in ("class", "level"):
                 for method in ("vanilla", "asb", "ebr"):
-                    t = batched_vs_sequential(ds, method, task, str(dev), a.epochs, a.members, a.rounds)
+                    t = batched_vs_sequential(ds, method, task, str(dev), a.epochs, a.members, a.rounds, a.forms)
                     seq = t["one by one"]
-                    print(f"{method + '/' + task:<16}{seq:>11.3f}{t['vmap']:>8.3f}{t['loop']:>8.3f}"
-                          f"{seq / t['vmap']:>11.2f}x{seq / t['loop']:>11.2f}x")
+                    print(f"{method + '/' + task:<16}{seq:>11.3f}" + "".join(f"{t[f]:>9.3f}" for f in a.forms)
+                          + "".join(f"{seq / t[f]:>14.2f}x" for f in a.forms), flush=True)
     if a.bar:
         secs = bar_seconds(a.bar)
         for mode, v in secs.items():
