@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     est = None
     if not a.no_estimate:
         est = estimate(ds, X, split, a.methods, a.task, seeds, a.epochs, device)
-        print(f"estimate, per epoch of {a.seeds} seeds together: "
+        print(f"estimate: per epoch of {a.seeds} seeds together, "
               + ", ".join(f"{label(m)} {s * 1000:.0f} ms" for m, s in est["seconds_per_epoch"].items())
               + f"; about {est['minutes']:.1f} min in all (less if some runs are already in the cache)", flush=True)
 
