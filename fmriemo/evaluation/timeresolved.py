@@ -137,7 +137,7 @@ def summary(acc: pd.DataFrame, n_resamples: int = 2000, seed: int = 0, level: fl
     people = np.arange(len(acc))
     bands = [bootstrap(np.mean, acc[t].to_numpy(), groups=people, n_resamples=n_resamples, seed=seed, level=level)
              for t in acc.columns]
-    return pd.DataFrame({"accuracy": acc.mean(0).to_numpy(), "lo": [b[0] for b in bands],
+    return pd.DataFrame({"accuracy": acc.mean(axis=0).to_numpy(), "lo": [b[0] for b in bands],
                          "hi": [b[1] for b in bands], "participants": len(acc)},
                         index=pd.Index(acc.columns, name="second"))
 
