@@ -10,9 +10,9 @@ for bit the run alone on that many threads (:func:`default_form`).
 In the stacked forms members may have training and validation sets of different sizes (the folds of a
 held-out protocol): a step trains every member that has a batch at that step, grouped by batch size,
 and the optimiser (:class:`fmriemo.models.optim.StackedRanger`) keeps each member's own step count. A
-member that stops leaves the stack. Data stay on the device; the training loss and accuracy are accumulated there and the
-host reads the members' validation record once per epoch, to decide checkpoints and stopping: no step
-waits on the device.
+member that stops leaves the stack. Data stay on the device; the training loss and accuracy are
+accumulated there and the host reads the members' validation record once per epoch, to decide
+checkpoints and stopping: no step waits on the device.
 
 Models with dropout are trained one at a time (:func:`batchable`): a dropout mask drawn for a batch of
 members, or by members on threads that share torch's global generator, could not reproduce the mask a

@@ -166,7 +166,7 @@ def test_a_member_that_fails_ends_the_whole_batch_at_once(dataset, monkeypatch, 
             def diverging():
                 time.sleep(0.5)  # the others are training by now
                 raise raised
-                yield
+                yield  # never reached: it makes this a generator, as fit_steps is
             return diverging()
 
         def count(epoch, *rest):
