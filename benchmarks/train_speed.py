@@ -8,6 +8,7 @@ time of chapters 3-4.
     python benchmarks/train_speed.py --chapters          # models only
     python benchmarks/train_speed.py --chapters --members 5 --epochs 20   # batched vs sequential
     python benchmarks/train_speed.py --chapters --bar 40 # and the progress bar's cost in a kernel
+    python benchmarks/train_speed.py --chapters --denormals 800   # late epochs with and without denormals
 
 Prints one table; every ratio is between figures measured in this run.
 """
@@ -29,7 +30,9 @@ from fmriemo.data.splits import make_paper_split
 from fmriemo.models.registry import build_model
 from fmriemo.training.batched import Member, default_form, fit_members
 from fmriemo.training.config import TrainConfig, resolve_device
-from fmriemo.training.loop import fit
+from fmriemo.training import loop
+from fmriemo.training.loop import fit, fit_steps
+from fmriemo.training.runs import RUN_THREADS
 
 from _measure import forward_flops, matmul_flops  # benchmarks/_measure.py, beside this script
 
@@ -148,6 +151,40 @@ def chapter_minutes(profile: str) -> float:
         return (time.perf_counter() - t0) / 60
 
 
+def denormal_seconds(ds, epochs: int, flush: bool, window: int = 50, method: str = "asb",
+                     task: str = "class") -> dict:
+    """One run of the paper's recipe (no early stopping) on the paper's split for ``epochs`` epochs, with the
+    trainer flushing denormal floats to zero (as it does) or not: seconds per epoch over the first and the
+    last ``window`` epochs, and the share of the weights and optimiser moments that are denormal at the
+    end (nonzero and below float32's smallest normal number)."""
+    split = make_paper_split(ds, task)
+    X = preprocess.minmax_trial(ds.X)
+    y_tr, y_va = (encode(task, ds.labels(task, rows)) for rows in (split.train, split.val))
+    real = loop.flush_denormals
+    loop.flush_denormals = real if flush else (lambda: torch.set_flush_denormal(False))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(RUN_THREADS)  # as the trainer runs every run on the CPU
+    try:
+        torch.manual_seed(0)
+        model = build_model(method, task)
+        cfg = TrainConfig(method=method, task=task, epochs=epochs, device="cpu")
+        steps = fit_steps(model, X[split.train], y_tr, X[split.val], y_va, cfg, progress=False)
+        times = []
+        t = time.perf_counter()
+        for _ in steps:
+            now = time.perf_counter()
+            times.append(now - t)
+            t = now
+    finally:
+        loop.flush_denormals = real
+        torch.set_flush_denormal(True)
+        torch.set_num_threads(threads)
+    tiny = torch.finfo(torch.float32).tiny
+    values = torch.cat([p.detach().flatten() for p in model.parameters()])
+    denormal = float(((values != 0) & (values.abs() < tiny)).float().mean())
+    return {"first": float(np.mean(times[:window])), "last": float(np.mean(times[-window:])), "denormal": denormal}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto")
@@ -161,6 +198,9 @@ def main(argv=None):
                     help="interleaved rounds of the --members comparison (each form keeps its best)")
     ap.add_argument("--forms", nargs="+", default=list(FORMS), choices=FORMS,
                     help="the batch forms that --members times (default: all)")
+    ap.add_argument("--denormals", type=int, default=0, metavar="EPOCHS",
+                    help="also time an ASB run of this many epochs with denormal floats flushed to zero (the "
+                         "trainer's way) and without: its first and last 50 epochs")
     ap.add_argument("--bar", type=int, default=0, metavar="EPOCHS",
                     help="also time this many ASB epochs in a papermill-run kernel with and without the progress bar")
     a = ap.parse_args(argv)
@@ -187,6 +227,14 @@ def main(argv=None):
                     seq = t["one by one"]
                     print(f"{method + '/' + task:<16}{seq:>11.3f}" + "".join(f"{t[f]:>9.3f}" for f in a.forms)
                           + "".join(f"{seq / t[f]:>14.2f}x" for f in a.forms), flush=True)
+        if a.denormals:
+            print(f"\nASB class, {a.denormals} epochs of the paper's recipe on {RUN_THREADS} thread (as every run "
+                  "trains), seconds per epoch:")
+            for flush in (False, True):
+                d = denormal_seconds(ds, a.denormals, flush)
+                print(f"  denormals {'flushed to zero' if flush else 'kept':<16} first 50 {d['first']:.3f}, last 50 "
+                      f"{d['last']:.3f} ({d['last'] / d['first']:.2f}x); denormal weights at the end "
+                      f"{d['denormal']:.1%}", flush=True)
     if a.bar:
         secs = bar_seconds(a.bar)
         for mode, v in secs.items():

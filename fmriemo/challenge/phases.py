@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,17 +16,18 @@ import pandas as pd
 
 from ..core.errors import DataError
 from ..core.files import check_writable_dir
-from ..core.store import cache_root, read_entry, write_entry
+from ..core.store import StoreWriteError, cache_root, read_entry, write_entry
 from ..data import preprocess
 from ..data.dataset import Dataset, decode, encode
 from ..data.splits import PHASE1_SPLITS, participant_split
 from ..evaluation.paper import PAPER_CHALLENGE_SCORES
-from ..evaluation.statistics import bootstrap
-from ..metrics import challenge_score
+from ..evaluation.statistics import Comparison, bootstrap, compare_trials
+from ..metrics import challenge_score, challenge_score_rows
 from ..models import registry
 from ..training.config import TrainConfig, config_for, resolve_device
 from ..training.loop import fit, predict
-from ..training.runs import RunResult, code_version, on_trials, train_paper, train_run
+from ..training.runs import (RUN_THREADS, NotCached, RunResult, code_version, intra_op_threads, numerics,
+                              on_trials, train_paper, train_run)
 from .ratings import RATING_RULES, class_aware_levels, ensemble_submission, training_level_table
 from .submission import REFERENCES, reference_predictions, score_tables
 
@@ -77,12 +79,14 @@ def score_interval(class_true, class_pred, level_true, level_pred, n_resamples: 
 # --------------------------------------------------------------------------- Phase II
 
 def fine_tune_key(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int, lr_factor: float,
-                  replay: int) -> str:
-    """The cache key of a fine-tuning: the base run, the trials, every setting, the data and the code
-    (the training code's version and this module's)."""
+                  replay: int, device: str = "auto") -> str:
+    """The cache key of a fine-tuning: the base run, the trials, every setting, the data, the code
+    (the training code's version and this module's) and the numerics it runs with
+    (:func:`fmriemo.training.runs.numerics`: the device type, and the threads on the CPU)."""
     src = json.dumps({"base": run.key, "tune": np.asarray(tune_idx).tolist(),
                       "predict": np.asarray(predict_idx).tolist(), "epochs": epochs, "lr_factor": lr_factor,
-                      "replay": replay, "labels": ds.fingerprint, "code": code_version(Path(__file__))}, sort_keys=True)
+                      "replay": replay, "labels": ds.fingerprint, "code": code_version(Path(__file__)),
+                      "numerics": numerics(device)}, sort_keys=True)
     return hashlib.sha256(src.encode()).hexdigest()[:24]
 
 
@@ -95,7 +99,7 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     """
     cfg0 = TrainConfig(**{k: v for k, v in run.config.items() if k in TrainConfig.__dataclass_fields__})
     tune_idx, predict_idx = np.asarray(tune_idx), np.asarray(predict_idx)
-    key = fine_tune_key(ds, run, tune_idx, predict_idx, epochs, lr_factor, replay)
+    key = fine_tune_key(ds, run, tune_idx, predict_idx, epochs, lr_factor, replay, device)
     entry = cache_root(cache_dir) / "finetune" / key  # a store entry like a trained model's
     def read(folder: Path) -> dict:
         d = json.loads((folder / "predictions.json").read_text())
@@ -117,12 +121,17 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
     model = run.load_model()
     cfg = replace(cfg0, epochs=epochs, patience=None, min_epochs=0, lr=cfg0.learning_rate * lr_factor, device=device,
                   monitor="val_loss")
-    # no validation set: a fixed budget, and the last epoch is kept
-    fit(model, X[mix], y, X[tune_idx], y[:len(tune_idx)], cfg, progress=False, keep="last")
-    proba, _ = predict(model, X[predict_idx], device=resolve_device(device))
+    # no validation set: a fixed budget, and the last epoch is kept; on the threads of every run (its numerics)
+    with intra_op_threads(RUN_THREADS):
+        fit(model, X[mix], y, X[tune_idx], y[:len(tune_idx)], cfg, progress=False, keep="last")
+        proba, _ = predict(model, X[predict_idx], device=resolve_device(device))
     y_pred = decode(task, proba.argmax(1))
-    write_entry(entry, lambda tmp: (tmp / "predictions.json").write_text(
-        json.dumps({"y_pred": y_pred.tolist(), "proba": proba.tolist()})))
+    try:
+        write_entry(entry, lambda tmp: (tmp / "predictions.json").write_text(
+            json.dumps({"y_pred": y_pred.tolist(), "proba": proba.tolist()})))
+    except StoreWriteError as exc:  # the fine-tuning is used now, not kept
+        warnings.warn(NotCached(f"{exc}; the fine-tuning is used now but not kept (free space in the cache, or "
+                                "choose another with --cache-dir)"), stacklevel=2)
     return {"y_pred": y_pred, "proba": proba, "index": predict_idx, "cached": False}
 
 
@@ -132,6 +141,35 @@ def phase1_table(ds: Dataset, runs: dict, ratings: str = "class-aware") -> pd.Da
     """The submission table of one method's Phase I runs (``train_phase1``), with ratings from the
     class-aware rule or the 9-way level model (``ratings``, one of ``level.RATING_RULES``)."""
     return ensemble_submission(ds, [runs["class"]], [runs["level"]] if "level" in runs else None, ratings)
+
+
+def phase1_over_seeds(ds: Dataset, method: str, settings, labels: pd.DataFrame, ratings: str = "class-aware",
+                      split: str = "auto", n_resamples: int = 2000) -> tuple[Comparison | None, pd.DataFrame]:
+    """Phase I with the training seed as a random factor: ``method``'s Phase I models for every seed of
+    ``settings`` (:func:`train_phase1`; with the paper's split, the runs of chapters 3 and 4), each
+    submission scored on ``labels``, and the comparison with always "neutral, 0" on the same trials
+    (:func:`fmriemo.evaluation.statistics.compare_trials`: the trials resampled in participants, the seeds
+    resampled; lower is better). Returns ``(comparison, scores)``, one row of ``scores`` per seed; the
+    comparison is None when there are no labels to score against."""
+    tasks = ("class",) if ratings == "class-aware" else ("class", "level")
+    tables = {s: phase1_table(ds, train_phase1(ds, method, settings.replace(seeds=(s,)), tasks, split), ratings)
+              for s in settings.seeds}
+    scores = pd.DataFrame([{**score_row(t, labels, f"seed {s}"), "seed": s} for s, t in tables.items()])
+    if len(labels) == 0:
+        return None, scores
+    keys = ["Participant", "Trial"]
+    truth = labels[keys + ["CLASS", "LEVEL"]].reset_index(drop=True)
+    preds = np.stack([truth[keys].merge(t, on=keys, how="left")[["CLASS", "LEVEL"]].to_numpy().T
+                      for t in tables.values()])  # [seeds, 2, trials]
+    neutral = reference_predictions(ds, truth, "neutral")[["CLASS", "LEVEL"]].to_numpy().T[None]
+
+    def score(y, p):
+        return challenge_score_rows(y[0], y[1], p[:, 0], p[:, 1])
+
+    comparison = compare_trials(truth[["CLASS", "LEVEL"]].to_numpy().T, preds, neutral, score, a=method,
+                                b="always neutral", measure="challenge score", clusters=truth["Participant"].to_numpy(),
+                                higher_is_better=False, trained_b=False, n_resamples=n_resamples)
+    return comparison, scores
 
 
 def score_row(table: pd.DataFrame, labels: pd.DataFrame, name: str) -> dict:
@@ -226,6 +264,13 @@ def crossfit_folds(ds: Dataset, idx, n_folds: int = 3) -> list[np.ndarray]:
             if (frame.part == k).any()]
 
 
+def crossfit_parts(ds: Dataset, n_folds: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The cross-fitting of :func:`phase2_crossfit`: ``[(tune, predict), ...]``, each part of the released
+    trials (:func:`crossfit_folds`) predicted by fine-tunings on the others (none when nothing was released)."""
+    released = released_index(ds)
+    return [(np.setdiff1d(released, part), part) for part in crossfit_folds(ds, released, n_folds)]
+
+
 def phase2_crossfit(ds: Dataset, phase1: dict, settings, epochs: int = 30, ratings: str = "class-aware",
                     n_folds: int = 3, names: dict | None = None) -> pd.DataFrame:
     """Phase II estimated from the released trials alone (the real situation: the other test labels
@@ -234,13 +279,13 @@ def phase2_crossfit(ds: Dataset, phase1: dict, settings, epochs: int = 30, ratin
     is scored by a model that never tuned on it. Returns, per method, that Phase II estimate with its
     95% bootstrap interval over trials, and the Phase I score on the same trials."""
     released = released_index(ds)
-    parts = crossfit_folds(ds, released, n_folds)  # none when nothing was released: no rows
+    parts = crossfit_parts(ds, n_folds)  # none when nothing was released: no rows
     lab = labels_of(ds, released)
     rows = []
     for m, runs in (phase1 if parts else {}).items():
         name = (names or {}).get(m, m)
-        tuned = pd.concat([phase2_table(ds, runs, np.setdiff1d(released, part), part, settings, epochs, ratings)
-                           for part in parts], ignore_index=True)
+        tuned = pd.concat([phase2_table(ds, runs, tune, part, settings, epochs, ratings) for tune, part in parts],
+                          ignore_index=True)
         before = score_row(rows_of(phase1_table(ds, runs, ratings), ds, released), lab, name)
         after = score_row(tuned, lab, name)
         rows.append({"model": name, "Phase I": before["score"], "Phase II (cross-fitted)": after["score"],

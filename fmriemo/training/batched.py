@@ -37,7 +37,7 @@ from ..metrics import macro_f1
 from ..models.optim import StackedRanger
 from ..models.registry import build_model, penalised_weights
 from .config import TrainConfig, resolve_device
-from .loop import EarlyStopping, TestTrace, TrainingDiverged, _progress, fit_steps
+from .loop import EarlyStopping, TestTrace, TrainingDiverged, _progress, fit_steps, flush_denormals
 
 
 @dataclass
@@ -145,18 +145,21 @@ def default_form(device: torch.device | str) -> str:
     return "threads" if torch.device(device).type == "cpu" else "vmap"
 
 
-def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, desc: str) -> list:
+def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, desc: str,
+                 threads: int | None = None) -> list:
     """The CPU's form: every member trained by :func:`fmriemo.training.loop.fit` (one epoch at a time,
     :func:`~fmriemo.training.loop.fit_steps`) on a pool of threads that share the process, the data and
     the progress bar. Each thread has the same share of the caller's intra-op threads (one each when there
-    are fewer cores than members), so a member is bit for bit the run alone on that many threads whichever
-    thread runs its epochs. The members take their epochs in turn from one queue, so they progress
+    are fewer cores than members; ``threads``, where given, sets that share: the numerics a run's cache key
+    records), so a member is bit for bit the run alone on that many threads whichever thread runs its
+    epochs. The members take their epochs in turn from one queue, so they progress
     together and the pool stays busy until the last epochs (a pool that trained whole members would leave
     a core idle while the last member ran). The torch operators release the interpreter lock, so the
     threads compute in parallel; with one core the members take their turns in the caller's thread."""
     dev = resolve_device(cfg.device)
     cores = torch.get_num_threads()
-    workers = max(1, min(len(members), cores))
+    share = threads or max(1, cores // max(1, min(len(members), cores)))
+    workers = max(1, min(len(members), cores // share))
     X = np.asarray(X, np.float32)
     traces = [None if m.test is None else TestTrace(X[m.test], m.y_test, cfg.task, dev) for m in members]
     runs = []
@@ -194,18 +197,19 @@ def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, des
 
     if workers == 1:
         try:
+            torch.set_num_threads(share)
             work()
             return results
         finally:
+            torch.set_num_threads(cores)
             bar.close()
     ready = threading.Barrier(workers)
 
-    def start(threads: int) -> None:  # each pool thread sets its share before any thread computes
-        torch.set_num_threads(threads)
+    def start(n: int) -> None:  # each pool thread sets its share before any thread computes
+        torch.set_num_threads(n)
         ready.wait(timeout=120)
 
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="fmriemo-members", initializer=start,
-                              initargs=(max(1, cores // workers),))
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="fmriemo-members", initializer=start, initargs=(share,))
     try:
         futures = [pool.submit(work) for _ in range(workers)]
         for f in wait(futures, return_when=FIRST_EXCEPTION)[0]:
@@ -222,19 +226,20 @@ def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, des
 
 
 def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "",
-                form: str | None = None) -> list:
+                form: str | None = None, threads: int | None = None) -> list:
     """Train every member of ``members`` on the preprocessed trials ``X`` [n, regions, 25] with the recipe
     and budget of ``cfg`` (whose seed is ignored: each member has its own). Returns, per member,
     ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` does, the history with
     ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN elsewhere) when the
     member has labelled test trials. ``form`` is ``"vmap"``, ``"loop"`` or ``"threads"`` (see
-    :func:`default_form`, which decides when None); all train the same members."""
+    :func:`default_form`, which decides when None); all train the same members. ``threads``: the intra-op
+    threads of each member in the ``"threads"`` form (default: an equal share of the caller's)."""
     dev = resolve_device(cfg.device)
     if form not in (None, "vmap", "loop", "threads"):
         raise ValueError(f"form must be 'vmap', 'loop' or 'threads', not {form!r}")
     form = form or default_form(dev)
     if form == "threads":
-        return _fit_threads(X, members, cfg, progress, desc)
+        return _fit_threads(X, members, cfg, progress, desc, threads)
     X = torch.as_tensor(np.asarray(X, np.float32), device=dev)
     models = []
     for m in members:
@@ -247,7 +252,7 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
     gens = [torch.Generator().manual_seed(m.seed) for m in members]
     train_rows = [torch.as_tensor(np.asarray(m.train, np.int64), device=dev) for m in members]
     y_train = [torch.as_tensor(np.asarray(m.y_train, np.int64), device=dev) for m in members]
-    rules = [EarlyStopping(cfg.monitored == "val_acc", cfg.patience, cfg.min_epochs) for _ in members]
+    rules = [EarlyStopping(cfg.monitored == "val_acc", cfg.patience, cfg.min_epochs, cfg.after_exit) for _ in members]
     hist = [{"epoch": [], "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []} for _ in members]
     traced = [m.test is not None for m in members]
     for h, t in zip(hist, traced):
@@ -258,6 +263,7 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
     alive = list(range(len(members)))  # member ids in the stack's order
     bar = _progress(cfg.epochs, desc or f"{cfg.method}/{cfg.task} {len(members)} members", progress)
     for epoch in range(1, cfg.epochs + 1):
+        flush_denormals()
         stack.base.train()
         orders = [torch.randperm(len(members[i].train), generator=gens[i]).to(dev) for i in alive]
         loss_sum = torch.zeros(len(alive), device=dev)
@@ -307,7 +313,7 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
             for k, v in zip(("epoch", "train_loss", "train_acc", "val_loss", "val_acc"),
                             (epoch, t_loss, t_acc, v_loss, v_acc)):
                 hist[i][k].append(v)
-            if rules[i].update(epoch, v_acc if rules[i].maximise else v_loss):
+            if rules[i].update(epoch, v_acc if rules[i].maximise else v_loss, v_acc):
                 best[i] = stack.state(pos)
                 improved.append(pos)
             if rules[i].should_stop(epoch):

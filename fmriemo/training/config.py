@@ -34,6 +34,7 @@ class TrainConfig:
     epochs: int
     patience: int | None = None
     min_epochs: int = 0  # early stopping is armed only after this many epochs (the profiles set it)
+    after_exit: int | None = None  # ... or this many epochs after the run's own plateau exit, if that is sooner
     lr: float | None = None          # None: the paper's rate for the task
     batch_size: int = 128
     l2: float = 0.01
@@ -49,6 +50,8 @@ class TrainConfig:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
         if not 0 <= self.min_epochs <= self.epochs:
             raise ValueError(f"min_epochs must be between 0 and epochs ({self.epochs}), got {self.min_epochs}")
+        if self.after_exit is not None and self.after_exit < 0:
+            raise ValueError(f"after_exit must be >= 0 or None, got {self.after_exit}")
         if self.preprocess not in preprocess.METHODS:
             raise ValueError(f"preprocess must be one of {preprocess.METHODS}, got {self.preprocess!r}")
         if self.monitor not in (None, "val_acc", "val_loss"):
@@ -83,6 +86,8 @@ def config_for(profile: str, epochs: int | None = None, *, method: str, task: st
         row["min_epochs"] = min(row["min_epochs"], int(epochs))
         if row["patience"] is not None:
             row["patience"] = min(row["patience"], int(epochs))
+        if row.get("after_exit") is not None:
+            row["after_exit"] = min(row["after_exit"], int(epochs))
     return TrainConfig(method=method, task=task, seed=seed, device=device, preprocess=preprocess or spec.preprocess,
                        lr=spec.lr.get(task), **row)
 

@@ -25,6 +25,17 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False, unit="epoch", mininterval=1.0)
 
 
+def flush_denormals() -> None:
+    """Flush denormal floats to zero on the calling thread and the intra-op threads it uses
+    (``torch.set_flush_denormal``). The paper's recipe shrinks weights and optimiser moments towards zero
+    with its L2 penalty over hundreds of epochs; once values underflow into the denormal range the CPU
+    computes with them many times more slowly: an ASB epoch on one thread took 0.20 s at epoch 300 and
+    0.39 s at epoch 700 with denormals, 0.20 s at both without (``benchmarks/train_speed.py
+    --denormals``). Values that small (below 1.2e-38) change no prediction. The setting stays on for the
+    thread; training turns it on at every epoch, so whichever thread runs an epoch has it."""
+    torch.set_flush_denormal(True)
+
+
 @torch.no_grad()
 def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
     """Class probabilities (and ASB input gates, or None) for preprocessed inputs X [n, regions, 25]."""
@@ -45,38 +56,77 @@ class EarlyStopping:
 
     The kept epoch is the *first* epoch with the best monitored value (a later
     epoch must be strictly better, as Keras' ``save_best_only``). Training stops
-    once ``patience`` epochs have passed without improvement, but never before
+    once ``patience`` epochs have passed without improvement, but only once the
+    rule is armed: after ``min_epochs``, or, with ``after_exit``, that many epochs
+    after the run's own plateau exit (:func:`plateau_exit`, followed epoch by
+    epoch on the validation accuracy), whichever comes first. A run that leaves
+    its plateau early can stop early; one that has not left it keeps going until
     ``min_epochs``.
     """
 
-    def __init__(self, maximise: bool, patience: int | None = None, min_epochs: int = 0):
-        self.maximise, self.patience, self.min_epochs = maximise, patience, min_epochs
+    def __init__(self, maximise: bool, patience: int | None = None, min_epochs: int = 0,
+                 after_exit: int | None = None):
+        self.maximise, self.patience, self.min_epochs, self.after_exit = maximise, patience, min_epochs, after_exit
         self.best = -np.inf if maximise else np.inf
         self.best_epoch, self.since = 0, 0
+        self.watch = PlateauWatch()
 
-    def update(self, epoch: int, value: float) -> bool:
-        """Record ``value`` for ``epoch``; True when it is a new best (keep this checkpoint)."""
+    def update(self, epoch: int, value: float, val_acc: float | None = None) -> bool:
+        """Record ``value`` for ``epoch`` (and the validation accuracy, which the plateau is read from; the
+        monitored value when it is omitted); True when it is a new best (keep this checkpoint)."""
+        self.watch.update(epoch, value if val_acc is None else val_acc)
         if (value > self.best) if self.maximise else (value < self.best):
             self.best, self.best_epoch, self.since = value, epoch, 0
             return True
         self.since += 1
         return False
 
+    def armed(self, epoch: int) -> bool:
+        """Whether the rule may stop the run at ``epoch``: after ``min_epochs``, or ``after_exit`` epochs after the
+        plateau exit once the best checkpoint is past it (a best epoch still on the plateau is a fluctuation
+        of a model that has not learned yet: such a run waits for ``min_epochs``)."""
+        if epoch >= self.min_epochs:
+            return True
+        exit_ = self.watch.exit
+        return (self.after_exit is not None and exit_ is not None and epoch >= exit_ + self.after_exit
+                and self.best_epoch >= exit_)
+
     def should_stop(self, epoch: int) -> bool:
-        return self.patience is not None and epoch >= self.min_epochs and self.since >= self.patience
+        return self.patience is not None and self.since >= self.patience and self.armed(epoch)
 
     @classmethod
     def replay(cls, values, maximise: bool, epochs: int | None = None, patience: int | None = None,
-               min_epochs: int = 0) -> tuple[int, int]:
+               min_epochs: int = 0, after_exit: int | None = None, val_acc=None) -> tuple[int, int]:
         """``(epochs_run, kept_epoch)`` that training with this rule and budget ``epochs`` would have
-        given, read off a curve of monitored ``values`` recorded without early stopping."""
-        rule = cls(maximise, patience, min_epochs)
+        given, read off a curve of monitored ``values`` recorded without early stopping (``val_acc``: the
+        validation accuracy, for the plateau, when the monitored value is another)."""
+        rule = cls(maximise, patience, min_epochs, after_exit)
         values = list(values)[:epochs]
-        for epoch, v in enumerate(values, start=1):
-            rule.update(epoch, v)
+        accs = values if val_acc is None else list(val_acc)
+        for epoch, (v, acc) in enumerate(zip(values, accs), start=1):
+            rule.update(epoch, v, acc)
             if rule.should_stop(epoch):
                 return epoch, rule.best_epoch
         return len(values), rule.best_epoch
+
+
+class PlateauWatch:
+    """:func:`plateau_exit` followed epoch by epoch: ``exit`` is the first epoch whose ``window``-epoch running
+    mean of validation accuracy exceeds the mean of the first ``window`` epochs by ``margin`` (None until
+    then). On a run of at least two windows it is the epoch :func:`plateau_exit` finds afterwards."""
+
+    def __init__(self, window: int = 25, margin: float = 0.05):
+        self.window, self.margin = window, margin
+        self.values: list[float] = []
+        self.exit: int | None = None
+
+    def update(self, epoch: int, val_acc: float) -> None:
+        self.values.append(float(val_acc))
+        w = self.window
+        if self.exit is None and len(self.values) > w:
+            start = sum(self.values[:w]) / w
+            if sum(self.values[-w:]) / w > start + self.margin:
+                self.exit = epoch
 
 
 def plateau_exit(history: dict, window: int = 25, margin: float = 0.05) -> int | None:
@@ -163,11 +213,12 @@ def fit_steps(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig
     opt = ranger(model.parameters(), cfg.learning_rate)
     ce = nn.CrossEntropyLoss()
     hist = {"epoch": [], "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
-    rule = EarlyStopping(cfg.monitored == "val_acc", cfg.patience, cfg.min_epochs)
+    rule = EarlyStopping(cfg.monitored == "val_acc", cfg.patience, cfg.min_epochs, cfg.after_exit)
     best_state = None
     n = len(Xt)
     bar = _progress(cfg.epochs, desc or f"{cfg.method}/{cfg.task}", progress)
     for epoch in range(1, cfg.epochs + 1):
+        flush_denormals()  # on the thread that runs this epoch (a batch's members move between threads)
         model.train()
         order = torch.randperm(n, generator=gen).to(dev)
         tot = torch.zeros((), device=dev)  # the epoch's sums stay on the device: no step waits on it
@@ -199,7 +250,7 @@ def fit_steps(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig
                 f"rate ({cfg.learning_rate:g}) make training diverge, so nothing was kept")
         for k, v in zip(hist, (epoch, t_loss, t_acc, vloss, vacc)):
             hist[k].append(v)
-        improved = rule.update(epoch, vacc if rule.maximise else vloss)
+        improved = rule.update(epoch, vacc if rule.maximise else vloss, vacc)
         if improved:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None:

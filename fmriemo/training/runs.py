@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,13 +16,13 @@ import torch
 from joblib import Parallel, delayed
 
 from ..core.files import check_writable_dir
-from ..core.store import cache_root, read_entry, source_hash, write_entry
+from ..core.store import StoreWriteError, cache_root, read_entry, source_hash, write_entry
 from ..data import preprocess
 from ..data.dataset import Dataset, decode, encode
 from ..data.splits import PAPER_SPLIT_SEED, Split, make_paper_split
 from ..models import registry
 from ..profiles import Settings
-from .batched import Member, batchable, fit_members
+from .batched import Member, batchable, default_form, fit_members
 from .config import TrainConfig, config_for, resolve_device
 from .loop import TestTrace, fit, plateau_exit, predict, still_improving
 
@@ -47,10 +48,29 @@ def _model_files(method: str) -> tuple[Path, ...]:
     return () if _PACKAGE in f.parents else (f,)
 
 
+#: intra-op threads of every run on the CPU: one, wherever and however a run is trained, so that its numbers
+#: (a reduction split over two threads rounds otherwise than over one) depend neither on the machine's
+#: cores nor on which runs trained beside it; independent runs fill the cores side by side instead
+#: (:func:`fmriemo.training.batched.fit_members`)
+RUN_THREADS = 1
+
+
+def numerics(device: str = "auto", method: str | None = None, task: str = "class") -> dict:
+    """What decides a run's rounding besides its configuration and code, and so belongs in its cache key:
+    the device type; on the CPU the intra-op threads every run computes with (:data:`RUN_THREADS`); on an
+    accelerator whether ``method`` trains in a vmapped batch (every batchable model does, even alone) or
+    alone. A run is trained, stored and found under the same numerics whatever else the call trains."""
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        return {"device": "cpu", "threads": RUN_THREADS}
+    return {"device": dev.type, "form": default_form(dev) if method is None or batchable(method, task) else "single"}
+
+
 def run_key(ds: Dataset, split: Split, cfg: TrainConfig) -> str:
-    """The cache key of a trained model: the data, the split, the configuration and the code."""
+    """The cache key of a trained model: the data, the split, the configuration, the code and the numerics it
+    is computed with (:func:`numerics`)."""
     ident = {"data": ds.fingerprint, "split": split.identity(), "config": cfg.identity(),
-             "code": code_version(*_model_files(cfg.method))}
+             "code": code_version(*_model_files(cfg.method)), "numerics": numerics(cfg.device, cfg.method, cfg.task)}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -73,6 +93,7 @@ class RunResult:
     path: str = ""
     extra: dict = field(default_factory=dict)
     cached: bool = False  # True when loaded from the cache rather than trained now
+    state: dict | None = field(default=None, repr=False)  # the weights, when the cache could not keep them
 
     @property
     def method(self) -> str:
@@ -119,7 +140,9 @@ class RunResult:
     def load_model(self, device: str = "cpu"):
         """The best checkpoint as an eval-mode model."""
         model = registry.build_model(self.method, self.task)
-        model.load_state_dict(torch.load(Path(self.path) / "model.pt", map_location=device, weights_only=True))
+        state = self.state if self.state is not None else torch.load(Path(self.path) / "model.pt",
+                                                                       map_location=device, weights_only=True)
+        model.load_state_dict(state)
         return model.eval()
 
 
@@ -133,13 +156,26 @@ def load_cached_run(folder: Path) -> RunResult | None:
     return read_entry(folder, read, again="training it again")
 
 
+class NotCached(UserWarning):
+    """A trained run could not be stored in the cache (a full disk): it is used as it is, in memory, and
+    will be trained again the next time it is asked for."""
+
+
 def store_run(res: RunResult, state: dict, folder: Path) -> None:
-    """Write a trained run (its model and its result) into the store entry ``folder``."""
+    """Write a trained run (its model and its result) into the store entry ``folder``. When the cache cannot
+    take it (a full disk), the run is not lost: it keeps its weights in memory (``res.state``), and one
+    :class:`NotCached` warning names the folder and says what to do."""
     def fill(tmp: Path) -> None:
         torch.save({k: v.cpu() for k, v in state.items()}, tmp / "model.pt")
         (tmp / "result.json").write_text(json.dumps(res.to_json()))
 
-    write_entry(folder, fill)
+    try:
+        write_entry(folder, fill)
+    except StoreWriteError as exc:
+        res.state, res.path = {k: v.detach().cpu().clone() for k, v in state.items()}, ""
+        warnings.warn(NotCached(f"{exc}; the trained model is used now but not kept: it will be trained again next "
+                                "time (free space in the cache, or choose another with --cache-dir or "
+                                "$FMRIEMO_CACHE)"), stacklevel=2)
 
 
 def on_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> RunResult:
@@ -149,7 +185,8 @@ def on_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> RunResu
     idx = np.asarray(idx, int)
     X = preprocess.apply(run.config.get("preprocess", "minmax"), ds.X, ds.participant)
     dev = resolve_device(device)
-    proba, gates = predict(run.load_model().to(dev), X[idx], device=dev)
+    with intra_op_threads(RUN_THREADS):
+        proba, gates = predict(run.load_model().to(dev), X[idx], device=dev)
     y_true = ds.labels(run.task, idx) if ds.labelled[idx].all() else np.full(len(idx), -99)
     return replace(run, test_index=idx, y_true=y_true, y_pred=decode(run.task, proba.argmax(1)),
                    proba=proba, gates=gates)
@@ -181,13 +218,13 @@ def _finish(ds: Dataset, split: Split, cfg: TrainConfig, X, state: dict, hist: d
 
 def train_run(ds: Dataset, split: Split, cfg: TrainConfig, cache_dir=None, progress: bool = True,
               refresh: bool = False) -> RunResult:
-    """Train (or load from the cache) one model on ``split`` alone and predict its test trials."""
-    folder = cache_root(cache_dir) / "runs" / run_key(ds, split, cfg)
-    if not refresh:
-        res = load_cached_run(folder)
-        if res is not None:
-            return res
-    check_writable_dir(folder.parent, "model cache")  # before training, not after
+    """Train (or load from the cache) one model on ``split`` and predict its test trials: :func:`train_runs`
+    with one job (the same numerics, so the same store entry, as the run trained in a batch). ``refresh``
+    trains it again whatever the cache holds."""
+    return train_runs(ds, [(split, cfg)], cache_dir, progress, refresh=refresh)[0]
+
+
+def _train_alone(ds: Dataset, split: Split, cfg: TrainConfig, folder: Path, progress: bool) -> RunResult:
     dev = resolve_device(cfg.device)
     X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
     y_tr, y_va = (encode(cfg.task, ds.labels(cfg.task, rows)) for rows in (split.train, split.val))
@@ -211,24 +248,26 @@ def _member(ds: Dataset, split: Split, cfg: TrainConfig) -> Member:
 
 
 def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=None, progress: bool = True,
-               batch: bool = True, n_jobs: int = 1) -> list[RunResult]:
+               batch: bool = True, n_jobs: int = 1, refresh: bool = False) -> list[RunResult]:
     """Train (or load from the cache) one model per ``(split, config)`` of ``jobs``; the results in the
     order of ``jobs``. The runs not in the cache that differ only in their seed and split can train
     together as the members of one batched network (:func:`fmriemo.training.batched.fit_members`), each
     stored as its own entry, as if trained alone. ``batch`` True (the default) batches them: on an
     accelerator (CUDA, MPS) as one vmapped network, where one step of many members costs little more than
-    one step of one; on the CPU side by side on threads with a share of the cores each, each member bit
-    for bit the run alone on that many threads and together faster per member-epoch than one after the
-    other (``benchmarks/train_speed.py --members``; figures in ``benchmarks/README.md``). ``batch=False``
-    trains them one after the other. Models with dropout are never batched
-    (:func:`~fmriemo.training.batched.batchable`).
+    one step of one; on the CPU side by side on threads, each member on one intra-op thread
+    (:data:`RUN_THREADS`), bit for bit the run alone, and together faster per member-epoch than one after
+    the other (``benchmarks/train_speed.py --members``; figures in ``benchmarks/README.md``).
+    ``batch=False`` trains them one after the other. Models with dropout are never batched
+    (:func:`~fmriemo.training.batched.batchable`). Every run's numerics are fixed
+    (:func:`numerics`), so a run trained in a batch and the same run asked for alone are one store entry.
+    ``refresh`` trains every job again.
 
     With ``n_jobs`` > 1 the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over
     joblib's workers: processes on this machine, or, inside ``joblib.parallel_config(backend="dask")``,
     the workers of a dask cluster that shares the cache folder. Every worker writes its runs into the
     store, and the results are read from it."""
     folders = [cache_root(cache_dir) / "runs" / run_key(ds, split, cfg) for split, cfg in jobs]
-    out: list[RunResult | None] = [load_cached_run(f) for f in folders]
+    out: list[RunResult | None] = [None if refresh else load_cached_run(f) for f in folders]
     todo: dict[str, list[int]] = {}
     for n, ((split, cfg), res) in enumerate(zip(jobs, out)):
         if res is None:
@@ -240,16 +279,17 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
     units = []  # the runs each worker trains together
     for group in todo.values():
         cfg = jobs[group[0]][1]
-        if batch and len(group) > 1 and batchable(cfg.method, cfg.task):
+        if batch and batchable(cfg.method, cfg.task):
             units += [list(part) for part in np.array_split(group, min(n_jobs, len(group)))]
         else:
             units += [[n] for n in group]
     if n_jobs == 1 or len(units) == 1:
         for unit in units:
-            for n, res in zip(unit, _train_unit(ds, [jobs[n] for n in unit], cache_dir, progress)):
+            for n, res in zip(unit, _train_unit(ds, [jobs[n] for n in unit], [folders[n] for n in unit], progress)):
                 out[n] = res
         return out
-    Parallel(n_jobs=n_jobs)(delayed(_train_unit)(ds, [jobs[n] for n in unit], cache_dir, False) for unit in units)
+    Parallel(n_jobs=n_jobs)(delayed(_train_unit)(ds, [jobs[n] for n in unit], [folders[n] for n in unit], False)
+                            for unit in units)
     for unit in units:
         for n in unit:
             out[n] = load_cached_run(folders[n])
@@ -260,19 +300,38 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
     return out
 
 
-def _train_unit(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir, progress: bool) -> list[RunResult]:
-    """Train ``jobs`` (one run, or the members of one batch) and store each; a worker's unit of work."""
-    if len(jobs) == 1:
-        return [train_run(ds, *jobs[0], cache_dir, progress, refresh=True)]
+class intra_op_threads:
+    """Torch's intra-op threads set to ``n`` for the block, the caller's count restored after it (runs and
+    their predictions compute under :data:`RUN_THREADS`)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
+
+
+def _train_unit(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], folders: list[Path],
+                progress: bool) -> list[RunResult]:
+    """Train ``jobs`` (the members of one batch, or one run of a model that is never batched) with the
+    numerics of their keys (:func:`numerics`) and store each in its folder; a worker's unit of work."""
     cfg = jobs[0][1]
+    if not batchable(cfg.method, cfg.task):
+        with intra_op_threads(RUN_THREADS):
+            return [_train_alone(ds, *jobs[0], folders[0], progress)]
     X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
     t0 = time.perf_counter()
     fitted = fit_members(X, [_member(ds, split, c) for split, c in jobs], cfg, progress,
-                         desc=f"{cfg.method}/{cfg.task} {len(jobs)} members")
+                         desc=f"{cfg.method}/{cfg.task} {len(jobs)} member{'s' * (len(jobs) > 1)}",
+                         threads=RUN_THREADS)
     share = (time.perf_counter() - t0) / len(jobs)  # each member's share of the batch's time
-    folder = cache_root(cache_dir) / "runs"
-    return [_finish(ds, split, c, X, state, hist, best_epoch, share, folder / run_key(ds, split, c),
-                    {"batch": len(jobs)}) for (split, c), (state, hist, best_epoch) in zip(jobs, fitted)]
+    with intra_op_threads(RUN_THREADS):  # its predictions too, on its own threads (a forward pass on two rounds otherwise)
+        return [_finish(ds, split, c, X, state, hist, best_epoch, share, folder, {"batch": len(jobs)})
+                for (split, c), folder, (state, hist, best_epoch) in zip(jobs, folders, fitted)]
 
 
 def train_paper(ds: Dataset, method: str, task: str, settings: Settings, seed: int | None = None,

@@ -86,7 +86,7 @@ def test_runs_are_batched_by_default_unless_asked_not_to(dataset, tmp_path):
     split = make_paper_split(dataset, "class")
     jobs = [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=1, device="cpu")) for s in (0, 1)]
     assert all(r.extra["batch"] == 2 for r in train_runs(dataset, jobs, tmp_path / "a", progress=False))
-    assert all("batch" not in r.extra for r in train_runs(dataset, jobs, tmp_path / "b", progress=False, batch=False))
+    assert all(r.extra["batch"] == 1 for r in train_runs(dataset, jobs, tmp_path / "b", progress=False, batch=False))
 
 
 def test_the_batch_form_is_vmap_loop_or_threads(dataset):

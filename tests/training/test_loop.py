@@ -10,8 +10,8 @@ from fmriemo.data.splits import make_paper_split
 from fmriemo.models.registry import build_model, l2_penalty
 from fmriemo.training.config import TrainConfig, config_for
 from fmriemo.training import loop
-from fmriemo.training.loop import EarlyStopping, TrainingDiverged, fit, plateau_exit
-from fmriemo.training.runs import RunResult, train_run
+from fmriemo.training.loop import EarlyStopping, PlateauWatch, TrainingDiverged, fit, plateau_exit
+from fmriemo.training.runs import RUN_THREADS, RunResult, intra_op_threads, train_run
 
 
 # --------------------------------------------------------------------------- the checkpoint rule
@@ -28,6 +28,43 @@ def test_early_stopping_keeps_the_first_best_and_waits_for_min_epochs():
     assert EarlyStopping.replay(loss, maximise=False) == (5, 5)
     assert EarlyStopping.replay(loss, maximise=False, patience=2) == (4, 2)
     assert EarlyStopping.replay([np.nan, np.nan], maximise=False) == (2, 0)  # never finite: nothing kept
+
+
+@pytest.mark.conclusions
+def test_early_stopping_arms_after_the_runs_own_plateau_exit():
+    # 30 epochs at 0.3, then 0.6: the 25-epoch running mean clears 0.3 + 0.05 at epoch 35 (5 of 25 at 0.6);
+    # the best epoch, 36, is the first at 0.65, past the exit
+    acc = [0.3] * 30 + [0.6] * 5 + [0.65] * 5 + [0.5] * 60
+    assert plateau_exit({"val_acc": acc}) == 35
+    # patience 10: without after_exit the rule waits for min_epochs 90; armed 20 epochs after the exit it
+    # stops at the first epoch both hold (epoch 55: the exit + 20, and 19 epochs since the best)
+    assert EarlyStopping.replay(acc, maximise=True, patience=10, min_epochs=90) == (90, 36)
+    assert EarlyStopping.replay(acc, maximise=True, patience=10, min_epochs=90, after_exit=20) == (55, 36)
+    assert EarlyStopping.replay(acc, maximise=True, patience=10, min_epochs=90, after_exit=0) == (46, 36)
+    # a best epoch before the exit is read as a fluctuation on the plateau: that run waits for min_epochs
+    early_best = [0.3] * 30 + [0.6] * 10 + [0.5] * 60
+    assert plateau_exit({"val_acc": early_best}) == 35
+    assert EarlyStopping.replay(early_best, maximise=True, patience=10, min_epochs=90, after_exit=0) == (90, 31)
+    # a run that never leaves its plateau waits for min_epochs as before
+    flat = [0.3, 0.32] * 50
+    assert EarlyStopping.replay(flat, maximise=True, patience=10, min_epochs=90, after_exit=0) == (90, 2)
+    # a loss-monitored run reads its plateau off the validation accuracy given beside it
+    loss = list(np.linspace(2.0, 1.0, 100))
+    assert EarlyStopping.replay(loss, maximise=False, patience=1, min_epochs=90, after_exit=0, val_acc=acc) == (100, 100)
+    assert EarlyStopping.replay(loss[:60] + [2.0] * 40, maximise=False, patience=5, min_epochs=90, after_exit=0,
+                                val_acc=acc) == (65, 60)
+
+
+@pytest.mark.conclusions
+def test_the_online_plateau_watch_finds_the_epoch_plateau_exit_finds():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n, jump = rng.integers(50, 200), rng.integers(0, 150)
+        acc = 0.33 + 0.03 * rng.standard_normal(n) + 0.15 * (np.arange(n) >= jump)
+        watch = PlateauWatch()
+        for e, v in enumerate(acc, start=1):
+            watch.update(e, v)
+        assert watch.exit == plateau_exit({"val_acc": acc})
 
 
 @pytest.mark.conclusions
@@ -93,6 +130,9 @@ def test_still_improving_flags_runs_the_cap_cut_off():
     assert still_improving(best_epoch=1450, epochs_run=1500, epochs=1500, patience=300)
     assert not still_improving(best_epoch=1100, epochs_run=1400, epochs=1500, patience=300)  # the rule stopped it
     assert not still_improving(best_epoch=1200, epochs_run=1500, epochs=1500, patience=300)  # patience ran out
+    # with patience the window is the patience, not 5% of the budget (75 epochs here)
+    assert still_improving(best_epoch=1300, epochs_run=1500, epochs=1500, patience=300)
+    assert not still_improving(best_epoch=1440, epochs_run=1500, epochs=1500, patience=50)
     assert still_improving(best_epoch=9990, epochs_run=10000, epochs=10000, patience=None)
     assert still_improving(best_epoch=9501, epochs_run=10000, epochs=10000, patience=None)
     assert not still_improving(best_epoch=9500, epochs_run=10000, epochs=10000, patience=None)
@@ -131,8 +171,9 @@ def test_test_trace_scores_every_epoch_a_budget_can_keep(dataset, tmp_path):
          (("train", split.train), ("val", split.val), ("test", split.test))}
     every = loop.TestTrace(X[split.test], y["test"], "class", torch.device("cpu"))
     torch.manual_seed(cfg.seed)
-    fit(build_model("ebr", "class"), X[split.train], y["train"], X[split.val], y["val"], cfg,
-        progress=False, on_epoch=lambda e, m, improved: every(e, m))
+    with intra_op_threads(RUN_THREADS):  # the threads a run trains on (rounding differs on two)
+        fit(build_model("ebr", "class"), X[split.train], y["train"], X[split.val], y["val"], cfg,
+            progress=False, on_epoch=lambda e, m, improved: every(e, m))
     full = np.asarray(every.values["test_acc"])
     assert np.isfinite(full).all() and np.allclose(acc[np.isfinite(acc)], full[np.isfinite(acc)])
 

@@ -5,12 +5,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from fmriemo.data import preprocess
 from fmriemo.data.splits import Split, make_paper_split
 from fmriemo.training.config import TrainConfig
 from fmriemo.training.loop import predict
-from fmriemo.training.runs import RESULT_SOURCES, code_version, on_trials, run_key, train_paper, train_run
+from fmriemo.training.runs import (RESULT_SOURCES, RUN_THREADS, code_version, numerics, on_trials, run_key,
+                                   train_paper, train_run, train_runs)
 
 
 def test_training_is_deterministic_and_cached(dataset, tmp_path):
@@ -37,7 +39,7 @@ def test_train_paper_uses_profile(dataset, tmp_path, quick):
     assert r.epochs_run <= 2 and r.config["epochs"] == 2 and r.split["name"] == "paper-class-410"
 
 
-CHANGES = {"method": "vanilla", "task": "level", "seed": 1, "epochs": 7, "patience": 3, "min_epochs": 2,
+CHANGES = {"method": "vanilla", "task": "level", "seed": 1, "epochs": 7, "patience": 3, "min_epochs": 2, "after_exit": 1,
            "lr": 0.5, "batch_size": 64, "l2": 0.1, "preprocess": "pct", "monitor": "val_loss"}
 
 
@@ -57,10 +59,13 @@ def test_cache_key_changes_with_each_setting(dataset, field):
 
 
 @pytest.mark.conclusions
-def test_cache_key_ignores_device_and_follows_data_and_split(dataset):
+def test_cache_key_follows_the_numerics_data_and_split(dataset):
     split = make_paper_split(dataset, "class")
     cfg = TrainConfig(method="asb", task="class", epochs=5)
+    # "auto" on a machine without an accelerator is the CPU: the same numerics, the same entry
     assert run_key(dataset, split, cfg) == run_key(dataset, split, dataclasses.replace(cfg, device="cpu"))
+    # what rounds a run otherwise is in the key: one intra-op thread on the CPU, the batch form elsewhere
+    assert numerics("cpu", "asb") == {"device": "cpu", "threads": RUN_THREADS}
     changed = dataset.subset(np.arange(len(dataset)))
     changed.X = changed.X.copy()
     changed.X[5, 10, 3] += 1.0
@@ -132,3 +137,25 @@ def test_a_stored_model_predicts_other_trials_as_it_predicted_its_own(dataset, t
     other = on_trials(dataset, run, test)
     assert np.array_equal(other.test_index, test) and other.gates.shape == (len(test), 246)
     assert (other.y_true == -99).all() and other.key == run.key  # unlabelled trials: no truth to report
+
+
+@pytest.mark.conclusions
+def test_the_numerics_in_the_key(monkeypatch):
+    from fmriemo.training import runs
+    assert numerics("cpu", "compact") == numerics("cpu", "asb") == {"device": "cpu", "threads": 1}
+    with pytest.raises(ValueError):
+        numerics("tpu")
+    # on an accelerator the batch form is part of the numbers: a batchable model always trains vmapped
+    monkeypatch.setattr(runs, "resolve_device", lambda device: torch.device("cuda"))
+    assert numerics("cuda", "asb") == {"device": "cuda", "form": "vmap"}
+    assert numerics("cuda", "compact") == {"device": "cuda", "form": "single"}  # dropout: never batched
+
+
+def test_a_run_alone_and_in_a_batch_is_one_store_entry_computed_on_one_thread(dataset, tmp_path):
+    split = make_paper_split(dataset, "class")
+    jobs = [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=2, device="cpu")) for s in (0, 1)]
+    before = torch.get_num_threads()
+    batch = train_runs(dataset, jobs, tmp_path, progress=False)
+    assert torch.get_num_threads() == before
+    alone = train_run(dataset, *jobs[1], tmp_path, progress=False)
+    assert alone.cached and alone.key == batch[1].key
