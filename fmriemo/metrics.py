@@ -62,6 +62,16 @@ def smape(level_true, level_pred) -> float:
     return float(terms.mean())
 
 
+def challenge_score_rows(class_true, level_true, class_pred, level_pred) -> np.ndarray:
+    """The challenge's score, unrounded, of every row of predictions at once (``class_pred`` and
+    ``level_pred``: arrays [rows, trials], or one row; the truth: one row of trials): for bootstraps."""
+    ct, lt = np.asarray(class_true), np.asarray(level_true, float)
+    cp, lp = np.atleast_2d(class_pred), np.atleast_2d(np.asarray(level_pred, float))
+    den = np.abs(lp) + np.abs(lt)
+    terms = np.divide(np.abs(lp - lt), den, out=np.zeros(np.broadcast(lp, lt).shape), where=den > 0)
+    return 0.6 * (1.0 - (cp == ct).mean(-1)) + 0.4 * terms.mean(-1)
+
+
 def challenge_score(class_true, class_pred, level_true, level_pred) -> dict:
     """The official score (lower is better): 0.6 * CLASS error + 0.4 * LEVEL SMAPE, rounded to 4 decimals."""
     class_true, class_pred = np.asarray(class_true), np.asarray(class_pred)
@@ -71,3 +81,23 @@ def challenge_score(class_true, class_pred, level_true, level_pred) -> dict:
     level_error = smape(level_true, level_pred)
     return {"class_error": class_error, "level_error": level_error,
             "score": round(0.6 * class_error + 0.4 * level_error, 4), "n": int(len(class_true))}
+
+
+def macro_f1_rows(y_true, y_pred, task: str) -> np.ndarray:
+    """:func:`macro_f1` of every row of ``y_true`` and ``y_pred`` (arrays [rows, trials], or one row of
+    truth for many rows of predictions) at once, equal to it row by row: the F1 of each label present in
+    the row's truth or predictions, averaged. For bootstraps, where the rows are resamples."""
+    labels = np.asarray(task_labels(task))
+    t, p = np.atleast_2d(np.asarray(y_true)), np.atleast_2d(np.asarray(y_pred))
+    t, p = np.broadcast_arrays(t, p)
+    k = len(labels)
+    ti, pi = np.searchsorted(labels, t), np.searchsorted(labels, p)
+    if not (np.array_equal(labels[np.clip(ti, 0, k - 1)], t) and np.array_equal(labels[np.clip(pi, 0, k - 1)], p)):
+        raise ValueError(f"labels must be among {labels.tolist()} for the {task} task")
+    rows = len(t)
+    codes = (np.arange(rows)[:, None] * k + ti) * k + pi
+    cm = np.bincount(codes.ravel(), minlength=rows * k * k).reshape(rows, k, k)
+    truth, said = cm.sum(2), cm.sum(1)
+    present = (truth + said) > 0
+    f1 = np.divide(2 * np.diagonal(cm, axis1=1, axis2=2), truth + said, out=np.zeros((rows, k)), where=present)
+    return f1.sum(1) / present.sum(1)

@@ -1,7 +1,14 @@
 """The book's statistics: the one bootstrap (over trials, or over whole participants), the Wilson
-interval, a group-aware permutation test against chance, and the paired comparisons of two models on
-the same trials (exact McNemar, a sign-flip permutation over participants)."""
+interval, a group-aware permutation test against chance, the paired comparisons of two models on
+the same trials (exact McNemar, a sign-flip permutation over participants), and the comparisons that
+treat training seeds as a random factor (:class:`Comparison`, :func:`compare_participants`,
+:func:`compare_trials`): an interval from resampling both the seeds of every trained model and the
+people or trials it is tested on, the sign of the difference seed by seed, and a predictive
+distribution for one more run (:func:`predictive_chance`)."""
 from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -99,9 +106,12 @@ def participant_sign_flip(y_true, pred_a, pred_b, participants, n_perm: int = 10
 
 def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed: int = 0) -> dict:
     """Group-aware permutation test of accuracy against chance: labels are shuffled *within*
-    each participant (keeping each participant's label counts), the predictions held fixed."""
-    y_true, y_pred, participants = map(np.asarray, (y_true, y_pred, participants))
-    obs = float(np.mean(y_true == y_pred))
+    each participant (keeping each participant's label counts), the predictions held fixed.
+    ``y_pred`` may hold one row of predictions per training seed ([seeds, trials]): the accuracy is then
+    their mean, and every shuffle is scored against every seed's predictions."""
+    y_true, participants = np.asarray(y_true), np.asarray(participants)
+    y_pred = np.atleast_2d(np.asarray(y_pred))
+    obs = float(np.mean(y_pred == y_true))
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(participants == p) for p in np.unique(participants)]
     null = np.empty(n_perm)
@@ -109,6 +119,226 @@ def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed
         yp = y_true.copy()
         for g in groups:
             yp[g] = rng.permutation(y_true[g])
-        null[i] = np.mean(yp == y_pred)
+        null[i] = np.mean(y_pred == yp)
     p = (np.sum(null >= obs - 1e-12) + 1) / (n_perm + 1)
     return {"accuracy": obs, "null_mean": float(null.mean()), "p": float(p)}
+
+
+# --------------------------------------------------------------------------- seeds as a random factor
+
+@dataclass(frozen=True)
+class Comparison:
+    """Method ``a`` against ``b`` (another method, or a fixed level such as chance) on one measure, with
+    the training seeds of each treated as a random factor.
+
+    ``estimate`` is ``a``'s score averaged over its seeds minus ``b``'s averaged over its own; ``lo`` and
+    ``hi`` bound it by resampling both levels, the units it is scored on (participants in clusters, or
+    trials) and, independently for each model, its seeds (:func:`compare_over_seeds`). ``seed_differences``
+    are the differences seed by seed (seed ``s`` of ``a`` against seed ``s`` of ``b`` where the seeds share
+    a split, every pair otherwise, ``a``'s seeds against the level when ``b`` is one). ``seeds_b`` is 0
+    for a fixed level or a model without training seeds (a deterministic baseline). ``p`` is a two-sided
+    sign-flip p over clusters of the seed-averaged differences where the units are participants, NaN
+    otherwise. ``higher_is_better`` is False for an error (the challenge score). ``width_ratio`` is the
+    interval's width over the width of a bootstrap that treats the units as independent and the seeds as
+    fixed (the naive interval), ``units`` and ``clusters`` how many were resampled."""
+
+    a: str
+    b: str
+    measure: str
+    estimate: float
+    lo: float
+    hi: float
+    seeds_a: int
+    seeds_b: int
+    seed_differences: tuple = field(default=())
+    p: float = math.nan
+    units: int = 0
+    clusters: int = 0
+    width_ratio: float = math.nan
+    higher_is_better: bool = True
+
+    @property
+    def agreeing(self) -> int:
+        """How many seed differences have the sign of the estimate (0 when the estimate is 0 or NaN)."""
+        if not (math.isfinite(self.estimate) and self.estimate != 0):
+            return 0
+        return int(sum(np.sign(d) == np.sign(self.estimate) for d in self.seed_differences))
+
+    def row(self) -> dict:
+        """The comparison as a flat record (a results-table row); :meth:`from_row` reads it back."""
+        d = asdict(self)
+        d["seed_differences"] = " ".join(repr(float(x)) for x in self.seed_differences)
+        d["agreeing"] = self.agreeing
+        return d
+
+    @classmethod
+    def from_row(cls, row) -> "Comparison":
+        row = dict(row)
+        diffs = row.get("seed_differences") or ""
+        names = {f for f in cls.__dataclass_fields__}
+        kw = {k: v for k, v in row.items() if k in names and k != "seed_differences"}
+        for k in ("seeds_a", "seeds_b", "units", "clusters"):
+            kw[k] = int(kw.get(k) or 0)
+        for k in ("estimate", "lo", "hi", "p", "width_ratio"):
+            kw[k] = math.nan if kw.get(k) is None else float(kw[k])
+        kw["higher_is_better"] = bool(kw.get("higher_is_better", True))
+        return cls(**kw, seed_differences=tuple(float(x) for x in str(diffs).split()))
+
+
+def comparison_table(comparisons) -> pd.DataFrame:
+    """Comparisons as a table, one row each (the form a chapter records and the verdict reads)."""
+    return pd.DataFrame([c.row() for c in comparisons],
+                        columns=list(Comparison.__dataclass_fields__) + ["agreeing"])
+
+
+def _quantiles(values, level: float) -> tuple[float, float]:
+    a = (1 - level) / 2
+    values = np.asarray(values, float)
+    return float(np.quantile(values, a)), float(np.quantile(values, 1 - a))
+
+
+def _cluster_members(n_units: int, clusters) -> list[np.ndarray]:
+    labels = np.arange(n_units) if clusters is None else pd.factorize(np.asarray(clusters))[0]
+    return [np.flatnonzero(labels == g) for g in range(labels.max() + 1)]
+
+
+def _seed_differences(a: np.ndarray, b, paired: bool, trained_b: bool = True) -> tuple:
+    """Per-seed scores of ``a`` minus ``b``'s: against ``b``'s level when it is a number or has no
+    training seeds (its mean), seed by seed when the seeds are ``paired``, every pair otherwise."""
+    if np.ndim(b) == 0 or not trained_b:
+        level = float(np.mean(b))
+        return tuple(float(x - level) for x in a)
+    if paired:
+        n = min(len(a), len(b))
+        return tuple(float(x - y) for x, y in zip(a[:n], b[:n]))
+    return tuple(float(x - y) for x in a for y in b)
+
+
+def sign_flip_clusters(differences, clusters, n_perm: int = 10000, seed: int = 0) -> float:
+    """Two-sided sign-flip p of the mean of ``differences`` (one per unit), flipping whole ``clusters``
+    (one label per unit) together; exact when the sign patterns number at most ``n_perm``."""
+    d = pd.Series(np.asarray(differences, float)).groupby(np.asarray(clusters)).sum().to_numpy()
+    n_units = len(differences)
+    obs = d.sum() / n_units
+    n = len(d)
+    if 2 ** n <= n_perm:
+        flips = 1.0 - 2.0 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
+        null = (flips * d).sum(1) / n_units
+        return float(np.mean(np.abs(null) >= abs(obs) - 1e-12))
+    flips = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_perm, n))
+    null = (flips * d).sum(1) / n_units
+    return float((np.sum(np.abs(null) >= abs(obs) - 1e-12) + 1) / (n_perm + 1))
+
+
+def compare_participants(acc_a: pd.DataFrame, acc_b, *, a: str = "a", b: str = "b", fold_of=None, clusters=None,
+                         trained_b: bool = True, paired_seeds: bool = True, measure: str = "accuracy",
+                         n_resamples: int = 2000, n_perm: int = 10000, seed: int = 0,
+                         level: float = 0.95) -> Comparison:
+    """``a`` against ``b`` on held-out participants, seeds and participants both resampled.
+
+    ``acc_a`` is a table of per-participant scores, one row per training seed and one column per
+    participant; ``acc_b`` another such table with the same columns, or a number (chance).
+    ``fold_of`` maps each participant (column) to its outer fold: the participants of a fold are scored
+    by one model per seed, whose luck moves them together, and the same seed in another fold is another
+    training run. ``clusters`` maps each participant to a cluster resampled whole (order twins, whose
+    trials came in the same order; default: every participant its own).
+
+    Every resample draws the clusters with replacement and, for each model and each fold, as many seeds
+    as the model has, with replacement; the statistic is the mean over the participants drawn of
+    (``a``'s mean over its drawn seeds minus ``b``'s). ``p`` is the sign-flip p over clusters of the
+    seed-averaged differences; ``width_ratio`` compares the interval with the naive bootstrap over
+    independent participants with the seed averages held fixed. ``trained_b`` False: ``b`` has no
+    training seeds (a deterministic baseline; its single row is used and ``seeds_b`` is 0)."""
+    people = list(acc_a.columns)
+    A = acc_a.to_numpy(float)
+    fixed = np.ndim(acc_b) == 0
+    B = None if fixed else acc_b[people].to_numpy(float)
+    folds = pd.factorize(np.asarray([0] * len(people) if fold_of is None else [fold_of[p] for p in people]))[0]
+    members = _cluster_members(len(people), None if clusters is None else [clusters[p] for p in people])
+    rng = np.random.default_rng(seed)
+    cols = np.arange(len(people))
+
+    def drawn_mean(M, idx):  # [resample] mean over participants idx of the seed-mean with seeds drawn per fold
+        n = len(M)
+        if n == 1:
+            return M[0, idx].mean()
+        draws = rng.integers(0, n, (folds.max() + 1, n))  # each fold's n seeds, with replacement
+        return M[draws[folds[idx]].T, idx].mean()
+
+    stat = np.empty(n_resamples)
+    for r in range(n_resamples):
+        idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        stat[r] = drawn_mean(A, idx) - (acc_b if fixed else drawn_mean(B, idx))
+    diff = A.mean(0) - (acc_b if fixed else B.mean(0))
+    naive = [diff[rng.integers(0, len(people), len(people))].mean() for _ in range(n_resamples)]
+    lo, hi = _quantiles(stat, level)
+    nlo, nhi = _quantiles(naive, level)
+    cl = np.zeros(len(people), int)
+    for g, m in enumerate(members):
+        cl[m] = g
+    return Comparison(a=a, b=b, measure=measure, estimate=float(diff.mean()), lo=lo, hi=hi, seeds_a=len(A),
+                      seeds_b=0 if fixed or not trained_b else len(B),
+                      seed_differences=_seed_differences(A.mean(1), acc_b if fixed else B.mean(1), paired_seeds,
+                                                         trained_b),
+                      p=sign_flip_clusters(diff, cl, n_perm, seed), units=len(people), clusters=len(members),
+                      width_ratio=(hi - lo) / (nhi - nlo) if nhi > nlo else math.nan)
+
+
+def compare_trials(y_true, pred_a, pred_b, metric, *, a: str = "a", b: str = "b", clusters=None,
+                   measure: str = "macro F1", higher_is_better: bool = True, trained_b: bool = True,
+                   n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> Comparison:
+    """``a`` against ``b`` on one split's test trials (the paper's), seeds and trials both resampled.
+
+    ``pred_a`` holds ``a``'s predictions, one row per seed (an array [seeds, ..., trials]: the trials on
+    the last axis); ``pred_b`` likewise, or a number (the level of a fixed predictor). ``metric(y_true,
+    preds)`` scores a stack of predictions ([rows, ..., trials]) against the truth on the same trials,
+    one number per row (:func:`fmriemo.metrics.macro_f1_rows`). Every resample draws ``clusters`` (one
+    label per trial, e.g. its participant, whose trials are not independent; default: every trial its
+    own) with replacement, and every model's seeds with replacement; the statistic is the difference of
+    the seed-averaged metrics on the trials drawn."""
+    y_true = np.asarray(y_true)
+    A = np.asarray(pred_a)
+    fixed = np.ndim(pred_b) == 0
+    B = None if fixed else np.asarray(pred_b)
+    n = y_true.shape[-1]
+    members = _cluster_members(n, clusters)
+    rng = np.random.default_rng(seed)
+
+    def score(P, idx, rows):
+        return metric(y_true[..., idx], P[rows][..., idx])
+
+    stat = np.empty(n_resamples)
+    for r in range(n_resamples):
+        idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        sa = score(A, idx, rng.integers(0, len(A), len(A))).mean()
+        sb = pred_b if fixed else score(B, idx, rng.integers(0, len(B), len(B))).mean()
+        stat[r] = sa - sb
+    every = np.arange(n)
+    per_a = score(A, every, np.arange(len(A)))
+    per_b = pred_b if fixed else score(B, every, np.arange(len(B)))
+    naive = []
+    for _ in range(n_resamples):
+        idx = rng.integers(0, n, n)
+        naive.append(score(A, idx, np.arange(len(A))).mean()
+                     - (pred_b if fixed else score(B, idx, np.arange(len(B))).mean()))
+    lo, hi = _quantiles(stat, level)
+    nlo, nhi = _quantiles(naive, level)
+    return Comparison(a=a, b=b, measure=measure, estimate=float(np.mean(per_a) - np.mean(per_b)), lo=lo, hi=hi,
+                      seeds_a=len(A), seeds_b=0 if fixed or not trained_b else len(B),
+                      seed_differences=_seed_differences(np.asarray(per_a), per_b, False, trained_b),
+                      units=n, clusters=len(members), width_ratio=(hi - lo) / (nhi - nlo) if nhi > nlo else math.nan,
+                      higher_is_better=higher_is_better)
+
+
+def predictive_chance(values, target: float, min_values: int = 3) -> float:
+    """The chance that one more run scores at least ``target`` when runs' scores spread like ``values``:
+    the predictive distribution of a new draw from a normal population whose mean and spread are
+    estimated from the values (Student's t with n - 1 degrees of freedom, centred on their mean, scaled
+    by their standard deviation times sqrt(1 + 1/n)). NaN with fewer than ``min_values`` values (the
+    spread of two is too rough to extrapolate from) or none of them different."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if len(v) < max(2, min_values) or v.std(ddof=1) == 0:
+        return float("nan")
+    n = len(v)
+    return float(stats.t.sf(target, df=n - 1, loc=v.mean(), scale=v.std(ddof=1) * math.sqrt(1 + 1 / n)))

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from fmriemo.evaluation import statistics
-from fmriemo.metrics import challenge_score, macro_f1
+from fmriemo.metrics import challenge_score, macro_f1, macro_f1_rows
 
 
 @pytest.mark.conclusions
@@ -219,3 +219,122 @@ def test_metrics_with_intervals():
     m = statistics.metrics_with_intervals(y, y, "class", n_resamples=200)
     assert m["accuracy"] == 1.0 and m["f1_ci"] == (1.0, 1.0) and m["accuracy_ci"][1] == pytest.approx(1.0)
     assert m["n"] == 60 and m["accuracy_ci"][0] > 0.9
+
+
+# --------------------------------------------------------------------------- seeds as a random factor
+
+PEOPLE = [f"P{i:02d}" for i in range(12)]
+FOLD = {p: i % 3 for i, p in enumerate(PEOPLE)}
+
+
+def _scores(rows):
+    return pd.DataFrame(np.asarray(rows, float), columns=PEOPLE[:np.shape(rows)[1]])
+
+
+@pytest.mark.conclusions
+def test_compare_participants_identical_models_give_zero():
+    a = _scores(np.full((3, 12), 0.5))
+    c = statistics.compare_participants(a, a.copy(), fold_of=FOLD, n_resamples=200)
+    assert c.estimate == 0 and c.lo == 0 and c.hi == 0 and c.seed_differences == (0.0, 0.0, 0.0)
+    assert c.seeds_a == c.seeds_b == 3 and c.units == 12 and c.clusters == 12 and c.p == 1.0
+
+
+@pytest.mark.conclusions
+def test_seeds_that_disagree_widen_the_interval_past_zero():
+    """Every participant gains +0.3 with seed 0 and loses 0.1 with seed 1: the seed mean is +0.1 for every
+    participant, so a bootstrap over participants alone gives a zero-width interval at +0.1; resampling the
+    seeds too reaches below zero, and the seeds disagree in sign."""
+    a = _scores([[0.6] * 12, [0.2] * 12])
+    c = statistics.compare_participants(a, 0.3, a="asb", b="chance", fold_of=FOLD, n_resamples=500)
+    assert c.estimate == pytest.approx(0.1) and c.lo < 0 < c.hi and c.seeds_b == 0
+    assert c.seed_differences == pytest.approx((0.3, -0.1)) and c.agreeing == 1
+    assert np.isnan(c.width_ratio)  # the naive interval has no width
+
+
+@pytest.mark.conclusions
+def test_seeds_are_drawn_again_in_every_fold():
+    """Seed 0 is right on fold 0 and wrong on the others, seed 1 the reverse: drawing one seed set for all
+    folds keeps every resample's mean near the middle; drawing per fold (each fold's model of a seed is its
+    own training run) lets the folds' luck add up, and the interval widens."""
+    rows = np.array([[1.0 if FOLD[p] == 0 else 0.0 for p in PEOPLE], [0.0 if FOLD[p] == 0 else 1.0 for p in PEOPLE]])
+    c = statistics.compare_participants(_scores(rows), 0.5, fold_of=FOLD, clusters={p: 0 for p in PEOPLE},
+                                        n_resamples=400)
+    # with one cluster the participants never move: only the seeds do; drawn once for all folds the
+    # statistic could take 3 values, drawn per fold it spreads over 0..1
+    assert c.hi - c.lo >= 0.6
+    one_fold = statistics.compare_participants(_scores(rows), 0.5, clusters={p: 0 for p in PEOPLE},
+                                               n_resamples=400)
+    assert one_fold.hi - one_fold.lo <= 1 / 3 + 1e-9
+
+
+@pytest.mark.conclusions
+def test_clusters_move_together_and_the_sign_flip_counts_them():
+    a = _scores(np.full((2, 4), 0.75))
+    b = _scores(np.full((2, 4), 0.25))
+    c = statistics.compare_participants(a, b, clusters={"P00": "x", "P01": "x", "P02": "y", "P03": "y"},
+                                        n_resamples=100)
+    assert c.clusters == 2 and c.units == 4 and c.estimate == 0.5
+    assert c.p == 0.5  # two clusters, all positive: 2 of 4 sign patterns are as extreme
+    assert statistics.sign_flip_clusters([0.1, 0.2, 0.3], [0, 1, 2]) == 0.25
+    assert statistics.sign_flip_clusters([0.1, -0.1], [0, 1]) == 1.0
+
+
+@pytest.mark.conclusions
+def test_seed_differences_pair_seeds_or_take_every_pair():
+    a = _scores([[0.6] * 3, [0.5] * 3])
+    b = _scores([[0.4] * 3, [0.55] * 3])
+    paired = statistics.compare_participants(a, b, n_resamples=50)
+    assert paired.seed_differences == pytest.approx((0.2, -0.05))
+    every = statistics.compare_participants(a, b, paired_seeds=False, n_resamples=50)
+    assert every.seed_differences == pytest.approx((0.2, 0.05, 0.1, -0.05))
+    fixed = statistics.compare_participants(a, b.iloc[:1], trained_b=False, n_resamples=50)
+    assert fixed.seeds_b == 0 and fixed.seed_differences == pytest.approx((0.2, 0.1))
+
+
+@pytest.mark.conclusions
+def test_compare_trials_known_answers():
+    y = np.array([0, 1, -1, 0, 1, -1])
+    same = np.stack([y, y])
+    c = statistics.compare_trials(y, same, same, lambda t, p: macro_f1_rows(t, p, "class"), n_resamples=100)
+    assert c.estimate == 0 and c.lo == 0 and c.hi == 0 and len(c.seed_differences) == 4
+    wrong = np.stack([np.roll(y, 1), np.roll(y, 1)])
+    c = statistics.compare_trials(y, same, wrong, lambda t, p: macro_f1_rows(t, p, "class"), n_resamples=200,
+                                  clusters=[0, 0, 1, 1, 2, 2])
+    assert c.estimate == 1.0 and c.lo == 1.0 and c.clusters == 3 and c.agreeing == 4
+    lower = statistics.compare_trials(y, same, 0.2, lambda t, p: 1 - macro_f1_rows(t, p, "class"),
+                                      higher_is_better=False, n_resamples=50)
+    assert lower.estimate == pytest.approx(-0.2) and not lower.higher_is_better and lower.seeds_b == 0
+
+
+def test_comparison_round_trips_through_a_results_row():
+    c = statistics.Comparison("asb", "vanilla", "accuracy", 0.1, 0.01, 0.2, 3, 3, (0.1, 1 / 3, -0.05), p=0.04,
+                              units=16, clusters=9, width_ratio=1.4)
+    back = statistics.Comparison.from_row(statistics.comparison_table([c]).iloc[0].to_dict())
+    assert back == c and back.agreeing == 2
+    nan = statistics.Comparison.from_row({**c.row(), "p": None, "seed_differences": ""})
+    assert np.isnan(nan.p) and nan.seed_differences == () and nan.agreeing == 0
+
+
+@pytest.mark.conclusions
+def test_predictive_chance_is_a_t_with_few_seeds():
+    # seeds at 0.55 and 0.65: a normal with their mean and SD gives 0.033 for 0.73; the predictive t 0.19
+    assert statistics.predictive_chance([0.55, 0.65], 0.73, min_values=2) == pytest.approx(0.187, abs=1e-3)
+    assert np.isnan(statistics.predictive_chance([0.55, 0.65], 0.73))  # fewer than three: blank
+    assert np.isnan(statistics.predictive_chance([0.5, 0.5, 0.5], 0.73))  # no spread
+    v = [0.5, 0.6, 0.7]
+    assert statistics.predictive_chance(v, 0.6) == pytest.approx(0.5)
+    assert statistics.predictive_chance(v, 0.9) == pytest.approx(
+        statistics.stats.t.sf((0.9 - 0.6) / (0.1 * np.sqrt(4 / 3)), df=2))
+    assert statistics.predictive_chance([*v, np.nan], 0.9) == statistics.predictive_chance(v, 0.9)
+
+
+@pytest.mark.conclusions
+def test_permutation_over_seeds_shuffles_once_for_every_seed():
+    parts = np.repeat(["a", "b"], 6)
+    y = np.tile([0, 1, 2], 4)
+    r = statistics.permutation_vs_chance(y, np.stack([y, y]), parts, n_perm=200)
+    one = statistics.permutation_vs_chance(y, y, parts, n_perm=200)
+    assert r == one and r["accuracy"] == 1.0
+    half = statistics.permutation_vs_chance(y, np.stack([y, (y + 1) % 3]), parts, n_perm=200)
+    # the second seed is always wrong: the mean over seeds is 0.5, and the shuffles average a third
+    assert half["accuracy"] == 0.5 and abs(half["null_mean"] - 1 / 3) < 0.05
