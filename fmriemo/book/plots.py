@@ -305,7 +305,9 @@ def per_participant(per_p: pd.DataFrame, models, chance: float):
 def seed_spread(f1: pd.DataFrame, targets: pd.Series, optimism: pd.DataFrame):
     """Left: every run's test F1 at every budget it reached (``f1``: method, seed, budget, test_f1), one
     column of dots per budget and method, with the paper's F1 (``targets``, by method) as a dashed line.
-    Right: each run's validation accuracy at its kept epoch against its test accuracy (``optimism``)."""
+    Right: each run's validation accuracy at its kept epoch against the mean of its neighbouring epochs on
+    the same validation trials (``optimism``, :func:`fmriemo.evaluation.paper.selection_optimism`): a dot
+    above the diagonal is a checkpoint chosen on a lucky fluctuation."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2, 1]})
     budgets = list(dict.fromkeys(f1["budget"]))
     methods = list(dict.fromkeys(f1["method"]))
@@ -320,10 +322,11 @@ def seed_spread(f1: pd.DataFrame, targets: pd.Series, optimism: pd.DataFrame):
     a1.set(xlabel="epoch budget", ylabel="test macro F1 (one dot a seed)", title="F1 by seed (dashed: paper)")
     a1.legend(fontsize=8)
     for m, g in optimism.groupby("method", sort=False):
-        a2.scatter(g["validation accuracy"], g["test accuracy"], s=22, color=color(m, None), label=label(m))
-    lo = float(np.nanmin(optimism[["validation accuracy", "test accuracy"]].to_numpy())) if len(optimism) else 0
+        a2.scatter(g["neighbouring epochs"], g["validation accuracy"], s=22, color=color(m, None), label=label(m))
+    lo = float(np.nanmin(optimism[["validation accuracy", "neighbouring epochs"]].to_numpy())) if len(optimism) else 0
     a2.plot([lo, 1], [lo, 1], color="k", lw=0.8, ls=":")
-    a2.set(xlabel="validation accuracy at the kept epoch", ylabel="test accuracy", title="checkpoint selection")
+    a2.set(xlabel="validation accuracy, neighbouring epochs", ylabel="validation accuracy, kept epoch",
+           title="checkpoint selection (same trials)")
     return fig
 
 

@@ -14,13 +14,14 @@ import pandas as pd
 
 from ..data.dataset import Dataset, check_task, decode
 from ..data.splits import class_orders, group_folds, inner_folds, nested_split, order_groups, training_participants
-from ..metrics import macro_f1
+from ..metrics import macro_f1, macro_f1_rows
 from ..models import registry
 from ..profiles import Settings
 from ..training.config import config_for
 from ..training.runs import RunResult, on_trials, train_runs
 from .baselines import baseline_inputs, baseline_pipeline
-from .statistics import bootstrap, mcnemar_exact, paired, participant_sign_flip, permutation_vs_chance, wilson_interval
+from .statistics import (Comparison, bootstrap, compare_participants, compare_trials, comparison_table,
+                         permutation_vs_chance, wilson_interval)
 
 
 def prediction_rows(ds: Dataset, idx, y_pred, task: str, **keys) -> pd.DataFrame:
@@ -32,30 +33,40 @@ def prediction_rows(ds: Dataset, idx, y_pred, task: str, **keys) -> pd.DataFrame
                          "y_pred": np.asarray(y_pred, int)})
 
 
+def fold_jobs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
+              preprocessing: str | None = None) -> list[tuple[tuple[int, int], tuple]]:
+    """What :func:`fold_runs` trains: ``[((seed, fold), (split, config)), ...]``, one nested split per seed
+    and outer fold (its checkpoint chosen on ``settings.fold_n_val`` participants of the training side,
+    drawn with the seed). The leakage sheet checks these splits."""
+    check_task(task)
+    s = settings or Settings.resolve()
+    out = []
+    for seed in s.seeds:
+        for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
+            cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device,
+                             preprocess=preprocessing)
+            out.append(((seed, f), (nested_split(ds, test_p, s.fold_n_val, seed), cfg)))
+    return out
+
+
 def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
               preprocessing: str | None = None) -> list[tuple[int, int, RunResult]]:
     """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``.
     ``settings`` (:class:`fmriemo.profiles.Settings`; default: the full profile's) gives the
     protocol, folds, seeds, validation size, budget, cache and device; ``preprocessing`` replaces
     the method's own input. The seeds and folds train together as one batched network
-    (:func:`fmriemo.training.runs.train_runs`)."""
-    check_task(task)
+    (:func:`fmriemo.training.runs.train_runs`); the splits are :func:`fold_jobs`'."""
     s = settings or Settings.resolve()
-    keys, jobs = [], []
-    for seed in s.seeds:
-        for f, test_p in enumerate(group_folds(ds, s.protocol, s.k, seed=0)):
-            cfg = config_for(s.profile, s.epochs, task=task, method=method, seed=seed, device=s.device,
-                             preprocess=preprocessing)
-            keys.append((seed, f))
-            jobs.append((nested_split(ds, test_p, s.fold_n_val, seed), cfg))
-    return [(seed, f, r) for (seed, f), r in zip(keys, train_runs(ds, jobs, s.cache_dir, s.progress, n_jobs=s.jobs))]
+    planned = fold_jobs(ds, method, task, s, preprocessing)
+    runs = train_runs(ds, [job for _, job in planned], s.cache_dir, s.progress, n_jobs=s.jobs)
+    return [(seed, f, r) for ((seed, f), _), r in zip(planned, runs)]
 
 
 def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
                     inner_k: int = 3) -> dict[int, list[tuple[list[str], RunResult]]]:
     """The nested level of the held-out protocol: for each outer fold ``f`` of ``settings``, the method
     trained once per inner fold of that fold's training participants (whole order groups, at most
-    ``inner_k`` folds, as :func:`fmriemo.search.nested_search` scores its candidates), each without
+    ``inner_k`` folds, as :func:`fmriemo.evaluation.search.nested_search` scores its candidates), each without
     the outer test participants and without its inner fold, its checkpoint chosen on
     ``settings.fold_n_val`` others. Each predicts both its inner fold and the outer test participants.
     ``{f: [(inner_fold_participants, run), ...]}``; the first of ``settings.seeds``."""
@@ -131,13 +142,12 @@ def order_check_models(ds: Dataset, methods, task: str = "class", settings: Sett
     the order groups ("kfold") and over as many folds that keep them together ("groupkfold"), plus,
     under "kfold", the accuracy on test participants whose order twin was in another fold, so among
     the training or validation participants (``twin_in_training``: the trials where a leak could
-    act; NaN when there are none). The first of ``settings.seeds`` is used; the two protocols are
-    this check's own. No ``methods``: an empty table."""
+    act; NaN when there are none). Accuracies are averaged over ``settings.seeds``; the two protocols
+    are this check's own. No ``methods``: an empty table."""
     columns = ["kfold", "groupkfold", "twin_in_training", "difference"]
     if not methods:
         return pd.DataFrame(columns=columns)
     s = settings or Settings.resolve()
-    s = s.replace(seeds=s.seeds[:1])
     k = s.k
     groups = order_groups(ds)
     rows = {}
@@ -158,18 +168,21 @@ def order_check_models(ds: Dataset, methods, task: str = "class", settings: Sett
 
 
 def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = None,
-                  kinds=("majority", "stratified", "logreg")) -> pd.DataFrame:
+                  kinds=("majority", "stratified", "logreg"), folds=None) -> pd.DataFrame:
     """Baselines on the outer folds of ``settings`` (protocol and ``k``; the stratified dummy gets
-    one run per seed), each trained on all of a fold's non-test training participants."""
+    one run per seed), each trained on all of a fold's non-test training participants. ``folds`` (lists
+    of test participants) replaces the protocol's (the leakage sheet passes the same folds for data
+    whose labels it scrambled, since order groups are read off the labels)."""
     check_task(task)
     st = settings or Settings.resolve()
-    protocol, k, seeds = st.protocol, st.k, st.seeds
+    seeds = st.seeds
+    folds = group_folds(ds, st.protocol, st.k, seed=0) if folds is None else folds
     lab = ds.labelled_train
     out = []
     for kind in kinds:
         X = baseline_inputs(ds, kind)
         for s in (seeds if kind == "stratified" else seeds[:1]):
-            for f, test_p in enumerate(group_folds(ds, protocol, k, seed=0)):
+            for f, test_p in enumerate(folds):
                 te = np.flatnonzero(lab & np.isin(ds.participant, test_p))
                 tr = np.flatnonzero(lab & ~np.isin(ds.participant, test_p))
                 model = baseline_pipeline(kind, s).fit(X[tr], ds.labels(task, tr))
@@ -177,11 +190,36 @@ def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = 
     return pd.concat(out, ignore_index=True)
 
 
-def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000) -> pd.DataFrame:
-    """Per model: accuracy and macro F1 (mean over seeds of the pooled held-out predictions), their
-    spread over seeds and folds, a Wilson interval (pooled trials of all seeds) and participant-bootstrap
-    intervals (first seed)."""
+def participant_scores(pred: pd.DataFrame, model: str) -> pd.DataFrame:
+    """``model``'s accuracy on each held-out participant, one row per training seed (index) and one column
+    per participant: the table :func:`fmriemo.evaluation.statistics.compare_participants` resamples."""
+    g = pred[pred.model == model]
+    hit = (g.y_true == g.y_pred).groupby([g.seed, g.participant]).mean()
+    return hit.unstack("participant")
+
+
+def participant_folds(pred: pd.DataFrame) -> dict:
+    """Each held-out participant's outer fold (every participant is tested in one fold)."""
+    return dict(zip(pred.participant, pred.fold))
+
+
+def _is_trained(pred: pd.DataFrame, model: str) -> bool:
+    """Whether ``model``'s rows come from training runs whose seed is a random factor (a deep model: its
+    rows carry a kept epoch); a baseline or an ensemble of seeds is not one."""
+    g = pred[pred.model == model]
+    return "kept_epoch" in g and g["kept_epoch"].notna().any()
+
+
+def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000, clusters=None) -> pd.DataFrame:
+    """Per model: accuracy and macro F1 (means over seeds of the pooled held-out predictions), their spread
+    over seeds (SD, lowest and highest seed) and over folds, a Wilson interval (the pooled trials of the
+    first seed: the interval a single run would state) and intervals that resample the participants
+    (whole ``clusters``, e.g. order groups: participant -> label) *and* every fold's seeds
+    (``boot_lo``/``boot_hi`` for accuracy, :func:`fmriemo.evaluation.statistics.compare_participants`;
+    ``f1_lo``/``f1_hi`` for macro F1, :func:`~fmriemo.evaluation.statistics.compare_trials` with the
+    participants as clusters)."""
     rows = []
+    folds = participant_folds(pred)
     for model, g in pred.groupby("model", sort=False):
         per_seed = g.groupby("seed").apply(
             lambda d: pd.Series({"accuracy": np.mean(d.y_true == d.y_pred), "f1": macro_f1(d.y_true, d.y_pred, task)}),
@@ -190,17 +228,48 @@ def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000) 
         first = g[g.seed == g.seed.min()]
         k, n = int((first.y_true == first.y_pred).sum()), len(first)
         lo, hi = wilson_interval(k, n)
-        people = first["participant"].to_numpy()
-        y_true, y_pred = first["y_true"].to_numpy(), first["y_pred"].to_numpy()
-        blo, bhi = bootstrap(lambda a, b: np.mean(a == b), y_true, y_pred, groups=people, n_resamples=n_resamples)
-        flo, fhi = bootstrap(lambda a, b: macro_f1(a, b, task), y_true, y_pred, groups=people, n_resamples=n_resamples)
-        rows.append({"model": model, "accuracy": per_seed["accuracy"].mean(),
-                     "accuracy_sd_seeds": per_seed["accuracy"].std(ddof=1) if len(per_seed) > 1 else np.nan,
-                     "accuracy_sd_folds": per_fold.std(ddof=1) if len(per_fold) > 1 else np.nan,
-                     "wilson_lo": lo, "wilson_hi": hi, "boot_lo": blo, "boot_hi": bhi,
-                     "f1": per_seed["f1"].mean(), "f1_lo": flo, "f1_hi": fhi,
+        acc = compare_participants(participant_scores(pred, model), 0.0, a=model, b="zero", fold_of=folds,
+                                   clusters=clusters, n_resamples=n_resamples)
+        wide = g.pivot_table(index="seed", columns="index", values="y_pred")
+        truth = g.drop_duplicates("index").set_index("index").loc[wide.columns]
+        f1 = compare_trials(truth["y_true"].to_numpy(), wide.to_numpy().astype(int), 0.0,
+                            lambda t, p: macro_f1_rows(t, p, task), clusters=truth["participant"].to_numpy(),
+                            n_resamples=n_resamples)
+        sd = (lambda x: x.std(ddof=1) if len(x) > 1 else np.nan)
+        rows.append({"model": model, "accuracy": per_seed["accuracy"].mean(), "accuracy_sd_seeds": sd(per_seed["accuracy"]),
+                     "accuracy_min_seed": per_seed["accuracy"].min(), "accuracy_max_seed": per_seed["accuracy"].max(),
+                     "accuracy_sd_folds": sd(per_fold),
+                     "wilson_lo": lo, "wilson_hi": hi, "boot_lo": acc.lo, "boot_hi": acc.hi,
+                     "f1": per_seed["f1"].mean(), "f1_sd_seeds": sd(per_seed["f1"]), "f1_lo": f1.lo, "f1_hi": f1.hi,
                      "seeds": len(per_seed), "trials": n})
     return pd.DataFrame(rows).set_index("model")
+
+
+def comparisons(pred: pd.DataFrame, pairs, clusters=None, chance: float | None = None, n_resamples: int = 2000,
+                n_perm: int = 10000) -> list[Comparison]:
+    """Held-out comparisons with the training seeds as a random factor
+    (:func:`fmriemo.evaluation.statistics.compare_participants`): one per pair ``(a, b)`` of ``pairs`` whose
+    models are both in ``pred`` (``b`` may be ``"chance"``, compared with the level ``chance``). The seeds
+    of two deep models are paired (seed ``s`` of both was trained on the same folds with the same
+    validation participants); a model without training seeds (a baseline, an ensemble) counts as one
+    fixed model. Participants are resampled in ``clusters`` (participant -> label: order twins
+    together)."""
+    out, present = [], set(pred.model)
+    folds = participant_folds(pred)
+    for a, b in pairs:
+        if a not in present or (b not in present and b != "chance"):
+            continue
+        other = chance if b == "chance" else participant_scores(pred, b)
+        out.append(compare_participants(participant_scores(pred, a), other, a=a, b=b, fold_of=folds, clusters=clusters,
+                                        trained_b=b != "chance" and _is_trained(pred, b),
+                                        n_resamples=n_resamples, n_perm=n_perm))
+    return out
+
+
+def comparisons_table(pred: pd.DataFrame, pairs, clusters=None, chance: float | None = None,
+                      n_resamples: int = 2000) -> pd.DataFrame:
+    """:func:`comparisons` as a table, one row per pair (the form chapter 7 records and the verdict reads)."""
+    return comparison_table(comparisons(pred, pairs, clusters, chance, n_resamples))
 
 
 def fold_model_runs(ds: Dataset, method: str, task: str, settings: Settings) -> list[tuple[int, int, RunResult]]:
@@ -213,36 +282,21 @@ def fold_model_runs(ds: Dataset, method: str, task: str, settings: Settings) -> 
 
 
 def permutation_table(pred: pd.DataFrame, n_perm: int = 1000) -> pd.DataFrame:
-    """Every model's held-out accuracy (first seed) tested against chance by shuffling labels within each
-    participant (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`), one row per model."""
+    """Every model's held-out accuracy, averaged over its seeds, tested against chance by shuffling labels
+    within each participant, the same shuffle for every seed's predictions
+    (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`), one row per model."""
     rows = []
     for m, g in pred.groupby("model", sort=False):
-        g = g[g.seed == g.seed.min()]
-        rows.append({"model": m, **permutation_vs_chance(g.y_true, g.y_pred, g.participant, n_perm=n_perm)})
-    return pd.DataFrame(rows, columns=["model", "accuracy", "null_mean", "p"]).set_index("model")
-
-
-def paired_table(pred: pd.DataFrame, pairs) -> pd.DataFrame:
-    """Paired comparisons of models on the same held-out trials, one row per pair ``(a, b)`` of
-    ``pairs`` whose models are both in ``pred``: the mean per-participant accuracy difference, the trials
-    only one of them gets right, the exact McNemar p and the sign-flip p over participants."""
-    rows, present = [], set(pred.model)
-    for a, b in pairs:
-        if a not in present or b not in present:
-            continue
-        m = paired(pred, a, b)
-        mc = mcnemar_exact(m.y_true, m.y_pred_a, m.y_pred_b)
-        sf = participant_sign_flip(m.y_true, m.y_pred_a, m.y_pred_b, m.participant)
-        rows.append({"a": a, "b": b, "accuracy a - b": sf["mean_difference"], "only a right": mc["a_only"],
-                     "only b right": mc["b_only"], "McNemar p": mc["p"], "participant sign-flip p": sf["p"]})
-    return pd.DataFrame(rows, columns=["a", "b", "accuracy a - b", "only a right", "only b right", "McNemar p",
-                                       "participant sign-flip p"])
+        wide = g.pivot_table(index="seed", columns="index", values="y_pred")
+        truth = g.drop_duplicates("index").set_index("index").loc[wide.columns]
+        rows.append({"model": m, "seeds": len(wide), **permutation_vs_chance(
+            truth.y_true.to_numpy(), wide.to_numpy().astype(int), truth.participant.to_numpy(), n_perm=n_perm)})
+    return pd.DataFrame(rows, columns=["model", "seeds", "accuracy", "null_mean", "p"]).set_index("model")
 
 
 def per_participant_accuracy(pred: pd.DataFrame) -> pd.DataFrame:
-    """Each model's accuracy on each held-out participant (first seed of every model): columns model,
-    participant, accuracy."""
-    first = pred[pred.seed == pred.groupby("model").seed.transform("min")]
-    return first.groupby(["model", "participant"]).apply(lambda d: np.mean(d.y_true == d.y_pred),
-                                                         include_groups=False).rename("accuracy").reset_index()
-
+    """Each model's accuracy on each held-out participant, averaged over the model's seeds: columns model,
+    participant, accuracy, and the number of seeds."""
+    hit = pred.assign(hit=pred.y_true == pred.y_pred).groupby(["model", "seed", "participant"], sort=False)["hit"].mean()
+    out = hit.groupby(["model", "participant"], sort=False).agg(["mean", "size"])
+    return out.rename(columns={"mean": "accuracy", "size": "seeds"}).reset_index()

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..data.dataset import Dataset
 from ..data.splits import PAPER_SPLIT_SEED, make_paper_split
-from ..metrics import classification_metrics, macro_f1
+from ..metrics import classification_metrics, macro_f1, macro_f1_rows
 from ..profiles import Settings
 from ..training.config import config_for
 from ..training.loop import EarlyStopping
 from ..training.runs import RunResult, train_runs
-from .statistics import bootstrap, wilson_interval
+from .statistics import Comparison, bootstrap, compare_trials, predictive_chance, wilson_interval
 
 #: The seed paper's inner-test results (Tables 1-3 of the poster).
 PAPER_TABLES = {
@@ -47,7 +46,8 @@ def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | Non
         for s, r in zip(st.seeds, train_runs(ds, jobs, st.cache_dir, st.progress, n_jobs=st.jobs)):
             runs[(method, s)] = r
             m = classification_metrics(r.y_true, r.y_pred, task)
-            rows.append({"method": method, "seed": s, **{k: m[k] for k in METRICS}, "n": m["n"],
+            rows.append({"method": method, "seed": s, "split": r.split["name"], **{k: m[k] for k in METRICS},
+                         "n": m["n"],
                          "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
                          "plateau_exit": r.plateau_exit, "on_plateau": r.on_plateau,
                          "still_improving": r.still_improving,
@@ -152,15 +152,15 @@ def f1_by_budget(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 3
     return out
 
 
+#: below this many seeds the luck table leaves the chance of reaching the paper's number blank
+MIN_SEEDS_FOR_CHANCE = 3
+
+
 def chance_of_reaching(values, target: float) -> float:
-    """The chance that one more run scores at least ``target``, if runs' scores spread like ``values``
-    (a normal distribution with their mean and standard deviation; NaN with fewer than two values or no
-    spread)."""
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    if len(v) < 2 or v.std(ddof=1) == 0:
-        return float("nan")
-    return float(stats.norm.sf(target, loc=v.mean(), scale=v.std(ddof=1)))
+    """The chance that one more run scores at least ``target`` if runs' scores spread like ``values``: the
+    predictive t distribution of :func:`fmriemo.evaluation.statistics.predictive_chance`, which widens with
+    few seeds; NaN below :data:`MIN_SEEDS_FOR_CHANCE` values or without spread."""
+    return predictive_chance(values, target, MIN_SEEDS_FOR_CHANCE)
 
 
 def f1_by_seed(runs: dict, table: pd.DataFrame, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
@@ -174,28 +174,80 @@ def f1_by_seed(runs: dict, table: pd.DataFrame, budgets=(50, 100, 300, 1000)) ->
 def luck_table(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
     """How much one run depends on its seed: for every method and every budget the runs reached (and the
     runs' own rule, budget ``"kept"``), the test macro F1 of the checkpoint kept, over seeds (number, mean,
-    SD, min, max), how many seeds reached the paper's F1, and the chance that one run would given that
-    spread (:func:`chance_of_reaching`)."""
+    SD, min, max), how many seeds reached the paper's F1, and the chance that one more run would
+    (:func:`chance_of_reaching`; blank below :data:`MIN_SEEDS_FOR_CHANCE` seeds, with the reason in
+    ``note``)."""
     target = PAPER_TABLES[task]["f1"]
     out = []
     for (method, budget), g in f1_by_seed(runs, table, budgets).groupby(["method", "budget"], sort=False):
         f1 = g["test_f1"].to_numpy(float)
         goal = float(target.get(method, np.nan))
+        few = len(f1) < MIN_SEEDS_FOR_CHANCE
         out.append({"method": method, "budget": budget, "seeds": len(f1), "mean F1": f1.mean(),
                     "SD": f1.std(ddof=1) if len(f1) > 1 else np.nan, "min": f1.min(), "max": f1.max(),
                     "paper's F1": goal, "seeds reaching it": int((f1 >= goal).sum()),
-                    "chance one run reaches it": chance_of_reaching(f1, goal)})
+                    "chance one run reaches it": chance_of_reaching(f1, goal),
+                    "note": f"blank: needs {MIN_SEEDS_FOR_CHANCE} seeds" if few else ""})
     return pd.DataFrame(out)
 
 
-def selection_optimism(runs: dict) -> pd.DataFrame:
-    """The optimism of choosing the checkpoint on the validation trials: for every run, its validation
-    accuracy at the kept epoch, its test accuracy, and the difference (positive: the validation record
-    flattered the checkpoint it chose)."""
+#: epochs on each side of the kept one whose validation accuracy is the kept checkpoint's typical level
+NEIGHBOURS = 12
+
+
+def selection_optimism(runs: dict, neighbours: int = NEIGHBOURS) -> pd.DataFrame:
+    """The optimism of choosing the checkpoint on the validation trials, measured on those same trials so
+    that their difficulty cancels: for every run, its validation accuracy at the kept epoch, the mean
+    validation accuracy of the ``neighbours`` epochs on each side of it (the same model a few epochs
+    apart, on the same trials), and the difference (``optimism``: how much the chosen epoch's record is a
+    lucky fluctuation). Also its test accuracy and validation minus test, which mixes in how much harder
+    the test trials are than the validation trials (on one split the two cannot be told apart)."""
     rows = []
     for (method, seed), r in runs.items():
-        val = float(r.history["val_acc"][r.best_epoch - 1])
+        val = np.asarray(r.history["val_acc"], float)
+        k = r.best_epoch - 1
+        around = np.r_[val[max(0, k - neighbours):k], val[k + 1:k + 1 + neighbours]]
         test = float(np.mean(np.asarray(r.y_true) == np.asarray(r.y_pred)))
-        rows.append({"method": method, "seed": seed, "kept epoch": r.best_epoch, "validation accuracy": val,
-                     "test accuracy": test, "optimism": val - test})
+        typical = float(around.mean()) if len(around) else np.nan
+        rows.append({"method": method, "seed": seed, "kept epoch": r.best_epoch, "validation accuracy": float(val[k]),
+                     "neighbouring epochs": typical, "optimism": float(val[k]) - typical, "test accuracy": test,
+                     "validation - test": float(val[k]) - test})
     return pd.DataFrame(rows)
+
+
+def _seed_predictions(runs: dict, method: str) -> np.ndarray:
+    """``method``'s test predictions, one row per seed, in the order of the seeds."""
+    return np.stack([r.y_pred for (m, _), r in sorted(runs.items(), key=lambda kv: kv[0][1]) if m == method])
+
+
+def comparisons(ds: Dataset, runs: dict, task: str, pairs, n_resamples: int = 2000) -> list[Comparison]:
+    """Pairs of methods on the paper's split, test macro F1 with the seeds of both as a random factor
+    (:func:`fmriemo.evaluation.statistics.compare_trials`): the 48 test trials resampled in whole
+    participants (a participant's trials are not independent), each method's seeds resampled. One per
+    pair ``(a, b)`` whose methods both have runs in ``runs``."""
+    have = {m for m, _ in runs}
+    first = next(iter(runs.values()))
+    out = []
+    for a, b in pairs:
+        if a in have and b in have:
+            out.append(compare_trials(first.y_true, _seed_predictions(runs, a), _seed_predictions(runs, b),
+                                      lambda t, p: macro_f1_rows(t, p, task), a=a, b=b,
+                                      clusters=ds.participant[first.test_index], n_resamples=n_resamples))
+    return out
+
+
+#: guesses of every test trial that stand for random guessing in :func:`versus_random`
+RANDOM_DRAWS = 200
+
+
+def versus_random(ds: Dataset, runs: dict, task: str, method: str, y_train, n_draws: int = RANDOM_DRAWS,
+                  seed: int = 0, n_resamples: int = 2000) -> Comparison:
+    """``method``'s test macro F1 on the paper's split against random guessing with the training labels'
+    frequencies (``n_draws`` guesses of every test label, resampled as a model without training seeds),
+    the seeds of ``method`` and the test trials (in participants) resampled."""
+    first = next(r for (m, _), r in runs.items() if m == method)
+    values, counts = np.unique(np.asarray(y_train), return_counts=True)
+    guesses = np.random.default_rng(seed).choice(values, (n_draws, len(first.y_true)), p=counts / counts.sum())
+    return compare_trials(first.y_true, _seed_predictions(runs, method), guesses,
+                          lambda t, p: macro_f1_rows(t, p, task), a=method, b="random guessing", trained_b=False,
+                          clusters=ds.participant[first.test_index], n_resamples=n_resamples)

@@ -41,13 +41,14 @@ def test_seed_spread_draws_a_dot_per_run_and_the_paper_line():
     f1 = pd.DataFrame({"method": ["asb", "asb", "ebr", "asb", "asb", "ebr"], "seed": [0, 1, 0, 0, 1, 0],
                        "budget": [50, 50, 50, "kept", "kept", "kept"], "test_f1": [0.4, 0.5, 0.3, 0.6, 0.7, 0.35]})
     opt = pd.DataFrame({"method": ["asb", "asb", "ebr"], "validation accuracy": [0.8, 0.7, 0.5],
-                        "test accuracy": [0.6, 0.65, 0.4]})
+                        "neighbouring epochs": [0.6, 0.65, 0.4]})
     fig = plots.seed_spread(f1, pd.Series({"asb": 0.73, "ebr": 0.52}), opt)
     left, right = fig.axes
     assert sum(len(c.get_offsets()) for c in left.collections) == 6
     assert sorted(line.get_ydata()[0] for line in left.lines) == [0.52, 0.73]
     assert [t.get_text() for t in left.get_xticklabels()] == ["50", "chapter's rule"]
     assert sum(len(c.get_offsets()) for c in right.collections) == 3
+    assert right.collections[0].get_offsets()[0].tolist() == [0.6, 0.8]  # neighbours (x) against kept (y)
     plt.close(fig)
 
 

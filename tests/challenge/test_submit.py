@@ -14,13 +14,13 @@ def test_a_seed_ensemble_with_class_aware_ratings(dataset, tmp_path, quick):
     assert [(task, name) for task, name, _ in sub.kept] == [("class", "seed 0"), ("class", "seed 1")]
     assert (sub.table["LEVEL"] == sub.table["CLASS"].map(training_level_table(dataset))).all()
     assert sub.comparison is None and len(list((tmp_path / "runs").iterdir())) == 2  # no level model trained
-    nine = submit.submit(dataset, "ebr", quick(tmp_path), ratings="level-model")
+    nine = submit.submit(dataset, "ebr", quick(tmp_path, n_seeds=1), ratings="level-model")
     assert [task for task, _, _ in nine.kept] == ["class", "level"]
     assert len(list((tmp_path / "runs").iterdir())) == 3  # seed 0's class model reused
 
 
 def test_a_fold_ensemble_uses_the_held_out_protocols_models(dataset, tmp_path, quick):
-    sub = submit.submit(dataset, "ebr", quick(tmp_path, k=2), ensemble="folds")
+    sub = submit.submit(dataset, "ebr", quick(tmp_path, k=2, n_seeds=1), ensemble="folds")
     assert sub.what == "ebr, 2 fold models (groupkfold, k = 2), ratings class-aware"
     assert [name for _, name, _ in sub.kept] == ["seed 0 fold 0", "seed 0 fold 1"]
     runs = [r for _, _, r in sub.kept]
@@ -38,7 +38,7 @@ def test_auto_chooses_on_held_out_participants_and_submits_the_winner(dataset, t
     best = sub.comparison.droplevel("model").max()
     assert sub.comparison.droplevel("model")[sub.chosen] == best
     expect = {"single": "1 seed(s)", "seeds": "2 seed(s)", "folds": "fold models"}[sub.chosen]
-    assert expect in sub.what and submit.auto_seeds(settings) == 2 and submit.auto_seeds(quick(tmp_path)) == 3
+    assert expect in sub.what and submit.auto_seeds(settings) == 2 and submit.auto_seeds(quick(tmp_path, n_seeds=1)) == 3
 
 
 def test_the_search_submission_never_reads_test_labels(dataset):

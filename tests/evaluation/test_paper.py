@@ -59,12 +59,14 @@ def _run(val_acc, test_f1, y_true, y_pred, best_epoch):
 
 
 @pytest.mark.conclusions
-def test_chance_of_reaching_reads_a_normal_spread():
+def test_chance_of_reaching_is_a_predictive_t_left_blank_below_three_seeds():
     assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.6) == pytest.approx(0.5)
-    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.8) == pytest.approx(0.02275, abs=1e-4)  # 2 SD above
-    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.4) == pytest.approx(0.97725, abs=1e-4)
-    assert np.isnan(paper.chance_of_reaching([0.6], 0.5)) and np.isnan(paper.chance_of_reaching([0.6, 0.6], 0.5))
-    assert paper.chance_of_reaching([0.5, np.nan, 0.7], 0.6) == pytest.approx(0.5)
+    # two SD above the mean of three seeds: a normal gave 0.023; the predictive t (2 df, SD x sqrt(4/3)) 0.11
+    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.8) == pytest.approx(0.1127, abs=1e-3)
+    assert paper.chance_of_reaching([0.5, 0.6, 0.7], 0.4) == pytest.approx(1 - 0.1127, abs=1e-3)
+    assert np.isnan(paper.chance_of_reaching([0.55, 0.65], 0.73))  # two seeds: blank
+    assert np.isnan(paper.chance_of_reaching([0.6, 0.6, 0.6], 0.5))
+    assert paper.chance_of_reaching([0.5, np.nan, 0.6, 0.7], 0.6) == pytest.approx(0.5)
 
 
 @pytest.mark.conclusions
@@ -80,12 +82,38 @@ def test_luck_table_counts_seeds_at_each_budget_and_the_rule():
     assert (luck.loc[2, "min"], luck.loc[2, "max"]) == (0.5, 0.8)
     assert luck.loc["kept", "paper's F1"] == 0.73
     assert luck.loc["kept", "chance one run reaches it"] == pytest.approx(
-        paper.chance_of_reaching([0.6, 0.7, 0.8], 0.73))
+        paper.chance_of_reaching([0.6, 0.7, 0.8], 0.73)) and luck.loc["kept", "note"] == ""
+    two = {k: v for k, v in runs.items() if k[1] < 2}
+    luck2 = paper.luck_table(two, table[table.seed < 2], "class", budgets=(2,)).set_index("budget")
+    assert np.isnan(luck2.loc["kept", "chance one run reaches it"]) and "needs 3 seeds" in luck2.loc["kept", "note"]
 
 
 @pytest.mark.conclusions
-def test_selection_optimism_is_validation_minus_test_at_the_kept_epoch():
-    r = _run([0.3, 0.9, 0.4], [0.1, 0.2, 0.3], [0, 1, 2, 2], [0, 1, 1, 1], best_epoch=2)
-    opt = paper.selection_optimism({("vanilla", 3): r}).iloc[0]
-    assert opt["validation accuracy"] == 0.9 and opt["test accuracy"] == 0.5
-    assert opt["optimism"] == pytest.approx(0.4) and opt["kept epoch"] == 2 and opt["seed"] == 3
+def test_selection_optimism_is_measured_on_the_same_validation_trials():
+    # kept epoch 3 of 5 at 0.9; its neighbours (one each side) 0.5 and 0.6: optimism 0.35 on the same trials
+    r = _run([0.3, 0.5, 0.9, 0.6, 0.4], [0.1] * 5, [0, 1, 2, 2], [0, 1, 1, 1], best_epoch=3)
+    opt = paper.selection_optimism({("vanilla", 3): r}, neighbours=1).iloc[0]
+    assert opt["validation accuracy"] == 0.9 and opt["neighbouring epochs"] == pytest.approx(0.55)
+    assert opt["optimism"] == pytest.approx(0.35) and opt["kept epoch"] == 3 and opt["seed"] == 3
+    assert opt["test accuracy"] == 0.5 and opt["validation - test"] == pytest.approx(0.4)
+    # at the edge of the run only the epochs that exist count
+    first = paper.selection_optimism({("a", 0): _run([0.9, 0.5, 0.7], [0.1] * 3, [0], [0], 1)}, neighbours=2).iloc[0]
+    assert first["neighbouring epochs"] == pytest.approx(0.6)
+
+
+@pytest.mark.conclusions
+def test_paper_split_comparisons_resample_seeds_and_participants(dataset):
+    test = np.arange(12)
+    y = dataset.y_class[test].astype(int)
+    runs = {}
+    for s in range(3):
+        runs[("asb", s)] = _run([0.5], [0.5], y, y, 1)
+        runs[("asb", s)].test_index = test
+        runs[("ebr", s)] = _run([0.5], [0.5], y, np.roll(y, s + 1), 1)
+        runs[("ebr", s)].test_index = test
+    c = paper.comparisons(dataset, runs, "class", [("asb", "ebr"), ("asb", "vanilla")])
+    assert len(c) == 1 and c[0].a == "asb" and c[0].b == "ebr" and c[0].seeds_a == c[0].seeds_b == 3
+    assert c[0].clusters == len(set(dataset.participant[test])) and len(c[0].seed_differences) == 9
+    assert c[0].estimate > 0 and c[0].lo <= c[0].estimate <= c[0].hi
+    rnd = paper.versus_random(dataset, runs, "class", "asb", y_train=[-1, 0, 1] * 10, n_draws=50, n_resamples=200)
+    assert rnd.b == "random guessing" and rnd.seeds_b == 0 and rnd.lo > 0 and rnd.agreeing == 3

@@ -209,3 +209,29 @@ def test_choices_from_one_scoring_equal_separate_searches(dataset):
     assert table.loc[alone_fixed[0].index, "chosen in folds"].tolist() == alone_fixed[0]["chosen in folds"].tolist()
     with pytest.raises(ValueError, match="unknown"):
         search.nested_choices(dataset, grid=fixed, folds=folds, choices={"x": ["no such read-out"]})
+
+
+@pytest.mark.conclusions
+def test_each_inner_fold_is_scored_with_a_window_read_without_it(dataset, monkeypatch):
+    """The curve window that scores an inner fold must come from the curve of the other inner folds only: a
+    window read off all the outer fold's training participants would have seen the inner fold it is scored
+    on. With a fake curve that names the participants it was computed from, each inner fold's features are
+    those of its own window."""
+    from fmriemo.data.splits import class_orders, inner_folds
+
+    def fake_window(X, y, participants, inner, **kw):  # a different window for every set of participants
+        h = sum(int(p[1:]) for p in set(participants))
+        return h % 10, h % 10 + 5
+
+    monkeypatch.setattr(search.timeresolved, "curve_window", fake_window)
+    grid = [c for c in CURVE_GRID if c["window"] == search.CURVE]
+    curves = search.CurveWindows(dataset)
+    rows = np.flatnonzero(dataset.labelled_train & ~np.isin(dataset.participant, group_folds(dataset, "groupkfold", 3)[0]))
+    folds = inner_folds(class_orders(dataset), dataset.participant[rows], 3)
+    scored, final, window = search._scored_features(grid[0], {}, curves, rows, folds)
+    parts = dataset.participant[rows]
+    for fold, F in zip(folds, scored):
+        own = curves.window(rows[~np.isin(parts, fold)])
+        assert own != curves.window(rows)  # the fake makes every set's window its own
+        np.testing.assert_array_equal(F, curves.features("pct", own)[rows])
+    assert window == "{}-{}".format(*curves.window(rows))

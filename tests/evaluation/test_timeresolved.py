@@ -102,6 +102,19 @@ def test_cluster_test_on_noise_finds_nothing():
     assert timeresolved.cluster_seconds(cl) == []
 
 
+@pytest.mark.conclusions
+def test_a_cluster_below_chance_is_not_decodable():
+    """The test is one-sided: seconds where every participant is far *below* chance form no cluster (a
+    two-sided test would call them decodable)."""
+    rng = np.random.default_rng(4)
+    acc = timeresolved.CHANCE + 0.02 * rng.standard_normal((12, 25))
+    acc[:, 10:16] -= 0.2
+    cl = timeresolved.clusters_over_time(pd.DataFrame(acc), n_permutations=200)
+    assert timeresolved.decodable_from(cl) is None and cl.empty
+    acc[:, 10:16] += 0.4  # the same seconds above chance: found
+    assert timeresolved.decodable_from(timeresolved.clusters_over_time(pd.DataFrame(acc), n_permutations=200)) == 10
+
+
 def test_cluster_test_needs_participants():
     with pytest.raises(ValueError, match="at least 3 participants"):
         timeresolved.clusters_over_time(pd.DataFrame(np.ones((2, 25))))
