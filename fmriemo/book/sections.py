@@ -20,12 +20,15 @@ from .chapter import glue, glue_table, table
 
 def glue_budget(settings: Settings, task: str, method: str = "asb") -> list:
     """Chapters 3 and 4: glue the epoch budget of ``method`` for ``task`` under ``settings``
-    (``max_epochs``, ``min_epochs``, ``patience``) and the number of seeds (``n_seeds``); returns the
-    seeds."""
+    (``max_epochs``, ``min_epochs``, ``patience``, and when early stopping is armed: ``arming_text``) and the
+    number of seeds (``n_seeds``); returns the seeds."""
     cfg = config_for(settings.profile, settings.epochs, method=method, task=task)
     glue("max_epochs", cfg.epochs)
     glue("min_epochs", cfg.min_epochs)
     glue("patience", cfg.patience if cfg.patience is not None else "never (no early stopping)")
+    glue("arming_text", f"after {cfg.min_epochs:,} epochs, or {cfg.after_exit} epochs after the run's own plateau "
+                        "exit once its best checkpoint is past that exit, whichever comes first"
+         if cfg.after_exit is not None else f"after {cfg.min_epochs:,} epochs")
     glue("n_seeds", len(settings.seeds))
     return list(settings.seeds)
 

@@ -2,11 +2,16 @@
 per kind of leakage (Kapoor & Narayanan 2023) and per item of prediction practice (Poldrack, Huckins &
 Varoquaux 2020), each cell saying whether the protocol is guarded, how, and what shows it.
 
-No cell is typed in: each comes from a check run here on the data set (the same split functions the
-chapters call, the same preprocessing, and label-scrambling runs of the linear read-outs) or from a
-value the chapters recorded in their results files (:mod:`fmriemo.book.results`). A change that breaks
-a guard (a split that lets a participant into both sides, preprocessing fitted across trials, a read-out
-that sees held-out labels) changes the sheet.
+The sheet is built in two steps. :func:`gather` collects the evidence (:class:`Evidence`) by running
+checks on the data set: the splits each protocol uses, taken from the code that makes them (the paper's
+split, chapter 7's outer folds and the deep models' nested splits of
+:func:`fmriemo.evaluation.heldout.fold_jobs`, the search's inner folds, Phase II's cross-fitting), the
+preprocessing, a classifier that sees only the trial's position, the test labels' distribution against
+the training labels', label-scrambling runs of the code paths the chapters call, and what the chapters
+recorded in their results files (:mod:`fmriemo.book.results`). :func:`cells` then computes every status
+from that evidence and nothing else: no status is written in, and a test feeds each cell the evidence
+that opens it. A change that breaks a guard (a split that lets a participant into both sides,
+preprocessing fitted across trials, a read-out that sees held-out labels) changes the sheet.
 """
 from __future__ import annotations
 
@@ -15,20 +20,23 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from ..challenge.phases import crossfit_folds, released_index
+from ..challenge.phases import crossfit_parts, released_index
 from ..data import preprocess
 from ..data.dataset import Dataset
 from ..data.splits import class_orders, group_folds, identical_order_pairs, inner_folds, make_paper_split
-from ..evaluation import search, timeresolved
+from ..evaluation import ensembles, heldout, search, timeresolved
 from ..evaluation.baselines import baseline_inputs, baseline_pipeline
+from ..evaluation.statistics import permutation_vs_chance
 from ..profiles import Settings
 
 #: the columns: kinds of leakage (Kapoor & Narayanan 2023), then items of practice (Poldrack et al. 2020)
 LEAKAGE = {"test": "no held-out test set", "preprocessing": "pre-processing fitted on all data",
            "selection": "feature selection on all data", "duplicates": "duplicates across train and test",
            "illegitimate": "illegitimate features (trial order)", "temporal": "temporal leakage (same session)",
-           "dependence": "dependence between train and test (participants, order twins)"}
+           "dependence": "dependence between train and test (participants, order twins)",
+           "sampling": "sampling bias in the test distribution"}
 PRACTICE = {"in_sample": "no in-sample fit reported as prediction", "cv_wraps": "cross-validation wraps every step",
             "measures": "several performance measures", "kfold": "k-fold rather than leave-one-out"}
 COLUMNS = {**LEAKAGE, **PRACTICE}
@@ -44,8 +52,15 @@ PROTOCOLS = {"paper": ("the paper's trial split (as published)", "03_class_task"
 MEASURES = {"accuracy": "accuracy", "f1": "macro F1", "precision": "precision", "sensitivity": "sensitivity",
             "score": "challenge score", "Phase II": "challenge score", "class error": "class error",
             "level error": "rating error", "rating SMAPE": "rating SMAPE"}
+#: where each protocol records its performance measures: (chapter, table)
+MEASURE_TABLES = {"paper": ("03_class_task", "summary"), "phase1": ("05_challenge", "phase1"),
+                  "heldout": ("07_held_out", "summary"), "search": ("09_level_and_beyond", "search_scores"),
+                  "ensembles": ("09_level_and_beyond", "ensembles"), "time": ("07_held_out", "time_resolved")}
 TIME_SECTION = "07_held_out#when-in-the-clip-is-valence-decodable"
+ORDER_SECTION = "07_held_out#does-the-order-of-trials-leak-labels"
 MARK = {"guarded": "\u2714", "open": "\u2718", "n/a": "\u2013"}
+#: a check below this p-value opens its cell
+ALPHA = 0.05
 
 
 @dataclass
@@ -73,6 +88,11 @@ def split_facts(ds: Dataset, train, test) -> dict:
             "split twin pairs": int(twins), "shared trials": len(set(train.tolist()) & set(test.tolist()))}
 
 
+def _worst(facts) -> dict:
+    facts = list(facts)
+    return {k: max(f[k] for f in facts) for k in facts[0]}
+
+
 def preprocessing_is_local(ds: Dataset, method: str, test) -> bool:
     """Whether preprocessing ``method`` gives the ``test`` rows the same values computed from them alone as
     computed with every other trial present (per trial or per participant, so nothing crosses a split)."""
@@ -90,17 +110,15 @@ def _scrambled(ds: Dataset, participants, seed: int = 1) -> Dataset:
     return replace(ds, y_class=y, _fingerprint=None)
 
 
-def baseline_ignores_test_labels(ds: Dataset, folds) -> bool:
-    """The linear baseline fitted as chapter 7 fits it: do the predictions of a fold's participants stay
-    the same when their labels are scrambled?"""
-    test_p = folds[0]
-    other = _scrambled(ds, test_p)
-    X = baseline_inputs(ds, "logreg")
-    te = np.flatnonzero(ds.labelled_train & np.isin(ds.participant, test_p))
-    tr = np.flatnonzero(ds.labelled_train & ~np.isin(ds.participant, test_p))
-    a = baseline_pipeline("logreg").fit(X[tr], ds.labels("class", tr)).predict(X[te])
-    b = baseline_pipeline("logreg").fit(X[tr], other.labels("class", tr)).predict(X[te])
-    return bool(np.array_equal(a, b))
+def baseline_ignores_test_labels(ds: Dataset, settings: Settings) -> bool:
+    """Chapter 7's own baselines (:func:`fmriemo.evaluation.heldout.run_baselines`, the linear read-out) on
+    the outer folds of ``settings``: do the first fold's predictions stay the same when that fold's labels
+    are scrambled? (A baseline fitted on the test fold would change them.)"""
+    folds = group_folds(ds, settings.protocol, settings.k)
+    before = heldout.run_baselines(ds, "class", settings, kinds=("logreg",), folds=folds)
+    after = heldout.run_baselines(_scrambled(ds, folds[0]), "class", settings, kinds=("logreg",), folds=folds)
+    first = before.fold.to_numpy() == 0
+    return bool(np.array_equal(before.y_pred.to_numpy()[first], after.y_pred.to_numpy()[first]))
 
 
 SEARCH_CHECK_GRID = ("pct 8-21 C=0.05 top 64", "pct curve C=0.05")
@@ -127,49 +145,48 @@ def time_ignores_test_labels(ds: Dataset, folds) -> bool:
     return bool(np.array_equal(a[groups == 0], b[groups == 0]))
 
 
-def _dependence(facts: dict, by_design: str = "") -> Cell:
-    shared, twins = facts["shared participants"], facts["split twin pairs"]
-    if shared:
-        return Cell("open", f"{shared} participant(s) on both sides{by_design}")
-    if twins:
-        return Cell("open", f"no participant on both sides, but {twins} pair(s) of order twins split")
-    return Cell("guarded", "no participant and no pair of order twins on both sides")
+def ensemble_choice_reads_scored_labels() -> bool:
+    """Whether chapter 9's choice among ensembles (:func:`fmriemo.evaluation.ensembles.choose_ensemble`)
+    depends on the labels of the trials it then reports the chosen ensemble's accuracy on: the same
+    predictions with two sets of labels, each favouring another ensemble. True means the choice is made
+    in sample."""
+    rows = []
+    for ensemble, pred in zip(ensembles.ENSEMBLES, ([0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1])):
+        rows += [{"ensemble": ensemble, "model": ensemble, "y_pred": p, "i": i} for i, p in enumerate(pred)]
+    frame = pd.DataFrame(rows)
+    picks = {ensembles.choose_ensemble(frame.assign(y_true=frame.i.map(dict(enumerate(truth)))))
+             for truth in ([0, 0, 1, 1], [1, 1, 0, 0])}
+    return len(picks) > 1
 
 
-def _fold_facts(ds: Dataset, folds) -> dict:
-    """The worst of every outer fold's :func:`split_facts` (training participants against test)."""
-    lab = ds.labelled_train
-    facts = [split_facts(ds, np.flatnonzero(lab & ~np.isin(ds.participant, p)),
-                         np.flatnonzero(lab & np.isin(ds.participant, p))) for p in folds]
-    return {k: max(f[k] for f in facts) for k in facts[0]}
+def position_check(ds: Dataset, train, test, n_perm: int = 1000) -> tuple[float, float]:
+    """A classifier that sees only the trial's position in the session, fitted on the ``train`` rows and
+    scored on the ``test`` rows: ``(accuracy, p)``, p from shuffling the test labels within participant
+    (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`)."""
+    X = baseline_inputs(ds, "position")
+    model = baseline_pipeline("position").fit(X[train], ds.labels("class", train))
+    r = permutation_vs_chance(ds.labels("class", test), model.predict(X[test]), ds.participant[test], n_perm=n_perm)
+    return r["accuracy"], r["p"]
 
 
-def _inner_facts(ds: Dataset, folds, inner_k: int = 3) -> dict:
-    """The worst :func:`split_facts` over the inner folds of every outer fold (order groups together)."""
-    lab, orders = ds.labelled_train, class_orders(ds)
-    worst = {}
-    for test_p in folds:
-        train_p = sorted(_participants(ds, np.flatnonzero(lab & ~np.isin(ds.participant, test_p))))
-        for inner in inner_folds(orders, train_p, inner_k):
-            f = split_facts(ds, np.flatnonzero(lab & np.isin(ds.participant, [p for p in train_p if p not in inner])),
-                            np.flatnonzero(lab & np.isin(ds.participant, inner)))
-            worst = {k: max(worst.get(k, 0), v) for k, v in f.items()}
-    return worst
+def position_over_folds(ds: Dataset, settings: Settings, n_perm: int = 1000) -> tuple[float, float]:
+    """:func:`position_check` on the outer folds of ``settings`` as chapter 7 runs its position baseline
+    (:func:`fmriemo.evaluation.heldout.run_baselines`): ``(accuracy, p)`` over the pooled held-out trials."""
+    pred = heldout.run_baselines(ds, "class", settings, kinds=("position",))
+    r = permutation_vs_chance(pred.y_true, pred.y_pred, pred.participant, n_perm=n_perm)
+    return r["accuracy"], r["p"]
 
 
-def _duplicates(facts: dict) -> Cell:
-    n = facts["identical trials"]
-    return (Cell("open", f"{n} test trial(s) identical to a training trial") if n else
-            Cell("guarded", "no test trial identical to a training trial (and the loader refuses copies)"))
-
-
-def _position(values7: dict) -> Cell:
-    """Trial order as a feature: what chapter 7's position-only classifier found."""
-    p, acc = values7.get("perm_p_position"), values7.get("acc_position")
-    if p is None or acc is None:
-        return Cell("n/a", "chapter 7's position-only check was not run")
-    return Cell("guarded", "inputs are fMRI only (no trial number, no participant); the trial's position alone "
-                f"classifies {acc:.2f} of held-out trials (p = {p:.3f})", "07_held_out#does-the-order-of-trials-leak-labels")
+def sampling_check(ds: Dataset, train, test) -> float:
+    """Whether the test rows' classes are distributed as the training rows' are: the p-value of a chi-square
+    test of homogeneity (a test set drawn otherwise than the data it stands for: Kapoor & Narayanan's
+    sampling bias). The classes, not the ratings: every participant saw ten clips of each class, while
+    ratings differ from person to person by design, so a fold of other people rates otherwise without any
+    bias in how it was drawn."""
+    a, b = ds.labels("class", train), ds.labels("class", test)
+    values = np.union1d(a, b)
+    counts = np.array([[np.sum(a == v) for v in values], [np.sum(b == v) for v in values]])
+    return 1.0 if counts.shape[1] < 2 else float(stats.chi2_contingency(counts)[1])
 
 
 def _measures(found: dict, chapter: str, table: str, names: dict) -> Cell:
@@ -193,148 +210,284 @@ def held_out_protocol(values: dict, profile: str) -> tuple[str, int]:
     return str(values.get("protocol", s.protocol)), int(values.get("k", s.k))
 
 
-def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
-    """The sheet as a long table: one row per (protocol, column) with ``status``, ``how`` and ``evidence``.
-    ``found`` maps chapter stems to their loaded results (:func:`fmriemo.book.results.load`)."""
+# --------------------------------------------------------------------------- the evidence
+
+@dataclass
+class Evidence:
+    """Everything the cells are computed from, per protocol where it differs (keys of :data:`PROTOCOLS`).
+
+    ``facts``: :func:`split_facts` of each protocol's training side against its test side (the worst over
+    its splits; None where the protocol has no test labels to split, e.g. Phase II with nothing released);
+    ``n_test``: test trials; ``splits``: how many train/test splits its numbers come from; ``position``:
+    ``(accuracy, p)`` of the position-only classifier across its split (None without test labels);
+    ``sampling``: the p-value of :func:`sampling_check` (None without test labels); ``selection``: None
+    where the protocol selects no features, else whether its selection ignored held-out labels;
+    ``guards``: the label-scrambling and split checks of the code paths (``baseline``, ``deep_splits``,
+    ``search``, ``time``, ``crossfit``); ``local``: preprocessing method -> computed locally;
+    ``chosen_in_sample``: protocols that choose what they report on the trials they report it on;
+    ``measures``: protocol -> its :func:`_measures` cell; ``protocol``, ``k``: chapter 7's held-out
+    protocol; ``twin_pairs``: pairs of order twins in the data."""
+
+    facts: dict
+    n_test: dict
+    splits: dict
+    position: dict
+    sampling: dict
+    selection: dict
+    guards: dict
+    local: dict
+    chosen_in_sample: dict
+    measures: dict
+    protocol: str = "groupkfold"
+    k: int = 3
+    twin_pairs: int = 0
+    released: int = 0
+    scored: int = 0
+
+
+def gather(ds: Dataset, found: dict, profile: str = "full") -> Evidence:
+    """Run every check the sheet reads on ``ds`` and collect it with what the chapters recorded (``found``:
+    chapter stems -> their loaded results, :func:`fmriemo.book.results.load`)."""
     v7 = found["07_held_out"].values if "07_held_out" in found else {}
     protocol, k = held_out_protocol(v7, profile)
+    settings = Settings.resolve(profile, protocol=protocol, k=k)
     folds = group_folds(ds, protocol, k)
     lab = ds.labelled_train
     paper = make_paper_split(ds, "class")
-    paper_facts = split_facts(ds, np.concatenate([paper.train, paper.val]), paper.test)
-    phase1_facts = split_facts(ds, np.flatnonzero(lab), np.flatnonzero(ds.split == "test"))
+    paper_train = np.concatenate([paper.train, paper.val])
+    test_all = np.flatnonzero(ds.split == "test")
+    test_labelled = np.flatnonzero((ds.split == "test") & ds.labelled)
     released = released_index(ds)
-    scored = np.setdiff1d(np.flatnonzero((ds.split == "test") & ds.labelled), released)
-    phase2_facts = None
+    scored = np.setdiff1d(test_labelled, released)
+    outer = [(np.flatnonzero(lab & ~np.isin(ds.participant, p)), np.flatnonzero(lab & np.isin(ds.participant, p)))
+             for p in folds]
+    # the deep models' own nested splits (training and checkpoint-selection rows against the fold's test rows)
+    deep = [(np.concatenate([sp.train, sp.val]), sp.test) for _, (sp, _) in heldout.fold_jobs(ds, "asb", "class",
+                                                                                             settings)]
+    orders = class_orders(ds)
+    inner = []
+    for train, _ in outer:
+        train_p = sorted(_participants(ds, train))
+        for fold in inner_folds(orders, train_p, 3):
+            inner.append((np.flatnonzero(lab & np.isin(ds.participant, [p for p in train_p if p not in fold])),
+                          np.flatnonzero(lab & np.isin(ds.participant, fold))))
     if len(released) and len(scored):
-        phase2_facts = split_facts(ds, released, scored)
-    elif len(released):  # every labelled Test trial released: the cross-fitted parts are what is scored
-        parts = [split_facts(ds, np.setdiff1d(released, part), part) for part in crossfit_folds(ds, released)]
-        phase2_facts = {k: max(f[k] for f in parts) for k in parts[0]}
-    outer = _fold_facts(ds, folds)
-    inner = _inner_facts(ds, folds)
-    test_rows = np.flatnonzero(lab & np.isin(ds.participant, folds[0]))
+        phase2 = [(released, scored)]
+    else:  # every labelled Test trial released: the cross-fitted parts are what is scored
+        phase2 = list(crossfit_parts(ds))
+    held_facts = _worst(split_facts(ds, a, b) for a, b in outer + deep)
+    nested_facts = _worst(split_facts(ds, a, b) for a, b in outer + deep + inner)
+    facts = {"paper": split_facts(ds, paper_train, paper.test),
+             "phase1": split_facts(ds, np.flatnonzero(lab), test_all),
+             "phase2": _worst(split_facts(ds, a, b) for a, b in phase2) if phase2 else None,
+             "heldout": held_facts, "search": nested_facts, "ensembles": nested_facts, "time": held_facts}
+    n_test = {"paper": len(paper.test), "phase1": len(test_all), "phase2": sum(len(b) for _, b in phase2),
+              **dict.fromkeys(("heldout", "search", "ensembles", "time"), sum(len(b) for _, b in outer))}
+    splits = {"paper": len(set(found["03_class_task"].table("runs")["split"]))
+              if "03_class_task" in found and "runs" in found["03_class_task"].tables
+              and "split" in found["03_class_task"].table("runs") else 1,
+              "phase1": 1, "phase2": len(phase2), **dict.fromkeys(("heldout", "search", "ensembles", "time"),
+                                                                  len(folds))}
+    held_position = position_over_folds(ds, settings)
+    position = {"paper": position_check(ds, paper_train, paper.test),
+                "phase1": position_check(ds, np.flatnonzero(lab), test_labelled) if len(test_labelled) else None,
+                "phase2": position_check(ds, *phase2[0]) if phase2 else None,
+                **dict.fromkeys(("heldout", "search", "ensembles", "time"), held_position)}
+    held_sampling = min(sampling_check(ds, a, b) for a, b in outer)
+    sampling = {"paper": sampling_check(ds, paper_train, paper.test),
+                "phase1": sampling_check(ds, np.flatnonzero(lab), test_labelled) if len(test_labelled) else None,
+                "phase2": min(sampling_check(ds, a, b) for a, b in phase2) if phase2 else None,
+                **dict.fromkeys(("heldout", "search", "ensembles", "time"), held_sampling)}
+    guards = {"baseline": baseline_ignores_test_labels(ds, settings),
+              "deep_splits": all(split_facts(ds, a, b)["shared participants"] == 0 for a, b in deep),
+              "search": search_ignores_test_labels(ds, folds), "time": time_ignores_test_labels(ds, folds),
+              "crossfit": bool(phase2) and all(split_facts(ds, a, b)["shared trials"] == 0 for a, b in phase2)}
+    test_rows = outer[0][1]
     local = {m: preprocessing_is_local(ds, m, test_rows) for m in preprocess.METHODS}
-    local_text = ("computed per trial or per participant without labels; the same values with or "
-                  "without the other trials present" if all(local.values()) else
-                  "preprocessing depends on other trials: " + ", ".join(m for m, ok in local.items() if not ok))
-    pre = Cell("guarded" if all(local.values()) else "open", local_text, "tests/data/test_preprocess.py")
-    base_ok = baseline_ignores_test_labels(ds, folds)
-    search_ok = search_ignores_test_labels(ds, folds)
-    time_ok = time_ignores_test_labels(ds, folds)
-    twin_text = (", so a 'kfold' protocol that split them would be open"
-                 if identical_order_pairs(ds) else "")
-    k_text = {"loso": Cell("open", "leave one participant out: one person per test fold, high variance"),
-              "order": Cell("guarded", f"one order group per fold ({len(folds)} folds)"),
-              "groupkfold": Cell("guarded", f"{len(folds)} folds of whole order groups"),
-              "kfold": Cell("open", f"{len(folds)} folds that ignore order groups{twin_text}")}[protocol]
-    held_dep = _dependence(outer)
-    held_dep.evidence = "07_held_out#does-the-order-of-trials-leak-labels"
-    no_sel = Cell("n/a", "no feature selection")
-    fixed_test = Cell("guarded", "its test trials never train or choose a checkpoint")
-    temporal_paper = (Cell("open", "trials of the same sessions on both sides (neighbouring scans share slow drifts)",
-                           "03_class_task") if paper_facts["shared participants"] else
-                      Cell("guarded", "no session on both sides"))
-    not_sessions = Cell("guarded", "whole participants (every session of a person) on one side")
-    rows = {
-        "paper": {
-            "test": Cell("guarded" if len(paper.test) else "open",
-                         f"{len(paper.test)} test trials, separate from training; but the checkpoint is chosen on "
-                         f"{len(paper.val)} validation trials of the same participants", "03_class_task"),
-            "preprocessing": pre, "selection": no_sel, "duplicates": _duplicates(paper_facts),
-            "illegitimate": _position(v7), "temporal": temporal_paper,
-            "dependence": _dependence(paper_facts, " (the split is over trials, not people)"),
-            "in_sample": fixed_test,
-            "cv_wraps": Cell("open", "one split, no cross-validation: one draw of 48 test trials decides the ranking",
-                             "03_class_task"),
-            "measures": _measures(found, "03_class_task", "summary", MEASURES),
-            "kfold": Cell("open", "a single split, neither k-fold nor leave-one-out", "03_class_task")},
-        "phase1": {
-            "test": Cell("guarded" if phase1_facts["shared participants"] == 0 else "open",
-                         "the challenge's Test participants, whose trials never train or choose a checkpoint",
-                         "05_challenge"),
-            "preprocessing": pre, "selection": no_sel, "duplicates": _duplicates(phase1_facts),
-            "illegitimate": _position(v7), "temporal": not_sessions, "dependence": _dependence(phase1_facts),
-            "in_sample": Cell("guarded", "scored only on Test participants' trials", "05_challenge"),
-            "cv_wraps": Cell("n/a", "one fit on all training participants, scored by the challenge's labels"),
-            "measures": _measures(found, "05_challenge", "phase1", MEASURES),
-            "kfold": Cell("n/a", "the challenge's own train/test division")},
-        "phase2": ({
-            "test": Cell("guarded", f"fine-tuned on {len(released)} released trials; "
-                         + (f"scored on {len(scored)} others" if len(scored) else
-                            "no other Test trial has a label here, so each released trial is scored by a "
-                            "fine-tuning without it (cross-fitting)"), "05_challenge"),
-            "preprocessing": pre, "selection": no_sel, "duplicates": _duplicates(phase2_facts),
-            "illegitimate": _position(v7),
-            "temporal": Cell("open", "released and scored trials come from the same sessions (the challenge's design)",
-                             "05_challenge"),
-            "dependence": _dependence(phase2_facts, " (the challenge's design: fine-tuning on the test people"
-                                      + ("" if len(scored) else "; here every labelled Test trial is released, so "
-                                         "only the cross-fitted estimate scores") + ")"),
-            "in_sample": Cell("guarded", "released trials are never scored; the cross-fitted estimate holds out "
-                              "released trials from their own fine-tuning", "05_challenge"),
-            "cv_wraps": Cell("guarded", "cross-fitting over the released trials", "05_challenge"),
-            "measures": _measures(found, "05_challenge", "phase2" if len(scored) else "phase2_crossfit", MEASURES),
-            "kfold": Cell("guarded", "cross-fitting in folds", "05_challenge")}
-            if phase2_facts is not None else {c: Cell("n/a", "no released labels") for c in COLUMNS}),
-        "heldout": {
-            "test": Cell("guarded", f"{len(folds)} outer folds; a fold's participants never train or choose a "
-                         "checkpoint (validation participants come from the training side)", "07_held_out"),
-            "preprocessing": pre, "selection": no_sel, "duplicates": _duplicates(outer),
-            "illegitimate": _position(v7), "temporal": not_sessions, "dependence": held_dep,
-            "in_sample": Cell("guarded", "every number is on the outer folds' participants", "07_held_out"),
-            "cv_wraps": Cell("guarded" if base_ok else "open",
-                             "scaler and read-out fitted in each fold: scrambling a fold's labels leaves its "
-                             "linear-baseline predictions " + ("unchanged" if base_ok else "CHANGED"),
-                             "07_held_out#preprocessing-fitted-inside-the-folds"),
-            "measures": _measures(found, "07_held_out", "summary", MEASURES),
-            "kfold": k_text},
-        "search": {
-            "test": Cell("guarded", "outer folds as in chapter 7; candidates scored on inner folds only",
-                         "09_level_and_beyond"),
-            "preprocessing": pre,
-            "selection": Cell("guarded" if search_ok else "open",
-                              "region selection and curve windows chosen inside every fit: scrambling a fold's "
-                              "labels leaves its choice and predictions " + ("unchanged" if search_ok else "CHANGED"),
-                              "tests/evaluation/test_search.py"),
-            "duplicates": _duplicates(outer), "illegitimate": _position(v7), "temporal": not_sessions,
-            "dependence": _dependence({k: max(outer[k], inner.get(k, 0)) for k in outer}),
-            "in_sample": Cell("guarded", "the nested accuracy is on outer participants; the after-the-fact best is "
-                              "shown as optimistic, never reported as the estimate", "09_level_and_beyond"),
-            "cv_wraps": Cell("guarded" if search_ok else "open", "the search itself is inside the outer folds",
-                             "09_level_and_beyond"),
-            "measures": _measures(found, "09_level_and_beyond", "search_scores", MEASURES),
-            "kfold": k_text},
-        "ensembles": {
-            "test": Cell("guarded", "compared on outer participants; the fold ensemble rebuilt without them",
-                         "09_level_and_beyond"),
-            "preprocessing": pre, "selection": no_sel, "duplicates": _duplicates(outer),
-            "illegitimate": _position(v7), "temporal": not_sessions,
-            "dependence": _dependence({k: max(outer[k], inner.get(k, 0)) for k in outer}),
-            "in_sample": Cell("open", "the best of three is picked on the same participants it is scored on "
-                              "(said in the chapter; it decides what to submit, not an estimate)",
-                              "09_level_and_beyond"),
-            "cv_wraps": Cell("guarded", "every member trained inside the folds", "09_level_and_beyond"),
-            "measures": _measures(found, "09_level_and_beyond", "ensembles", MEASURES),
-            "kfold": k_text},
-        "time": {
-            "test": Cell("guarded", "the outer folds of chapter 7", TIME_SECTION),
-            "preprocessing": pre, "selection": no_sel, "duplicates": _duplicates(outer),
-            "illegitimate": Cell("guarded", "one second of fMRI per read-out"), "temporal": not_sessions,
-            "dependence": _dependence(outer),
-            "in_sample": Cell("guarded", "every second scored on held-out participants",
-                              TIME_SECTION),
-            "cv_wraps": Cell("guarded" if time_ok else "open",
-                             "scaler and read-out fitted in each fold: scrambling a fold's labels leaves its "
-                             "predictions at every second " + ("unchanged" if time_ok else "CHANGED"),
-                             "tests/evaluation/test_timeresolved.py"),
-            "measures": Cell("guarded", "balanced accuracy per participant with intervals, and a cluster test"),
-            "kfold": k_text},
-    }
-    out = [{"protocol": PROTOCOLS[p][0], "column": COLUMNS[c], "kind": "leakage" if c in LEAKAGE else "practice",
-            "status": cell.status, "how": cell.how, "evidence": cell.evidence}
-           for p, cells in rows.items() for c, cell in cells.items()]
-    return pd.DataFrame(out)
+    measures = {p: _measures(found, chapter, table, MEASURES) for p, (chapter, table) in MEASURE_TABLES.items()}
+    measures["phase2"] = _measures(found, "05_challenge", "phase2" if len(scored) and len(released) else
+                                   "phase2_crossfit", MEASURES)
+    return Evidence(facts=facts, n_test=n_test, splits=splits, position=position, sampling=sampling,
+                    selection={"search": guards["search"]}, guards=guards, local=local,
+                    chosen_in_sample={"ensembles": ensemble_choice_reads_scored_labels()}, measures=measures,
+                    protocol=protocol, k=k, twin_pairs=len(identical_order_pairs(ds)), released=len(released),
+                    scored=len(scored))
+
+
+# --------------------------------------------------------------------------- the cells
+
+#: the code paths whose label-scrambling or split check guards each protocol's cross-validation
+CV_GUARDS = {"heldout": ("baseline", "deep_splits"), "search": ("search",), "ensembles": ("deep_splits",),
+             "time": ("time",), "phase2": ("crossfit",)}
+#: where each protocol's evidence is shown
+WHERE = {p: chapter for p, (_, chapter) in PROTOCOLS.items()}
+
+
+def _test_cell(e: Evidence, p: str) -> Cell:
+    f, n = e.facts[p], e.n_test[p]
+    if f is None:
+        return Cell("n/a", "no test trials with labels")
+    if n == 0 or f["shared trials"]:
+        return Cell("open", f"{f['shared trials']} test trial(s) also used to train or choose a checkpoint"
+                    if n else "no test trials", WHERE[p])
+    extra = {"paper": "; its checkpoint is chosen on validation trials of the same participants",
+             "heldout": "; checkpoints are chosen on participants of the training side",
+             "phase2": f"; {e.released} released trials, each scored by a fine-tuning that never saw it"
+             if not e.scored else f"; {e.scored} unreleased trials, scored after fine-tuning on {e.released} released"
+             }.get(p, "")
+    return Cell("guarded", f"{n} test trials, none of them used to train or choose a checkpoint{extra}", WHERE[p])
+
+
+def _preprocessing_cell(e: Evidence) -> Cell:
+    if all(e.local.values()):
+        return Cell("guarded", "computed per trial or per participant without labels; the same values with or without "
+                    "the other trials present", "tests/data/test_preprocess.py")
+    return Cell("open", "preprocessing depends on other trials: " + ", ".join(m for m, ok in e.local.items() if not ok),
+                "tests/data/test_preprocess.py")
+
+
+def _selection_cell(e: Evidence, p: str) -> Cell:
+    ok = e.selection.get(p)
+    if ok is None:
+        return Cell("n/a", "no feature selection: every model reads all of its regions (EBR's 32 are fixed "
+                    "from the literature)")
+    return Cell("guarded" if ok else "open", "region selection and curve windows chosen inside every fit: "
+                "scrambling a fold's labels leaves its choice and predictions " + ("unchanged" if ok else "CHANGED"),
+                "tests/evaluation/test_search.py")
+
+
+def _duplicates_cell(e: Evidence, p: str) -> Cell:
+    f = e.facts[p]
+    if f is None:
+        return Cell("n/a", "no test trials with labels")
+    n = f["identical trials"]
+    return (Cell("open", f"{n} test trial(s) identical to a training trial") if n else
+            Cell("guarded", "no test trial identical to a training trial (and the loader refuses copies)"))
+
+
+def _position_cell(e: Evidence, p: str) -> Cell:
+    found = e.position.get(p)
+    if found is None:
+        return Cell("n/a", "no test labels to check the trial's position against")
+    acc, pv = found
+    evidence = ORDER_SECTION if p in ("heldout", "search", "ensembles", "time") else WHERE[p]
+    if pv < ALPHA:
+        return Cell("open", f"the trial's position alone classifies {acc:.2f} of test trials (p = {pv:.3f}): a model "
+                    "that reads the position from the fMRI (slow drifts over a session) can use it", evidence)
+    return Cell("guarded", f"the trial's position alone does not classify test trials ({acc:.2f}, p = {pv:.3f}); "
+                "the inputs are fMRI only", evidence)
+
+
+def _temporal_cell(e: Evidence, p: str) -> Cell:
+    f = e.facts[p]
+    if f is None:
+        return Cell("n/a", "no test trials with labels")
+    if f["shared participants"]:
+        return Cell("open", f"trials of the same sessions on both sides ({f['shared participants']} participant(s); "
+                    "neighbouring scans share slow drifts)", WHERE[p])
+    return Cell("guarded", "whole participants (every session of a person) on one side")
+
+
+def _dependence_cell(e: Evidence, p: str) -> Cell:
+    f = e.facts[p]
+    if f is None:
+        return Cell("n/a", "no test trials with labels")
+    shared, twins = f["shared participants"], f["split twin pairs"]
+    evidence = ORDER_SECTION if p == "heldout" else ""
+    if shared:
+        return Cell("open", f"{shared} participant(s) on both sides", evidence)
+    if twins:
+        return Cell("open", f"no participant on both sides, but {twins} pair(s) of order twins split", evidence)
+    return Cell("guarded", "no participant and no pair of order twins on both sides", evidence)
+
+
+def _sampling_cell(e: Evidence, p: str) -> Cell:
+    pv = e.sampling.get(p)
+    if pv is None:
+        return Cell("n/a", "no test labels to compare with the training labels")
+    if pv < ALPHA:
+        return Cell("open", f"the test trials' classes are distributed otherwise than the training trials' "
+                    f"(chi-square p = {pv:.3f})", WHERE[p])
+    return Cell("guarded", f"the test trials' classes are distributed as the training trials' (chi-square p = "
+                f"{pv:.2f})", WHERE[p])
+
+
+def _in_sample_cell(e: Evidence, p: str) -> Cell:
+    f = e.facts[p]
+    if f is None:
+        return Cell("n/a", "no test trials with labels")
+    if e.chosen_in_sample.get(p):
+        return Cell("open", "what is reported is chosen on the same participants it is scored on (said in the "
+                    "chapter; it decides what to submit, not an estimate)", WHERE[p])
+    if f["shared trials"]:
+        return Cell("open", f"{f['shared trials']} scored trial(s) were also fitted", WHERE[p])
+    return Cell("guarded", "every number is scored on trials its model never fitted", WHERE[p])
+
+
+def _cv_cell(e: Evidence, p: str) -> Cell:
+    if p == "phase1":
+        return Cell("n/a", "one fit on all training participants, scored by the challenge's own Test labels")
+    if e.splits[p] <= 1:
+        return Cell("open", "one split, no cross-validation: one draw of test trials decides the ranking", WHERE[p])
+    failed = [g for g in CV_GUARDS.get(p, ()) if not e.guards.get(g)]
+    if failed:
+        return Cell("open", f"{e.splits[p]} splits, but a step sees held-out labels or rows ({', '.join(failed)})",
+                    WHERE[p])
+    how = {"heldout": "scaler and read-out fitted in each fold (scrambling a fold's labels leaves its "
+                      "linear-baseline predictions unchanged), deep models trained and checkpointed without the "
+                      "fold's participants",
+           "time": "scaler and read-out fitted in each fold: scrambling a fold's labels leaves its predictions at "
+                   "every second unchanged",
+           "search": "the search itself is inside the outer folds", "ensembles": "every member trained inside the folds",
+           "phase2": "cross-fitting over the released trials"}.get(p, f"{e.splits[p]} splits")
+    return Cell("guarded", f"{e.splits[p]} splits; {how}", TIME_SECTION if p == "time" else WHERE[p])
+
+
+def _kfold_cell(e: Evidence, p: str) -> Cell:
+    if p == "phase1":
+        return Cell("n/a", "the challenge's own train/test division")
+    if e.splits[p] <= 1:
+        return Cell("open", "a single split, neither k-fold nor leave-one-out", WHERE[p])
+    if p == "phase2":
+        return Cell("guarded", f"cross-fitting in {e.splits[p]} folds", WHERE[p])
+    if e.protocol == "loso":
+        return Cell("open", "leave one participant out: one person per test fold, high variance")
+    f = e.facts[p]
+    if e.protocol == "kfold" or (f and f["split twin pairs"]):
+        return Cell("open", f"{e.k} folds that ignore order groups" + (
+            ", so a protocol that split them would be open" if e.twin_pairs else ""))
+    kind = "one order group per fold" if e.protocol == "order" else "folds of whole order groups"
+    return Cell("guarded", f"{e.splits[p]} {kind}")
+
+
+def cells(e: Evidence) -> dict:
+    """Every cell of the sheet, ``{(protocol, column): Cell}``, computed from ``e`` alone."""
+    out = {}
+    for p in PROTOCOLS:
+        if p == "phase2" and e.facts[p] is None:
+            out.update({(p, c): Cell("n/a", "no released labels") for c in COLUMNS})
+            continue
+        out.update({(p, "test"): _test_cell(e, p), (p, "preprocessing"): _preprocessing_cell(e),
+                    (p, "selection"): _selection_cell(e, p), (p, "duplicates"): _duplicates_cell(e, p),
+                    (p, "illegitimate"): _position_cell(e, p), (p, "temporal"): _temporal_cell(e, p),
+                    (p, "dependence"): _dependence_cell(e, p), (p, "sampling"): _sampling_cell(e, p),
+                    (p, "in_sample"): _in_sample_cell(e, p), (p, "cv_wraps"): _cv_cell(e, p),
+                    (p, "measures"): e.measures.get(p, Cell("n/a", "no table of measures")),
+                    (p, "kfold"): _kfold_cell(e, p)})
+    return out
+
+
+def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
+    """The sheet as a long table: one row per (protocol, column) with ``status``, ``how`` and ``evidence``.
+    ``found`` maps chapter stems to their loaded results (:func:`fmriemo.book.results.load`)."""
+    return long_table(cells(gather(ds, found, profile)))
+
+
+def long_table(computed: dict) -> pd.DataFrame:
+    """:func:`cells`' result as the long table :func:`build` returns."""
+    return pd.DataFrame([{"protocol": PROTOCOLS[p][0], "column": COLUMNS[c], "kind": "leakage" if c in LEAKAGE
+                          else "practice", "status": cell.status, "how": cell.how, "evidence": cell.evidence}
+                         for (p, c), cell in computed.items()])
 
 
 def wide(long: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,6 @@ from ..data import atlas
 from ..data.dataset import Dataset, participant_key
 from ..data.source import DEFAULT_SURROGATE_SEED
 from ..data.splits import participant_split
-from .verdict import trained
 
 
 def kept_epochs_text(runs) -> str:
@@ -177,13 +176,14 @@ def search_reference_text(accuracy: float, real_data: bool) -> str:
 
 def level9_caveat(on_plateau: int, runs: int) -> str:
     """Whether chapter 9's 9-way rating models were trained past their plateau, and what the comparison
-    with them can then say."""
-    if trained((on_plateau, runs)):
-        return (f"{on_plateau} of these {runs} 9-way models kept a checkpoint on their plateau, so the comparison "
-                "is with models that learned.")
-    return ("These 9-way models kept checkpoints on their plateau, so the comparison shows only that the class-aware "
-            "rule beats a 9-way model that has not learned at this budget; whether it beats a trained one is not "
-            "tested here.")
+    with them can then say: only when none of them kept a checkpoint on its plateau is it a comparison with
+    models that learned (the verdict's gate, :class:`fmriemo.book.verdict.Gate`)."""
+    if runs > 0 and on_plateau == 0:
+        return f"None of these {runs} 9-way models kept a checkpoint on its plateau, so the comparison is with " \
+               "models that learned."
+    return (f"{on_plateau} of these {runs} 9-way models kept checkpoints on their plateau, so the comparison shows "
+            "only that the class-aware rule beats 9-way models that have not all learned at this budget; whether it "
+            "beats trained ones is not tested here.")
 
 
 def ensemble_choice_text(chosen: str, flip: dict) -> str:

@@ -1,70 +1,96 @@
-"""The verdict's rules: how each of the paper's claims is read from the values the
-chapters report. Kept here, with tests, so that a change to a rule is a change to
-tested code rather than to a notebook cell.
+"""The verdict's rules: how each of the paper's claims is read from the evidence the chapters record.
+Kept here, with tests, so that a change to a rule is a change to tested code rather than to a
+notebook cell.
 
-``values`` is a flat dict of numbers collected from the chapters' results files
-(:func:`collect`, NaN where a chapter reported a number it could not compute);
-``claims(values)`` returns one row per claim.
+The evidence (:func:`gather`) is of three kinds, all read from the chapters' results files:
+
+* **comparisons** (:class:`fmriemo.evaluation.statistics.Comparison`): a method against another, or
+  against a fixed level (chance, random guessing, a constant submission), with an interval that
+  resamples both the training seeds of every model and the participants or trials it is scored on,
+  and the difference seed by seed;
+* **gates** (:class:`Gate`): per method and chapter, how many of the runs a comparison rests on kept a
+  checkpoint on their validation plateau (not trained) or were still improving when the epoch cap
+  ended them (cut off while learning);
+* **values**: the numbers the page's sentences state (:data:`SOURCES`).
+
+A comparison *ranks* two methods (:func:`rank`) only when its interval excludes zero and the sign holds
+for most seeds, with at least two seeds of every trained model; evidence *against* a claim is read
+before any gate; a ranking *for* a claim also needs every run of both methods trained and finished.
+Otherwise the comparison is "not resolved at this budget", with the reason. Each claim then reads
+``supported``, ``partly supported``, ``not supported`` (the evidence ranks against it) or
+``not resolved at this budget`` (:func:`claims`); :func:`decision_table` shows every comparison with its
+outcome, the table a reader can check.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
-UNTESTED = "could not be tested with this budget (models kept checkpoints on their plateau)"
-UNRANKED = "could not be ranked with this budget (the losing model was still improving when the epoch cap ended it)"
+from ..evaluation.statistics import Comparison
+
+SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_RESOLVED = ("supported", "partly supported", "not supported",
+                                                  "not resolved at this budget")
+READINGS = (SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_RESOLVED)
 ALPHA = 0.05
 PAPER_METHODS = ("asb", "vanilla", "ebr")
-
+NAMES = {"asb": "ASB", "vanilla": "Vanilla", "ebr": "EBR", "compact": "Compact", "chance": "chance",
+         "random guessing": "random guessing", "always neutral": "always \"neutral, 0\""}
+#: the Phase I submission must beat always "neutral, 0" by this much (challenge score) to support claim 4
+SCORE_MARGIN = 0.05
+#: the SE maps' seed-to-seed and SE-to-attribution agreement claim 5 needs (Spearman)
+AGREEMENT = 0.5
 
 #: the chapters whose results the verdict reads
 CHAPTERS = ("01_data", "03_class_task", "04_level_task", "05_challenge", "06_brain_maps", "07_held_out",
             "08_attribution", "09_level_and_beyond")
 
-#: the verdict's name for each value -> (chapter, the name the chapter records it under)
+#: the values the page's sentences state: the verdict's name -> (chapter, the name the chapter records it under)
 SOURCES = {
     "c3_asb": ("03_class_task", "asb_f1_mean"), "c3_van": ("03_class_task", "vanilla_f1_mean"),
     "c3_ebr": ("03_class_task", "ebr_f1_mean"), "c3_wins": ("03_class_task", "asb_wins"),
     "c3_seeds": ("03_class_task", "n_seeds"), "c3_asb_lo": ("03_class_task", "asb_acc_lo"),
-    "c3_asb_hi": ("03_class_task", "asb_acc_hi"), "c3_plateau": ("03_class_task", "n_on_plateau"),
-    "c3_runs": ("03_class_task", "n_runs"),
+    "c3_asb_hi": ("03_class_task", "asb_acc_hi"),
     "c4_asb": ("04_level_task", "asb_f1_mean"), "c4_const": ("04_level_task", "const_f1"),
     "c4_rand": ("04_level_task", "rand_f1_mean"), "c4_rand_p95": ("04_level_task", "rand_f1_p95"),
-    "c4_plateau": ("04_level_task", "n_on_plateau"), "c4_runs": ("04_level_task", "n_runs"),
     "c5_p1": ("05_challenge", "p1_main"), "c5_p2": ("05_challenge", "p2_main"),
     "c5_neutral": ("05_challenge", "p1_neutral"), "c5_p2_cf": ("05_challenge", "p2_crossfit_main"),
     "c5_p2_cf_lo": ("05_challenge", "p2_crossfit_lo"), "c5_p2_cf_hi": ("05_challenge", "p2_crossfit_hi"),
     "c6_overlap": ("06_brain_maps", "ebr_overlap"), "c6_expected": ("06_brain_maps", "ebr_expected"),
     "c6_p": ("06_brain_maps", "ebr_p"), "c6_stab": ("06_brain_maps", "stab_spearman"),
+    "c6_seeds": ("06_brain_maps", "n_seeds"), "c6_seeds_overlap": ("06_brain_maps", "n_seeds_overlap"),
     "c6_class_corr": ("06_brain_maps", "class_map_corr"),
     "c7_asb": ("07_held_out", "acc_asb"), "c7_asb_lo": ("07_held_out", "acc_asb_lo"),
     "c7_asb_hi": ("07_held_out", "acc_asb_hi"), "c7_van": ("07_held_out", "acc_vanilla"),
     "c7_ebr": ("07_held_out", "acc_ebr"), "c7_chance": ("07_held_out", "chance"),
-    "c7_p_av": ("07_held_out", "p_asb_vs_vanilla"), "c7_p_ae": ("07_held_out", "p_asb_vs_ebr"),
     "c7_perm_asb": ("07_held_out", "perm_p_asb"), "c7_logreg": ("07_held_out", "acc_logreg"),
     "c7_compact": ("07_held_out", "acc_compact"), "c7_perm_logreg": ("07_held_out", "perm_p_logreg"),
-    **{f"c7_plateau_{m}": ("07_held_out", f"plateau_{m}") for m in ("asb", "vanilla", "ebr")},
-    **{f"c7_runs_{m}": ("07_held_out", f"runs_{m}") for m in ("asb", "vanilla", "ebr")},
+    "c7_seeds": ("07_held_out", "n_seeds"),
     "c8_se_ig": ("08_attribution", "rho_se_ig"), "c8_se_occ": ("08_attribution", "rho_se_occ"),
     "c8_auc_se": ("08_attribution", "auc_se"), "c8_auc_ig": ("08_attribution", "auc_ig"),
     "c8_stab_se": ("08_attribution", "stab_se"),
     "c9_model9": ("09_level_and_beyond", "model9"), "c9_aware": ("09_level_and_beyond", "model_aware"),
     "c9_plateau": ("09_level_and_beyond", "level9_on_plateau"), "c9_runs": ("09_level_and_beyond", "level9_runs"),
-    # runs the epoch cap ended while still improving, per method where a claim ranks methods
-    "c3_improving": ("03_class_task", "n_still_improving"), "c4_improving": ("04_level_task", "n_still_improving"),
-    **{f"c3_improving_{m}": ("03_class_task", f"{m}_still_improving") for m in ("asb", "vanilla", "ebr")},
-    **{f"c3_runs_{m}": ("03_class_task", f"{m}_n_runs") for m in ("asb", "vanilla", "ebr")},
-    **{f"c7_improving_{m}": ("07_held_out", f"improving_{m}") for m in ("asb", "vanilla", "ebr")},
-    # the spread over seeds on the paper's split, and the direction of the paired differences
-    **{f"c3_min_{m}": ("03_class_task", f"{m}_f1_min") for m in ("asb", "vanilla", "ebr")},
-    **{f"c3_max_{m}": ("03_class_task", f"{m}_f1_max") for m in ("asb", "vanilla", "ebr")},
-    "c7_d_av": ("07_held_out", "diff_asb_vs_vanilla"), "c7_d_ae": ("07_held_out", "diff_asb_vs_ebr"),
 }
+
+#: where each chapter records its comparisons and the runs its gates count
+COMPARISON_TABLE = "comparisons"
+RUN_TABLES = {"03_class_task": "runs", "04_level_task": "runs", "07_held_out": "plateau"}
+#: the chapters' runs, as the decision table names them
+WHERE = {"03_class_task": "paper's split, class", "04_level_task": "paper's split, level",
+         "05_challenge": "Phase I", "07_held_out": "new participants"}
+
+
+def finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 def collect(results_by_chapter) -> dict:
-    """The flat values dict from the chapters' results (``{chapter: fmriemo.results.Results}``, or
+    """The flat values dict from the chapters' results (``{chapter: fmriemo.book.results.Results}``, or
     any mapping of chapter -> mapping of name -> value). A chapter or a value that is not there
     raises (``KeyError`` naming it), never a silent NaN."""
     out = {}
@@ -76,91 +102,257 @@ def collect(results_by_chapter) -> dict:
     return out
 
 
-def finite(x) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
+# --------------------------------------------------------------------------- gates
+
+@dataclass(frozen=True)
+class Gate:
+    """The runs of ``method`` in one chapter (``where``): how many there were, how many kept a checkpoint
+    on their validation plateau and how many the epoch cap ended while they were still improving."""
+
+    method: str
+    where: str
+    runs: int
+    on_plateau: int
+    still_improving: int
+
+    @property
+    def passed(self) -> bool:
+        """Every run trained past its plateau and finished before the cap: a ranking may rest on them."""
+        return self.runs > 0 and self.on_plateau == 0 and self.still_improving == 0
+
+    def reason(self) -> str:
+        """Why the gate is shut ("" when it is open)."""
+        name = NAMES.get(self.method, self.method)
+        if self.runs <= 0:
+            return f"no {name} runs ({self.where})"
+        parts = []
+        if self.on_plateau:
+            parts.append(f"{self.on_plateau} of {self.runs} {name} runs ({self.where}) kept a checkpoint on their "
+                         "plateau")
+        if self.still_improving:
+            parts.append(f"{self.still_improving} of {self.runs} {name} runs ({self.where}) were still improving "
+                         "when the epoch cap ended them")
+        return "; ".join(parts)
+
+    def text(self) -> str:
+        return (f"{NAMES.get(self.method, self.method)}: {self.on_plateau}/{self.runs} on plateau, "
+                f"{self.still_improving}/{self.runs} capped")
 
 
-def trained(*pairs) -> bool:
-    """True when, for every (runs kept on the plateau, runs) pair, there were runs and at most half
-    of them kept a checkpoint on their plateau."""
-    return all(finite(on) and finite(n) and n > 0 and on <= n / 2 for on, n in pairs)
+def gates_from_table(table: pd.DataFrame, where: str) -> dict[str, Gate]:
+    """Per method, the :class:`Gate` of a chapter's run table: one row per run (columns ``method``,
+    ``on_plateau``, ``still_improving``; chapters 3 and 4) or one row per model with the counts (index
+    or column ``index`` the model, columns ``runs``, ``on_plateau``, ``still_improving``; chapter 7)."""
+    if "method" in table.columns:
+        g = table.groupby("method", sort=False).agg(runs=("method", "size"), on_plateau=("on_plateau", "sum"),
+                                                     still_improving=("still_improving", "sum"))
+    else:
+        g = table.set_index("index") if "index" in table.columns else table
+    return {str(m): Gate(str(m), where, int(r["runs"]), int(r["on_plateau"]), int(r["still_improving"]))
+            for m, r in g.iterrows()}
 
 
-def reading(ok: bool, partly: bool = False, tested: bool = True) -> str:
-    if not tested:
-        return UNTESTED
-    return "supported" if ok else ("partly supported" if partly else "not supported here")
+# --------------------------------------------------------------------------- ranking
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a comparison says about its methods: ``direction`` +1 (``a`` better), -1 (``b`` better), 0 (not
+    resolved, with ``reason``)."""
+
+    direction: int
+    reason: str = ""
 
 
-def _lt(a, b) -> bool:
-    """a < b, False when either is not a number (a missing value never supports a claim)."""
-    return finite(a) and finite(b) and a < b
+def evidence_direction(c: Comparison) -> Outcome:
+    """The direction the comparison's numbers point in, gates aside: +1 when ``a`` is better, -1 when ``b``
+    is, 0 when they cannot rank the two (one seed, no interval, an interval that includes zero, or a sign
+    that holds for half the seeds or fewer)."""
+    if c.seeds_a < 2 or c.seeds_b == 1:
+        who = [NAMES.get(n, n) for n, k in ((c.a, c.seeds_a), (c.b, c.seeds_b)) if k == 1]
+        return Outcome(0, f"one seed ({', '.join(who)}): a re-run could change it")
+    if not (finite(c.lo) and finite(c.hi) and finite(c.estimate)):
+        return Outcome(0, "not computed")
+    if c.lo > 0:
+        sign = 1
+    elif c.hi < 0:
+        sign = -1
+    else:
+        return Outcome(0, f"the interval ({c.lo:+.3f} to {c.hi:+.3f}) includes zero")
+    pairs = len(c.seed_differences)
+    if not 2 * c.agreeing > pairs:
+        return Outcome(0, f"the sign holds for {c.agreeing} of {pairs} seed comparisons only")
+    return Outcome(sign if c.higher_is_better else -sign)
 
 
-def _flagged(improving, runs) -> bool:
-    """More than half of a method's runs were still improving when the epoch cap ended them."""
-    return finite(improving) and finite(runs) and runs > 0 and improving > runs / 2
+def rank(c: Comparison, gates=()) -> Outcome:
+    """The comparison's outcome for a claim that ``a`` is better than ``b``: evidence against it (-1) is
+    read first and stands whatever the gates say (the reason names any gate that is shut); evidence for it
+    (+1) counts only when every gate in ``gates`` (:class:`Gate`, the runs of both methods) is open."""
+    found = evidence_direction(c)
+    shut = [g.reason() for g in gates if not g.passed]
+    if found.direction < 0:
+        return Outcome(-1, "; ".join(shut))
+    if shut:
+        return Outcome(0, "; ".join(shut))
+    return found
 
 
-def _above_spread(v: dict, a: str, b: str) -> bool:
-    """On the paper's split, ``a``'s worst seed beats ``b``'s best, with at least two seeds each: a gap
-    the seed-to-seed spread does not explain."""
-    return finite(v["c3_seeds"]) and v["c3_seeds"] >= 2 and _lt(v[f"c3_max_{b}"], v[f"c3_min_{a}"])
+def describe(c: Comparison) -> str:
+    """A comparison in a few words: "ASB - Vanilla +0.05 (+0.01 to +0.09, 3/3 seeds)"."""
+    seeds = f"{c.agreeing}/{len(c.seed_differences)} seed comparisons agree" if c.seed_differences else "no seeds"
+    return (f"{NAMES.get(c.a, c.a)} - {NAMES.get(c.b, c.b)} {c.estimate:+.3f} ({c.lo:+.3f} to {c.hi:+.3f}; "
+            f"{seeds})")
 
 
-def asb_claim(v: dict) -> tuple[str, str]:
-    """Claim 1, "ASB beats Vanilla and EBR", read from the direction and the strength of the evidence:
-    ``(what this book found, reading)``.
+# --------------------------------------------------------------------------- the evidence
 
-    * A paired difference on new participants that is significant *against* ASB makes the claim not
-      supported, and the row says so ("ASB worse than EBR, -0.07, p = 0.03").
-    * Supported: significantly better than both on new participants, and the highest held-out accuracy.
-    * Partly supported: better than one of them significantly on new participants, or, on the paper's
-      split, better than both by more than the spread over seeds (the worst ASB seed above the best seed
-      of each); a higher mean of a few seeds is not evidence.
-    * Not judged when the models kept checkpoints on their plateau; not ranked when the model that loses
-      a comparison had more than half of its runs still improving when the epoch cap ended them."""
-    names = {"vanilla": "Vanilla", "ebr": "EBR"}
-    diffs = {"vanilla": (v["c7_d_av"], v["c7_p_av"]), "ebr": (v["c7_d_ae"], v["c7_p_ae"])}
-    parts = []
-    for m, (d, p) in diffs.items():
-        worse = finite(d) and d < 0
-        parts.append(f"ASB {'worse than' if worse else 'vs'} {names[m]} {d:+.2f} (p = {p:.2f})")
-    found = (f"mean F1 over {v['c3_seeds']:.0f} seeds: ASB {v['c3_asb']:.2f}, Vanilla {v['c3_van']:.2f}, "
-             f"EBR {v['c3_ebr']:.2f}; on new participants " + ", ".join(parts))
-    if not (trained((v["c3_plateau"], v["c3_runs"]))
-            and trained(*[(v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"]) for m in PAPER_METHODS])):
-        return found, UNTESTED
-    for m, (d, _) in diffs.items():  # the loser of each held-out comparison must have finished learning
-        loser = m if not (finite(d) and d < 0) else "asb"
-        if _flagged(v[f"c7_improving_{loser}"], v[f"c7_runs_{loser}"]):
-            return found + f"; {names.get(loser, 'ASB')} was still improving when the epoch cap ended it", UNRANKED
-    against = any(_lt(p, ALPHA) and finite(d) and d < 0 for d, p in diffs.values())
-    favour = [_lt(p, ALPHA) and finite(d) and d > 0 for d, p in diffs.values()]
+@dataclass
+class Evidence:
+    """Everything the rules read: ``values`` (:func:`collect`), ``comparisons`` keyed by (chapter, a, b),
+    and ``gates`` keyed by (chapter, method)."""
+
+    values: dict
+    comparisons: dict
+    gates: dict
+
+    def comparison(self, chapter: str, a: str, b: str) -> Comparison | None:
+        return self.comparisons.get((chapter, a, b))
+
+    def gate(self, chapter: str, method: str) -> Gate:
+        return self.gates.get((chapter, method), Gate(method, WHERE.get(chapter, chapter), 0, 0, 0))
+
+
+def gather(found) -> Evidence:
+    """The evidence from the chapters' loaded results (``{chapter: fmriemo.book.results.Results}``):
+    their values, their ``comparisons`` tables and the run tables the gates count."""
+    comparisons, gates = {}, {}
+    for chapter, res in found.items():
+        if COMPARISON_TABLE in getattr(res, "tables", {}):
+            for row in res.table(COMPARISON_TABLE).to_dict("records"):
+                c = Comparison.from_row(row)
+                comparisons[(chapter, c.a, c.b)] = c
+        name = RUN_TABLES.get(chapter)
+        if name and name in getattr(res, "tables", {}):
+            for m, g in gates_from_table(res.table(name), WHERE[chapter]).items():
+                gates[(chapter, m)] = g
+    return Evidence(collect(found), comparisons, gates)
+
+
+#: every comparison the claims rest on: (claim, chapter, a, b, what is compared), in the decision table's order
+RULES = (
+    (1, "07_held_out", "asb", "vanilla", "accuracy on new participants"),
+    (1, "07_held_out", "asb", "ebr", "accuracy on new participants"),
+    (1, "03_class_task", "asb", "vanilla", "macro F1, paper's split"),
+    (1, "03_class_task", "asb", "ebr", "macro F1, paper's split"),
+    (2, "07_held_out", "asb", "chance", "accuracy on new participants"),
+    (3, "04_level_task", "asb", "random guessing", "level macro F1, paper's split"),
+    (4, "05_challenge", "asb", "always neutral", "challenge score, Phase I (lower is better)"),
+)
+#: the chapter whose runs gate a comparison made in another (Phase I submits chapter 3's ASB)
+GATED_BY = {"05_challenge": "03_class_task"}
+
+
+def _outcome(ev: Evidence, chapter: str, a: str, b: str) -> tuple[Comparison | None, Outcome, list]:
+    c = ev.comparison(chapter, a, b)
+    runs_of = GATED_BY.get(chapter, chapter)
+    gates = [ev.gate(runs_of, m) for m in (a, b) if m in PAPER_METHODS]
+    if c is None:
+        return None, Outcome(0, f"chapter {chapter[:2]} recorded no comparison of {NAMES.get(a, a)} with "
+                                f"{NAMES.get(b, b)}"), gates
+    return c, rank(c, gates), gates
+
+
+def _verb(o: Outcome, a: str, b: str, better: str = "higher", worse: str = "lower") -> str:
+    if o.direction > 0:
+        return f"{NAMES.get(a, a)} {better}"
+    if o.direction < 0:
+        return f"{NAMES.get(a, a)} {worse}" + (f" (even though {o.reason})" if o.reason else "")
+    return f"not resolved: {o.reason}"
+
+
+def decision_table(ev: Evidence) -> pd.DataFrame:
+    """Every comparison a claim rests on, with its numbers, the gates of its runs and its outcome: the rules
+    of :func:`rank` applied row by row, for the reader to check."""
+    rows = []
+    for claim, chapter, a, b, what in RULES:
+        c, o, gates = _outcome(ev, chapter, a, b)
+        better, worse = ("lower score", "higher score") if c is not None and not c.higher_is_better else (
+            "higher", "lower")
+        rows.append({"claim": claim, "comparison": f"{NAMES.get(a, a)} vs {NAMES.get(b, b)}", "measure": what,
+                     "difference": math.nan if c is None else c.estimate,
+                     "interval": "" if c is None else f"{c.lo:+.3f} to {c.hi:+.3f}",
+                     "seeds": "" if c is None else f"{c.seeds_a} / {c.seeds_b or '-'}",
+                     "seeds agreeing": "" if c is None else f"{c.agreeing} of {len(c.seed_differences)}",
+                     "runs (plateau, capped)": "; ".join(g.text() for g in gates),
+                     "outcome": _verb(o, a, b, better, worse)})
+    return pd.DataFrame(rows)
+
+
+def asb_claim(ev: Evidence) -> tuple[str, str, str]:
+    """Claim 1, "ASB beats Vanilla and EBR": ``(what this book found, reading, why)``. Not supported when
+    any comparison ranks ASB below one of them (on new participants or on the paper's split); supported
+    when ASB ranks above both on new participants; partly supported when some comparison ranks it above
+    one of them and none below; otherwise not resolved."""
+    v = ev.values
+    out = {(chapter, b): _outcome(ev, chapter, a, b) for claim, chapter, a, b, _ in RULES if claim == 1}
+    found = (f"mean F1 over {v['c3_seeds']:.0f} seed(s) on the paper's split: ASB {v['c3_asb']:.2f}, Vanilla "
+             f"{v['c3_van']:.2f}, EBR {v['c3_ebr']:.2f}; on new participants "
+             + ", ".join(describe(c) for (ch, _), (c, _, _) in out.items() if ch == "07_held_out" and c is not None))
+    against = [(ch, b, o) for (ch, b), (_, o, _) in out.items() if o.direction < 0]
+    held = [out[("07_held_out", m)][1] for m in ("vanilla", "ebr")]
     if against:
-        return found, reading(False)
-    if all(favour) and _lt(max(v["c7_van"], v["c7_ebr"]), v["c7_asb"]):
-        return found, reading(True)
-    spread = [_above_spread(v, "asb", m) and not _flagged(v[f"c3_improving_{m}"], v[f"c3_runs_{m}"])
-              for m in ("vanilla", "ebr")]
-    return found, reading(False, partly=any(favour) or all(spread))
+        why = "; ".join(f"ASB ranks below {NAMES[b]} ({WHERE[ch]})" + (f", even though {o.reason}" if o.reason
+                                                                          else "") for ch, b, o in against)
+        return found, NOT_SUPPORTED, why
+    if all(o.direction > 0 for o in held):
+        return found, SUPPORTED, "ASB ranks above both on new participants"
+    favour = [(ch, b) for (ch, b), (_, o, _) in out.items() if o.direction > 0]
+    if favour:
+        return found, PARTLY, "ASB ranks above " + ", ".join(f"{NAMES[b]} ({WHERE[ch]})" for ch, b in favour) + \
+            "; " + "; ".join(f"vs {NAMES[b]} ({WHERE[ch]}) {o.reason}" for (ch, b), (_, o, _) in out.items()
+                             if o.direction == 0)
+    return found, NOT_RESOLVED, "; ".join(f"vs {NAMES[b]} ({WHERE[ch]}): {o.reason}"
+                                          for (ch, b), (_, o, _) in out.items())
 
 
-def claims(v: dict, majority_level="?") -> pd.DataFrame:
-    """The verdict table: the paper's claim, what this book found, and the reading by these rules:
+def decodes_claim(ev: Evidence) -> tuple[str, str, str]:
+    """Claim 2, "ASB decodes valence": supported when ASB ranks above chance on new participants (interval
+    over seeds and participants) and the permutation test over its seeds gives p < :data:`ALPHA`."""
+    v = ev.values
+    c, o, _ = _outcome(ev, "07_held_out", "asb", "chance")
+    found = (f"held-out participants: {v['c7_asb']:.2f} ({v['c7_asb_lo']:.2f}-{v['c7_asb_hi']:.2f} over "
+             f"{v['c7_seeds']:.0f} seed(s) and participants), chance {v['c7_chance']:.2f}, permutation p = "
+             f"{v['c7_perm_asb']:.3f}")
+    if o.direction < 0:
+        return found, NOT_SUPPORTED, "ASB ranks below chance on new participants" + (
+            f", even though {o.reason}" if o.reason else "")
+    if o.direction > 0:
+        if finite(v["c7_perm_asb"]) and v["c7_perm_asb"] < ALPHA:
+            return found, SUPPORTED, "above chance over seeds and participants, and by the permutation test"
+        return found, NOT_RESOLVED, f"the permutation test gives p = {v['c7_perm_asb']:.3f}"
+    return found, NOT_RESOLVED, o.reason
 
-    1. ASB beats Vanilla and EBR: :func:`asb_claim` (the sign and strength of every paired difference
-       on new participants, the spread over seeds on the paper's split).
-    2. ASB decodes valence: permutation p < 0.05 and the participant interval above chance.
-    3. The level F1 is meaningful: ASB's mean F1 above the 95th percentile of random guessing; the row
-       says how many level runs were still improving when the epoch cap ended them.
-    4. The challenge score: Phase I at least 0.05 better than always "neutral, 0" (partly: better).
-    5. SE weights select emotion regions: EBR overlap p < 0.05, seed-to-seed Spearman > 0.5 and
-       agreement with integrated gradients > 0.5 (partly: either of the last two).
-    """
+
+def level_claim(ev: Evidence, majority_level="?") -> tuple[str, str, str]:
+    """Claim 3, "ASB's level F1 is meaningful": supported when ASB's level F1 ranks above random guessing
+    with the training labels' frequencies (interval over seeds and test trials)."""
+    v = ev.values
+    _, o, _ = _outcome(ev, "04_level_task", "asb", "random guessing")
+    found = (f"ASB mean F1 {v['c4_asb']:.2f}; always {majority_level} {v['c4_const']:.2f}, random guessing "
+             f"{v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})")
+    if o.direction < 0:
+        return found, NOT_SUPPORTED, "ASB's level F1 ranks below random guessing" + (
+            f", even though {o.reason}" if o.reason else "")
+    if o.direction > 0:
+        return found, SUPPORTED, "above random guessing over seeds and test trials"
+    return found, NOT_RESOLVED, o.reason
+
+
+def score_claim(ev: Evidence) -> tuple[str, str, str]:
+    """Claim 4, the challenge score: supported when the Phase I submission ranks better (lower) than always
+    "neutral, 0" by at least :data:`SCORE_MARGIN`, partly when it ranks better by less."""
+    v = ev.values
+    c, o, _ = _outcome(ev, "05_challenge", "asb", "always neutral")
     if finite(v["c5_p2"]):
         p2 = f"Phase II {v['c5_p2']:.4f}"
     elif finite(v.get("c5_p2_cf", float("nan"))):
@@ -168,30 +360,64 @@ def claims(v: dict, majority_level="?") -> pd.DataFrame:
               f"cross-fitting on the released trials (no other test labels here)")
     else:
         p2 = "Phase II not scored here (no test labels given)"
-    rows = [
-        ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47)", *asb_claim(v)),
-        ("ASB decodes valence (0.73 on the paper's split)",
-         f"held-out participants: {v['c7_asb']:.2f} ({v['c7_asb_lo']:.2f}-{v['c7_asb_hi']:.2f}), chance "
-         f"{v['c7_chance']:.2f}, permutation p = {v['c7_perm_asb']:.3f}",
-         reading(_lt(v["c7_perm_asb"], ALPHA) and _lt(v["c7_chance"], v["c7_asb_lo"]),
-                 tested=trained((v["c7_plateau_asb"], v["c7_runs_asb"])))),
-        ("ASB's level F1 (0.26) is meaningful",
-         f"ASB mean F1 {v['c4_asb']:.2f}; always {majority_level} {v['c4_const']:.2f}, random guessing "
-         f"{v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})"
-         + (f"; {v['c4_improving']:.0f} of {v['c4_runs']:.0f} level runs still improving when the epoch cap ended "
-            "them" if finite(v.get("c4_improving")) and v["c4_improving"] > 0 else ""),
-         reading(_lt(v["c4_rand_p95"], v["c4_asb"]), tested=trained((v["c4_plateau"], v["c4_runs"])))),
-        ("Challenge score 0.5132 (Phase I), 0.4213 (Phase II)",
-         f"Phase I {v['c5_p1']:.4f}, {p2}; always neutral {v['c5_neutral']:.4f}",
-         reading(_lt(v["c5_p1"], v["c5_neutral"] - 0.05), _lt(v["c5_p1"], v["c5_neutral"]))),
-        ("SE weights select emotion-related regions",
-         f"top regions overlap EBR {v['c6_overlap']:.0f} (chance {v['c6_expected']:.1f}, p = {v['c6_p']:.2f}); "
-         f"seed-to-seed Spearman {v['c6_stab']:.2f}; vs integrated gradients {v['c8_se_ig']:.2f}",
-         reading(_lt(v["c6_p"], ALPHA) and _lt(0.5, v["c6_stab"]) and _lt(0.5, v["c8_se_ig"]),
-                 _lt(0.5, v["c6_stab"]) or _lt(0.5, v["c8_se_ig"]))),
-    ]
-    return pd.DataFrame(rows, columns=["the paper's claim", "this book (data above)", "reading"])
+    found = f"Phase I {v['c5_p1']:.4f}, {p2}; always neutral {v['c5_neutral']:.4f}"
+    if o.direction < 0:
+        return found, NOT_SUPPORTED, "the submission ranks worse than always \"neutral, 0\"" + (
+            f", even though {o.reason}" if o.reason else "")
+    if o.direction > 0:
+        if -c.estimate >= SCORE_MARGIN:
+            return found, SUPPORTED, f"better than always \"neutral, 0\" by {-c.estimate:.3f} over seeds"
+        return found, PARTLY, f"better than always \"neutral, 0\", by {-c.estimate:.3f} (less than {SCORE_MARGIN})"
+    return found, NOT_RESOLVED, o.reason
 
+
+def maps_claim(ev: Evidence) -> tuple[str, str, str]:
+    """Claim 5, "SE weights select emotion-related regions", read from the maps of chapter 3's ASB runs
+    (chapter 6) and their agreement with integrated gradients (chapter 8): not resolved unless every ASB
+    run trained and finished and there are at least two seeds (the maps' stability needs two); supported
+    when the top regions overlap the EBR set beyond chance (hypergeometric p < :data:`ALPHA` for the
+    seed-averaged map and for most seeds' maps), the seeds' maps agree (Spearman > :data:`AGREEMENT`) and
+    so do SE weights and integrated gradients; partly when the overlap holds and one of the two
+    agreements does; not supported otherwise."""
+    v = ev.values
+    found = (f"top regions overlap EBR {v['c6_overlap']:.0f} (chance {v['c6_expected']:.1f}, p = {v['c6_p']:.2f}; "
+             f"beyond chance for {v['c6_seeds_overlap']:.0f} of {v['c6_seeds']:.0f} seeds' maps); seed-to-seed "
+             f"Spearman {v['c6_stab']:.2f}; vs integrated gradients {v['c8_se_ig']:.2f}")
+    gate = ev.gate("03_class_task", "asb")
+    if not gate.passed:
+        return found, NOT_RESOLVED, gate.reason()
+    if not (finite(v["c6_seeds"]) and v["c6_seeds"] >= 2):
+        return found, NOT_RESOLVED, "one seed: the maps' stability is unknown"
+    overlap = (finite(v["c6_p"]) and v["c6_p"] < ALPHA and finite(v["c6_seeds_overlap"])
+               and 2 * v["c6_seeds_overlap"] > v["c6_seeds"])
+    stable = finite(v["c6_stab"]) and v["c6_stab"] > AGREEMENT
+    agree = finite(v["c8_se_ig"]) and v["c8_se_ig"] > AGREEMENT
+    if overlap and stable and agree:
+        return found, SUPPORTED, "overlap beyond chance, stable over seeds, and in agreement with attribution"
+    if overlap and (stable or agree):
+        return found, PARTLY, "overlap beyond chance, but " + ("not in agreement with attribution" if stable
+                                                              else "not stable over seeds")
+    return found, NOT_SUPPORTED, ("the top regions do not overlap EBR beyond chance for most seeds" if not overlap
+                                  else "neither stable over seeds nor in agreement with attribution")
+
+
+CLAIMS = ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47)",
+          "ASB decodes valence (0.73 on the paper's split)",
+          "ASB's level F1 (0.26) is meaningful",
+          "Challenge score 0.5132 (Phase I), 0.4213 (Phase II)",
+          "SE weights select emotion-related regions")
+
+
+def claims(ev: Evidence, majority_level="?") -> pd.DataFrame:
+    """The verdict table: the paper's claim, what this book found, the reading and why (see each claim's
+    function: :func:`asb_claim`, :func:`decodes_claim`, :func:`level_claim`, :func:`score_claim`,
+    :func:`maps_claim`)."""
+    rows = [asb_claim(ev), decodes_claim(ev), level_claim(ev, majority_level), score_claim(ev), maps_claim(ev)]
+    return pd.DataFrame([(claim, *row) for claim, row in zip(CLAIMS, rows)],
+                        columns=["the paper's claim", "this book (data above)", "reading", "why"])
+
+
+# --------------------------------------------------------------------------- sentences
 
 def rating_text(v: dict) -> str:
     """The rating rule's result (chapter 9) in one or two sentences, saying so when the 9-way models it
@@ -200,27 +426,23 @@ def rating_text(v: dict) -> str:
     text = (f"On held-out participants, a class-aware rating built on a model's class predictions scores "
             f"{v['c9_aware']:.4f}, against {v['c9_model9']:.4f} for a separate 9-way rating model of the same "
             "architecture, the paper's rule (chapter 9 says which model).")
-    if not trained((v["c9_plateau"], v["c9_runs"])):
+    if not (finite(v["c9_plateau"]) and finite(v["c9_runs"]) and v["c9_runs"] > 0 and v["c9_plateau"] == 0):
         text += (f" But {v['c9_plateau']:.0f} of {v['c9_runs']:.0f} of those 9-way models kept a checkpoint on "
                  "their plateau: the rule beats a 9-way model that has not learned at this budget, and "
                  "whether it beats a trained one is not tested here.")
     return text
 
 
-def training_text(v: dict) -> str:
-    """Two sentences on how many runs kept a checkpoint on their plateau, and how many the epoch cap
-    ended while they were still improving."""
-    return (f"On the paper's split {v['c3_plateau']:.0f} of {v['c3_runs']:.0f} class-task runs and "
-            f"{v['c4_plateau']:.0f} of {v['c4_runs']:.0f} level-task runs kept a checkpoint inside their "
-            f"validation plateau; on held-out participants ASB {v['c7_plateau_asb']:.0f} of "
-            f"{v['c7_runs_asb']:.0f} fold runs, Vanilla {v['c7_plateau_vanilla']:.0f} of "
-            f"{v['c7_runs_vanilla']:.0f}, EBR {v['c7_plateau_ebr']:.0f} of {v['c7_runs_ebr']:.0f}. A claim is "
-            "judged only on models of which at most half did. The epoch cap ended "
-            f"{v['c3_improving']:.0f} of {v['c3_runs']:.0f} class-task and {v['c4_improving']:.0f} of "
-            f"{v['c4_runs']:.0f} level-task runs on the paper's split, and ASB {v['c7_improving_asb']:.0f}, "
-            f"Vanilla {v['c7_improving_vanilla']:.0f} and EBR {v['c7_improving_ebr']:.0f} of their held-out fold "
-            "runs, while they were still improving; two methods are not ranked when the one that loses had more "
-            "than half of its runs cut off so.")
+def training_text(ev: Evidence) -> str:
+    """How many of the paper models' runs kept a checkpoint on their plateau and how many the epoch cap
+    ended while still improving, chapter by chapter."""
+    parts = []
+    for chapter in ("03_class_task", "04_level_task", "07_held_out"):
+        gs = [ev.gate(chapter, m) for m in PAPER_METHODS]
+        parts.append(f"{WHERE[chapter]}: " + ", ".join(
+            f"{NAMES[g.method]} {g.on_plateau} and {g.still_improving} of {g.runs}" for g in gs))
+    return ("Runs that kept a checkpoint on their plateau, and runs the epoch cap ended while still improving: "
+            + "; ".join(parts) + ". A comparison ranks two methods only when none of their runs did either.")
 
 
 def recovery_text(v: dict) -> str:

@@ -19,6 +19,9 @@ def test_glue_budget_records_the_profiles_budget_and_seeds(tmp_path):
                                                                  budget["patience"])
     n = PROFILES["full"]["seeds"]["class"]
     assert seeds == list(range(4, 4 + n)) and r["n_seeds"] == n
+    assert r["arming_text"] == (f"after {budget['min_epochs']:,} epochs, or {budget['after_exit']} epochs after the "
+                                "run's own plateau exit once its best checkpoint is past that exit, whichever comes "
+                                "first")
 
 
 

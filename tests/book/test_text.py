@@ -60,8 +60,10 @@ def test_protocol_search_and_ensemble_sentences():
     assert "not above that accuracy" in text.search_reference_text(0.5, True)
     assert "above that accuracy" in text.search_reference_text(0.7, True)
     assert "surrogate's" in text.search_reference_text(0.7, False)
-    assert text.level9_caveat(4, 4).startswith("These 9-way models kept checkpoints on their plateau")
-    assert text.level9_caveat(1, 3).startswith("1 of these 3 9-way models") and text.level9_caveat(1, 3)  # never empty
+    assert text.level9_caveat(4, 4).startswith("4 of these 4 9-way models kept checkpoints on their plateau")
+    assert text.level9_caveat(1, 3).startswith("1 of these 3 9-way models kept")  # one is enough to shut the gate
+    assert text.level9_caveat(0, 3).startswith("None of these 3 9-way models") and "not tested" in \
+        text.level9_caveat(0, 0)
     assert text.ensemble_choice_text("single", {}) == "it is the single model itself"
     flip = {"p": 0.04, "mean_difference": 0.05}
     assert "p = 0.040 (mean difference +0.050)" in text.ensemble_choice_text("folds", flip)

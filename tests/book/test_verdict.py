@@ -1,173 +1,391 @@
-"""The verdict's rules (fmriemo.verdict) on values where the right reading is known."""
+"""The verdict's rules (fmriemo.book.verdict) on evidence where the right reading is known: one designed case
+per row of the decision table and per way a claim can read, the boundaries of every gate, and a property
+test over random evidence."""
 import math
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fmriemo.book import verdict
+from fmriemo.book.verdict import NOT_RESOLVED, NOT_SUPPORTED, PARTLY, SUPPORTED, Gate
+from fmriemo.evaluation.statistics import Comparison
 
 NAN = float("nan")
 
 
-def strong() -> dict:
-    """Values under which every claim is supported and every model left its plateau."""
-    v = {"c3_asb": 0.7, "c3_van": 0.5, "c3_ebr": 0.45, "c3_seeds": 3, "c3_plateau": 0, "c3_runs": 9,
-         "c4_asb": 0.3, "c4_const": 0.05, "c4_rand": 0.1, "c4_rand_p95": 0.18, "c4_plateau": 0, "c4_runs": 3,
-         "c5_p1": 0.45, "c5_p2": 0.40, "c5_neutral": 0.68,
-         "c6_overlap": 8, "c6_expected": 2.6, "c6_p": 0.001, "c6_stab": 0.8,
-         "c7_asb": 0.6, "c7_asb_lo": 0.5, "c7_asb_hi": 0.7, "c7_van": 0.4, "c7_ebr": 0.4, "c7_chance": 1 / 3,
-         "c7_p_av": 0.01, "c7_p_ae": 0.01, "c7_perm_asb": 0.001, "c8_se_ig": 0.7,
+def comp(a, b, estimate, lo, hi, seeds_a=3, seeds_b=3, diffs=None, higher_is_better=True, measure="accuracy"):
+    diffs = diffs if diffs is not None else (estimate,) * max(seeds_a, 1)
+    return Comparison(a=a, b=b, measure=measure, estimate=estimate, lo=lo, hi=hi, seeds_a=seeds_a, seeds_b=seeds_b,
+                      seed_differences=tuple(diffs), higher_is_better=higher_is_better)
+
+
+def values() -> dict:
+    v = {"c3_asb": 0.7, "c3_van": 0.5, "c3_ebr": 0.45, "c3_wins": 3, "c3_seeds": 3, "c3_asb_lo": 0.5,
+         "c3_asb_hi": 0.8, "c4_asb": 0.3, "c4_const": 0.05, "c4_rand": 0.1, "c4_rand_p95": 0.18,
+         "c5_p1": 0.45, "c5_p2": 0.40, "c5_neutral": 0.68, "c5_p2_cf": NAN, "c5_p2_cf_lo": NAN, "c5_p2_cf_hi": NAN,
+         "c6_overlap": 8, "c6_expected": 2.6, "c6_p": 0.001, "c6_stab": 0.8, "c6_seeds": 3, "c6_seeds_overlap": 3,
+         "c6_class_corr": 0.9, "c7_asb": 0.6, "c7_asb_lo": 0.5, "c7_asb_hi": 0.7, "c7_van": 0.4, "c7_ebr": 0.4,
+         "c7_chance": 1 / 3, "c7_perm_asb": 0.001, "c7_logreg": 0.5, "c7_compact": 0.55, "c7_perm_logreg": 0.01,
+         "c7_seeds": 3, "c8_se_ig": 0.7, "c8_se_occ": 0.6, "c8_auc_se": 0.8, "c8_auc_ig": 0.6, "c8_stab_se": 0.8,
          "c9_aware": 0.43, "c9_model9": 0.55, "c9_plateau": 0, "c9_runs": 3}
-    for m in ("asb", "vanilla", "ebr"):
-        v[f"c7_plateau_{m}"], v[f"c7_runs_{m}"], v[f"c7_improving_{m}"] = 0, 3, 0
-        v[f"c3_improving_{m}"], v[f"c3_runs_{m}"] = 0, 3
-    v.update({"c7_d_av": 0.12, "c7_d_ae": 0.15, "c3_improving": 0, "c4_improving": 0,
-              "c3_min_asb": 0.65, "c3_max_asb": 0.75, "c3_min_vanilla": 0.45, "c3_max_vanilla": 0.55,
-              "c3_min_ebr": 0.40, "c3_max_ebr": 0.50})
+    assert set(v) == set(verdict.SOURCES)
     return v
 
 
-def readings(v):
-    return verdict.claims(v)["reading"].tolist()
+def strong() -> verdict.Evidence:
+    """Evidence under which every claim is supported and every run trained and finished."""
+    c = {("07_held_out", "asb", "vanilla"): comp("asb", "vanilla", 0.12, 0.05, 0.2),
+         ("07_held_out", "asb", "ebr"): comp("asb", "ebr", 0.15, 0.08, 0.22),
+         ("03_class_task", "asb", "vanilla"): comp("asb", "vanilla", 0.2, 0.05, 0.35, measure="macro F1"),
+         ("03_class_task", "asb", "ebr"): comp("asb", "ebr", 0.25, 0.1, 0.4, measure="macro F1"),
+         ("07_held_out", "asb", "chance"): comp("asb", "chance", 0.27, 0.15, 0.35, seeds_b=0),
+         ("04_level_task", "asb", "random guessing"): comp("asb", "random guessing", 0.2, 0.1, 0.3, seeds_b=0),
+         ("05_challenge", "asb", "always neutral"): comp("asb", "always neutral", -0.2, -0.3, -0.1, seeds_b=0,
+                                                         higher_is_better=False)}
+    g = {(ch, m): Gate(m, verdict.WHERE[ch], 9 if ch == "07_held_out" else 3, 0, 0)
+         for ch in ("03_class_task", "04_level_task", "07_held_out") for m in verdict.PAPER_METHODS}
+    return verdict.Evidence(values(), c, g)
+
+
+def with_comparison(ev, key, **changes):
+    old = ev.comparisons[key]
+    fields = {f: getattr(old, f) for f in Comparison.__dataclass_fields__}
+    fields.update(changes)
+    ev.comparisons[key] = Comparison(**fields)
+    return ev
+
+
+def with_gate(ev, chapter, method, **changes):
+    old = ev.gate(chapter, method)
+    ev.gates[(chapter, method)] = Gate(method, old.where, changes.get("runs", old.runs),
+                                       changes.get("on_plateau", old.on_plateau),
+                                       changes.get("still_improving", old.still_improving))
+    return ev
+
+
+def readings(ev):
+    return verdict.claims(ev)["reading"].tolist()
+
+
+HELD_AV = ("07_held_out", "asb", "vanilla")
+HELD_AE = ("07_held_out", "asb", "ebr")
+PAPER_AV = ("03_class_task", "asb", "vanilla")
+PAPER_AE = ("03_class_task", "asb", "ebr")
+CHANCE = ("07_held_out", "asb", "chance")
+RANDOM = ("04_level_task", "asb", "random guessing")
+NEUTRAL = ("05_challenge", "asb", "always neutral")
 
 
 @pytest.mark.conclusions
 def test_everything_supported():
-    assert readings(strong()) == ["supported"] * 5
+    ev = strong()
+    assert readings(ev) == [SUPPORTED] * 5
+    table = verdict.decision_table(ev)
+    assert len(table) == len(verdict.RULES)
+    assert table["outcome"].tolist()[:6] == ["ASB higher"] * 6 and table["outcome"].iloc[6] == "ASB lower score"
+
+
+# --------------------------------------------------------------------------- rank: one rule at a time
+
+@pytest.mark.conclusions
+def test_rank_needs_an_interval_that_excludes_zero():
+    assert verdict.evidence_direction(comp("asb", "vanilla", 0.05, 0.001, 0.1)).direction == 1
+    assert verdict.evidence_direction(comp("asb", "vanilla", -0.05, -0.1, -0.001)).direction == -1
+    at_zero = verdict.evidence_direction(comp("asb", "vanilla", 0.05, 0.0, 0.1))  # strict: lo must be > 0
+    assert at_zero.direction == 0 and "includes zero" in at_zero.reason
+    assert verdict.evidence_direction(comp("asb", "vanilla", -0.05, -0.1, 0.0)).direction == 0
+    assert verdict.evidence_direction(comp("asb", "vanilla", 0.05, NAN, 0.1)).reason == "not computed"
 
 
 @pytest.mark.conclusions
-@pytest.mark.parametrize("key,value,claim,expected", [
-    ("c7_p_av", 0.2, 0, "partly supported"),               # paper split still favours ASB
-    ("c7_asb", 0.39, 0, "partly supported"),               # not the best on new participants
-    ("c7_perm_asb", 0.2, 1, "not supported here"),
-    ("c7_asb_lo", 0.30, 1, "not supported here"),          # interval reaches chance
-    ("c4_asb", 0.18, 2, "not supported here"),             # not above the 95th percentile (strict)
-    ("c5_p1", 0.65, 3, "partly supported"),                # better than neutral, by less than 0.05
-    ("c5_p1", 0.70, 3, "not supported here"),
-    ("c6_p", 0.2, 4, "partly supported"),
-    ("c8_se_ig", NAN, 4, "supported"),                     # stability alone... still needs all three:
+def test_rank_needs_two_seeds_of_every_trained_model():
+    one = verdict.evidence_direction(comp("asb", "vanilla", 0.1, 0.05, 0.2, seeds_a=1))
+    assert one.direction == 0 and one.reason.startswith("one seed (ASB)")
+    assert "Vanilla" in verdict.evidence_direction(comp("asb", "vanilla", 0.1, 0.05, 0.2, seeds_b=1)).reason
+    assert verdict.evidence_direction(comp("asb", "vanilla", 0.1, 0.05, 0.2, seeds_a=2, seeds_b=2)).direction == 1
+    # a fixed level or a deterministic baseline has no seeds (0): only a's count
+    assert verdict.evidence_direction(comp("asb", "chance", 0.1, 0.05, 0.2, seeds_b=0)).direction == 1
+    # one seed also stops evidence against: a re-run could flip it
+    assert verdict.rank(comp("asb", "vanilla", -0.1, -0.2, -0.05, seeds_a=1)).direction == 0
+
+
+@pytest.mark.conclusions
+def test_rank_needs_the_sign_to_hold_for_most_seeds():
+    # 2 of 3 agree: most; 1 of 2: half, not most; 2 of 4: half
+    assert verdict.evidence_direction(comp("asb", "vanilla", 0.1, 0.01, 0.2, diffs=(0.2, 0.15, -0.05))).direction == 1
+    half = verdict.evidence_direction(comp("asb", "vanilla", 0.1, 0.01, 0.2, seeds_a=2, seeds_b=2,
+                                           diffs=(0.25, -0.05)))
+    assert half.direction == 0 and "1 of 2" in half.reason
+    assert verdict.evidence_direction(comp("asb", "vanilla", 0.1, 0.01, 0.2, diffs=(0.2, 0.2, -0.1, -0.1))
+                                      ).direction == 0
+
+
+@pytest.mark.conclusions
+def test_lower_is_better_flips_the_direction():
+    better = comp("asb", "always neutral", -0.2, -0.3, -0.1, seeds_b=0, higher_is_better=False)
+    worse = comp("asb", "always neutral", 0.2, 0.1, 0.3, seeds_b=0, higher_is_better=False)
+    assert verdict.evidence_direction(better).direction == 1 and verdict.evidence_direction(worse).direction == -1
+
+
+@pytest.mark.conclusions
+@pytest.mark.parametrize("plateau,capped,runs,open_", [(0, 0, 9, True), (1, 0, 9, False), (0, 1, 9, False),
+                                                      (0, 0, 0, False), (9, 9, 9, False)])
+def test_a_gate_opens_only_when_every_run_trained_and_finished(plateau, capped, runs, open_):
+    g = Gate("vanilla", "new participants", runs, plateau, capped)
+    assert g.passed is open_ and (g.reason() == "") is open_
+    out = verdict.rank(comp("asb", "vanilla", 0.1, 0.05, 0.2), [Gate("asb", "x", 9, 0, 0), g])
+    assert out.direction == (1 if open_ else 0)
+
+
+@pytest.mark.conclusions
+def test_every_gate_must_be_open_not_any():
+    shut = Gate("asb", "new participants", 9, 1, 0)
+    fine = Gate("vanilla", "new participants", 9, 0, 0)
+    for gates in ([shut, fine], [fine, shut]):
+        out = verdict.rank(comp("asb", "vanilla", 0.1, 0.05, 0.2), gates)
+        assert out.direction == 0 and "1 of 9 ASB runs (new participants) kept a checkpoint on their plateau" in out.reason
+
+
+@pytest.mark.conclusions
+def test_evidence_against_is_read_before_the_gates():
+    capped = Gate("asb", "new participants", 9, 0, 5)
+    out = verdict.rank(comp("asb", "vanilla", -0.1, -0.2, -0.05), [capped])
+    assert out.direction == -1 and "still improving" in out.reason
+
+
+# --------------------------------------------------------------------------- claims, designed evidence
+
+@pytest.mark.conclusions
+@pytest.mark.parametrize("key,changes,claim,expected", [
+    (HELD_AV, {"lo": -0.01}, 0, PARTLY),                                   # held out vs Vanilla not resolved
+    (HELD_AV, {"lo": -0.2, "hi": -0.05, "estimate": -0.1, "seed_differences": (-0.1,) * 3}, 0, NOT_SUPPORTED),
+    (PAPER_AE, {"lo": -0.3, "hi": -0.01, "estimate": -0.1, "seed_differences": (-0.1,) * 3}, 0, NOT_SUPPORTED),
+    (HELD_AE, {"seeds_a": 1}, 0, PARTLY),
+    (CHANCE, {"lo": -0.01}, 1, NOT_RESOLVED),
+    (CHANCE, {"lo": -0.2, "hi": -0.05, "estimate": -0.1, "seed_differences": (-0.1,) * 3}, 1, NOT_SUPPORTED),
+    (RANDOM, {"lo": -0.05}, 2, NOT_RESOLVED),
+    (RANDOM, {"seeds_a": 1, "seed_differences": (0.2,)}, 2, NOT_RESOLVED),
+    (RANDOM, {"lo": -0.3, "hi": -0.1, "estimate": -0.2, "seed_differences": (-0.2,) * 3}, 2, NOT_SUPPORTED),
+    (NEUTRAL, {"estimate": -0.03, "lo": -0.05, "hi": -0.01, "seed_differences": (-0.03,) * 3}, 3, PARTLY),
+    (NEUTRAL, {"hi": 0.01}, 3, NOT_RESOLVED),
+    (NEUTRAL, {"estimate": 0.1, "lo": 0.05, "hi": 0.2, "seed_differences": (0.1,) * 3}, 3, NOT_SUPPORTED),
 ])
-def test_single_failures(key, value, claim, expected):
-    v = strong()
-    v[key] = value
-    if key == "c8_se_ig":  # a missing agreement value must not support the full claim
-        assert readings(v)[claim] == "partly supported"
-        return
-    assert readings(v)[claim] == expected
+def test_one_comparison_changed(key, changes, claim, expected):
+    ev = with_comparison(strong(), key, **changes)
+    r = readings(ev)
+    assert r[claim] == expected
+    assert all(x == SUPPORTED for i, x in enumerate(r) if i != claim)
 
 
 @pytest.mark.conclusions
-def test_models_on_their_plateau_are_not_judged():
-    v = strong()
-    v["c3_plateau"] = 5  # 5 of 9 paper-split runs kept a checkpoint on their plateau
-    assert readings(v)[0] == verdict.UNTESTED
-    v = strong()
-    v["c7_plateau_asb"] = 2  # 2 of 3 held-out ASB runs
-    r = readings(v)
-    assert r[0] == verdict.UNTESTED and r[1] == verdict.UNTESTED and r[2] == "supported"
-    v = strong()
-    v["c4_runs"] = NAN  # chapter 4 not executed: nothing to judge the level claim on
-    assert readings(v)[2] == verdict.UNTESTED
-    v = strong()
-    v["c4_plateau"] = 2  # 2 of 3: more than half
-    assert readings(v)[2] == verdict.UNTESTED
+def test_claim_one_without_any_ranking_is_not_resolved_with_every_reason():
+    ev = strong()
+    for key in (HELD_AV, HELD_AE, PAPER_AV, PAPER_AE):
+        with_comparison(ev, key, lo=-0.05)
+    found, reading, why = verdict.asb_claim(ev)
+    assert reading == NOT_RESOLVED and why.count("includes zero") == 4
+    assert "ASB - Vanilla +0.120" in found
 
 
 @pytest.mark.conclusions
-def test_missing_values_never_support_a_claim():
-    v = {k: NAN for k in strong()}
-    r = readings(v)
-    assert "supported" not in r and "partly supported" not in r
-    assert "nan" in verdict.claims(v)["this book (data above)"].iloc[0]  # shown, not hidden
-    assert "Phase II not scored here" in verdict.claims(v)["this book (data above)"].iloc[3]
+def test_claim_one_on_the_paper_split_alone_is_partly():
+    ev = strong()
+    for key in (HELD_AV, HELD_AE):
+        with_comparison(ev, key, lo=-0.05)
+    assert verdict.asb_claim(ev)[1] == PARTLY
+
+
+@pytest.mark.conclusions
+def test_claims_are_gated_method_by_method():
+    # a Vanilla run still improving in chapter 7 stops the held-out ranking against Vanilla only
+    ev = with_gate(strong(), "07_held_out", "vanilla", still_improving=1)
+    assert readings(ev) == [PARTLY, SUPPORTED, SUPPORTED, SUPPORTED, SUPPORTED]
+    # an ASB held-out run on its plateau stops claims 1 (held out) and 2
+    ev = with_gate(strong(), "07_held_out", "asb", on_plateau=1)
+    assert readings(ev)[:2] == [PARTLY, NOT_RESOLVED]
+    # every level run of ASB capped: claim 3 not resolved (the real data's full profile)
+    ev = with_gate(strong(), "04_level_task", "asb", still_improving=3)
+    found, reading, why = verdict.level_claim(ev)
+    assert reading == NOT_RESOLVED and "3 of 3 ASB runs (paper's split, level) were still improving" in why
+    # chapter 3's ASB runs gate Phase I (claim 4) and the maps (claim 5)
+    ev = with_gate(strong(), "03_class_task", "asb", on_plateau=1)
+    assert readings(ev) == [SUPPORTED, SUPPORTED, SUPPORTED, NOT_RESOLVED, NOT_RESOLVED]
+    # an EBR paper-split run capped changes nothing once the held-out comparisons rank
+    ev = with_gate(strong(), "03_class_task", "ebr", still_improving=1)
+    assert readings(ev)[0] == SUPPORTED
+    # chapter 4 not executed: no runs, so nothing to rank the level claim on
+    ev = strong()
+    del ev.gates[("04_level_task", "asb")]
+    assert readings(ev)[2] == NOT_RESOLVED
+
+
+@pytest.mark.conclusions
+def test_a_significant_difference_against_asb_is_read_as_such_even_when_capped():
+    """The real data's case: on new participants ASB significantly worse than Vanilla; the old rules hid it as
+    "not ranked" when ASB's runs were still improving at the cap."""
+    ev = with_comparison(strong(), HELD_AV, estimate=-0.07, lo=-0.12, hi=-0.02, seed_differences=(-0.1, -0.05, 0.01))
+    with_gate(ev, "07_held_out", "asb", still_improving=6)
+    found, reading, why = verdict.asb_claim(ev)
+    assert reading == NOT_SUPPORTED
+    assert "ASB ranks below Vanilla (new participants), even though 6 of 9 ASB runs" in why
+
+
+@pytest.mark.conclusions
+def test_claim_two_needs_the_permutation_test_too():
+    ev = strong()
+    ev.values["c7_perm_asb"] = 0.05  # not below 0.05
+    assert verdict.decodes_claim(ev)[1] == NOT_RESOLVED
+    ev.values["c7_perm_asb"] = NAN
+    assert verdict.decodes_claim(ev)[1] == NOT_RESOLVED
+
+
+@pytest.mark.conclusions
+def test_claim_four_margin_boundary():
+    ev = with_comparison(strong(), NEUTRAL, estimate=-verdict.SCORE_MARGIN)
+    assert verdict.score_claim(ev)[1] == SUPPORTED  # at least the margin
+    ev = with_comparison(strong(), NEUTRAL, estimate=-verdict.SCORE_MARGIN + 1e-9)
+    assert verdict.score_claim(ev)[1] == PARTLY
+
+
+@pytest.mark.conclusions
+@pytest.mark.parametrize("changes,expected", [
+    ({"c6_p": 0.2}, NOT_SUPPORTED),
+    ({"c6_p": verdict.ALPHA}, NOT_SUPPORTED),                  # strict: p must be below alpha
+    ({"c6_seeds_overlap": 1}, NOT_SUPPORTED),                  # 1 of 3 seeds' maps overlap: not most
+    ({"c6_stab": 0.5}, PARTLY),                                # strict: above 0.5
+    ({"c8_se_ig": NAN}, PARTLY),                               # a missing agreement never supports
+    ({"c6_stab": 0.4, "c8_se_ig": 0.4}, NOT_SUPPORTED),
+    ({"c6_seeds": 1, "c6_seeds_overlap": 1}, NOT_RESOLVED),   # one seed: stability unknown
+])
+def test_maps_claim(changes, expected):
+    ev = strong()
+    ev.values.update(changes)
+    assert verdict.maps_claim(ev)[1] == expected
+
+
+@pytest.mark.conclusions
+def test_missing_evidence_never_supports_a_claim():
+    ev = verdict.Evidence({k: NAN for k in values()}, {}, {})
+    table = verdict.claims(ev)
+    assert set(table["reading"]) <= {NOT_RESOLVED, NOT_SUPPORTED}
+    assert SUPPORTED not in table["reading"].tolist() and PARTLY not in table["reading"].tolist()
+    assert "nan" in table["this book (data above)"].iloc[1]  # shown, not hidden
+    assert "Phase II not scored here" in table["this book (data above)"].iloc[3]
+    assert "recorded no comparison" in verdict.decision_table(ev)["outcome"].iloc[0]
 
 
 def test_phase2_from_released_labels_only_is_named_an_estimate():
-    v = {**strong(), "c5_p2": NAN, "c5_p2_cf": 0.41, "c5_p2_cf_lo": 0.3, "c5_p2_cf_hi": 0.52}
-    text = verdict.claims(v)["this book (data above)"].iloc[3]
+    ev = strong()
+    ev.values.update({"c5_p2": NAN, "c5_p2_cf": 0.41, "c5_p2_cf_lo": 0.3, "c5_p2_cf_hi": 0.52})
+    text = verdict.claims(ev)["this book (data above)"].iloc[3]
     assert "Phase II estimated 0.4100 (0.300-0.520) by cross-fitting on the released trials" in text
-    assert "Phase II 0.4000" in verdict.claims(strong())["this book (data above)"].iloc[3]  # scored where it can be
+    assert "Phase II 0.4000" in verdict.claims(strong())["this book (data above)"].iloc[3]
+
+
+# --------------------------------------------------------------------------- a property of the rules
+
+def _comparisons():
+    num = st.floats(-1, 1, allow_nan=False)
+
+    @st.composite
+    def one(draw, a, b, lower_better=False):
+        lo, hi = sorted((draw(num), draw(num)))
+        estimate = lo + draw(st.floats(0, 1)) * (hi - lo) if draw(st.booleans()) else draw(num)
+        seeds_a = draw(st.integers(1, 5))
+        seeds_b = 0 if b in ("chance", "random guessing", "always neutral") else draw(st.integers(1, 5))
+        diffs = tuple(draw(st.lists(num, min_size=seeds_a, max_size=seeds_a * max(seeds_b, 1))))
+        return Comparison(a=a, b=b, measure="m", estimate=estimate, lo=lo, hi=hi, seeds_a=seeds_a, seeds_b=seeds_b,
+                          seed_differences=diffs, higher_is_better=not lower_better)
+
+    return st.fixed_dictionaries({key: one(key[1], key[2], key == NEUTRAL)
+                                  for key in (HELD_AV, HELD_AE, PAPER_AV, PAPER_AE, CHANCE, RANDOM, NEUTRAL)})
+
+
+def _gates():
+    counts = st.tuples(st.integers(0, 9), st.integers(0, 2), st.integers(0, 2))
+    return st.fixed_dictionaries({(ch, m): counts for ch in ("03_class_task", "04_level_task", "07_held_out")
+                                  for m in verdict.PAPER_METHODS})
 
 
 @pytest.mark.conclusions
-def test_trained_rule_boundaries():
-    assert verdict.trained((1, 2)) and not verdict.trained((2, 3)) and not verdict.trained((0, 0))
-    assert verdict.trained() and not verdict.trained((NAN, 3))
-    assert "3 of 9" in verdict.training_text({**strong(), "c3_plateau": 3}) and math.isfinite(strong()["c3_runs"])
+@settings(max_examples=300, deadline=None)
+@given(_comparisons(), _gates(), st.floats(0, 0.2), st.floats(0, 1), st.integers(1, 4))
+def test_no_reading_rests_on_an_interval_that_includes_zero(comps, gates, perm_p, stab, seeds):
+    g = {k: Gate(k[1], verdict.WHERE[k[0]], n, min(p, n), min(c, n)) for k, (n, p, c) in gates.items()}
+    v = values()
+    v.update({"c7_perm_asb": perm_p, "c6_stab": stab, "c6_seeds": seeds, "c6_seeds_overlap": seeds})
+    ev = verdict.Evidence(v, comps, g)
+    r = verdict.claims(ev)["reading"].tolist()
+    table = verdict.decision_table(ev)
+
+    def zero_in(key):
+        c = comps[key]
+        return c.lo <= 0 <= c.hi
+
+    for (claim, ch, a, b, _), outcome in zip(verdict.RULES, table["outcome"]):
+        if zero_in((ch, a, b)):
+            assert outcome.startswith("not resolved")
+    if r[0] == SUPPORTED:
+        assert not zero_in(HELD_AV) and not zero_in(HELD_AE)
+    for claim, key in ((1, CHANCE), (2, RANDOM), (3, NEUTRAL)):
+        if r[claim] in (SUPPORTED, PARTLY, NOT_SUPPORTED):
+            assert not zero_in(key)
+    if r[0] == NOT_SUPPORTED:
+        assert any(not zero_in(k) for k in (HELD_AV, HELD_AE, PAPER_AV, PAPER_AE))
 
 
-def test_rating_text_says_when_the_9way_models_never_learned():
-    v = strong()
-    assert "0.4300, against 0.5500" in verdict.rating_text(v) and "plateau" not in verdict.rating_text(v)
-    v["c9_plateau"] = 2
-    assert "2 of 3 of those 9-way models kept a checkpoint on their plateau" in verdict.rating_text(v)
+# --------------------------------------------------------------------------- reading the chapters' results
 
+def test_gather_reads_comparisons_gates_and_values():
+    from fmriemo.evaluation.statistics import comparison_table
 
-def test_verdict_collect_reads_every_source():
-    chapters = {c: {} for c in verdict.CHAPTERS}
+    class Found(dict):
+        def __init__(self, values, tables):
+            super().__init__(values)
+            self.tables = tables
+
+        def table(self, name):
+            return self.tables[name]
+
+    v = values()
+    per_chapter = {c: {} for c in verdict.CHAPTERS}
     for key, (chapter, name) in verdict.SOURCES.items():
-        chapters[chapter][name] = 0.25 if key != "c8_auc_se" else None
-    v = verdict.collect(chapters)
-    assert set(v) == set(verdict.SOURCES) and v["c3_asb"] == 0.25 and math.isnan(v["c8_auc_se"])
-    assert {c for c, _ in verdict.SOURCES.values()} | {"01_data"} == set(verdict.CHAPTERS)  # 01: the data name
-    del chapters["07_held_out"]["acc_ebr"]
+        per_chapter[chapter][name] = v[key]
+    runs3 = pd.DataFrame({"method": ["asb", "asb", "vanilla"], "seed": [0, 1, 0], "on_plateau": [False, True, False],
+                          "still_improving": [True, False, False]})
+    plateau7 = pd.DataFrame({"index": ["asb", "compact"], "runs": [9, 9], "on_plateau": [2, 0],
+                             "still_improving": [0, 0]})
+    held = comparison_table([strong().comparisons[HELD_AV]])
+    found = {c: Found(per_chapter[c], {}) for c in verdict.CHAPTERS}
+    found["03_class_task"].tables = {"runs": runs3}
+    found["07_held_out"].tables = {"plateau": plateau7, "comparisons": held}
+    ev = verdict.gather(found)
+    assert ev.gate("03_class_task", "asb") == Gate("asb", "paper's split, class", 2, 1, 1)
+    assert ev.gate("07_held_out", "asb").on_plateau == 2 and ev.gate("07_held_out", "ebr").runs == 0
+    back, made = ev.comparison(*HELD_AV), strong().comparisons[HELD_AV]
+    assert verdict.describe(back) == verdict.describe(made) and back.seed_differences == made.seed_differences
+    assert ev.values["c7_asb"] == v["c7_asb"]
+    del per_chapter["07_held_out"]["acc_ebr"]
     with pytest.raises(KeyError, match="acc_ebr"):
-        verdict.collect(chapters)
-    del chapters["06_brain_maps"]
+        verdict.collect(per_chapter)
+    del per_chapter["06_brain_maps"]
     with pytest.raises(KeyError, match="chapter 06_brain_maps"):
-        verdict.collect(chapters)
+        verdict.collect(per_chapter)
 
 
 def test_the_verdicts_sentences():
-    v = strong()
+    v = values()
     v.update({"c8_auc_se": 0.8, "c8_auc_ig": 0.6, "c6_class_corr": 0.9995})
     assert "AUROC of 0.80 against 0.60" in verdict.recovery_text(v)
     assert verdict.recovery_text({**v, "c8_auc_se": NAN}).startswith("On real data")
     assert verdict.class_corr_text(v) == "more than 0.999"
     assert verdict.class_corr_text({**v, "c6_class_corr": 0.42}) == "at least 0.42"
     assert "surrogate" in verdict.scope_text(True) and "surrogate" not in verdict.scope_text(False)
-
-
-@pytest.mark.conclusions
-def test_a_significant_difference_against_asb_is_read_as_such():
-    """The real data's case: ASB's mean F1 on the paper's split a hair above Vanilla's over two seeds, while
-    on new participants ASB is significantly *worse* than Vanilla (a paired p of 0.03 for -0.07). The rules
-    before this one read the p-value without its sign and the higher mean as "partly supported"."""
-    v = {**strong(), "c3_seeds": 2, "c3_asb": 0.52, "c3_van": 0.51, "c3_ebr": 0.40,
-         "c3_min_asb": 0.45, "c3_max_asb": 0.59, "c3_min_vanilla": 0.42, "c3_max_vanilla": 0.59,
-         "c7_d_av": -0.07, "c7_p_av": 0.03, "c7_d_ae": 0.02, "c7_p_ae": 0.6, "c7_asb": 0.40, "c7_van": 0.47}
-    row = verdict.claims(v).iloc[0]
-    assert row["reading"] == "not supported here"
-    found = row["this book (data above)"]
-    assert "ASB worse than Vanilla -0.07 (p = 0.03)" in found and "ASB vs EBR +0.02 (p = 0.60)" in found
-
-
-@pytest.mark.conclusions
-def test_partly_needs_evidence_beyond_the_spread_over_seeds():
-    """A higher mean over two seeds whose ranges overlap, and nothing significant on new participants, is
-    no evidence: "not supported here" (the old rules said "partly supported")."""
-    v = {**strong(), "c3_seeds": 2, "c3_asb": 0.55, "c3_van": 0.50, "c3_ebr": 0.48,
-         "c3_min_asb": 0.45, "c3_max_asb": 0.65, "c3_min_vanilla": 0.44, "c3_max_vanilla": 0.56,
-         "c3_min_ebr": 0.40, "c3_max_ebr": 0.56, "c7_p_av": 0.4, "c7_p_ae": 0.5, "c7_d_av": 0.02, "c7_d_ae": 0.01}
-    assert readings(v)[0] == "not supported here"
-    # the same means, but every ASB seed above every seed of both others: partly supported
-    apart = {**v, "c3_min_asb": 0.60, "c3_max_vanilla": 0.52, "c3_max_ebr": 0.50}
-    assert verdict.asb_claim(apart)[1] == "partly supported"
-    assert verdict.asb_claim({**apart, "c3_seeds": 1})[1] == "not supported here"  # one seed has no spread
-
-
-@pytest.mark.conclusions
-def test_no_ranking_when_the_loser_was_still_improving_at_the_cap():
-    v = strong()
-    v["c7_improving_vanilla"] = 2  # 2 of Vanilla's 3 held-out runs were cut off while improving
-    found, reading = verdict.asb_claim(v)
-    assert reading == verdict.UNRANKED and "Vanilla was still improving when the epoch cap ended it" in found
-    v = {**strong(), "c7_d_ae": -0.1, "c7_p_ae": 0.01, "c7_improving_asb": 3}  # ASB loses, and ASB was cut off
-    assert verdict.asb_claim(v)[1] == verdict.UNRANKED
-    v["c7_improving_asb"] = 1  # at most half: ranked, and against ASB
-    assert verdict.asb_claim(v)[1] == "not supported here"
-    assert "1 of 3 level runs" not in verdict.claims(strong())["this book (data above)"].iloc[2]
-    assert "2 of 3 level runs still improving" in verdict.claims({**strong(), "c4_improving": 2})[
-        "this book (data above)"].iloc[2]
-    assert "The epoch cap ended 0 of 9 class-task" in verdict.training_text(strong())
-
+    assert "0.4300, against 0.5500" in verdict.rating_text(v) and "plateau" not in verdict.rating_text(v)
+    assert "2 of 3 of those 9-way models" in verdict.rating_text({**v, "c9_plateau": 2})
+    assert "plateau" in verdict.rating_text({**v, "c9_runs": NAN})
+    text = verdict.training_text(with_gate(strong(), "04_level_task", "asb", still_improving=3))
+    assert "paper's split, level: ASB 0 and 3 of 3" in text and "new participants: ASB 0 and 0 of 9" in text
+    assert math.isfinite(v["c3_seeds"])
