@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from .core.threads import share_cores
 from .data.loader import load_challenge
 from .data.source import DEFAULT_SURROGATE_SEED, open_dataset
 from .data.splits import PAPER_SPLIT_SEED, PHASE1_SPLITS
-from .data.surrogate import write_surrogate
+from .data.surrogate import write_surrogate_report
 from .evaluation.calibration import card
 from .evaluation.statistics import metrics_with_intervals
 from .metrics import macro_f1
@@ -160,8 +161,9 @@ def _dataset(a):
 
 
 def _check_cache(a) -> None:
-    """The model cache must be writable before anything is trained into it."""
-    check_writable_dir(cache_root(a.cache_dir), "model cache")
+    """The model cache must be writable before anything is trained into it (checked, not yet made: nothing
+    is written before the data are known to be good)."""
+    check_writable_dir(cache_root(a.cache_dir), "model cache", create=False)
 
 
 # --------------------------------------------------------------------------- commands
@@ -183,14 +185,11 @@ def _cmd_check(a) -> int:
 
 
 def _cmd_surrogate(a) -> int:
-    out = user_path(a.out_dir, "surrogate folder")
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: is a file; expected a folder to write the surrogate data set into")
-    if out.exists() and any(out.iterdir()) and not a.force:
-        raise DataError(f"{out}: folder exists and is not empty (use --force to write into it)")
     seed = DEFAULT_SURROGATE_SEED if a.seed is None else a.seed
-    write_surrogate(out, seed=seed)
-    print(f"wrote surrogate challenge folder (seed {seed}) to {out}")
+    done = write_surrogate_report(a.out_dir, seed=seed, force=a.force)
+    print(f"wrote surrogate challenge folder (seed {seed}) to {done.folder}")
+    if done.untouched:
+        print(f"left untouched (not the surrogate's): {', '.join(done.untouched)}")
     return 0
 
 
@@ -246,7 +245,7 @@ def _train_heldout(ds, a) -> int:
                  "accuracy": float(np.mean(g.y_true == g.y_pred)), "f1": macro_f1(g.y_true, g.y_pred, a.task),
                  "trials": len(g)}
                 for (s, f), g in pred.groupby(["seed", "fold"])]
-    summ = heldout.summarise(pred, a.task, n_resamples=500).iloc[0]
+    summ = heldout.summarise(pred, a.task, n_resamples=500, clusters=heldout.order_groups(ds)).iloc[0]
     summary = {k: (None if pd.isna(v) else float(v)) for k, v in summ.items()}
     print(json.dumps({"method": a.method, "task": a.task, "split": a.split, "seeds": list(settings.seeds),
                       "folds": per_fold, "summary": summary}, indent=1))
@@ -271,7 +270,7 @@ def _cmd_submit(a) -> int:
         refuse_inapplicable(a, model | ({"protocol", "k"} if folds else {"split"}),
                             f"submit --ensemble {a.ensemble or 'seeds'}" + ("" if folds else
                             " (--protocol and --k choose the fold models of --ensemble folds or auto)"))
-    out = check_output_file(a.out, a.force, "submission")  # before training, not after
+    out = check_output_file(a.out, a.force, "submission", create=False)  # before training, not after
     _check_cache(a)
     ds = _dataset(a)
     from .challenge.submit import submit, submit_search  # deferred: training imports torch
@@ -298,8 +297,9 @@ def _cmd_submit(a) -> int:
 def _cmd_chapters(a) -> int:
     refuse_inapplicable(a, DATA_OPTIONS | {"out", "only", "jobs"}, "chapters")
     from .book.build import (chapter_sources, chapter_waves, failed_notebook,  # deferred: the book's extra
-                              notebook_errors, run_chapter)
-    out = check_writable_dir(a.out, "chapters folder")
+                              notebook_errors, run_chapter, select_chapters)
+    sources = select_chapters(chapter_sources(), a.only)  # the arguments first, then the data, then the folders
+    out = check_writable_dir(a.out, "chapters folder", create=False)
     _dataset(a)  # the data (folder, labels, cache) checked before any chapter runs: one line if wrong
     params = {"profile": a.profile}
     if a.data_dir:
@@ -310,13 +310,6 @@ def _cmd_chapters(a) -> int:
         params["cache_dir"] = str(user_path(a.cache_dir).resolve())
     if a.surrogate_seed is not None:
         params["surrogate_seed"] = a.surrogate_seed
-    sources = chapter_sources()
-    if a.only:
-        unknown = [o for o in a.only if not any(s.stem.startswith(o) for s in sources)]
-        if unknown:
-            raise DataError(f"--only {' '.join(unknown)}: no such chapter; the chapters are "
-                            f"{', '.join(s.stem for s in sources)}")
-        sources = [s for s in sources if any(s.stem.startswith(o) for o in a.only)]
     t_all = time.perf_counter()
     jobs = a.jobs or 1
     order = {src: i for i, src in enumerate(sources, start=1)}
@@ -332,8 +325,9 @@ def _cmd_chapters(a) -> int:
         t0 = time.perf_counter()
         try:
             run_chapter(src, target, params, progress=jobs == 1 and sys.stderr.isatty())
-        except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
-            return f"chapter {src.name} failed (as far as it ran: {failed_notebook(target)}): {exc}"
+        except Exception as exc:  # papermill's PapermillExecutionError: the cell's error in one line, not its traceback
+            what = f"{exc.ename}: {exc.evalue}" if getattr(exc, "evalue", None) else str(exc)
+            return f"chapter {src.name} failed (as far as it ran: {failed_notebook(target)}): {what}"
         errs = notebook_errors(target)
         if errs:
             return f"chapter {src.name} has error outputs: {errs}"
@@ -380,9 +374,16 @@ def _last_duration(notebook: Path) -> float | None:
 
 # --------------------------------------------------------------------------- the parser
 
+class _Parser(argparse.ArgumentParser):
+    """argparse in the tool's one voice: a usage error is a :class:`UsageError`, printed as every other error
+    is (``error: ...`` on stderr, exit 2) with a pointer to the command's help, not argparse's usage block."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fmriemo", description="Emotion decoding from fMRI: the fmriemo book's tools.",
-                                allow_abbrev=False)
+    p = _Parser(prog="fmriemo", description="Emotion decoding from fMRI: the fmriemo book's tools.", allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     data, training = _data_parent(), _training_parent()
 
@@ -399,7 +400,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("out_dir")
     s.add_argument("--seed", type=seed_arg, default=None,
                    help=f"the surrogate's seed (default {DEFAULT_SURROGATE_SEED})")
-    s.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    s.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder: replaces the surrogate's own files, leaves any other as it is")
 
     t = command("train", _cmd_train, "train one method (paper split or held-out participants); print metrics as JSON",
                 (data, training))
@@ -447,7 +449,7 @@ def parser() -> argparse.ArgumentParser:
     b = command("chapters", _cmd_chapters, "execute the book's chapters with papermill", (data,))
     b.add_argument("--out", default="book/chapters")
     b.add_argument("--profile", choices=tuple(PROFILES), default="full")
-    b.add_argument("--only", nargs="*", help="chapter name prefixes, e.g. 01 03")
+    b.add_argument("--only", nargs="+", help="chapters to execute, by number or name, e.g. 1 03 07_held_out")
     b.add_argument("--jobs", type=positive_int, default=None,
                    help="chapters executed at once, each in its own kernel, in the order their results and "
                         "cached models need (default 1)")
@@ -487,10 +489,62 @@ def _refuse_empty_paths(p: argparse.ArgumentParser, a: argparse.Namespace) -> No
             raise UsageError(f"{name} is empty; expected a path")
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's final flush of what could not be written does
+    not fail again after the one line that said so."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _close_progress_bars() -> None:
     """Close the progress bars still drawn, so that a message starts on a line of its own."""
     for bar in list(getattr(tqdm, "_instances", [])):
         bar.close()
+
+
+class OutputError(OSError):
+    """Standard output cannot take what a command prints (closed, or a full device)."""
+
+
+class _GuardedStdout:
+    """Standard output whose write errors (a full device) name the stream: :class:`OutputError`."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"standard output: {exc.strerror or exc}; the command's result was not printed in "
+                              "full (redirect it to a file with room)") from None
+
+    def write(self, text):
+        return self._guard(self._stream.write, text)
+
+    def flush(self):
+        return self._guard(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _check_stdout() -> None:
+    if sys.stdout is None:
+        raise OutputError("standard output is closed; the command's result would not be printed (redirect it to a "
+                          "file)")
+
+
+def _finish_output(status: int) -> int:
+    """Flush what the command printed: standard output that is closed (``>&-``) or full (``> /dev/full``) is
+    an error of its own, named, rather than an exit 0 that printed nothing."""
+    _check_stdout()
+    sys.stdout.flush()
+    return status
 
 
 def _terminated(signum, frame):
@@ -500,23 +554,44 @@ def _terminated(signum, frame):
 def main(argv=None) -> int:
     """Run the command of ``argv``; its exit status (0; 1: an error the user can fix, named in one line;
     2: an option that does not apply or is out of range; 130: interrupted)."""
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        return _main(argv)
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    real = sys.stdout
+    if real is not None and not isinstance(real, _GuardedStdout):
+        sys.stdout = _GuardedStdout(real)
     try:
-        return _main(argv)
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            return _main(argv)
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            return _main(argv)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        sys.stdout = real
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings the package gives a user (a run the full cache could not keep) as one line on stderr."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _main(argv) -> int:
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(argv)
+
+
+def _run(argv) -> int:
     p = parser()
-    a = p.parse_args(argv)
-    if a.cmd == "calibrate":
-        a.data_dir = a.folder or a.data_dir
+    a = None
     try:
+        a = p.parse_args(argv)
+        if a.cmd == "calibrate":
+            if a.folder and a.data_dir:
+                raise UsageError("calibrate takes its folder once: as FOLDER or as --data-dir, not both")
+            a.data_dir = a.folder or a.data_dir
         _refuse_empty_paths(p, a)
-        return a.func(a)
+        _check_stdout()  # before any work: a result nobody can read is not worth computing
+        return _finish_output(a.func(a))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -524,12 +599,13 @@ def _main(argv) -> int:
         print(f"error: --{exc.name.replace('_', '-')} {exc.problem}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`fmriemo check D | head -1`): not an error
-        try:  # so that Python's final flush of stdout does not fail again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+        _quiet_stdout()
         return 0
     except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OutputError as exc:
+        _quiet_stdout()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a file the user named or a folder we write to: name it, no traceback
@@ -541,7 +617,7 @@ def _main(argv) -> int:
         return 1
     except KeyboardInterrupt:
         _close_progress_bars()
-        print(f"interrupted: {INTERRUPTED.get(a.cmd, 'nothing was written')}", file=sys.stderr)
+        print(f"interrupted: {INTERRUPTED.get(getattr(a, 'cmd', None), 'nothing was written')}", file=sys.stderr)
         return 130
 
 

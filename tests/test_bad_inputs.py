@@ -13,7 +13,7 @@ import torch
 
 from fmriemo import cli
 from fmriemo.data.surrogate import write_npz
-from fmriemo.training import runs
+from fmriemo.training import batched, runs
 
 
 def run(capsys, *argv):
@@ -27,12 +27,12 @@ def run(capsys, *argv):
 
 
 def assert_one_line_error(code, err, *needles, status=1):
+    """One voice: exit 1 for data, 2 for usage (argparse's errors too), and exactly one line on stderr that
+    starts with "error: " and names the culprit."""
     assert code == status, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "usage:" not in err
     lines = err.strip().splitlines()
-    if status == 2:  # argparse: the usage block, then one "error:" line naming the option
-        lines = [line for line in lines if "error: " in line]
-    assert len(lines) == 1, err
+    assert len(lines) == 1 and lines[0].startswith("interrupted: " if status == 130 else "error: "), err
     for n in needles:
         assert n in lines[0], (n, lines[0])
 
@@ -290,7 +290,7 @@ def test_cuda_without_cuda_is_refused_before_training(capsys):
 
 def test_chapters_only_unknown_chapter(capsys):
     code, _, err = run(capsys, "chapters", "--only", "99")
-    assert_one_line_error(code, err, "--only 99", "no such chapter")
+    assert_one_line_error(code, err, "--only '99'", "no such chapter", status=2)
 
 
 # --------------------------------------------------------------------------- outputs: checked before the work
@@ -303,7 +303,7 @@ def test_surrogate_into_a_file(tmp_path, capsys):
 
 
 def test_train_with_a_cache_that_is_a_file(tiny_challenge, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the cache"))
+    monkeypatch.setattr(runs, "_train_unit", lambda *a, **k: pytest.fail("trained before checking the cache"))
     (tmp_path / "cache").write_text("")
     code, _, err = run(capsys, "train", "--data-dir", tiny_challenge, "--cache-dir", tmp_path / "cache",
                        "--profile", "quick", "--quiet")
@@ -311,7 +311,7 @@ def test_train_with_a_cache_that_is_a_file(tiny_challenge, tmp_path, capsys, mon
 
 
 def test_submit_into_a_folder_or_under_a_file(tiny_challenge, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the output"))
+    monkeypatch.setattr(runs, "_train_unit", lambda *a, **k: pytest.fail("trained before checking the output"))
     (tmp_path / "out").mkdir()
     code, _, err = run(capsys, "submit", "--data-dir", tiny_challenge, "--out", tmp_path / "out", "--force")
     assert_one_line_error(code, err, "is a folder")
@@ -325,7 +325,7 @@ def test_submit_into_a_folder_or_under_a_file(tiny_challenge, tmp_path, capsys, 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_submit_into_read_only_folder(tiny_challenge, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the output"))
+    monkeypatch.setattr(runs, "_train_unit", lambda *a, **k: pytest.fail("trained before checking the output"))
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
@@ -336,7 +336,7 @@ def test_submit_into_read_only_folder(tiny_challenge, tmp_path, capsys, monkeypa
 def test_ctrl_c_during_training_is_one_line(surrogate_dir, tmp_path, capsys, monkeypatch):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr(runs, "fit", interrupted)
+    monkeypatch.setattr(batched, "fit_steps", interrupted)
     code, _, err = run(capsys, "train", "--data-dir", surrogate_dir, "--cache-dir", tmp_path / "c",
                        "--profile", "quick", "--quiet")
     assert_one_line_error(code, err, "interrupted", "not cached", status=130)
@@ -679,7 +679,7 @@ def test_ctrl_c_line_starts_a_line_of_its_own(surrogate_dir, tmp_path, capsys, m
         bar = tqdm(total=10, desc="asb/class", leave=False)
         bar.update(3)
         raise KeyboardInterrupt
-    monkeypatch.setattr(runs, "fit", interrupted)
+    monkeypatch.setattr(batched, "fit_steps", interrupted)
     code, _, err = run(capsys, "train", "--data-dir", surrogate_dir, "--cache-dir", tmp_path / "c", "--profile",
                        "quick")
     assert code == 130
@@ -721,7 +721,7 @@ def test_stale_temporary_entries_are_cleaned(tmp_path):
     (["train", "--split", "loso", "--n-val", "30"], "--n-val must be between 1 and"),
 ])
 def test_option_values_only_the_data_can_refuse_are_usage_errors(argv, needle, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(runs, "fit", lambda *a, **k: pytest.fail("trained before checking the options"))
+    monkeypatch.setattr(runs, "_train_unit", lambda *a, **k: pytest.fail("trained before checking the options"))
     code, _, err = run(capsys, *argv, "--epochs", "1", "--cache-dir", tmp_path, "--quiet")
     assert_one_line_error(code, err, needle, status=2)
 
@@ -753,3 +753,227 @@ def test_chapters_print_no_kernel_noise(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip() == "", r.stderr
     assert "01_data done" in r.stdout and (tmp_path / "book" / "01_data.ipynb").is_file()
+
+
+# =========================================================================== the next round of rules
+
+# --------------------------------------------------------------------------- 1. nothing of the user's is lost
+
+def test_surrogate_force_replaces_its_own_files_and_keeps_the_users(tmp_path, capsys):
+    out = tmp_path / "sg"
+    assert run(capsys, "surrogate", out, "--seed", 3)[0] == 0
+    mine = {out / "Train" / "P01" / "PPG_data.npz": b"the user's physiology", out / "notes.txt": b"my notes",
+            out / "Supplementary" / "README": b"kept"}
+    for f, content in mine.items():
+        f.write_bytes(content)
+    before = (out / "Train" / "P01" / "fMRI_data.npz").read_bytes()
+    code, text, err = run(capsys, "surrogate", out, "--seed", 4, "--force")
+    assert code == 0, err
+    assert all(f.read_bytes() == content for f, content in mine.items())  # nothing of the user's lost
+    assert (out / "Train" / "P01" / "fMRI_data.npz").read_bytes() != before  # the surrogate's own replaced
+    assert "left untouched" in text and "notes.txt" in text and "Train/P01/PPG_data.npz" in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary or lock file left
+
+
+def test_surrogate_force_refuses_a_file_where_it_writes_a_folder(tmp_path, capsys):
+    out = tmp_path / "sg"
+    out.mkdir()
+    (out / "Train").write_text("a file of the user's named Train")
+    code, _, err = run(capsys, "surrogate", out, "--force")
+    assert_one_line_error(code, err, str(out / "Train"), "move it away")
+    assert (out / "Train").read_text() == "a file of the user's named Train" and sorted(out.iterdir()) == [out / "Train"]
+
+
+def test_notebooks_force_onto_a_full_disk_keeps_the_earlier_notebooks(tmp_path, capsys, full_disk):
+    from fmriemo.book.build import chapter_sources
+    first = full_disk / f"{chapter_sources()[0].stem}.ipynb"
+    first.write_text("the user's edited notebook")
+    _fill(full_disk)
+    code, _, err = run(capsys, "notebooks", full_disk, "--force")
+    assert_one_line_error(code, err, str(full_disk), "No space left on device")
+    assert first.read_text() == "the user's edited notebook"
+    assert not [p for p in full_disk.iterdir() if p.name.startswith(".") and p.name != ".filler"]
+
+
+# --------------------------------------------------------------------------- 2. every error names its file
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a tiny tmpfs of its own (64 KiB): the full disk, for real."""
+    import subprocess
+    where = tmp_path / "full"
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], capture_output=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.decode().strip()}): the full-disk cases need root")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def _fill(folder: Path) -> None:
+    """Fill the disk of ``folder`` to the last byte."""
+    try:
+        with open(folder / ".filler", "wb") as fh:
+            while True:
+                fh.write(b"\0" * 4096)
+                fh.flush()
+    except OSError:
+        pass
+
+
+def test_surrogate_onto_a_full_disk_names_the_folder_and_leaves_nothing(full_disk, capsys, within_seconds):
+    code, _, err = run(capsys, "surrogate", full_disk / "sg")
+    assert_one_line_error(code, err, str(full_disk / "sg"), "free some space")
+    assert [p.name for p in full_disk.iterdir()] == []
+
+
+def test_a_model_the_full_cache_cannot_keep_is_used_and_said(surrogate_dir, full_disk, capsys, within_seconds):
+    _fill(full_disk)
+    code, out, err = run(capsys, "train", "--data-dir", surrogate_dir, "--cache-dir", full_disk, "--method", "ebr",
+                         "--epochs", 1, "--profile", "quick", "--quiet")
+    assert code == 0, err
+    assert '"method": "ebr"' in out  # the training is not lost: its result is printed
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and str(full_disk) in lines[0]
+    assert "trained again next time" in lines[0] and "enforce fail" not in err
+
+
+def _npz_with(path: Path, patch) -> None:
+    write_npz(path, np.zeros((6, 246, 25)))
+    data = bytearray(path.read_bytes())
+    patch(data)
+    path.write_bytes(bytes(data))
+
+
+def _encrypted(data):  # the "encrypted" bit of the general purpose flags, in the local and the central header
+    for sig, off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = data.find(sig)
+        data[i + off] |= 1
+
+
+def _deflate64(data):  # a compression method (9) that zipfile cannot read
+    for sig, off in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        i = data.find(sig)
+        data[i + off:i + off + 2] = (9).to_bytes(2, "little")
+
+
+@pytest.mark.parametrize("patch,needle", [(_encrypted, "it is encrypted"), (_deflate64, "compression method")])
+def test_an_npz_member_zipfile_cannot_read_names_the_file(patch, needle, tiny_challenge, capsys):
+    f = P(tiny_challenge, "Train", "P01") / "fMRI_data.npz"
+    _npz_with(f, patch)
+    code, _, err = run(capsys, "check", tiny_challenge)
+    assert_one_line_error(code, err, str(f), needle, "np.savez")
+
+
+def _subprocess(argv, **kw):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "fmriemo.launch", *map(str, argv)], stderr=subprocess.PIPE,
+                          text=True, timeout=60, **kw)
+
+
+def test_closed_standard_output_is_an_error_not_silence(tiny_challenge):
+    import os
+    r = _subprocess(["check", tiny_challenge], preexec_fn=lambda: os.close(1))
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "error: standard output is closed; the command's result would not be printed (redirect it to a file)"]
+
+
+def test_a_full_standard_output_is_named(tiny_challenge):
+    with open("/dev/full", "w") as full:
+        r = _subprocess(["check", tiny_challenge], stdout=full)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: standard output: No space left on device"), r.stderr
+
+
+# --------------------------------------------------------------------------- 3. no value is taken for another
+
+@pytest.mark.parametrize("argv,needle", [
+    (["chapters", "--only", ""], "--only ''"),                              # an empty value names no chapter
+    (["chapters", "--only", "--profile", "quick"], "--only: expected at least one argument"),
+    (["chapters", "--only", "0"], "--only '0'"),                           # 0 is no chapter's number: not a prefix
+    (["chapters", "--only", "03_class"], "--only '03_class'"),             # a part of a name is not a name
+    (["calibrate", "folder-a", "--data-dir", "folder-b"], "not both"),
+])
+def test_a_value_is_never_taken_for_another(argv, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, needle, status=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_chapters_are_chosen_by_number_or_whole_name():
+    from fmriemo.book.build import chapter_sources, select_chapters
+    sources = chapter_sources()
+    pick = lambda *only: [s.stem for s in select_chapters(sources, only)]  # noqa: E731
+    assert pick("1") == pick("01") == pick("01_data") == pick("01_data.py") == ["01_data"]
+    assert pick("10") == ["10_verdict"]  # "1" no longer also matches chapter 10 by prefix
+    assert pick("7", "3", "03") == ["03_class_task", "07_held_out"]  # in book order, once each
+    assert len(select_chapters(sources, None)) == len(sources)
+
+
+# --------------------------------------------------------------------------- 4. check, then write, once
+
+def test_chapters_with_an_unknown_chapter_create_no_folder(tmp_path, capsys):
+    code, _, err = run(capsys, "chapters", "--only", "99", "--out", tmp_path / "new" / "out")
+    assert code == 2 and not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("command", [["train"], ["submit", "--out", "{tmp}/subs/new.csv"], ["chapters", "--out",
+                                                                                             "{tmp}/book"]])
+def test_a_misspelt_data_folder_leaves_no_folder_behind(command, tmp_path, capsys):
+    argv = [c.format(tmp=tmp_path) for c in command]
+    code, _, err = run(capsys, *argv, "--data-dir", tmp_path / "chalenge", "--cache-dir", tmp_path / "cache")
+    assert_one_line_error(code, err, "chalenge")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cache_inside_the_data_folder_is_refused_before_it_is_made(surrogate_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(surrogate_dir, data)
+    code, _, err = run(capsys, "train", "--data-dir", data, "--cache-dir", data / "cache", "--epochs", 1)
+    assert_one_line_error(code, err, str(data / "cache"), "inside the challenge folder")
+    assert not (data / "cache").exists()
+
+
+def test_a_second_surrogate_writer_into_the_same_folder_is_refused(tmp_path, capsys):
+    import fcntl
+    out = tmp_path / "sg"
+    with open(tmp_path / ".sg.writing", "a") as lock:  # the first writer, still at work
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        code, _, err = run(capsys, "surrogate", out)
+    assert_one_line_error(code, err, str(out), "another fmriemo surrogate is writing")
+    assert not out.exists()
+
+
+def test_two_surrogate_writers_at_once_one_wins_one_says_so(tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "sg"
+    procs = [subprocess.Popen([sys.executable, "-m", "fmriemo.launch", "surrogate", str(out), "--seed", str(s)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for s in (1, 2)]
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    assert sorted(code for _, _, code in results) == [0, 1], results
+    loser = next(err for _, err, code in results if code == 1)
+    assert ("another fmriemo surrogate is writing" in loser or "not empty" in loser) and len(loser.splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["Supplementary", "Test", "Train", "ground_truth.json",
+                                                     "released_labels.csv", "test_labels.csv"]
+
+
+# --------------------------------------------------------------------------- 5. one voice
+
+@pytest.mark.parametrize("argv,needle,status", [
+    (["train", "--k", "x"], "argument --k", 2),                         # argparse's own error
+    (["trian"], "invalid choice: 'trian'", 2),
+    ([], "the following arguments are required", 2),
+    (["train", "--seeds", "3"], "--seeds does not apply", 2),              # the tool's usage error
+    (["check", "/nonexistent/fmriemo-data"], "/nonexistent/fmriemo-data", 1),  # a data error
+])
+def test_every_error_speaks_with_one_voice(argv, needle, status, capsys):
+    code, out, err = run(capsys, *argv)
+    assert out == ""
+    assert_one_line_error(code, err, needle, status=status)
+    assert "fmriemo train:" not in err and "fmriemo:" not in err.split("(see")[0]

@@ -69,7 +69,7 @@ def test_cli_train_bad_data_dir(tmp_path):
 def test_cli_train_groupkfold(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "train", "--split", "groupkfold", "--k", "4",
                         "--method", "vanilla", "--epochs", "2", "--profile", "quick", "--cache-dir", str(tmp_path),
-                        "--quiet", "--jobs", "2"], capture_output=True, text=True)
+                        "--quiet", "--jobs", "2", "--seeds", "1"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert len(out["folds"]) == 4 and sum(f["trials"] for f in out["folds"]) == 480
@@ -114,7 +114,8 @@ def test_submit_class_aware_default_and_seed_ensemble(tmp_path, dataset):
     table = training_level_table(dataset)  # fitted on the training participants' labels only
     assert (sub["LEVEL"] == sub["CLASS"].map(table)).all()
     assert len(list((cache / "runs").iterdir())) == 2  # two class models, no level model
-    r = subprocess.run(base + ["--out", str(out9), "--ratings", "level-model"], capture_output=True, text=True)
+    r = subprocess.run(base + ["--out", str(out9), "--ratings", "level-model", "--seeds", "1"], capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
     assert len(list((cache / "runs").iterdir())) == 3  # seed 0's class model reused, one level model trained
 
@@ -123,7 +124,7 @@ def test_cli_submit_fold_ensemble(tmp_path):
     out = tmp_path / "folds.csv"
     r = subprocess.run([sys.executable, "-m", "fmriemo.cli", "submit", "--method", "ebr", "--epochs", "2",
                         "--profile", "quick", "--cache-dir", str(tmp_path / "cache"), "--quiet", "--out", str(out),
-                        "--ensemble", "folds", "--k", "2"], capture_output=True, text=True)
+                        "--ensemble", "folds", "--k", "2", "--seeds", "1"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "2 fold models (groupkfold, k = 2), ratings class-aware" in r.stdout
     assert "class seed 0 fold 1: epoch" in r.stdout

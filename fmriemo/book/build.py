@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from .. import __version__
+from ..core.errors import UsageError
 from ..core.files import atomic_write_text, check_output_file, check_writable_dir
 from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
 
@@ -147,16 +148,38 @@ def chapter_notebook(source: str | Path, url: str | None = None, branch: str | N
     return nb
 
 
+def select_chapters(sources, only) -> list[Path]:
+    """The chapters of ``sources`` that ``only`` names (all of them when ``only`` is None): each value is a
+    chapter's number (``3``, ``03``) or its whole name (``03_class_task``, with or without ``.py``); an
+    empty value, or one that names no chapter or several, is a :class:`UsageError` listing the chapters."""
+    if only is None:
+        return list(sources)
+    by_number = {int(s.stem.split("_", 1)[0]): s for s in sources}
+    by_name = {s.stem: s for s in sources}
+    chosen, bad = [], []
+    for value in only:
+        text = str(value).strip().removesuffix(".py")
+        src = by_name.get(text) or (by_number.get(int(text)) if text.isdigit() else None)
+        if src is None:
+            bad.append(repr(value))
+        elif src not in chosen:
+            chosen.append(src)
+    if bad:
+        raise UsageError(f"--only {' '.join(bad)}: no such chapter; give a chapter's number or name: "
+                         + ", ".join(s.stem for s in sources))
+    return [s for s in sources if s in chosen]
+
+
 def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | None = None,
                      force: bool = False) -> list[Path]:
     """Every chapter as an unexecuted ``.ipynb`` under ``out_dir`` (for Colab and downloads). A notebook
     already there (perhaps one the user edited) is replaced only with ``force``: without it, nothing is
     written and the first one is named."""
     import jupytext  # deferred: the book's extra
-    out_dir = check_writable_dir(out_dir, "notebooks folder")
+    out_dir = check_writable_dir(out_dir, "notebooks folder", create=False)  # every check before any write
     targets = {src: out_dir / f"{src.stem}.ipynb" for src in chapter_sources()}
     for target in targets.values():
-        check_output_file(target, force, "notebook")
+        check_output_file(target, force, "notebook", create=False)
     written = []
     for src, target in targets.items():
         atomic_write_text(target, jupytext.writes(chapter_notebook(src, url, branch), fmt="ipynb"))

@@ -4,6 +4,7 @@ device would make a read wait or never end); an output is checked to be writable
 that produces it, and written atomically with the permissions any other file would get."""
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -70,15 +71,24 @@ def umask_mode(base: int = 0o666) -> int:
     return base & ~mask
 
 
-def check_writable_dir(folder, what: str = "folder") -> Path:
-    """Create ``folder`` if needed and prove a file can be written in it; raise one clear
-    :class:`DataError` naming it otherwise (a file in the way, no permission, read-only disk)."""
+def check_writable_dir(folder, what: str = "folder", create: bool = True) -> Path:
+    """Prove that files can be written in ``folder``, or raise one clear :class:`DataError` naming it (a
+    file in the way, no permission, a read-only disk). With ``create`` (the default) the folder is made
+    if it is missing; without, nothing is made: a missing folder passes when its nearest existing parent
+    is a folder this process may write in (checks that run *before* the arguments and the data are known
+    to be good must leave nothing behind)."""
     folder = user_path(folder, what)
+    nearest = None
     for parent in (folder, *folder.parents):
         if parent.exists():
             if not parent.is_dir():
                 raise DataError(f"{parent}: is a file, so the {what} {folder} cannot be created there")
+            nearest = parent
             break
+    if not create and nearest != folder:
+        if nearest is None or not os.access(nearest, os.W_OK | os.X_OK):
+            raise DataError(f"{folder}: the {what} cannot be created ({nearest or folder.anchor} is not writable)")
+        return folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
@@ -89,9 +99,9 @@ def check_writable_dir(folder, what: str = "folder") -> Path:
     return folder
 
 
-def check_output_file(path, force: bool = False, what: str = "output file") -> Path:
+def check_output_file(path, force: bool = False, what: str = "output file", create: bool = True) -> Path:
     """Check before any work that ``path`` can be written: not a folder, not an existing file
-    unless ``force``, and its folder writable."""
+    unless ``force``, and its folder writable (made when missing, unless ``create`` is False)."""
     if not str(path):
         raise DataError(f"the name of the {what} is empty; expected a file name")
     path = user_path(path, what)
@@ -99,7 +109,7 @@ def check_output_file(path, force: bool = False, what: str = "output file") -> P
         raise DataError(f"{path}: is a folder; expected the name of the {what} to write")
     if path.exists() and not force:
         raise DataError(f"{path}: file exists (use --force to overwrite)")
-    check_writable_dir(path.parent, f"folder of the {what}")
+    check_writable_dir(path.parent, f"folder of the {what}", create=create)
     return path
 
 
@@ -108,12 +118,21 @@ def atomic_write_text(path, text: str) -> Path:
     reader never sees half a file; the file gets the umask's permissions; the temporary file is
     removed whatever happens."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise DataError(f"{path}: could not be written ({exc.strerror or exc}); "
+                        + ("the earlier file is unchanged" if path.exists() else "nothing was written")
+                        + (": free some space, or write elsewhere" if exc.errno == errno.ENOSPC else "")) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -8,6 +8,7 @@ checksums; a damaged entry is reported in one line, removed and made again.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from .errors import DataError
-from .files import file_kind, user_path
+from .files import file_kind, shorten, user_path
 
 #: the environment variable that moves the store (``--cache-dir`` and ``cache_dir`` parameters win over it)
 CACHE_ENV = "FMRIEMO_CACHE"
@@ -102,20 +103,38 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+class StoreWriteError(DataError):
+    """A store entry could not be written (a full disk, a read-only folder); nothing of it is left."""
+
+    def __init__(self, folder: Path, exc: Exception):
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip() or type(exc).__name__
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "unexpected pos" in reason:
+            reason = "no space left on the device"
+        super().__init__(f"{folder}: could not be written to the cache ({shorten(reason, 100)[1:-1]})")
+        self.folder, self.reason = folder, reason
+
+
 def write_entry(folder: Path, fill) -> Path:
     """Make the store entry ``folder``: ``fill(tmp)`` writes its files into a temporary folder of its
     own (two processes making the same key never share one), a manifest of their checksums is added,
     and the folder is renamed into place. If another process finished the same entry first, its copy
     is kept."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(folder.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-{socket.gethostname()}-{os.getpid()}-", dir=folder.parent))
     try:
-        fill(tmp)
-        files = sorted(f for f in tmp.rglob("*") if f.is_file())
-        manifest = {f.relative_to(tmp).as_posix(): sha256(f) for f in files}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(folder.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-{socket.gethostname()}-{os.getpid()}-",
+                                    dir=folder.parent))
+    except OSError as exc:
+        raise StoreWriteError(folder, exc) from None
+    try:
+        try:
+            fill(tmp)
+            files = sorted(f for f in tmp.rglob("*") if f.is_file())
+            manifest = {f.relative_to(tmp).as_posix(): sha256(f) for f in files}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=0))
+        except (OSError, RuntimeError) as exc:  # torch.save on a full disk raises RuntimeError ("enforce fail")
+            raise StoreWriteError(folder, exc) from None
         if folder.exists():
             if entry_is_intact(folder, quiet=True):  # another process finished the same entry: keep its copy
                 return folder

@@ -111,6 +111,12 @@ def read_npz_array(path: Path, shape=None) -> np.ndarray:
                 arr = np.lib.format.read_array(fh, allow_pickle=False)
     except DataError:
         raise
+    except RuntimeError as exc:  # zipfile: an encrypted member, or a compression method it cannot read
+        text = str(exc)
+        why = ("it is encrypted" if "encrypt" in text else "its compression method is not one zipfile reads"
+               if "compression" in text else shorten(text, 80)[1:-1])
+        raise DataError(f"{path}: its 'data' member cannot be read ({why}); expected the challenge's .npz file as "
+                        "numpy writes it (np.savez or np.savez_compressed)") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, KeyError) as exc:
         raise DataError(f"{path}: starts like a zip archive but is not a valid .npz archive (truncated or "
                         f"corrupt?): {shorten(str(exc), 120)[1:-1]}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.errors import DataError
 from ..core.store import cache_root
 from .dataset import Dataset
 from .loader import load_challenge
@@ -21,6 +22,17 @@ def data_folder(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_
     return ensure_surrogate(cache_root(cache_dir), surrogate_seed)
 
 
+def check_cache_outside(data_dir, cache_dir) -> None:
+    """A cache folder inside the challenge folder would be read as part of the data (and refused as an
+    entry the format does not have): refused first, naming both, before anything is written."""
+    if not (data_dir and cache_dir):
+        return
+    data, cache = (Path(p).expanduser().resolve() for p in (data_dir, cache_dir))
+    if cache == data or data in cache.parents:
+        raise DataError(f"{cache_dir}: the cache folder is inside the challenge folder {data_dir}, whose every "
+                        "entry is read as data; choose a cache folder outside it")
+
+
 def open_dataset(data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
                  surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "") -> Dataset:
     """Load the real challenge folder ``data_dir``, or the built-in surrogate when it is empty.
@@ -28,6 +40,7 @@ def open_dataset(data_dir: str | Path | None = "", labels_csv: str | Path | None
     For the surrogate, the released Phase II labels are used unless another
     ``labels_csv`` is given, as a real user with the released CSV would.
     """
+    check_cache_outside(data_dir, cache_dir)
     folder = data_folder(data_dir, surrogate_seed, cache_dir)
     if not data_dir and not labels_csv:
         labels_csv = folder / "released_labels.csv"

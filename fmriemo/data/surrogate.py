@@ -41,18 +41,23 @@ recovery of the planted regions.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import io
 import json
+import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
-from ..core.files import user_path
+from ..core.errors import DataError
+from ..core.files import check_writable_dir, user_path
 from ..core.store import entry_is_intact, write_entry
 from . import atlas
 from .dataset import N_SECONDS
@@ -207,7 +212,7 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
 
     names = atlas.region_names()
     truth = {
-        "generator": "fmriemo.surrogate", "version": SURROGATE_VERSION, "seed": seed,
+        "generator": "fmriemo.data.surrogate", "version": SURROGATE_VERSION, "seed": seed,
         "effect_size_sd_units": effect_size,
         "response": {"onset_sample": VIDEO_ONSET, "offset_sample": VIDEO_OFFSET,
                      "shape": [round(float(v), 6) for v in emo],
@@ -247,7 +252,15 @@ def _labels_csv(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE) -> Path:
+class SurrogateWritten(NamedTuple):
+    """What :func:`write_surrogate` did: the folder, and the entries already in it that it left as they were
+    (files it does not write: a user's own notes or physiology files)."""
+
+    folder: Path
+    untouched: list
+
+
+def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE, force: bool = False) -> Path:
     """Write a complete challenge-layout folder to ``out_dir`` and return its path.
 
     Contents: ``Train/P01..P16`` (fMRI_data.npz, labels.npz), ``Test/P17..P20``
@@ -256,27 +269,67 @@ def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE)
     empty, as in Phase II), ``test_labels.csv`` (all test labels, for exact
     scoring) and ``ground_truth.json``. Physiology files are not written.
 
-    The folder is written under a temporary name beside ``out_dir`` and moved into place only once
-    complete: interrupted, it leaves nothing behind (and nothing of an earlier folder replaced).
+    The files are written under a temporary name beside ``out_dir`` and moved into place only once all
+    of them are complete: interrupted, or out of disk space, it leaves nothing behind and nothing of an
+    earlier folder changed. A folder that exists and holds anything is refused unless ``force``; with
+    ``force`` each file the surrogate consists of replaces its earlier version (one rename each) and
+    everything else in the folder is left as it was (:func:`write_surrogate_report` says what). Two
+    writers into one folder at once are refused: the second names the first.
     """
+    return write_surrogate_report(out_dir, seed, effect_size, force).folder
+
+
+def write_surrogate_report(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE,
+                           force: bool = False) -> SurrogateWritten:
+    """:func:`write_surrogate`, returning the folder and the entries it left untouched."""
     out = user_path(out_dir, "surrogate folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: is a file; expected a folder to write the surrogate data set into")
+    parent = out.parent
+    check_writable_dir(parent, "folder of the surrogate", create=True)
+    lock_path = parent / f".{out.name}.writing"
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DataError(f"{out}: another fmriemo surrogate is writing into this folder now; wait for it to "
+                            "finish") from None
+        try:
+            if out.exists() and any(out.iterdir()) and not force:
+                raise DataError(f"{out}: folder exists and is not empty (use --force to write into it)")
+            return _write_locked(out, seed, effect_size)
+        finally:
+            lock_path.unlink(missing_ok=True)
+
+
+def _write_locked(out: Path, seed: int, effect_size: float) -> SurrogateWritten:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        _write_files(tmp, seed, effect_size)
+        try:
+            _write_files(tmp, seed, effect_size)
+        except OSError as exc:
+            raise DataError(f"{out}: the surrogate could not be written ({exc.strerror or exc}); nothing was changed"
+                            + (": free some space, or write elsewhere" if exc.errno == errno.ENOSPC else "")) from None
         if not out.exists():
             tmp.rename(out)
-            return out
-        for entry in sorted(tmp.iterdir()):  # into an existing folder (empty, or --force): entry by entry
-            target = out / entry.name
+            return SurrogateWritten(out, [])
+        ours = sorted(f.relative_to(tmp) for f in tmp.rglob("*") if f.is_file())
+        for rel in ours:  # a file in the way of one of ours is refused before anything moves
+            target = out / rel
+            for folder in reversed(rel.parents[:-1]):
+                if (out / folder).exists() and not (out / folder).is_dir():
+                    raise DataError(f"{out / folder}: is a file where the surrogate writes a folder; move it away")
             if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-            entry.rename(target)
+                raise DataError(f"{target}: is a folder where the surrogate writes a file; move it away")
+        for rel in ours:
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / rel, out / rel)
+        mine = {str(r) for r in ours} | {str(p) for r in ours for p in r.parents}
+        untouched = sorted(str(p.relative_to(out)) for p in out.rglob("*") if str(p.relative_to(out)) not in mine
+                           and (p.parent == out or str(p.parent.relative_to(out)) in mine))  # the top of each
+        return SurrogateWritten(out, untouched)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 def _write_files(out: Path, seed: int, effect_size: float = EFFECT_SIZE) -> Path:
