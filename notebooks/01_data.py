@@ -46,6 +46,7 @@ from scipy import stats
 
 from fmriemo.book import maps, plots
 from fmriemo.book.chapter import glue, setup
+from fmriemo.book.parameters import check_parameters
 from fmriemo.book.text import data_source_text, planted_text
 from fmriemo.data import atlas, preprocess
 from fmriemo.data.dataset import CLASS_NAMES, class_level_table
@@ -54,6 +55,7 @@ from fmriemo.data.source import data_folder
 from fmriemo.data.surrogate import read_ground_truth
 from fmriemo.evaluation.calibration import between_share
 
+check_parameters(globals())  # one line naming a parameter that cannot be used
 ds = setup("01_data", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 folder = data_folder(data_dir, surrogate_seed, cache_dir)
@@ -65,7 +67,7 @@ glue("data_source", data_source_text(data_dir, surrogate_seed))
 # %% [markdown]
 # ## The folder
 #
-# The loader (`fmriemo.data.load_challenge`) expects `Train/P01 ...`
+# The loader (`fmriemo.data.loader.load_challenge`) expects `Train/P01 ...`
 # with `fMRI_data.npz` (key `data`, trials x 246 x 25) and `labels.npz`
 # (CLASS, LEVEL per trial), and `Test/P17 ...` with fMRI only. Names are
 # matched ignoring case; physiology files are not needed. Anything else stops
@@ -184,7 +186,7 @@ glue("n_regions_expected_05", 0.05 * atlas.N_REGIONS)
 # between region *baselines* (thousands of units) dwarfs the changes within a
 # trial (tens), the scaled trial is mostly a picture of the regions' average
 # intensities, which differ by participant. Two alternatives a neuroimager
-# would reach for (`fmriemo.preprocess`):
+# would reach for (`fmriemo.data.preprocess`):
 #
 # * **percent signal change** from the trial's own fixation (first 5 s);
 # * **per-participant z-scoring** of each region over all that participant's
@@ -267,7 +269,7 @@ glue("planted_text", planted_text(truth))
 # ```{admonition} About the surrogate
 # :class: note
 # When no `data_dir` is given the book generates a surrogate data set in the
-# challenge's exact layout (`fmriemo.surrogate`), calibrated on
+# challenge's exact layout (`fmriemo.data.surrogate`), calibrated on
 # summary statistics of the real recordings: region baselines, participant
 # offsets, slow drift between trials, within-trial noise and its
 # autocorrelation, a global signal and a response to every video.

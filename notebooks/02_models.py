@@ -41,11 +41,13 @@ import torch
 
 from fmriemo.book import plots
 from fmriemo.book.chapter import glue, setup
+from fmriemo.book.parameters import check_parameters
 from fmriemo.data import atlas, preprocess
 from fmriemo.models.registry import build_model, count_parameters, label, layer_table, paper_methods
 from fmriemo.profiles import Settings
 from fmriemo.training.runs import train_paper
 
+check_parameters(globals())  # one line naming a parameter that cannot be used
 ds = setup("02_models", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1)

@@ -53,6 +53,7 @@ import matplotlib.pyplot as plt
 
 from fmriemo.book import plots, text
 from fmriemo.book.chapter import glue, glue_table, setup, table
+from fmriemo.book.parameters import check_parameters
 from fmriemo.challenge import phases
 from fmriemo.challenge.ratings import RATING_RULES, training_level_table
 from fmriemo.challenge.submission import REFERENCES, evaluation_labels, write_submission
@@ -60,9 +61,12 @@ from fmriemo.core.store import cache_root
 from fmriemo.data.source import data_folder
 from fmriemo.data.surrogate import read_ground_truth
 from fmriemo.evaluation.paper import PAPER_CHALLENGE_SCORES
+from fmriemo.evaluation.statistics import comparison_table
 from fmriemo.models.registry import label
 from fmriemo.profiles import Settings
 
+check_parameters(globals(),  # one line naming a parameter that cannot be used
+                 submit_method=(submit_method in methods, f"must be one of methods ({methods})"))
 ds = setup("05_challenge", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
@@ -138,6 +142,38 @@ glue_table(scores, {"score": "p1_{row}"}, rows=list(REFERENCES.values()),
 # %% tags=["remove-input"]
 glue_table(scores, {"score": "p1_main", "score_lo": "p1_main_lo", "score_hi": "p1_main_hi", "acc": "p1_main_acc"},
            rows=[main])
+
+# %% [markdown]
+# ### Phase I over seeds
+#
+# The submission above is one training run. The same submission from each of
+# {glue:text}`n_p1_seeds` seeds of the model (chapter 3's runs where the
+# model trains on the paper's split), each scored on the same trials, and
+# the comparison with always "neutral, 0" that the verdict reads: the mean
+# score over seeds minus neutral's (negative is better), with an interval
+# that resamples the test trials in whole participants and the seeds.
+
+# %%
+seeds_p1 = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_val=n_val,
+                            paper_task="class")
+p1_vs_neutral, p1_by_seed = phases.phase1_over_seeds(ds, submit_method, seeds_p1, labels, ratings, phase1_split)
+table("comparisons", comparison_table([p1_vs_neutral] if p1_vs_neutral is not None else []))
+table("phase1_by_seed", p1_by_seed.set_index("seed")).round(4)
+
+# %% tags=["remove-input"]
+glue("n_p1_seeds", len(seeds_p1.seeds))
+glue("p1_seed_min", float(p1_by_seed["score"].min()))
+glue("p1_seed_max", float(p1_by_seed["score"].max()))
+glue("p1_vs_neutral", p1_vs_neutral.estimate if p1_vs_neutral else float("nan"))
+glue("p1_vs_neutral_lo", p1_vs_neutral.lo if p1_vs_neutral else float("nan"))
+glue("p1_vs_neutral_hi", p1_vs_neutral.hi if p1_vs_neutral else float("nan"))
+
+# %% [markdown]
+# Over the seeds the submission scores from {glue:text}`p1_seed_min:.4f` to
+# {glue:text}`p1_seed_max:.4f`; against always "neutral, 0" the difference is
+# {glue:text}`p1_vs_neutral:+.4f` (95% interval
+# {glue:text}`p1_vs_neutral_lo:+.4f` to {glue:text}`p1_vs_neutral_hi:+.4f`;
+# "nan" where this build has no labels to score against).
 glue("p1_compare_text", text.phase1_compare_text(read_ground_truth(folder) is not None, len(labels),
                                                  int((ds.split == "test").sum())))
 

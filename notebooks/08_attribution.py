@@ -56,6 +56,7 @@ from scipy import stats
 
 from fmriemo.book import maps, text
 from fmriemo.book.chapter import glue, setup, table
+from fmriemo.book.parameters import check_parameters
 from fmriemo.data import preprocess
 from fmriemo.data.source import data_folder
 from fmriemo.data.surrogate import read_ground_truth
@@ -63,6 +64,7 @@ from fmriemo.evaluation import attribution, heldout, regions
 from fmriemo.evaluation.baselines import baseline_pipeline
 from fmriemo.profiles import Settings, profile_row
 
+check_parameters(globals())  # one line naming a parameter that cannot be used
 ds = setup("08_attribution", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,

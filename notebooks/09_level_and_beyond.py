@@ -52,6 +52,7 @@ import pandas as pd
 
 from fmriemo.book import plots, text
 from fmriemo.book.chapter import glue, glue_table, setup, table
+from fmriemo.book.parameters import check_parameters
 from fmriemo.book.sections import curve_findings, search_findings
 from fmriemo.challenge import ratings
 from fmriemo.data.source import data_name, open_dataset
@@ -61,6 +62,7 @@ from fmriemo.evaluation.statistics import paired, participant_sign_flip
 from fmriemo.models.registry import label
 from fmriemo.profiles import Settings
 
+check_parameters(globals())  # one line naming a parameter that cannot be used
 ds = setup("09_level_and_beyond", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,

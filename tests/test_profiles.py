@@ -6,7 +6,7 @@ from fmriemo.profiles import PROFILES, PROTOCOLS, Settings, profile_row, profile
 
 def test_settings_resolve_from_a_parameters_cell():
     s = Settings.resolve("full", seed=3, cache_dir="")
-    assert (s.protocol, s.seeds, s.k, s.cache_dir) == ("groupkfold", (3,), 3, None)
+    assert (s.protocol, s.seeds, s.k, s.cache_dir) == ("groupkfold", (3, 4, 5), 3, None)  # three seeds per fold
     assert Settings.resolve("quick", n_seeds=2, protocol="order", k=5).seeds == (0, 1)
     q = Settings.resolve("quick", n_seeds=2, seed=4)
     assert (q.protocol, q.seeds, q.k) == ("groupkfold", (4, 5), 4)  # the quick profile's held-out row

@@ -189,7 +189,7 @@ def check_book(html_root: str | Path, screenshots: str | Path | None = None, exe
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m fmriemo.browser", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m fmriemo.book.browser", description=__doc__.split("\n\n")[0])
     p.add_argument("html_root", nargs="?", default="book/_build/html")
     p.add_argument("--screenshots", default=None, help="folder for the screenshots (default: HTML_ROOT/screenshots)")
     a = p.parse_args(argv)
