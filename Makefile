@@ -57,14 +57,23 @@ bench: $(STAMP)
 # the survivors are written to benchmarks/mutants.txt.
 MUTANTS ?= fmriemo.evaluation.statistics.x_permutation_vs_chance* fmriemo.evaluation.statistics.x_participant_sign_flip* \
   fmriemo.evaluation.statistics.x_bootstrap* fmriemo.evaluation.statistics.x_paired* \
-  fmriemo.evaluation.statistics.x_mcnemar_exact* \
+  fmriemo.evaluation.statistics.x_mcnemar_exact* fmriemo.evaluation.statistics.x_compare_participants* \
+  fmriemo.evaluation.statistics.x_compare_trials* fmriemo.evaluation.statistics.x_predictive_chance* \
+  fmriemo.evaluation.statistics.x_sign_flip_clusters* fmriemo.evaluation.statistics.x__seed_differences* \
+  fmriemo.evaluation.statistics.xǁComparisonǁ* \
   fmriemo.data.splits.x_group_folds* fmriemo.data.splits.x_nested_split* fmriemo.data.splits.x_order_groups* \
-  fmriemo.data.splits.x_paper_split* fmriemo.training.loop.xǁEarlyStoppingǁ* fmriemo.training.runs.x_run_key* \
-  fmriemo.training.loop.x_plateau_exit* fmriemo.training.config.xǁTrainConfigǁidentity* \
+  fmriemo.data.splits.x_paper_split* fmriemo.training.loop.xǁEarlyStoppingǁ* fmriemo.training.loop.xǁPlateauWatchǁ* \
+  fmriemo.training.runs.x_run_key* fmriemo.training.runs.x_numerics* \
+  fmriemo.training.loop.x_plateau_exit* fmriemo.training.loop.x_still_improving* \
+  fmriemo.training.config.xǁTrainConfigǁidentity* \
   fmriemo.metrics.x_smape* fmriemo.metrics.x_challenge_score* fmriemo.challenge.submission.x_score_tables* \
   fmriemo.challenge.phases.x_fine_tune_key* \
   fmriemo.challenge.ratings.x_smape_optimal_levels* fmriemo.challenge.ratings.x_class_aware_levels* \
-  fmriemo.book.verdict.x_claims* fmriemo.book.verdict.x_trained*
+  fmriemo.evaluation.timeresolved.x_clusters_over_time* fmriemo.evaluation.search.x__scored_features* \
+  fmriemo.book.verdict.x_evidence_direction* fmriemo.book.verdict.x_rank* fmriemo.book.verdict.xǁGateǁ* \
+  fmriemo.book.verdict.x_asb_claim* fmriemo.book.verdict.x_decodes_claim* fmriemo.book.verdict.x_level_claim* \
+  fmriemo.book.verdict.x_score_claim* fmriemo.book.verdict.x_maps_claim* fmriemo.book.verdict.x__outcome* \
+  fmriemo.book.sheet.x__*_cell* fmriemo.book.sheet.x_cells*
 
 mutants: $(STAMP)
 	$(PY) -m pip install --quiet "mutmut>=3.8,<4"
