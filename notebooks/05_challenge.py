@@ -142,6 +142,8 @@ glue_table(scores, {"score": "p1_{row}"}, rows=list(REFERENCES.values()),
 # %% tags=["remove-input"]
 glue_table(scores, {"score": "p1_main", "score_lo": "p1_main_lo", "score_hi": "p1_main_hi", "acc": "p1_main_acc"},
            rows=[main])
+glue("p1_compare_text", text.phase1_compare_text(read_ground_truth(folder) is not None, len(labels),
+                                                 int((ds.split == "test").sum())))
 
 # %% [markdown]
 # ### Phase I over seeds
@@ -174,8 +176,6 @@ glue("p1_vs_neutral_hi", p1_vs_neutral.hi if p1_vs_neutral else float("nan"))
 # {glue:text}`p1_vs_neutral:+.4f` (95% interval
 # {glue:text}`p1_vs_neutral_lo:+.4f` to {glue:text}`p1_vs_neutral_hi:+.4f`;
 # "nan" where this build has no labels to score against).
-glue("p1_compare_text", text.phase1_compare_text(read_ground_truth(folder) is not None, len(labels),
-                                                 int((ds.split == "test").sum())))
 
 # %% [markdown]
 # ### The same models, the other rating rule

@@ -67,17 +67,19 @@ def test_a_registered_model_trains_runs_held_out_attributes_and_submits(toy, tmp
     assert trained["method"] == "toy" and trained["test_trials"] == 48 and trained["epochs_run"] == 2
     code, out, err = run(capsys, "train", "--method", "toy", "--split", "groupkfold", "--k", "4", *common)
     assert code == 0, err
-    assert sum(f["trials"] for f in json.loads(out)["folds"]) == 480
+    held_out = json.loads(out)  # every seed's folds test each labelled trial once
+    assert {s: sum(f["trials"] for f in held_out["folds"] if f["seed"] == s) for s in held_out["seeds"]} == \
+        {s: 480 for s in held_out["seeds"]} and len(held_out["seeds"]) >= 1
     code, out, err = run(capsys, "submit", "--method", "toy", "--out", tmp_path / "toy.csv", *common)
     assert code == 0, err
-    assert "toy, 1 seed(s), ratings class-aware" in out and len(read_submission(tmp_path / "toy.csv")) == 120
+    assert f"toy, {len(held_out['seeds'])} seed(s), ratings class-aware" in out  # the profile's seeds and len(read_submission(tmp_path / "toy.csv")) == 120
     # the held-out protocol and attribution take it by name, from the same store
     from fmriemo.data.source import open_dataset
     from fmriemo.profiles import Settings
     ds = open_dataset("", "", 2024, cache)
     runs = heldout.fold_runs(ds, "toy", "class", Settings.resolve("quick", epochs=2, k=4, cache_dir=cache,
                                                                   progress=False))
-    assert all(r.cached for _, _, r in runs) and len(runs) == 4
+    assert all(r.cached for _, _, r in runs) and len(runs) == 4 * len(held_out["seeds"])
     model = runs[0][2].load_model()
     X = np.random.default_rng(0).uniform(0, 1, (5, 246, 25)).astype(np.float32)
     maps = attribution.region_maps(model, X, ("ig", "occlusion"), n_steps=4)
