@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-#: the chapters the verdict reads, then the verdict
-CHAPTERS = ("01_data", "03_class_task", "04_level_task", "05_challenge", "06_brain_maps", "07_held_out",
-            "08_attribution", "09_level_and_beyond", "10_verdict")
+from fmriemo.book.verdict import CHAPTERS as READ
+
+#: the chapters the verdict reads (fmriemo.book.verdict.CHAPTERS), then the verdict
+CHAPTERS = (*READ, "10_verdict")
 
 
 def agree(a: str, b: str, unresolved: str) -> bool:

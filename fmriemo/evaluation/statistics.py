@@ -91,17 +91,9 @@ def participant_sign_flip(y_true, pred_a, pred_b, participants, n_perm: int = 10
     d = pd.DataFrame({"p": participants, "ra": np.asarray(pred_a) == np.asarray(y_true),
                       "rb": np.asarray(pred_b) == np.asarray(y_true)})
     diff = d.groupby("p").apply(lambda g: g.ra.mean() - g.rb.mean(), include_groups=False).to_numpy()
-    obs = diff.mean()
     n = len(diff)
-    if 2 ** n <= n_perm:
-        flips = 1.0 - 2.0 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
-        null = (flips * diff).mean(1)
-        p = np.mean(np.abs(null) >= abs(obs) - 1e-12)
-    else:
-        flips = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_perm, n))
-        null = (flips * diff).mean(1)
-        p = (np.sum(np.abs(null) >= abs(obs) - 1e-12) + 1) / (n_perm + 1)
-    return {"mean_difference": float(obs), "p": float(p), "participants": n, "exact": bool(2 ** n <= n_perm)}
+    p = sign_flip_clusters(diff, np.arange(n), n_perm, seed)  # every participant its own cluster
+    return {"mean_difference": float(diff.mean()), "p": p, "participants": n, "exact": bool(2 ** n <= n_perm)}
 
 
 def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed: int = 0) -> dict:
@@ -133,7 +125,8 @@ class Comparison:
 
     ``estimate`` is ``a``'s score averaged over its seeds minus ``b``'s averaged over its own; ``lo`` and
     ``hi`` bound it by resampling both levels, the units it is scored on (participants in clusters, or
-    trials) and, independently for each model, its seeds (:func:`compare_over_seeds`). ``seed_differences``
+    trials) and, independently for each model, its seeds (:func:`compare_participants`,
+    :func:`compare_trials`). ``seed_differences``
     are the differences seed by seed (seed ``s`` of ``a`` against seed ``s`` of ``b`` where the seeds share
     a split, every pair otherwise, ``a``'s seeds against the level when ``b`` is one). ``seeds_b`` is 0
     for a fixed level or a model without training seeds (a deterministic baseline). ``p`` is a two-sided
@@ -197,9 +190,10 @@ def _quantiles(values, level: float) -> tuple[float, float]:
     return float(np.quantile(values, a)), float(np.quantile(values, 1 - a))
 
 
-def _cluster_members(n_units: int, clusters) -> list[np.ndarray]:
+def _cluster_members(n_units: int, clusters) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each unit's cluster number (every unit its own when ``clusters`` is None) and each cluster's units."""
     labels = np.arange(n_units) if clusters is None else pd.factorize(np.asarray(clusters))[0]
-    return [np.flatnonzero(labels == g) for g in range(labels.max() + 1)]
+    return labels, [np.flatnonzero(labels == g) for g in range(labels.max() + 1)]
 
 
 def _seed_differences(a: np.ndarray, b, paired: bool, trained_b: bool = True) -> tuple:
@@ -254,7 +248,7 @@ def compare_participants(acc_a: pd.DataFrame, acc_b, *, a: str = "a", b: str = "
     fixed = np.ndim(acc_b) == 0
     B = None if fixed else acc_b[people].to_numpy(float)
     folds = pd.factorize(np.asarray([0] * len(people) if fold_of is None else [fold_of[p] for p in people]))[0]
-    members = _cluster_members(len(people), None if clusters is None else [clusters[p] for p in people])
+    cl, members = _cluster_members(len(people), None if clusters is None else [clusters[p] for p in people])
     rng = np.random.default_rng(seed)
     cols = np.arange(len(people))
 
@@ -273,9 +267,6 @@ def compare_participants(acc_a: pd.DataFrame, acc_b, *, a: str = "a", b: str = "
     naive = [diff[rng.integers(0, len(people), len(people))].mean() for _ in range(n_resamples)]
     lo, hi = _quantiles(stat, level)
     nlo, nhi = _quantiles(naive, level)
-    cl = np.zeros(len(people), int)
-    for g, m in enumerate(members):
-        cl[m] = g
     return Comparison(a=a, b=b, measure=measure, estimate=float(diff.mean()), lo=lo, hi=hi, seeds_a=len(A),
                       seeds_b=0 if fixed or not trained_b else len(B),
                       seed_differences=_seed_differences(A.mean(1), acc_b if fixed else B.mean(1), paired_seeds,
@@ -301,7 +292,7 @@ def compare_trials(y_true, pred_a, pred_b, metric, *, a: str = "a", b: str = "b"
     fixed = np.ndim(pred_b) == 0
     B = None if fixed else np.asarray(pred_b)
     n = y_true.shape[-1]
-    members = _cluster_members(n, clusters)
+    _, members = _cluster_members(n, clusters)
     rng = np.random.default_rng(seed)
 
     def score(P, idx, rows):
