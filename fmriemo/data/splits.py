@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, train_test_split
+from sklearn.model_selection import BaseCrossValidator, GroupKFold, train_test_split
 
 from ..core.errors import DataError, ParameterError
 from ..profiles import PROTOCOLS
@@ -131,31 +131,225 @@ def inner_folds(orders: dict, participants, k: int) -> list[list[str]]:
     return [[ps[i] for i in te] for _, te in folds]
 
 
-def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
-    """Test participants of each outer fold: one per fold ("loso"), one order group per fold
-    ("order"), ``k`` folds of whole order groups ("groupkfold", participants shuffled with
-    ``seed``), or ``k`` folds of participants that ignore the order groups ("kfold": a twin may
-    sit in training while its twin is tested; only for checking whether that matters)."""
-    parts = training_participants(ds)
-    if protocol == "loso":
-        return [[p] for p in parts]
-    groups = order_groups(ds)
-    if protocol == "order":
-        return [sorted((p for p in parts if groups[p] == g), key=participant_key)
-                for g in dict.fromkeys(groups[p] for p in parts)]
-    if protocol == "groupkfold":
+class ParticipantCV(BaseCrossValidator):
+    """Base of the held-out protocols as scikit-learn cross-validators: every fold tests whole
+    participants (``groups``: the participant of each trial), so that ``cross_val_score(model, X, y,
+    groups=participant, cv=OrderGroupKFold(3))`` holds out what the chapters hold out.
+
+    The protocols that keep *order groups* together need each participant's sequence of classes in
+    trial order. ``orders`` gives it (a mapping participant -> class sequence,
+    :func:`class_orders`); without it the sequence is read from ``y`` in row order, which is the
+    class sequence when ``y`` holds the classes and each participant's rows are in trial order (as
+    the challenge loader returns them); for the level task pass ``orders`` (the classes, not the
+    ratings, define the groups). Subclasses say which participants each fold tests
+    (:meth:`participant_folds`).
+
+    Parameters
+    ----------
+    orders : mapping of str to sequence, default=None
+        Each participant's classes in trial order; None: read from ``y`` in row order.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import cross_val_score
+    >>> cv = OrderGroupKFold(3)
+    >>> scores = cross_val_score(clf, X, y, groups=participant, cv=cv)  # doctest: +SKIP
+    """
+
+    #: whether the folds depend on the order groups (the class sequences)
+    uses_orders = True
+
+    def __init__(self, orders=None):
+        self.orders = orders
+
+    def participant_folds(self, participants: list[str], orders: dict | None) -> list[list[str]]:
+        """The test participants of each fold (``participants`` sorted by participant number)."""
+        raise NotImplementedError
+
+    def _participants(self, y, groups):
+        if groups is None:
+            raise ValueError(f"{type(self).__name__} needs groups: the participant of each trial")
+        groups = np.asarray([str(g) for g in np.asarray(groups).ravel()])
+        return groups, sorted(set(groups.tolist()), key=participant_key)
+
+    def _orders(self, y, groups, participants) -> dict:
+        if self.orders is not None:
+            missing = [p for p in participants if p not in self.orders]
+            if missing:
+                raise ValueError(f"orders has no class sequence for participant(s) {', '.join(missing[:5])}")
+            return {p: tuple(self.orders[p]) for p in participants}
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs y (each trial's class) or orders to find the order groups")
+        y = np.asarray(y).ravel()
+        return {p: tuple(y[groups == p].tolist()) for p in participants}
+
+    def _folds(self, y, groups):
+        groups, participants = self._participants(y, groups)
+        orders = self._orders(y, groups, participants) if self.uses_orders else None
+        return groups, self.participant_folds(participants, orders)
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        groups, folds = self._folds(y, groups)
+        for fold in folds:
+            yield np.flatnonzero(np.isin(groups, fold))
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of folds (for the protocols whose count depends on the data, ``groups`` and ``y``
+        or ``orders`` must be given)."""
+        return len(self._folds(y, groups)[1])
+
+
+class LeaveOneParticipantOut(ParticipantCV):
+    """One participant per fold, in participant order ("loso"). Unlike :class:`LeaveOneOrderGroupOut`, a
+    participant's order twin stays in training while it is tested."""
+
+    uses_orders = False
+
+    def __init__(self):
+        super().__init__(None)
+
+    def participant_folds(self, participants, orders):
+        return [[p] for p in participants]
+
+
+class LeaveOneOrderGroupOut(ParticipantCV):
+    """One *order group* per fold ("order"): participants who saw the classes in the same order are
+    tested together, so that no model can find a tested participant's labels by position in a twin's
+    training trials. Groups are named and ordered by their first participant (:func:`groups_among`).
+
+    Parameters
+    ----------
+    orders : mapping of str to sequence, default=None
+        Each participant's classes in trial order (:func:`class_orders`); None: read from ``y``.
+    """
+
+    def participant_folds(self, participants, orders):
+        groups = groups_among(orders, participants)
+        return [[p for p in participants if groups[p] == g] for g in dict.fromkeys(groups[p] for p in participants)]
+
+
+class OrderGroupKFold(ParticipantCV):
+    """``n_splits`` folds of whole order groups ("groupkfold", the chapters' protocol): participants
+    shuffled with ``random_state``, then scikit-learn's ``GroupKFold`` over their order groups.
+
+    Parameters
+    ----------
+    n_splits : int, default=3
+        Folds; between 2 and the number of order groups.
+    orders : mapping of str to sequence, default=None
+        Each participant's classes in trial order (:func:`class_orders`); None: read from ``y``.
+    random_state : int, default=0
+        Seed of the shuffle of participants before the groups are dealt into folds.
+    """
+
+    def __init__(self, n_splits: int = 3, orders=None, random_state: int = 0):
+        super().__init__(orders)
+        self.n_splits, self.random_state = n_splits, random_state
+
+    def participant_folds(self, participants, orders):
+        groups = groups_among(orders, participants)
         n_groups = len(set(groups.values()))
-        if not 2 <= k <= n_groups:
-            raise ParameterError("k", f"must be between 2 and {n_groups} (the number of order groups), got {k}")
-        order = np.random.default_rng(seed).permutation(parts)
-        folds = GroupKFold(n_splits=k).split(order, groups=[groups[p] for p in order])
+        if not 2 <= self.n_splits <= n_groups:
+            raise ParameterError("k", f"must be between 2 and {n_groups} (the number of order groups), "
+                                      f"got {self.n_splits}")
+        order = np.random.default_rng(self.random_state).permutation(participants)
+        folds = GroupKFold(n_splits=self.n_splits).split(order, groups=[groups[p] for p in order])
         return [sorted(order[te].tolist(), key=participant_key) for _, te in folds]
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+
+class ParticipantKFold(ParticipantCV):
+    """``n_splits`` folds of participants that ignore the order groups ("kfold"): a twin may train while
+    its twin is tested. Only for measuring whether keeping the groups together matters.
+
+    Parameters
+    ----------
+    n_splits : int, default=3
+        Folds; between 2 and the number of participants.
+    random_state : int, default=0
+        Seed of the shuffle of participants before they are dealt into folds.
+    """
+
+    uses_orders = False
+
+    def __init__(self, n_splits: int = 3, random_state: int = 0):
+        super().__init__(None)
+        self.n_splits, self.random_state = n_splits, random_state
+
+    def participant_folds(self, participants, orders):
+        if not 2 <= self.n_splits <= len(participants):
+            raise ParameterError("k", f"must be between 2 and {len(participants)} (the number of participants), "
+                                      f"got {self.n_splits}")
+        order = np.random.default_rng(self.random_state).permutation(participants)
+        return [sorted(f.tolist(), key=participant_key) for f in np.array_split(order, self.n_splits)]
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+
+class PaperSplit(BaseCrossValidator):
+    """The paper's split of pooled trials as a one-fold cross-validator: a stratified 20% is set aside and
+    halved into validation and test (:func:`paper_split`); ``split`` yields the training and validation
+    trials together as the fold's training set (the estimator chooses its own checkpoint trials among them)
+    and the test trials as its test set. Participants are ignored: every participant is in both sides.
+
+    Parameters
+    ----------
+    random_state : int, default=410
+        The split's seed (the authors' ``random_state``).
+    """
+
+    def __init__(self, random_state: int = PAPER_SPLIT_SEED):
+        self.random_state = random_state
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        if y is None:
+            raise ValueError("PaperSplit needs y: the split is stratified by class")
+        yield np.sort(paper_split(np.asarray(y).ravel(), self.random_state)[2])
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return 1
+
+
+def protocol_cv(protocol: str = "groupkfold", k: int = 3, seed: int = 0, orders=None) -> ParticipantCV:
+    """The cross-validator of a held-out protocol by name.
+
+    Parameters
+    ----------
+    protocol : {"loso", "order", "groupkfold", "kfold"}, default="groupkfold"
+        One of :data:`fmriemo.profiles.PROTOCOLS`.
+    k : int, default=3
+        Folds of "groupkfold" and "kfold".
+    seed : int, default=0
+        Their shuffle of participants.
+    orders : mapping of str to sequence, default=None
+        Each participant's classes in trial order, for the protocols that keep order groups together.
+
+    Returns
+    -------
+    cv : ParticipantCV
+    """
+    if protocol == "loso":
+        return LeaveOneParticipantOut()
+    if protocol == "order":
+        return LeaveOneOrderGroupOut(orders)
+    if protocol == "groupkfold":
+        return OrderGroupKFold(k, orders, seed)
     if protocol == "kfold":
-        if not 2 <= k <= len(parts):
-            raise ParameterError("k", f"must be between 2 and {len(parts)} (the number of participants), got {k}")
-        order = np.random.default_rng(seed).permutation(parts)
-        return [sorted(f.tolist(), key=participant_key) for f in np.array_split(order, k)]
+        return ParticipantKFold(k, seed)
     raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+
+
+def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
+    """Test participants of each outer fold of a protocol (:func:`protocol_cv`) over the labelled trials of
+    the training participants: one per fold ("loso"), one order group per fold ("order"), ``k`` folds of
+    whole order groups ("groupkfold", participants shuffled with ``seed``), or ``k`` folds of participants
+    that ignore the order groups ("kfold": a twin may sit in training while its twin is tested; only for
+    checking whether that matters)."""
+    orders = class_orders(ds)
+    return protocol_cv(protocol, k, seed, orders).participant_folds(training_participants(ds), orders)
 
 
 def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) -> Split:

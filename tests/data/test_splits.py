@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from fmriemo.core.errors import DataError
-from fmriemo.data.splits import (PHASE1_SPLITS, class_orders, group_folds, groups_among, identical_order_pairs,
-                                 inner_folds, make_paper_split, nested_split, order_groups, paper_split,
-                                 participant_split, training_participants)
+from fmriemo.data.splits import (PHASE1_SPLITS, LeaveOneOrderGroupOut, OrderGroupKFold, PaperSplit, ParticipantKFold,
+                                 class_orders, group_folds, groups_among, identical_order_pairs, inner_folds,
+                                 make_paper_split, nested_split, order_groups, paper_split, participant_split,
+                                 protocol_cv, training_participants)
 
 
 def test_paper_split_sizes_and_stratification(dataset):
@@ -100,3 +101,78 @@ def test_inner_folds_keep_order_groups_together_and_partition(dataset):
 
 def test_phase1_splits_are_named():
     assert PHASE1_SPLITS == ("auto", "paper", "participants")
+
+
+# -- the protocols as scikit-learn cross-validators -------------------------------------------------------
+
+def _labelled(dataset):
+    rows = np.flatnonzero(dataset.labelled_train)
+    return rows, dataset.X[rows], dataset.y_class[rows], dataset.participant[rows]
+
+
+@pytest.mark.conclusions
+@pytest.mark.parametrize("protocol", ["loso", "order", "groupkfold", "kfold"])
+def test_splitters_hold_out_the_protocols_participants(dataset, protocol):
+    """Each protocol's cross-validator, reading the class order from ``y`` row by row, tests the participants
+    that the chapters' folds (built from each participant's trials sorted by trial number) test."""
+    rows, X, y, groups = _labelled(dataset)
+    cv = protocol_cv(protocol, 4, seed=3)
+    tested = [sorted(set(groups[test])) for _, test in cv.split(X, y, groups)]
+    assert tested == [sorted(f) for f in group_folds(dataset, protocol, 4, seed=3)]
+    assert cv.get_n_splits(X, y, groups) == len(tested)
+    for train, test in cv.split(X, y, groups):  # whole participants, every labelled trial once on each side
+        assert set(groups[train]).isdisjoint(groups[test]) and len(train) + len(test) == len(rows)
+
+
+def test_order_group_folds_keep_twins_together_whatever_the_task(dataset):
+    rows, X, y, groups = _labelled(dataset)
+    pairs = identical_order_pairs(dataset)
+    assert pairs, "the surrogate has order twins"
+    by_class = list(OrderGroupKFold(3).split(X, y, groups))
+    # the level task's folds come from the classes (orders), not from the ratings
+    by_level = list(OrderGroupKFold(3, orders=class_orders(dataset)).split(X, dataset.y_level[rows], groups))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(by_class, by_level))
+    for _, test in by_class:
+        held = set(groups[test])
+        assert all((a in held) == (b in held) for a, b in pairs)
+    assert LeaveOneOrderGroupOut().get_n_splits(X, y, groups) == len(set(order_groups(dataset).values()))
+
+
+def test_splitters_refuse_what_they_cannot_split(dataset):
+    rows, X, y, groups = _labelled(dataset)
+    with pytest.raises(ValueError, match="needs groups"):
+        next(OrderGroupKFold(3).split(X, y))
+    with pytest.raises(ValueError, match="k must be between 2 and"):
+        next(OrderGroupKFold(40).split(X, y, groups))
+    with pytest.raises(ValueError, match="k must be between 2 and 16"):
+        next(ParticipantKFold(17).split(X, y, groups))
+    with pytest.raises(ValueError, match="no class sequence for participant"):
+        next(LeaveOneOrderGroupOut(orders={"P01": (0, 1)}).split(X, y, groups))
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        protocol_cv("trials")
+
+
+def test_paper_split_as_a_cross_validator(dataset):
+    rows, X, y, groups = _labelled(dataset)
+    ((train, test),) = list(PaperSplit().split(X, y))
+    paper = make_paper_split(dataset, "class")
+    assert np.array_equal(rows[test], np.sort(paper.test))
+    assert np.array_equal(rows[train], np.sort(np.r_[paper.train, paper.val]))
+    assert PaperSplit().get_n_splits() == 1
+
+
+def test_splitter_in_scikit_learn_cross_validation(dataset):
+    """A linear read-out cross-validated over order groups with scikit-learn alone: the splitter is a
+    scikit-learn cross-validator (``check_cv`` accepts it, ``cross_val_score`` passes it the groups)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import check_cv, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fmriemo.data.preprocess import window_features
+    rows, X, y, groups = _labelled(dataset)
+    cv = OrderGroupKFold(3)
+    assert check_cv(cv) is cv
+    scores = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
+                             window_features(X), y, groups=groups, cv=cv)
+    assert scores.shape == (3,) and scores.mean() > 0.4  # the surrogate's signal, read on new participants
