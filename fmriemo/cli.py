@@ -81,8 +81,12 @@ def method_arg(text: str) -> str:
     """argparse type of --method: a registered model's name, or ``search`` (``submit`` only, checked
     there). Checked only when a command that trains is parsed, so the others never import torch."""
     from .models.registry import names  # deferred: the registry imports the models, and torch
-    if text not in names() + ("search",):
-        raise argparse.ArgumentTypeError(f"unknown method {text!r}; expected one of {', '.join(names())}")
+    try:
+        known = names()
+    except DataError as exc:  # a models file named in $FMRIEMO_MODELS that cannot be read
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if text not in known + ("search",):
+        raise argparse.ArgumentTypeError(f"unknown method {text!r}; expected one of {', '.join(known)}")
     return text
 
 

@@ -13,12 +13,14 @@ information from a test split into training:
   participant. This uses the participant's unlabelled fMRI only; for a
   held-out participant it uses that participant's own test fMRI, which is
   available at prediction time in the challenge (transductive, label-free).
+* ``none``: the inputs as they are (scaled by the user already, e.g. by an earlier step of a
+  scikit-learn pipeline).
 """
 from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("minmax", "pct", "zscore")
+METHODS = ("minmax", "pct", "zscore", "none")
 BASELINE = slice(0, 5)
 
 
@@ -54,6 +56,8 @@ def apply(method: str, X: np.ndarray, participant=None) -> np.ndarray:
     """Apply a preprocessing method by name (see ``METHODS``)."""
     if method == "minmax":
         return minmax_trial(X)
+    if method == "none":
+        return np.asarray(X, dtype=np.float32)
     if method == "pct":
         return percent_change(X)
     if method == "zscore":

@@ -34,7 +34,6 @@ class CompactNet(nn.Module):
         nn.init.normal_(self.temporal.weight, 0.0, 1.0 / n_time)
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        self.last_gates: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.temporal(self.drop_in(x))           # [batch, regions, filters]

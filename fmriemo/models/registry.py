@@ -7,13 +7,18 @@ A new model is one module in ``fmriemo/models/`` that calls :func:`register` whe
 registry imports every module of the package the first time it is asked (:func:`names`,
 :func:`spec`), so ``fmriemo train --method NAME``, the held-out protocols, attribution and the
 chapters accept it with no edit elsewhere. Code outside the package (a notebook, a test) calls
-:func:`register` itself before using the name.
+:func:`register` itself before using the name; for the command line, name its file in
+``$FMRIEMO_MODELS`` (:data:`MODELS_ENV`; several separated by ``os.pathsep``) and the registry imports
+it with the package's own (``FMRIEMO_MODELS=my_model.py fmriemo submit --method mine ...``).
 """
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import os
 import pkgutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,7 +27,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core.errors import DataError
 from ..data.dataset import n_outputs
+
+#: the environment variable naming files of models defined outside the package (``os.pathsep``-separated):
+#: each is imported once, the first time the registry is asked, and registers its models itself
+MODELS_ENV = "FMRIEMO_MODELS"
 
 
 @dataclass(frozen=True)
@@ -30,9 +40,15 @@ class ModelSpec:
     """A registered model.
 
     ``build(n_outputs, **kwargs)`` returns a fresh ``nn.Module`` mapping ``[batch, 246, 25]`` to
-    logits; torch's global seed is set before it is called. ``lr`` maps a task to a learning rate
+    logits; torch's global seed is set before it is called. A model fitted on data of another shape
+    (:class:`fmriemo.training.estimator.DeepClassifier` on scikit-learn's test data) is built with
+    ``n_regions`` and ``n_time`` as keyword arguments. The module may define ``input_gates(x)``
+    (a per-trial weight of each input region, [batch, regions], or None: read by
+    :func:`fmriemo.training.loop.predict` and the brain maps) and ``penalised_weights()`` (the
+    weights the L2 penalty applies to: :func:`penalised_weights`). ``lr`` maps a task to a learning rate
     (missing tasks: the paper's), ``budget`` maps a task to the row of the profile's ``budget``
-    table it trains with (``fmriemo.profiles.PROFILES``)."""
+    table it trains with (``fmriemo.profiles.PROFILES``). ``input_regions`` is the number of regions the
+    model's input must have (EBR reads 32 of the atlas's 246 by index), None when it takes any."""
 
     name: str
     build: Callable[..., nn.Module]
@@ -42,6 +58,7 @@ class ModelSpec:
     budget: dict = field(default_factory=lambda: {"class": "class", "level": "level"})
     paper: bool = False
     color: str = "#777777"
+    input_regions: int | None = None
 
     @property
     def source_file(self) -> Path:
@@ -78,6 +95,23 @@ def _discover() -> None:
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if info.name != "registry":
             importlib.import_module(f"{package}.{info.name}")  # the plugin mechanism: modules register on import
+    for entry in filter(None, os.environ.get(MODELS_ENV, "").split(os.pathsep)):
+        _import_file(Path(entry).expanduser())
+
+
+def _import_file(path: Path) -> None:
+    """Import a model file named in :data:`MODELS_ENV` (once: not again when the user's code imported it
+    already), so that it registers its models."""
+    path = path.resolve()
+    if not path.is_file() or path.suffix != ".py":
+        raise DataError(f"${MODELS_ENV}: {path} is not a Python file; it names files that register models "
+                        f"(separated by {os.pathsep!r})")
+    if any(getattr(m, "__file__", None) and Path(m.__file__).resolve() == path for m in list(sys.modules.values())):
+        return
+    spec_ = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec_)
+    sys.modules.setdefault(path.stem, module)
+    spec_.loader.exec_module(module)
 
 
 def names() -> tuple[str, ...]:

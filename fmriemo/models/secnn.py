@@ -13,7 +13,7 @@ shortcut convolutions carry none.
 
 * ``Vanilla``: the network above on all 246 regions.
 * ``ASB``: an SE block over the 246 input regions first ("automatic selection
-  of brain regions"); its per-trial gates are kept in ``last_gates``.
+  of brain regions"); its per-trial gates are read with ``input_gates(x)``.
 * ``EBR``: the network on the 32 emotion-related regions only.
 
 The three are registered here (:mod:`fmriemo.models.registry`) as the paper's models: per-trial
@@ -76,17 +76,18 @@ class ResSECNN(nn.Module):
     """The shared residual SE-CNN body and dense head.
 
     ``input_gate=True`` adds the ASB input SE block; ``regions`` selects input
-    rows (None: all 246).
+    rows (None: all ``n_regions``, the atlas's 246 unless data of another shape is fitted, as
+    scikit-learn's estimator checks do).
     """
 
     def __init__(self, n_out: int, regions=None, input_gate: bool = False, n_time: int = N_SECONDS,
-                 widths=(32, 64, 128), hidden=(512, 100), dropout: float = 0.0):
+                 widths=(32, 64, 128), hidden=(512, 100), dropout: float = 0.0, n_regions: int = atlas.N_REGIONS):
         super().__init__()
         if regions is not None:
             self.register_buffer("regions", torch.as_tensor(list(regions), dtype=torch.long))
         else:
             self.regions = None
-        c_in = atlas.N_REGIONS if regions is None else len(regions)
+        c_in = n_regions if regions is None else len(regions)
         w1, w2, w3 = widths
         self.input_se = SEBlock(c_in) if input_gate else None
         self.a = ConvUnit(c_in, w1, main=True)
@@ -104,15 +105,19 @@ class ResSECNN(nn.Module):
             nn.init.zeros_(fc.bias)
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        self.last_gates: torch.Tensor | None = None
+
+    def input_gates(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The ASB block's weight of each input region for each trial of ``x``, shape [batch, regions]
+        (None for a model without the block): what the paper maps onto the brain."""
+        if self.input_se is None:
+            return None
+        return self.input_se.gates(x if self.regions is None else x.index_select(1, self.regions))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.regions is not None:
             x = x.index_select(1, self.regions)
         if self.input_se is not None:
-            g = self.input_se.gates(x)
-            self.last_gates = g.detach()
-            x = x * g.unsqueeze(2)
+            x = x * self.input_se.gates(x).unsqueeze(2)
         a = self.a(x)
         b = self.b_main(a) + self.b_skip(x)
         c = self.c_main(b) + self.c_skip_x(x) + self.c_skip_a(a)
@@ -130,4 +135,4 @@ register(ModelSpec("vanilla", ResSECNN, label="Vanilla", paper=True, color="#4C7
 register(ModelSpec("asb", lambda n_out, **kw: ResSECNN(n_out, input_gate=True, **kw), label="ASB", paper=True,
                    color="#DD8452"))
 register(ModelSpec("ebr", lambda n_out, **kw: ResSECNN(n_out, regions=atlas.EBR_INDICES, **kw), label="EBR",
-                   paper=True, color="#55A868"))
+                   paper=True, color="#55A868", input_regions=atlas.N_REGIONS))

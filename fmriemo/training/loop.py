@@ -38,15 +38,18 @@ def flush_denormals() -> None:
 
 @torch.no_grad()
 def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
-    """Class probabilities (and ASB input gates, or None) for preprocessed inputs X [n, regions, 25]."""
+    """Class probabilities, and the model's input gates (its ``input_gates(x)``: ASB's weight of each
+    region per trial; None for a model without them), for preprocessed inputs X [n, regions, 25]."""
     model.eval()
     probs, gates = [], []
     X = torch.as_tensor(np.asarray(X, np.float32))
+    read_gates = getattr(model, "input_gates", None)
     for i in range(0, len(X), batch_size):
         xb = X[i:i + batch_size].to(device)
         probs.append(torch.softmax(model(xb), dim=1).cpu())
-        if getattr(model, "last_gates", None) is not None:
-            gates.append(model.last_gates.cpu())
+        g = read_gates(xb) if read_gates is not None else None
+        if g is not None:
+            gates.append(g.cpu())
     return torch.cat(probs).numpy(), (torch.cat(gates).numpy() if gates else None)
 
 

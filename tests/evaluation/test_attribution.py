@@ -13,7 +13,6 @@ class OneRegion(nn.Module):
     def __init__(self):
         super().__init__()
         self.w = nn.Parameter(torch.tensor([-1.0, 0.0, 1.0]))
-        self.last_gates = None
 
     def forward(self, x):
         return x[:, 7, :].mean(1, keepdim=True) * self.w * 5

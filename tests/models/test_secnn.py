@@ -33,15 +33,19 @@ def test_se_block_math():
     assert torch.allclose(se(x), x * g[:, :, None])
 
 
-def test_asb_gates_exposed_without_second_pass():
+def test_asb_gates_read_through_a_method():
     torch.manual_seed(0)
     m = build_model("asb", "class").eval()
     x = torch.rand(7, 246, 25)
-    m(x)
-    g = m.last_gates
+    g = m.input_gates(x)
     assert g.shape == (7, 246) and (g > 0).all() and (g < 1).all()
     assert torch.allclose(g, m.input_se.gates(x))
-    assert build_model("vanilla", "class").last_gates is None
+    # the forward pass scales each region by exactly these gates and leaves nothing on the module
+    gated = m.a(x * g.unsqueeze(2))
+    assert torch.allclose(m.a(x * m.input_gates(x).unsqueeze(2)), gated)
+    assert not hasattr(m, "last_gates")
+    assert build_model("vanilla", "class").input_gates(x) is None
+    assert build_model("ebr", "class").input_gates(x) is None
 
 
 def test_ebr_uses_exactly_the_32_regions():
