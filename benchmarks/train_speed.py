@@ -56,16 +56,15 @@ def epoch_seconds(ds, method: str, task: str, device: str, epochs: int) -> tuple
 
 
 #: the forms of a batch that ``--members`` times (:func:`fmriemo.training.batched.fit_members`)
-FORMS = ("vmap", "loop", "threads")
+FORMS = ("vmap", "threads")
 
 
 def batched_vs_sequential(ds, method: str, task: str, device: str, epochs: int, members: int,
                           rounds: int = 2, forms=FORMS) -> dict[str, float]:
     """Seconds per member-epoch of ``members`` seeds on the paper's split trained one after the other
     (:func:`fmriemo.training.loop.fit`) and trained together as one batched network
-    (:func:`fmriemo.training.batched.fit_members`) in each of ``forms`` (one vmapped pass of all members; the
-    members' passes in a loop; each member trained alone on a pool of threads that share the cores), after
-    one warm-up epoch, with no early stopping; all are interleaved ``rounds`` times and each keeps its best
+    (:func:`fmriemo.training.batched.fit_members`) in each of ``forms`` (one vmapped pass of all members;
+    each member trained alone on a pool of threads that share the cores), after one warm-up epoch, with no early stopping; all are interleaved ``rounds`` times and each keeps its best
     round (the machine's speed drifts within minutes)."""
     split = make_paper_split(ds, task)
     X = preprocess.minmax_trial(ds.X)

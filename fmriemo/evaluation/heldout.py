@@ -56,10 +56,19 @@ def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings 
     protocol, folds, seeds, validation size, budget, cache and device; ``preprocessing`` replaces
     the method's own input. The seeds and folds train together as one batched network
     (:func:`fmriemo.training.runs.train_runs`); the splits are :func:`fold_jobs`'."""
+    return methods_fold_runs(ds, [method], task, settings, preprocessing)[method]
+
+
+def methods_fold_runs(ds: Dataset, methods, task: str = "class", settings: Settings | None = None,
+                      preprocessing: str | None = None) -> dict[str, list[tuple[int, int, RunResult]]]:
+    """:func:`fold_runs` of several methods in one call of :func:`fmriemo.training.runs.train_runs`, so that
+    their batches share the CPU's cores to the end (:func:`fmriemo.training.batched.fit_pool`):
+    ``{method: [(seed, fold, run), ...]}``."""
     s = settings or Settings.resolve()
-    planned = fold_jobs(ds, method, task, s, preprocessing)
-    runs = train_runs(ds, [job for _, job in planned], s.cache_dir, s.progress, n_jobs=s.jobs)
-    return [(seed, f, r) for ((seed, f), _), r in zip(planned, runs)]
+    planned = {m: fold_jobs(ds, m, task, s, preprocessing) for m in methods}
+    runs = iter(train_runs(ds, [job for m in methods for _, job in planned[m]], s.cache_dir, s.progress,
+                           n_jobs=s.jobs))
+    return {m: [(seed, f, next(runs)) for (seed, f), _ in planned[m]] for m in methods}
 
 
 def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
@@ -98,10 +107,11 @@ def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | N
     argmax of the probabilities averaged over seeds, fold by fold."""
     s = settings or Settings.resolve()
     out = []
+    trained = methods_fold_runs(ds, methods, task, s, preprocessing)
     for method in methods:
         name = model_name(method, preprocessing)
         by_fold: dict[int, list] = {}
-        for seed, f, r in fold_runs(ds, method, task, preprocessing=preprocessing, settings=s):
+        for seed, f, r in trained[method]:
             out.append(prediction_rows(ds, r.test_index, r.y_pred, task, model=name, seed=seed, fold=f,
                                        kept_epoch=r.best_epoch, on_plateau=r.on_plateau,
                                        still_improving=r.still_improving))

@@ -40,11 +40,14 @@ def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | Non
     split = make_paper_split(ds, task, split_seed)
     runs: dict[tuple[str, int], RunResult] = {}
     rows = []
-    for method in methods:  # a method's seeds train together as one batched network
-        jobs = [(split, config_for(st.profile, st.epochs, method=method, task=task, seed=s, device=st.device))
-                for s in st.seeds]
-        for s, r in zip(st.seeds, train_runs(ds, jobs, st.cache_dir, st.progress, n_jobs=st.jobs)):
-            runs[(method, s)] = r
+    keys = [(method, s) for method in methods for s in st.seeds]
+    jobs = [(split, config_for(st.profile, st.epochs, method=method, task=task, seed=s, device=st.device))
+            for method, s in keys]
+    # every method's seeds train together: one batched network per method, all in one pool on the CPU
+    trained = dict(zip(keys, train_runs(ds, jobs, st.cache_dir, st.progress, n_jobs=st.jobs)))
+    for method in methods:
+        for s in st.seeds:
+            runs[(method, s)] = r = trained[(method, s)]
             m = classification_metrics(r.y_true, r.y_pred, task)
             rows.append({"method": method, "seed": s, "split": r.split["name"], **{k: m[k] for k in METRICS},
                          "n": m["n"],

@@ -53,13 +53,11 @@ class StackedRanger:
     The arithmetic is that of ``torch.optim.RAdam`` (its multi-tensor path, no weight decay) and of
     :class:`Lookahead`, member by member; ``tests/models/test_optim.py`` checks it against them. The
     scalars that depend on a member's step are computed on the host in double precision, as RAdam does,
-    so a step never waits on the device. With ``per_member`` the step runs one member after another on
-    views of the stacks (the CPU's form; see :meth:`_step_each`)."""
+    so a step never waits on the device."""
 
     def __init__(self, params: dict, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, k: int = 6,
-                 alpha: float = 0.5, per_member: bool = False):
+                 alpha: float = 0.5):
         self.params, self.lr, self.eps, self.k, self.alpha = params, lr, eps, k, alpha
-        self.per_member = per_member
         self.beta1, self.beta2 = betas
         self.exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
         self.exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
@@ -80,8 +78,8 @@ class StackedRanger:
 
     def _radam(self, params: list, grads: list, exp_avg: list, exp_avg_sq: list, rect, unrect) -> None:
         """RAdam's update of ``params`` in place (multi-tensor, as RAdam's ``foreach`` path), with its two
-        per-step factors (:meth:`_scalars`) as numbers (one member) or as tensors, one per parameter,
-        shaped to broadcast over the stacked members."""
+        per-step factors (:meth:`_scalars`) as tensors, one per parameter, shaped to broadcast over the
+        stacked members."""
         torch._foreach_lerp_(exp_avg, grads, 1 - self.beta1)
         torch._foreach_mul_(exp_avg_sq, self.beta2)
         torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - self.beta2)
@@ -97,18 +95,6 @@ class StackedRanger:
         torch._foreach_add_(slow, torch._foreach_sub(params, slow), alpha=self.alpha)
         torch._foreach_copy_(params, slow)
 
-    def _step_each(self, names: list[str], members: list[int]) -> None:
-        """:meth:`step` one member after another, on views of the stacks: each member's parameters and
-        state are a model's worth (as when it trains alone), which a CPU's caches hold from one operation
-        to the next, where the stacks of all members would not; its factors are plain numbers."""
-        for m in members:
-            self.steps[m] += 1
-            self._radam([self.params[n][m] for n in names], [self.params[n].grad[m] for n in names],
-                        [self.exp_avg[n][m] for n in names], [self.exp_avg_sq[n][m] for n in names],
-                        *self._scalars(self.steps[m]))
-            if self.steps[m] % self.k == 0:  # Lookahead, on the member's own count
-                self._lookahead([p[m] for p in self.params.values()], [s[m] for s in self.slow.values()])
-
     def zero_grad(self) -> None:
         for p in self.params.values():
             p.grad = None
@@ -121,9 +107,6 @@ class StackedRanger:
         ``foreach`` path: a handful of kernels per step however many parameters the model has."""
         names = [n for n, p in self.params.items() if p.grad is not None]  # RAdam skips what the loss misses
         if not names:
-            return
-        if self.per_member:
-            self._step_each(names, members)
             return
         device = self.params[names[0]].device
         everyone = len(members) == len(self.steps)

@@ -2,12 +2,12 @@
 its own initialisation, its own shuffling, its own validation record, early stopping and kept checkpoint,
 as if trained alone by :func:`fmriemo.training.loop.fit` (a test checks that they are, within float
 tolerance). On an accelerator they are one batched network: the model's parameters stacked over members
-and the forward pass ``torch.func.vmap``-ed over them (or run member by member on views of the stacks,
-the ``"loop"`` form). On a CPU they train side by side on a pool of threads, each member by
-:func:`~fmriemo.training.loop.fit` itself on its share of the cores, which is both faster there and bit
-for bit the run alone on that many threads (:func:`default_form`).
+and the forward pass ``torch.func.vmap``-ed over them. On a CPU they train side by side on a pool of
+threads, each member by :func:`~fmriemo.training.loop.fit` itself on its share of the cores, which is
+both faster there and bit for bit the run alone on that many threads (:func:`default_form`); members of
+several models can share that pool (:func:`fit_pool`).
 
-In the stacked forms members may have training and validation sets of different sizes (the folds of a
+In the vmapped form members may have training and validation sets of different sizes (the folds of a
 held-out protocol): a step trains every member that has a batch at that step, grouped by batch size,
 and the optimiser (:class:`fmriemo.models.optim.StackedRanger`) keeps each member's own step count. A
 member that stops leaves the stack. Data stay on the device; the training loss and accuracy are
@@ -73,11 +73,10 @@ def _padded(X: torch.Tensor, rows: list, y: list | None = None):
 class _Stack:
     """The members still training: their stacked parameters and buffers, and the functional model."""
 
-    def __init__(self, models: list[nn.Module], penalised: list[str], looped: bool):
+    def __init__(self, models: list[nn.Module], penalised: list[str]):
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         self.penalised = penalised
-        self.looped = looped
 
     def logits(self, x: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of the members at ``idx`` (all when None) for their inputs ``x`` [members, batch, ...]."""
@@ -85,30 +84,13 @@ class _Stack:
 
     def forward(self, x, idx: torch.Tensor | None = None, l2: float | None = None):
         """``(logits, penalty)`` of the members at ``idx`` (all when None) for their inputs ``x``
-        [members, batch, ...] (in the loop form also a list of each member's inputs); ``penalty`` is
-        each member's L2 penalty (see :meth:`l2`) from the same weights when ``l2`` is given, else None.
-        In training mode the running statistics of batch norm are updated member by member. In the loop
-        form each member's forward pass runs on views of the stacked weights (their gradients land in the
-        stack); otherwise ``vmap`` makes one pass of all members (grouped convolutions)."""
+        [members, batch, ...]; ``penalty`` is each member's L2 penalty (see :meth:`l2`) from the same weights
+        when ``l2`` is given, else None. In training mode the running statistics of batch norm are updated
+        member by member. ``vmap`` makes one pass of all members (grouped convolutions)."""
         params = self.params if idx is None else {n: p[idx] for n, p in self.params.items()}
         buffers = self.buffers if idx is None else {n: b[idx] for n, b in self.buffers.items()}
-        penalty = None
-        if self.looped:
-            ps = {n: p.unbind(0) for n, p in params.items()}
-            bs = {n: b.unbind(0) for n, b in buffers.items()}
-            outs, pens = [], []
-            for m in range(len(x)):
-                pm = {n: v[m] for n, v in ps.items()}
-                outs.append(functional_call(self.base, (pm, {n: v[m] for n, v in bs.items()}), (x[m],)))
-                if l2 is not None:
-                    pens.append(l2 * torch.stack([pm[n].pow(2).sum() for n in self.penalised]).sum())
-            out = torch.stack(outs)
-            if l2 is not None:
-                penalty = torch.stack(pens)
-        else:
-            out = vmap(lambda p, b, xx: functional_call(self.base, (p, b), (xx,)))(params, buffers, x)
-            if l2 is not None:
-                penalty = self.l2(l2, idx)
+        out = vmap(lambda p, b, xx: functional_call(self.base, (p, b), (xx,)))(params, buffers, x)
+        penalty = None if l2 is None else self.l2(l2, idx)
         if idx is not None and self.base.training:
             with torch.no_grad():
                 for n, b in buffers.items():
@@ -136,42 +118,54 @@ def default_form(device: torch.device | str) -> str:
 
     On an accelerator one vmapped pass of all members costs little more than one member's. On a CPU the
     grouped convolutions and vmapped batch norm that ``vmap`` makes are slower than the members' own
-    convolutions one after the other, and the ``"loop"`` form (each member's forward pass in turn on views
-    of the stacks, one backward pass and one optimiser call for all) only matches one member after
-    another, since one member keeps the cores busy already. What pays on a CPU is to give each member
-    fewer cores: one paper model's operations are too small for two cores to halve their time, so two
-    members side by side, on one core each, train more member-epochs per second than one member on two
-    (:func:`_fit_threads`; ``benchmarks/train_speed.py --members``, figures in benchmarks/README.md)."""
+    convolutions one after the other (a third form, each member's pass in turn on views of the stacks,
+    only matched one member after another and was removed: ``benchmarks/README.md``). What pays on a CPU
+    is to give each member fewer cores: one paper model's operations are too small for two cores to halve
+    their time, so two members side by side, on one core each, train more member-epochs per second than
+    one member on two (:func:`fit_pool`; ``benchmarks/train_speed.py --members``, figures in benchmarks/README.md)."""
     return "threads" if torch.device(device).type == "cpu" else "vmap"
 
 
 def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, desc: str,
                  threads: int | None = None) -> list:
+    """The CPU's form of :func:`fit_members`: :func:`fit_pool` with one recipe."""
+    return fit_pool([(X, members, cfg)], progress, desc, threads)[0]
+
+
+def fit_pool(parts: list[tuple[np.ndarray, list[Member], TrainConfig]], progress: bool = True, desc: str = "",
+             threads: int | None = None) -> list[list]:
     """The CPU's form: every member trained by :func:`fmriemo.training.loop.fit` (one epoch at a time,
     :func:`~fmriemo.training.loop.fit_steps`) on a pool of threads that share the process, the data and
-    the progress bar. Each thread has the same share of the caller's intra-op threads (one each when there
+    the progress bar. ``parts`` are ``(X, members, cfg)``: preprocessed trials, the members that train on
+    them and their recipe, so that the members of several recipes (the paper's three models, trained by one
+    chapter) share one pool; the results come back per part, per member, as :func:`fit_members` gives them.
+    Each thread has the same share of the caller's intra-op threads (one each when there
     are fewer cores than members; ``threads``, where given, sets that share: the numerics a run's cache key
     records), so a member is bit for bit the run alone on that many threads whichever thread runs its
     epochs. The members take their epochs in turn from one queue, so they progress
     together and the pool stays busy until the last epochs (a pool that trained whole members would leave
-    a core idle while the last member ran). The torch operators release the interpreter lock, so the
-    threads compute in parallel; with one core the members take their turns in the caller's thread."""
-    dev = resolve_device(cfg.device)
+    a core idle while the last member ran; a pool per recipe leaves one idle while each recipe's last member
+    runs). The torch operators release the interpreter lock, so the threads compute in parallel; with one
+    core the members take their turns in the caller's thread."""
+    entries = [(np.asarray(X, np.float32), m, cfg) for X, members, cfg in parts for m in members]
     cores = torch.get_num_threads()
-    share = threads or max(1, cores // max(1, min(len(members), cores)))
-    workers = max(1, min(len(members), cores // share))
-    X = np.asarray(X, np.float32)
-    traces = [None if m.test is None else TestTrace(X[m.test], m.y_test, cfg.task, dev) for m in members]
-    runs = []
-    for m, trace in zip(members, traces):
+    share = threads or max(1, cores // max(1, min(len(entries), cores)))
+    workers = max(1, min(len(entries), cores // share))
+    traces, runs = [], []
+    for X, m, cfg in entries:
+        dev = resolve_device(cfg.device)
+        trace = None if m.test is None else TestTrace(X[m.test], m.y_test, cfg.task, dev)
         torch.manual_seed(m.seed)  # the initialisation each would have alone, drawn here, not in a thread
         runs.append(fit_steps(build_model(cfg.method, cfg.task), X[m.train], m.y_train, X[m.val], m.y_val,
                               dataclasses.replace(cfg, seed=m.seed), progress=False, on_epoch=trace))
-    results: list = [None] * len(members)
-    done = [0] * len(members)  # epochs each member has run
-    turns = collections.deque(range(len(members)))  # the members waiting for their next epoch, in turn
+        traces.append(trace)
+    results: list = [None] * len(entries)
+    done = [0] * len(entries)  # epochs each member has run
+    turns = collections.deque(range(len(entries)))  # the members waiting for their next epoch, in turn
     lock, failed = threading.Lock(), threading.Event()
-    bar = _progress(cfg.epochs * len(members), desc or f"{cfg.method}/{cfg.task} {len(members)} members", progress)
+    first = parts[0][2]
+    bar = _progress(sum(cfg.epochs for _, _, cfg in entries),
+                    desc or f"{first.method}/{first.task} {len(entries)} members", progress)
 
     def work() -> None:
         while not failed.is_set():
@@ -185,7 +179,8 @@ def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, des
                 state, hist, kept = end.value
                 if traces[i] is not None:
                     hist.update(traces[i].values)
-                results[i], epoch, finished = (state, hist, kept), cfg.epochs, True  # early stopping's spare too
+                # early stopping's spare epochs count as done too
+                results[i], epoch, finished = (state, hist, kept), entries[i][2].epochs, True
             except BaseException:
                 failed.set()  # the other threads stop after their current epoch
                 raise
@@ -195,11 +190,18 @@ def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, des
                 if not finished:
                     turns.append(i)
 
+    def per_part() -> list[list]:
+        out, n = [], 0
+        for _, members, _ in parts:
+            out.append(results[n:n + len(members)])
+            n += len(members)
+        return out
+
     if workers == 1:
         try:
             torch.set_num_threads(share)
             work()
-            return results
+            return per_part()
         finally:
             torch.set_num_threads(cores)
             bar.close()
@@ -215,7 +217,7 @@ def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, des
         for f in wait(futures, return_when=FIRST_EXCEPTION)[0]:
             f.result()  # raises a thread's error now, while the others finish their epoch
         wait(futures)
-        return results
+        return per_part()
     except BaseException:
         failed.set()  # an error, or Ctrl-C in the caller: every thread stops after its current epoch
         raise
@@ -231,12 +233,12 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
     and budget of ``cfg`` (whose seed is ignored: each member has its own). Returns, per member,
     ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` does, the history with
     ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN elsewhere) when the
-    member has labelled test trials. ``form`` is ``"vmap"``, ``"loop"`` or ``"threads"`` (see
+    member has labelled test trials. ``form`` is ``"vmap"`` or ``"threads"`` (see
     :func:`default_form`, which decides when None); all train the same members. ``threads``: the intra-op
     threads of each member in the ``"threads"`` form (default: an equal share of the caller's)."""
     dev = resolve_device(cfg.device)
-    if form not in (None, "vmap", "loop", "threads"):
-        raise ValueError(f"form must be 'vmap', 'loop' or 'threads', not {form!r}")
+    if form not in (None, "vmap", "threads"):
+        raise ValueError(f"form must be 'vmap' or 'threads', not {form!r}")
     form = form or default_form(dev)
     if form == "threads":
         return _fit_threads(X, members, cfg, progress, desc, threads)
@@ -247,8 +249,8 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
         models.append(build_model(cfg.method, cfg.task).to(dev))
     named = dict(models[0].named_parameters())
     penalised = [n for n, p in named.items() if any(p is w for w in penalised_weights(models[0]))]
-    stack = _Stack(models, penalised, looped=form == "loop")
-    opt = StackedRanger(stack.params, cfg.learning_rate, per_member=stack.looped)
+    stack = _Stack(models, penalised)
+    opt = StackedRanger(stack.params, cfg.learning_rate)
     gens = [torch.Generator().manual_seed(m.seed) for m in members]
     train_rows = [torch.as_tensor(np.asarray(m.train, np.int64), device=dev) for m in members]
     y_train = [torch.as_tensor(np.asarray(m.y_train, np.int64), device=dev) for m in members]
@@ -281,8 +283,7 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
                 rows = torch.stack([orders[p][start:start + size] for p in positions])
                 members_rows = torch.stack([train_rows[alive[p]][rows[i]] for i, p in enumerate(positions)])
                 y = torch.stack([y_train[alive[p]][rows[i]] for i, p in enumerate(positions)])
-                inputs = [X[r] for r in members_rows] if stack.looped else X[members_rows]
-                logits, penalty = stack.forward(inputs, idx, l2=cfg.l2)
+                logits, penalty = stack.forward(X[members_rows], idx, l2=cfg.l2)
                 ce = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
                 ce = ce.view(len(positions), size).mean(1)
                 opt.zero_grad()

@@ -22,7 +22,7 @@ from ..data.dataset import Dataset, decode, encode
 from ..data.splits import PAPER_SPLIT_SEED, Split, make_paper_split
 from ..models import registry
 from ..profiles import Settings
-from .batched import Member, batchable, default_form, fit_members
+from .batched import Member, batchable, default_form, fit_members, fit_pool
 from .config import TrainConfig, config_for, resolve_device
 from .loop import TestTrace, fit, plateau_exit, predict, still_improving
 
@@ -284,6 +284,15 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
         else:
             units += [[n] for n in group]
     if n_jobs == 1 or len(units) == 1:
+        # on the CPU every batch of this call shares one pool of threads, so that no core idles while one
+        # model's last member trains (fit_pool); elsewhere (vmap) a batch is one network of one recipe
+        pooled = [u for u in units if _pools(jobs[u[0]][1])] if batch else []
+        if len(pooled) > 1:
+            for unit, results in zip(pooled, _train_pool(ds, [[jobs[n] for n in u] for u in pooled],
+                                                         [[folders[n] for n in u] for u in pooled], progress)):
+                for n, res in zip(unit, results):
+                    out[n] = res
+            units = [u for u in units if u not in pooled]
         for unit in units:
             for n, res in zip(unit, _train_unit(ds, [jobs[n] for n in unit], [folders[n] for n in unit], progress)):
                 out[n] = res
@@ -323,6 +332,8 @@ def _train_unit(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], folders: lis
     if not batchable(cfg.method, cfg.task):
         with intra_op_threads(RUN_THREADS):
             return [_train_alone(ds, *jobs[0], folders[0], progress)]
+    if _pools(cfg):
+        return _train_pool(ds, [jobs], [folders], progress)[0]
     X = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
     t0 = time.perf_counter()
     fitted = fit_members(X, [_member(ds, split, c) for split, c in jobs], cfg, progress,
@@ -332,6 +343,35 @@ def _train_unit(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], folders: lis
     with intra_op_threads(RUN_THREADS):  # its predictions too, on its own threads (a forward pass on two rounds otherwise)
         return [_finish(ds, split, c, X, state, hist, best_epoch, share, folder, {"batch": len(jobs)})
                 for (split, c), folder, (state, hist, best_epoch) in zip(jobs, folders, fitted)]
+
+
+def _pools(cfg: TrainConfig) -> bool:
+    """Whether runs of ``cfg``'s recipe train in the CPU's pool of threads (:func:`fit_pool`): a batchable
+    model on a device whose batch form is threads."""
+    return default_form(resolve_device(cfg.device)) == "threads" and batchable(cfg.method, cfg.task)
+
+
+def _train_pool(ds: Dataset, batches: list[list[tuple[Split, TrainConfig]]], folders: list[list[Path]],
+                progress: bool) -> list[list[RunResult]]:
+    """Train the runs of several batches (each one recipe: a model, a task, a preprocessing) in one pool of
+    threads on the CPU, each run on :data:`RUN_THREADS` intra-op threads (:func:`fit_pool`), and store each
+    in its folder; the results per batch."""
+    inputs: dict[str, np.ndarray] = {}  # preprocessed trials, once per preprocessing
+    parts = []
+    for jobs in batches:
+        cfg = jobs[0][1]
+        if cfg.preprocess not in inputs:
+            inputs[cfg.preprocess] = preprocess.apply(cfg.preprocess, ds.X, ds.participant)
+        parts.append((inputs[cfg.preprocess], [_member(ds, split, c) for split, c in jobs], cfg))
+    n = sum(len(jobs) for jobs in batches)
+    names = sorted({f"{jobs[0][1].method}/{jobs[0][1].task}" for jobs in batches})
+    t0 = time.perf_counter()
+    fitted = fit_pool(parts, progress, desc=f"{' + '.join(names)} {n} member{'s' * (n > 1)}", threads=RUN_THREADS)
+    share = (time.perf_counter() - t0) / n  # each member's share of the pool's time
+    with intra_op_threads(RUN_THREADS):  # its predictions too, on its own threads (a forward pass on two rounds otherwise)
+        return [[_finish(ds, split, c, X, state, hist, best_epoch, share, folder, {"batch": len(jobs)})
+                 for (split, c), folder, (state, hist, best_epoch) in zip(jobs, fs, results)]
+                for jobs, fs, (X, _, _), results in zip(batches, folders, parts, fitted)]
 
 
 def train_paper(ds: Dataset, method: str, task: str, settings: Settings, seed: int | None = None,

@@ -27,7 +27,7 @@ def _splits(ds):
 
 
 @pytest.mark.conclusions
-@pytest.mark.parametrize("form", ["vmap", "loop", "threads"])
+@pytest.mark.parametrize("form", ["vmap", "threads"])
 @pytest.mark.parametrize("method,task,patience,epochs", [("ebr", "class", 1, 6), ("asb", "level", None, 3)])
 def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, monkeypatch, method, task, patience, epochs,
                                                    form):
@@ -37,8 +37,8 @@ def test_batched_member_matches_the_same_run_alone(dataset, tmp_path, monkeypatc
     rounding amplified by training: convolutions under ``vmap`` round differently, a last batch of a few
     trials makes batch norm's statistics sensitive to it, and RAdam's adaptive steps carry it on; a
     member given another member's shuffle or optimiser state differs by orders of magnitude more.) Every
-    form of the batch is checked: one vmapped pass of all members, the members' passes in a loop, and
-    the members trained alone side by side on threads (the CPU's default)."""
+    form of the batch is checked: one vmapped pass of all members (an accelerator's default), and the
+    members trained alone side by side on threads (the CPU's)."""
     from fmriemo.training import batched as batched_module
     monkeypatch.setattr(batched_module, "default_form", lambda device: form)
     base = TrainConfig(method=method, task=task, epochs=epochs, patience=patience, min_epochs=1 if patience else 0,
@@ -89,11 +89,11 @@ def test_runs_are_batched_by_default_unless_asked_not_to(dataset, tmp_path):
     assert all(r.extra["batch"] == 1 for r in train_runs(dataset, jobs, tmp_path / "b", progress=False, batch=False))
 
 
-def test_the_batch_form_is_vmap_loop_or_threads(dataset):
+def test_the_batch_form_is_vmap_or_threads(dataset):
     from fmriemo.training.batched import Member, default_form, fit_members
     assert default_form("cpu") == "threads" and default_form("cuda") == "vmap"
     split = make_paper_split(dataset, "class")
-    with pytest.raises(ValueError, match="'vmap', 'loop' or 'threads'"):
+    with pytest.raises(ValueError, match="'vmap' or 'threads'"):
         fit_members(np.zeros((len(dataset), 32, 25)), [Member(0, split.train, split.train * 0, split.val,
                                                               split.val * 0)], TrainConfig(method="ebr", task="class", epochs=1),
                     form="grouped")
@@ -147,6 +147,37 @@ def test_on_the_cpu_members_train_side_by_side_each_exactly_as_alone(dataset, tm
         np.testing.assert_array_equal(b.gates, a.gates)
         for k in ("train_loss", "val_loss", "val_acc", "test_acc", "test_f1"):
             np.testing.assert_array_equal(b.history[k], a.history[k], err_msg=k)
+
+
+def test_several_models_share_one_pool_each_exactly_as_alone(dataset, tmp_path, monkeypatch):
+    """On the CPU the batches of one call (here ASB and EBR, two seeds, one stopping early) train in one pool
+    of threads, so that no core waits while one model's last member trains; every run is still bit for bit
+    the run alone, stored under its own key, and keeps its own model's batch size in its record."""
+    from fmriemo.training import batched as batched_module
+    calls = []
+    real = batched_module.fit_pool
+
+    def spy(parts, *args, **kwargs):
+        calls.append([(cfg.method, len(members)) for _, members, cfg in parts])
+        return real(parts, *args, **kwargs)
+
+    from fmriemo.training import runs as runs_module
+    monkeypatch.setattr(runs_module, "fit_pool", spy)
+    split = make_paper_split(dataset, "class")
+    jobs = [(split, TrainConfig(method=m, task="class", seed=s, epochs=3, patience=1, min_epochs=1,
+                                monitor="val_loss", device="cpu")) for m in ("asb", "ebr") for s in (0, 5)]
+    with _torch_threads(2):
+        pooled = train_runs(dataset, jobs, tmp_path / "pooled", progress=False)
+    assert calls == [[("asb", 2), ("ebr", 2)]]
+    assert [r.method for r in pooled] == ["asb", "asb", "ebr", "ebr"]
+    assert all(r.extra["batch"] == 2 for r in pooled)
+    with _torch_threads(1):
+        alone = [train_run(dataset, split, cfg, tmp_path / "alone", progress=False) for split, cfg in jobs]
+    for p, a in zip(pooled, alone):
+        assert p.key == a.key and (p.best_epoch, p.epochs_run) == (a.best_epoch, a.epochs_run)
+        np.testing.assert_array_equal(p.proba, a.proba)
+        for k in ("train_loss", "val_loss", "val_acc", "test_acc", "test_f1"):
+            np.testing.assert_array_equal(p.history[k], a.history[k], err_msg=k)
 
 
 @pytest.mark.parametrize("error", ["diverged", "ctrl-c"])
