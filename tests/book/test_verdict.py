@@ -287,12 +287,15 @@ def test_phase2_from_released_labels_only_is_named_an_estimate():
 # --------------------------------------------------------------------------- a property of the rules
 
 def _comparisons():
-    num = st.floats(-1, 1, allow_nan=False)
+    # no subnormal floats: the verdict never sees them, and training flushes them to zero on its threads
+    # (fmriemo.training.loop.flush_denormals), which hypothesis refuses to draw under
+    num = st.floats(-1, 1, allow_nan=False, allow_subnormal=False)
 
     @st.composite
     def one(draw, a, b, lower_better=False):
         lo, hi = sorted((draw(num), draw(num)))
-        estimate = lo + draw(st.floats(0, 1)) * (hi - lo) if draw(st.booleans()) else draw(num)
+        estimate = (lo + draw(st.floats(0, 1, allow_subnormal=False)) * (hi - lo) if draw(st.booleans())
+                    else draw(num))
         seeds_a = draw(st.integers(1, 5))
         seeds_b = 0 if b in ("chance", "random guessing", "always neutral") else draw(st.integers(1, 5))
         diffs = tuple(draw(st.lists(num, min_size=seeds_a, max_size=seeds_a * max(seeds_b, 1))))
@@ -311,7 +314,8 @@ def _gates():
 
 @pytest.mark.conclusions
 @settings(max_examples=300, deadline=None)
-@given(_comparisons(), _gates(), st.floats(0, 0.2), st.floats(0, 1), st.integers(1, 4))
+@given(_comparisons(), _gates(), st.floats(0, 0.2, allow_subnormal=False), st.floats(0, 1, allow_subnormal=False),
+       st.integers(1, 4))
 def test_no_reading_rests_on_an_interval_that_includes_zero(comps, gates, perm_p, stab, seeds):
     g = {k: Gate(k[1], verdict.WHERE[k[0]], n, min(p, n), min(c, n)) for k, (n, p, c) in gates.items()}
     v = values()
