@@ -80,16 +80,22 @@ def config_for(profile: str, epochs: int | None = None, *, method: str, task: st
     ``preprocess`` replaces it) and learning rate. ``epochs`` replaces the budget's maximum and caps
     its other numbers."""
     spec = registry.spec(method)
-    row = dict(profile_row(profile)["budget"][spec.budget[check_task(task)]])
-    if epochs is not None:
-        row["epochs"] = int(epochs)
-        row["min_epochs"] = min(row["min_epochs"], int(epochs))
-        if row["patience"] is not None:
-            row["patience"] = min(row["patience"], int(epochs))
-        if row.get("after_exit") is not None:
-            row["after_exit"] = min(row["after_exit"], int(epochs))
+    row = budget_row(profile, spec.budget[check_task(task)], epochs)
     return TrainConfig(method=method, task=task, seed=seed, device=device, preprocess=preprocess or spec.preprocess,
                        lr=spec.lr.get(task), **row)
+
+
+def budget_row(profile: str, name: str, epochs: int | None = None) -> dict:
+    """A copy of the row ``name`` of ``profile``'s budget table; ``epochs`` replaces its maximum and caps its
+    other numbers (early stopping armed, patience, the plateau-exit allowance)."""
+    row = dict(profile_row(profile)["budget"][name])
+    if epochs is not None:
+        cap = int(epochs)
+        row["epochs"], row["min_epochs"] = cap, min(row["min_epochs"], cap)
+        for k in ("patience", "after_exit"):
+            if row.get(k) is not None:
+                row[k] = min(row[k], cap)
+    return row
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -39,11 +39,11 @@ from ..core.store import StoreWriteError, cache_root, read_entry, write_entry
 from ..data import atlas, preprocess
 from ..data.dataset import N_SECONDS, TASKS
 from ..models import registry
-from ..profiles import PROFILES, profile_row
-from .config import TrainConfig, resolve_device
+from ..profiles import PROFILES
+from .config import TrainConfig, budget_row, resolve_device
 from .loop import fit as fit_loop
 from .loop import plateau_exit, predict, still_improving
-from .runs import RUN_THREADS, NotCached, code_version, intra_op_threads
+from .runs import RUN_THREADS, NotCached, _model_files, code_version, intra_op_threads
 
 #: the share of trials a fit without groups holds out to choose its checkpoint: the paper's 10% of all
 #: trials is one ninth of the 90% that its training and validation sets make together
@@ -193,8 +193,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"task must be 'class' or 'level', got {self.task!r}")
         if isinstance(self.module, str):
             spec = registry.spec(self.module)
-            f = spec.source_file.resolve()
-            source = "" if Path(registry.__file__).resolve().parent.parent in f.parents else f.read_text()
+            source = "".join(f.read_text() for f in _model_files(spec.name))  # outside the package: its file
             return _Recipe(spec.name, spec.build, spec.lr.get(self.task), spec.preprocess, spec.budget[self.task],
                            source, spec.input_regions)
         if callable(self.module):
@@ -213,14 +212,10 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         else:
             if self.profile not in PROFILES:
                 raise ValueError(f"profile must be one of {', '.join(PROFILES)} or None, got {self.profile!r}")
-            row = dict(profile_row(self.profile)["budget"][row_name])
-        if self.max_epochs is not None:
-            cap = int(self.max_epochs)
-            row["epochs"] = cap
-            row["min_epochs"] = min(row["min_epochs"], cap)
-            for k in ("patience", "after_exit"):
-                if row.get(k) is not None:
-                    row[k] = min(row[k], cap)
+            row = budget_row(self.profile, row_name)
+        if self.max_epochs is not None:  # the profile's row capped as config_for caps it
+            row = budget_row(self.profile, row_name, self.max_epochs) if self.profile is not None else \
+                {**row, "epochs": int(self.max_epochs)}
         for k, v in (("min_epochs", self.min_epochs), ("patience", self.patience), ("after_exit", self.after_exit),
                      ("monitor", self.monitor)):
             if v is not None:
