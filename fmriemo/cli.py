@@ -39,6 +39,11 @@ from .evaluation.statistics import metrics_with_intervals
 from .metrics import macro_f1
 from .profiles import PROFILES, PROTOCOLS, Settings
 
+__all__ = [
+    "MAX_SEED", "DATA_OPTIONS", "seed_arg", "positive_int", "device_arg", "method_arg", "given_options",
+    "refuse_inapplicable", "parser", "PATH_OPTIONS", "INTERRUPTED", "OutputError", "main",
+]
+
 MAX_SEED = 2**32 - 1
 #: the options every command that reads data takes (the data parent parser's)
 DATA_OPTIONS = {"data_dir", "labels", "surrogate_seed", "cache_dir"}
@@ -58,6 +63,7 @@ def seed_arg(text: str) -> int:
 
 
 def positive_int(text: str) -> int:
+    """argparse type: ``text`` as an integer of at least 1, or a usage error."""
     try:
         value = int(text)
     except ValueError:
@@ -387,6 +393,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``fmriemo`` command's argument parser, one subcommand per task."""
     p = _Parser(prog="fmriemo", description="Emotion decoding from fMRI: the fmriemo book's tools.", allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     data, training = _data_parent(), _training_parent()

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sys
 
+__all__ = ["STARTING", "main"]
+
 STARTING = "interrupted while starting: nothing was done"
 
 
 def main(argv=None) -> int:
+    """The ``fmriemo`` command: run the command line, turning an interrupt into a one-line message."""
     try:
         from .cli import main as run  # deferred: an interrupt while the modules load is caught here
     except KeyboardInterrupt:

@@ -37,6 +37,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+__all__ = ["PROTOCOLS", "PROFILES", "check_profile", "profile_row", "profile_table", "Settings"]
+
 #: "loso": leave one participant out; "order": leave one *order group* out (participants who saw
 #: the classes in the same order are held out together); "groupkfold": k folds of participants,
 #: order groups kept together; "kfold": k folds that ignore order groups (to check that they matter).
@@ -95,6 +97,7 @@ PROFILES = {
 
 
 def check_profile(profile: str) -> str:
+    """``profile`` itself when it is one of :data:`PROFILES`; a ValueError naming it otherwise."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     return profile

@@ -2,3 +2,9 @@
 needs (``sections``, ``text``), the plotting style and figures (``plots``), brain maps (``maps``), the
 results files (``results``), the verdict's rules (``verdict``), and the tooling that builds and checks
 the book (``build``, ``browser``, ``linkcheck``)."""
+
+__all__ = [
+    "browser", "build", "chapter", "linkcheck", "maps", "parameters", "plots", "results", "sections", "sheet",
+    "text", "verdict",
+]
+

@@ -22,6 +22,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["INSTALL_HINT", "chromium_path", "PageReport", "book_pages", "check_book", "main"]
+
 INSTALL_HINT = ("headless Chromium not found: install Debian's package (apt-get install -y chromium, as root) "
                 "or set FMRIEMO_CHROMIUM to a Chromium or Chrome executable")
 
@@ -189,6 +191,7 @@ def check_book(html_root: str | Path, screenshots: str | Path | None = None, exe
 
 
 def main(argv=None) -> int:
+    """Command line: check the built book at ``html_root`` in the browser; 0 when every check passes."""
     p = argparse.ArgumentParser(prog="python -m fmriemo.book.browser", description=__doc__.split("\n\n")[0])
     p.add_argument("html_root", nargs="?", default="book/_build/html")
     p.add_argument("--screenshots", default=None, help="folder for the screenshots (default: HTML_ROOT/screenshots)")

@@ -18,6 +18,14 @@ from ..core.errors import UsageError
 from ..core.files import atomic_write_text, check_output_file, check_writable_dir
 from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
 
+__all__ = [
+    "RESOURCES", "CHAPTER_MINUTES", "INSTALL_CELL", "chapter_minutes", "chapter_time_text",
+    "chapter_times_table", "project_root", "chapter_sources", "CHAPTER_NEEDS", "chapter_waves",
+    "repository_url", "github_url", "repository_branch", "install_spec", "install_cell", "chapter_notebook",
+    "select_chapters", "export_notebooks", "WIDGET_MIME", "tidy_executed", "failed_notebook", "run_chapter",
+    "QUIET_KERNEL", "read_glued", "notebook_errors", "build_record",
+]
+
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 #: measured execution time of every chapter per profile (benchmarks/chapter_times.py writes it)
 CHAPTER_MINUTES = RESOURCES / "chapter_minutes.json"
@@ -66,6 +74,7 @@ def chapter_times_table() -> str:
 
 
 def project_root() -> Path:
+    """The repository's root folder (the parent of the package)."""
     return Path(__file__).resolve().parents[2]
 
 
@@ -120,6 +129,7 @@ def github_url(url: str) -> str:
 
 
 def repository_branch() -> str:
+    """The branch the chapters' install cell names: ``$FMRIEMO_BRANCH``, or ``main``."""
     return os.environ.get("FMRIEMO_BRANCH", "").strip() or "main"
 
 

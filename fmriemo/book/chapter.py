@@ -13,6 +13,8 @@ from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
 from ..profiles import check_profile
 from . import plots, results
 
+__all__ = ["setup", "glue", "table", "glue_table", "name_key"]
+
 
 def setup(chapter: str, *, data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
           surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "",

@@ -15,6 +15,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+__all__ = ["check", "main"]
+
 
 class _Links(HTMLParser):
     def __init__(self):
@@ -73,6 +75,7 @@ def check(root) -> tuple[list[str], list[str]]:
 
 
 def main(argv=None) -> int:
+    """Command line: check the links of the built book; 0 when none is broken."""
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0] if argv else "book/_build/html")
     broken, external = check(root)

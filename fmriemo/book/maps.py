@@ -9,6 +9,8 @@ import pandas as pd
 
 from ..data import atlas
 
+__all__ = ["region_markers", "highlight_regions", "interactive_markers", "top_regions"]
+
 
 def region_markers(values, title: str = "", cmap: str = "viridis", vmin=None, vmax=None,
                    node_size=None, display_mode: str = "lzry", figure=None, colorbar: bool = True, axes=None):

@@ -21,6 +21,8 @@ from ..evaluation import timeresolved
 from ..models import registry
 from ..profiles import PROFILES, PROTOCOLS
 
+__all__ = ["CHECKS", "check_parameters"]
+
 
 def _integer(value, name: str, low: int, high: int | None = None, optional: bool = False) -> None:
     if value is None and optional:

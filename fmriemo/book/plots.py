@@ -15,6 +15,13 @@ from ..data.surrogate import VIDEO_OFFSET, VIDEO_ONSET
 from ..models.registry import color, label
 from . import maps
 
+__all__ = [
+    "CLASS_COLORS", "set_style", "shade_video", "class_level_heatmap", "trial_heatmap", "class_time_courses",
+    "confusion_heatmaps", "learning_curves", "budget_curves", "method_bars", "architecture_diagram",
+    "se_block_diagram", "challenge_scores", "class_maps", "interval_dots", "per_participant", "seed_spread",
+    "accuracy_by_second", "generalisation_matrices",
+]
+
 CLASS_COLORS = {-1: "#C44E52", 0: "#8C8C8C", 1: "#4C72B0"}
 
 
@@ -28,11 +35,13 @@ def set_style() -> None:
 
 
 def shade_video(ax, label: bool = True) -> None:
+    """Shade the seconds the video plays on ``ax`` (with a legend label unless ``label`` is false)."""
     ax.axvspan(VIDEO_ONSET, VIDEO_OFFSET - 1, color="#F2C14E", alpha=0.18, lw=0,
                label="video" if label else None)
 
 
 def class_level_heatmap(table: pd.DataFrame, ax=None, title: str = "Trials by CLASS and LEVEL"):
+    """Draw the trial counts of each CLASS (rows) and LEVEL (columns) as an annotated heatmap."""
     ax = ax or plt.subplots(figsize=(7, 2.6))[1]
     sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
     ax.set_yticklabels([f"{v} {n}" for v, n in zip(CLASS_VALUES, CLASS_NAMES)], rotation=0)

@@ -30,6 +30,11 @@ import pandas as pd
 
 from ..core.files import atomic_write_text
 
+__all__ = [
+    "SCHEMA", "FOLDER", "python_value", "ChapterResults", "start", "current", "stop", "MissingResult",
+    "Results", "load",
+]
+
 SCHEMA = "fmriemo-results/1"
 FOLDER = "results"
 
@@ -122,6 +127,7 @@ def current() -> ChapterResults | None:
 
 
 def stop() -> None:
+    """Stop recording: later glue calls record into no results file."""
     global _current
     _current = None
 

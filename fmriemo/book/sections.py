@@ -17,6 +17,8 @@ from ..models.registry import paper_methods
 from . import plots
 from .chapter import glue, glue_table, table
 
+__all__ = ["glue_budget", "paper_protocol", "budget_section", "search_findings", "curve_findings"]
+
 
 def glue_budget(settings: Settings, task: str, method: str = "asb") -> list:
     """Chapters 3 and 4: glue the epoch budget of ``method`` for ``task`` under ``settings``

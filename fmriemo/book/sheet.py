@@ -31,6 +31,15 @@ from ..evaluation.baselines import baseline_inputs, baseline_pipeline
 from ..evaluation.statistics import permutation_vs_chance
 from ..profiles import Settings
 
+__all__ = [
+    "LEAKAGE", "PRACTICE", "COLUMNS", "PROTOCOLS", "MEASURES", "MEASURE_TABLES", "TIME_SECTION",
+    "ORDER_SECTION", "MARK", "ALPHA", "Cell", "split_facts", "preprocessing_is_local",
+    "baseline_ignores_test_labels", "SEARCH_CHECK_GRID", "search_ignores_test_labels",
+    "time_ignores_test_labels", "ensemble_choice_reads_scored_labels", "position_check",
+    "position_over_folds", "sampling_check", "held_out_protocol", "Evidence", "gather", "CV_GUARDS", "WHERE",
+    "cells", "build", "long_table", "wide", "SHORT", "to_html", "details", "details_html", "open_text",
+]
+
 #: the columns: kinds of leakage (Kapoor & Narayanan 2023), then items of practice (Poldrack et al. 2020)
 LEAKAGE = {"test": "no held-out test set", "preprocessing": "pre-processing fitted on all data",
            "selection": "feature selection on all data", "duplicates": "duplicates across train and test",

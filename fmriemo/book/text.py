@@ -12,6 +12,12 @@ from ..data.dataset import Dataset, participant_key
 from ..data.source import DEFAULT_SURROGATE_SEED
 from ..data.splits import participant_split
 
+__all__ = [
+    "kept_epochs_text", "phase1_split_text", "data_source_text", "planted_text", "phase1_compare_text",
+    "phase2_text", "crossfit_text", "planted_recovery_text", "protocol_text", "attribution_recovery_text",
+    "PUBLIC_ENTRY", "search_reference_text", "level9_caveat", "ensemble_choice_text", "onset_text",
+]
+
 
 def kept_epochs_text(runs) -> str:
     """The kept epochs of ``runs`` (RunResults) in words, with how many kept one on their plateau and how

@@ -30,6 +30,14 @@ import pandas as pd
 
 from ..evaluation.statistics import Comparison
 
+__all__ = [
+    "READINGS", "ALPHA", "PAPER_METHODS", "NAMES", "SCORE_MARGIN", "AGREEMENT", "CHAPTERS", "SOURCES",
+    "COMPARISON_TABLE", "RUN_TABLES", "WHERE", "finite", "collect", "Gate", "gates_from_table", "Outcome",
+    "evidence_direction", "rank", "describe", "Evidence", "gather", "RULES", "GATED_BY", "decision_table",
+    "asb_claim", "decodes_claim", "level_claim", "score_claim", "maps_claim", "CLAIMS", "claims",
+    "rating_text", "training_text", "recovery_text", "class_corr_text", "scope_text",
+]
+
 SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_RESOLVED = ("supported", "partly supported", "not supported",
                                                   "not resolved at this budget")
 READINGS = (SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_RESOLVED)
@@ -83,6 +91,7 @@ WHERE = {"03_class_task": "paper's split, class", "04_level_task": "paper's spli
 
 
 def finite(x) -> bool:
+    """Whether ``x`` is a finite number (False for None, text and NaN)."""
     try:
         return math.isfinite(float(x))
     except (TypeError, ValueError):

@@ -31,6 +31,12 @@ from ..training.runs import (RUN_THREADS, NotCached, RunResult, code_version, in
 from .ratings import RATING_RULES, class_aware_levels, ensemble_submission, training_level_table
 from .submission import REFERENCES, reference_predictions, score_tables
 
+__all__ = [
+    "phase1_split_of", "train_phase1", "fine_tune_key", "fine_tune", "phase1_table", "phase1_over_seeds",
+    "score_table", "labels_of", "rows_of", "released_index", "phase2_scores", "crossfit_folds",
+    "crossfit_parts", "phase2_crossfit", "table3",
+]
+
 
 def phase1_split_of(method: str, split: str = "auto") -> str:
     """The split ``train_phase1`` trains ``method`` on: ``split`` itself, or for ``"auto"`` the paper's
@@ -65,7 +71,7 @@ def train_phase1(ds: Dataset, method: str, settings, tasks=("class", "level"), s
             for task in tasks}
 
 
-def score_interval(class_true, class_pred, level_true, level_pred, n_resamples: int = 2000, seed: int = 0,
+def _score_interval(class_true, class_pred, level_true, level_pred, n_resamples: int = 2000, seed: int = 0,
                    level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the challenge score over trials
     (:func:`fmriemo.evaluation.statistics.bootstrap`)."""
@@ -154,7 +160,7 @@ def phase1_over_seeds(ds: Dataset, method: str, settings, labels: pd.DataFrame, 
     tasks = ("class",) if ratings == "class-aware" else ("class", "level")
     tables = {s: phase1_table(ds, train_phase1(ds, method, settings.replace(seeds=(s,)), tasks, split), ratings)
               for s in settings.seeds}
-    scores = pd.DataFrame([{**score_row(t, labels, f"seed {s}"), "seed": s} for s, t in tables.items()])
+    scores = pd.DataFrame([{**_score_row(t, labels, f"seed {s}"), "seed": s} for s, t in tables.items()])
     if len(labels) == 0:
         return None, scores
     keys = ["Participant", "Trial"]
@@ -172,7 +178,7 @@ def phase1_over_seeds(ds: Dataset, method: str, settings, labels: pd.DataFrame, 
     return comparison, scores
 
 
-def score_row(table: pd.DataFrame, labels: pd.DataFrame, name: str) -> dict:
+def _score_row(table: pd.DataFrame, labels: pd.DataFrame, name: str) -> dict:
     """One row of a score table: class and level error, score, its 95% bootstrap interval over trials
     and the number of trials scored (the trials of ``labels``; NaN and N = 0 when there are none)."""
     if len(labels) == 0:
@@ -180,7 +186,7 @@ def score_row(table: pd.DataFrame, labels: pd.DataFrame, name: str) -> dict:
                 "score_lo": np.nan, "score_hi": np.nan, "N": 0}
     s = score_tables(table, labels)
     m = labels.merge(table, on=["Participant", "Trial"], suffixes=("_true", ""))
-    lo, hi = score_interval(m.CLASS_true, m.CLASS, m.LEVEL_true, m.LEVEL)
+    lo, hi = _score_interval(m.CLASS_true, m.CLASS, m.LEVEL_true, m.LEVEL)
     return {"model": name, "class error": s["class_error"], "level error": s["level_error"],
             "score": s["score"], "score_lo": lo, "score_hi": hi, "N": s["n"]}
 
@@ -188,9 +194,9 @@ def score_row(table: pd.DataFrame, labels: pd.DataFrame, name: str) -> dict:
 def score_table(ds: Dataset, tables: dict, labels: pd.DataFrame, references: bool = True) -> pd.DataFrame:
     """Score each named submission table on ``labels``; with ``references``, add the two reference
     rows (``REFERENCES``) that bracket the scale. Indexed by name."""
-    rows = [score_row(t, labels, name) for name, t in tables.items()]
+    rows = [_score_row(t, labels, name) for name, t in tables.items()]
     if references and len(labels):
-        rows += [score_row(reference_predictions(ds, labels, k), labels, name)
+        rows += [_score_row(reference_predictions(ds, labels, k), labels, name)
                  for k, name in REFERENCES.items()]
     return pd.DataFrame(rows).set_index("model")
 
@@ -213,7 +219,7 @@ def released_index(ds: Dataset) -> np.ndarray:
     return np.flatnonzero((ds.split == "test") & (ds.label_source == "released"))
 
 
-def phase2_table(ds: Dataset, runs: dict, tune_idx, predict_idx, settings, epochs: int = 30,
+def _phase2_table(ds: Dataset, runs: dict, tune_idx, predict_idx, settings, epochs: int = 30,
                  ratings: str = "class-aware") -> pd.DataFrame:
     """Phase II predictions for ``predict_idx``: each Phase I run fine-tuned on ``tune_idx``
     (:func:`fine_tune`). Class-aware ratings need only the class model; ``"level-model"`` fine-tunes
@@ -243,8 +249,8 @@ def phase2_scores(ds: Dataset, phase1: dict, labels: pd.DataFrame, settings, epo
     if len(lab):
         for m, runs in phase1.items():
             name = (names or {}).get(m, m)
-            before = score_row(rows_of(phase1_table(ds, runs, ratings), ds, rest), lab, name)
-            after = score_row(phase2_table(ds, runs, released, rest, settings, epochs, ratings), lab, name)
+            before = _score_row(rows_of(phase1_table(ds, runs, ratings), ds, rest), lab, name)
+            after = _score_row(_phase2_table(ds, runs, released, rest, settings, epochs, ratings), lab, name)
             rows.append({"model": name, "Phase I": before["score"], "Phase II": after["score"],
                          "Phase II lo": after["score_lo"], "Phase II hi": after["score_hi"], "N": after["N"]})
     return pd.DataFrame(rows, columns=["model", "Phase I", "Phase II", "Phase II lo", "Phase II hi", "N"]
@@ -284,10 +290,10 @@ def phase2_crossfit(ds: Dataset, phase1: dict, settings, epochs: int = 30, ratin
     rows = []
     for m, runs in (phase1 if parts else {}).items():
         name = (names or {}).get(m, m)
-        tuned = pd.concat([phase2_table(ds, runs, tune, part, settings, epochs, ratings) for tune, part in parts],
+        tuned = pd.concat([_phase2_table(ds, runs, tune, part, settings, epochs, ratings) for tune, part in parts],
                           ignore_index=True)
-        before = score_row(rows_of(phase1_table(ds, runs, ratings), ds, released), lab, name)
-        after = score_row(tuned, lab, name)
+        before = _score_row(rows_of(phase1_table(ds, runs, ratings), ds, released), lab, name)
+        after = _score_row(tuned, lab, name)
         rows.append({"model": name, "Phase I": before["score"], "Phase II (cross-fitted)": after["score"],
                      "lo": after["score_lo"], "hi": after["score_hi"], "N": after["N"]})
     return pd.DataFrame(rows, columns=["model", "Phase I", "Phase II (cross-fitted)", "lo", "hi", "N"]

@@ -16,6 +16,12 @@ from ..data.dataset import CLASS_VALUES, LEVEL_VALUES, decode
 from ..evaluation.statistics import bootstrap
 from ..metrics import challenge_score, smape
 
+__all__ = [
+    "smape_optimal_levels", "class_aware_levels", "RATING_RULES", "training_level_table",
+    "ensemble_submission", "fold_rating_tables", "heldout_rating_trials", "score_predictors",
+    "with_class_predictions",
+]
+
 
 def smape_optimal_levels(y_class, y_level) -> dict[int, int]:
     """For each class, the rating minimising SMAPE against that class's training ratings."""

@@ -14,6 +14,11 @@ from ..data.dataset import CLASS_VALUES, Dataset, normalise_participant
 from ..data.loader import read_csv_table, read_labels_csv
 from ..metrics import challenge_score
 
+__all__ = [
+    "COLUMNS", "SUBMIT_ENSEMBLES", "REFERENCES", "read_submission", "write_submission", "score_tables",
+    "score_files", "evaluation_labels", "reference_predictions",
+]
+
 COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
 #: how a submission combines a method's models (:func:`fmriemo.challenge.submit.submit`): one Phase I
 #: model per seed, the held-out protocol's fold models, or the better of them on held-out participants

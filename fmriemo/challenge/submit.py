@@ -17,6 +17,8 @@ from .phases import train_phase1
 from .ratings import ensemble_submission
 from .submission import SUBMIT_ENSEMBLES
 
+__all__ = ["AUTO_SEEDS", "Submission", "submit", "auto_seeds", "submit_search"]
+
 #: seeds of the seed ensemble that ``auto`` compares when the settings have only one
 AUTO_SEEDS = 3
 
@@ -40,13 +42,13 @@ def submit(ds: Dataset, method: str, settings: Settings, *, ensemble: str = "see
     model per seed of ``settings`` (:func:`fmriemo.challenge.phases.train_phase1` with ``split``);
     ``"folds"`` averages the fold models of the held-out protocol of ``settings`` (chapter 7's, each
     trained on one fold's training participants); ``"auto"`` first scores one model, a seed ensemble and
-    a fold ensemble on held-out training participants (:func:`choose_submission_ensemble`) and submits
+    a fold ensemble on held-out training participants (``_choose_submission_ensemble``) and submits
     the best. Ratings come from the class-aware rule or a 9-way level model (``ratings``)."""
     if ensemble not in SUBMIT_ENSEMBLES:
         raise ValueError(f"ensemble must be one of {', '.join(SUBMIT_ENSEMBLES)}, got {ensemble!r}")
     comparison = chosen = None
     if ensemble == "auto":  # chosen on held-out training participants, never on the test set
-        comparison, chosen = choose_submission_ensemble(ds, method, settings)
+        comparison, chosen = _choose_submission_ensemble(ds, method, settings)
         n = auto_seeds(settings)
         ensemble = "folds" if chosen == "folds" else "seeds"
         settings = settings.replace(seeds=settings.seeds[:1] if chosen != "seeds" else
@@ -74,7 +76,7 @@ def auto_seeds(settings: Settings) -> int:
     return len(settings.seeds) if len(settings.seeds) > 1 else AUTO_SEEDS
 
 
-def choose_submission_ensemble(ds: Dataset, method: str, settings: Settings) -> tuple[pd.Series, str]:
+def _choose_submission_ensemble(ds: Dataset, method: str, settings: Settings) -> tuple[pd.Series, str]:
     """Score one model, a seed ensemble (:func:`auto_seeds` seeds) and a fold ensemble of ``method`` on
     held-out training participants (chapter 9's comparison, the outer folds of ``settings``) and return
     their accuracies and the best (one of :data:`fmriemo.evaluation.ensembles.ENSEMBLES`; ties go to the

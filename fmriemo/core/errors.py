@@ -2,6 +2,8 @@
 says what was expected; the command line prints it without a traceback."""
 from __future__ import annotations
 
+__all__ = ["DataError", "UsageError", "ParameterError"]
+
 
 class DataError(ValueError):
     """A file or folder the user named does not follow the format expected of it (the challenge's

@@ -12,6 +12,11 @@ from pathlib import Path
 
 from .errors import DataError
 
+__all__ = [
+    "user_path", "shorten", "file_kind", "check_regular_file", "check_writable_dir", "check_output_file",
+    "atomic_write_text",
+]
+
 
 def user_path(path, what: str = "path") -> Path:
     """``path`` as a :class:`Path` with ``~`` and ``~user`` expanded; a user that does not exist is a
@@ -64,7 +69,7 @@ def check_regular_file(path, what: str = "file") -> Path:
     raise DataError(f"{path}: is {kind}, not a regular file; expected a {what}")
 
 
-def umask_mode(base: int = 0o666) -> int:
+def _umask_mode(base: int = 0o666) -> int:
     """``base`` with the process's umask applied (what ``open()`` would give a new file)."""
     mask = os.umask(0)
     os.umask(mask)
@@ -126,7 +131,7 @@ def atomic_write_text(path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
-        os.chmod(tmp, umask_mode())
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -22,6 +22,11 @@ from pathlib import Path
 from .errors import DataError
 from .files import file_kind, shorten, user_path
 
+__all__ = [
+    "CACHE_ENV", "MANIFEST", "cache_root", "sha256", "StoreWriteError", "write_entry", "entry_is_intact",
+    "read_entry", "source_hash",
+]
+
 #: the environment variable that moves the store (``--cache-dir`` and ``cache_dir`` parameters win over it)
 CACHE_ENV = "FMRIEMO_CACHE"
 MANIFEST = ".manifest.json"  # hidden: a surrogate folder keeps exactly the challenge's layout
@@ -64,12 +69,12 @@ def _remove(path: Path) -> None:
 
 
 #: a temporary entry (``<key>.tmp-<host>-<pid>-...``) older than this is left over from a killed process
-STALE_SECONDS = 24 * 3600
+_STALE_SECONDS = 24 * 3600
 
 
 def _clean_stale(parent: Path) -> None:
     """Remove the temporary entries in ``parent`` that a killed process left behind: those of a process
-    of this machine that no longer runs, and any older than :data:`STALE_SECONDS` (from another
+    of this machine that no longer runs, and any older than a day (from another
     machine sharing the folder)."""
     host = socket.gethostname()
     try:
@@ -85,7 +90,7 @@ def _clean_stale(parent: Path) -> None:
             continue
         mine = len(parts) >= 2 and parts[0] == host and parts[1].isdigit()
         dead = mine and not _alive(int(parts[1]))
-        if dead or age > STALE_SECONDS:
+        if dead or age > _STALE_SECONDS:
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -100,6 +105,7 @@ def _alive(pid: int) -> bool:
 
 
 def sha256(path: Path) -> str:
+    """SHA-256 of the bytes of the file at ``path``, as hexadecimal."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

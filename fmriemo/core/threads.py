@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 
+__all__ = ["available_cores", "share_cores"]
+
 #: the variables that the thread pools of torch (OpenMP), numpy and scipy (OpenBLAS) and MKL read once,
 #: when the library is loaded
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def available_cores() -> int:
@@ -28,5 +30,5 @@ def share_cores(processes: int) -> int:
     processes it starts (notebook kernels, workers, commands), use ``processes``'th of the cores
     (at least one thread); returns that number of threads. Libraries already loaded keep their pools."""
     threads = max(1, available_cores() // max(1, processes))
-    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, str(threads)))
     return threads

@@ -11,6 +11,11 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "N_REGIONS", "EBR_INDICES", "regions", "region_names", "coordinates", "lobes", "gyri", "ebr_indices",
+    "ebr_unpaired", "signal_stats",
+]
+
 N_REGIONS = 246
 
 #: The 32 "emotion-related" regions fed to the EBR model, as 0-based rows of the
@@ -50,6 +55,7 @@ def coordinates() -> np.ndarray:
 
 
 def lobes() -> list[str]:
+    """The lobe of each of the 246 regions, in atlas order."""
     return _table()["lobe"].tolist()
 
 

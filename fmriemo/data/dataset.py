@@ -12,6 +12,12 @@ import pandas as pd
 from ..core.errors import DataError
 from .atlas import region_names
 
+__all__ = [
+    "N_SECONDS", "CLASS_VALUES", "CLASS_NAMES", "LEVEL_VALUES", "SPLITS", "TASKS", "PARTICIPANT", "Dataset",
+    "check_task", "class_level_table", "encode", "decode", "n_outputs", "normalise_participant",
+    "participant_key",
+]
+
 N_SECONDS = 25
 CLASS_VALUES = (-1, 0, 1)
 CLASS_NAMES = ("negative", "neutral", "positive")
@@ -113,6 +119,7 @@ class Dataset:
 
 
 def check_task(task: str) -> str:
+    """``task`` itself when it is 'class' or 'level'; a ValueError naming it otherwise."""
     if task not in TASKS:
         raise ValueError(f"task must be 'class' or 'level', got {task!r}")
     return task
@@ -134,11 +141,13 @@ def encode(task: str, values) -> np.ndarray:
 
 
 def decode(task: str, indices) -> np.ndarray:
+    """The labels (-1..1 or -4..4) of ``indices`` into a task's classes (the inverse of :func:`encode`)."""
     offset = 1 if check_task(task) == "class" else 4
     return np.asarray(indices, dtype=int) - offset
 
 
 def n_outputs(task: str) -> int:
+    """How many classes a task has: 3 for 'class', 9 for 'level'."""
     return 3 if check_task(task) == "class" else 9
 
 

@@ -31,6 +31,11 @@ from .atlas import N_REGIONS
 from .dataset import (CLASS_VALUES, N_SECONDS, PARTICIPANT, SPLITS, Dataset, normalise_participant,
                       participant_key)
 
+__all__ = [
+    "read_npz_array", "participant_folders", "folder_tree", "load_challenge", "read_csv_table",
+    "read_labels_csv",
+]
+
 
 def _find(folder: Path, name: str) -> Path | None:
     """The entry of ``folder`` whose name equals ``name`` ignoring case."""
@@ -43,7 +48,7 @@ def _find(folder: Path, name: str) -> Path | None:
 
 #: the most trials one participant's file may declare (a session of the challenge has 30): a header
 #: declaring more is refused before anything is read (a damaged or hostile file could claim terabytes)
-MAX_TRIALS = 1000
+_MAX_TRIALS = 1000
 
 
 def _npy_header(fh, path: Path, member: str):
@@ -65,14 +70,29 @@ def _npy_header(fh, path: Path, member: str):
 
 
 def read_npz_array(path: Path, shape=None) -> np.ndarray:
-    """The ``"data"`` array of an .npz file, with clear errors for broken files.
+    """The ``"data"`` array of an ``.npz`` file, with clear errors for broken files.
 
     Nothing is read that the file does not prove to be: it must be a regular file (never a FIFO or a
     device), its first bytes a zip archive's (a plain ``.npy`` array, a text file or a pickle renamed
     ``.npz`` is reported as what it is, never unpickled), its ``data`` member a ``.npy`` array whose
-    header declares real numbers and, when ``shape`` is given, that shape (``None`` for a number of
-    trials from 1 to :data:`MAX_TRIALS`), and the member as long as the header says. Only then is the
-    array read.
+    header declares real numbers and the expected shape, and the member as long as the header says.
+    Only then is the array read.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    shape : tuple, default=None
+        The shape expected, ``None`` for a dimension that may be 1 to 1,000 (the trials); None: any.
+
+    Returns
+    -------
+    array : numpy.ndarray
+
+    Raises
+    ------
+    fmriemo.core.errors.DataError
+        Naming the file and what was expected.
     """
     path = check_regular_file(path, ".npz file")
     try:
@@ -124,13 +144,13 @@ def read_npz_array(path: Path, shape=None) -> np.ndarray:
 
 
 def _check_declared(path: Path, declared: tuple, shape: tuple) -> None:
-    """The shape an .npz header declares against the one expected (``None``: 1 to :data:`MAX_TRIALS` trials)."""
+    """The shape an .npz header declares against the one expected (``None``: 1 to 1,000 trials)."""
     fits = len(declared) == len(shape) and all(
-        (1 <= d <= MAX_TRIALS) if want is None else d == want for d, want in zip(declared, shape))
+        (1 <= d <= _MAX_TRIALS) if want is None else d == want for d, want in zip(declared, shape))
     if fits:
         return
     want = ", ".join("trials" if w is None else str(w) for w in shape)
-    extra = f" (1 to {MAX_TRIALS:,} trials)" if None in shape else ""
+    extra = f" (1 to {_MAX_TRIALS:,} trials)" if None in shape else ""
     if shape[1:] == (N_REGIONS, N_SECONDS):
         extra += f" (each trial {N_REGIONS} regions x {N_SECONDS} seconds)"
     raise DataError(f"{path}: 'data' has shape {shorten(declared, 80)}; expected [{want}]{extra}")
@@ -192,9 +212,20 @@ def _split_dirs(root: Path) -> dict[str, Path]:
 def participant_folders(split_dir: Path, ignored: list[str] | None = None) -> list[Path]:
     """The participant folders (``P01``, ``P02``, ...) of ``Train/`` or ``Test/``, in order.
 
-    Every entry is either loaded or reported: hidden entries (``.DS_Store``,
-    ``.ipynb_checkpoints``) are listed in ``ignored``; anything else that is not
-    a participant folder (``S01``, a stray file, a broken link) is an error.
+    Every entry is either loaded or reported: hidden entries (``.DS_Store``, ``.ipynb_checkpoints``)
+    are listed in ``ignored``; anything else that is not a participant folder (``S01``, a stray file, a
+    broken link) is an error.
+
+    Parameters
+    ----------
+    split_dir : pathlib.Path
+        The ``Train/`` or ``Test/`` folder.
+    ignored : list of str, default=None
+        Hidden entries skipped are appended here.
+
+    Returns
+    -------
+    folders : list of pathlib.Path
     """
     pdirs, bad = [], []
     for p in sorted(split_dir.iterdir()):
@@ -216,8 +247,21 @@ def participant_folders(split_dir: Path, ignored: list[str] | None = None) -> li
 
 
 def folder_tree(root, depth: int = 2, limit: int = 4) -> str:
-    """The layout of a folder as indented text, ``depth`` levels deep, at most ``limit`` entries shown
-    per folder (hidden entries left out): what the loader will read."""
+    """The layout of a folder as indented text: what the loader will read.
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        The folder.
+    depth : int, default=2
+        Levels shown.
+    limit : int, default=4
+        Entries shown per folder (hidden entries left out).
+
+    Returns
+    -------
+    tree : str
+    """
     root = Path(root)
     lines = [root.name + "/"]
 
@@ -236,10 +280,24 @@ def folder_tree(root, depth: int = 2, limit: int = 4) -> str:
 
 
 def load_challenge(root, labels_csv=None) -> Dataset:
-    """Load and validate a challenge folder (the folder holding ``Train/`` and ``Test/``).
+    """Load and validate a challenge folder: the folder holding ``Train/`` and ``Test/``.
 
-    ``labels_csv`` optionally names a released-labels CSV (``Participant,Trial,CLASS,LEVEL``,
-    empty cells for unreleased trials); its labels fill the matching trials.
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        The challenge folder, laid out as the challenge's data (see ``challenge.md``).
+    labels_csv : str or pathlib.Path, default=None
+        A released-labels CSV (``Participant,Trial,CLASS,LEVEL``, empty cells for unreleased trials);
+        its labels fill the matching trials.
+
+    Returns
+    -------
+    dataset : fmriemo.data.dataset.Dataset
+
+    Raises
+    ------
+    fmriemo.core.errors.DataError
+        One message naming the file or folder that does not follow the layout, and what was expected.
     """
     root = user_path(root, "challenge folder")
     dirs = _split_dirs(root)
@@ -285,13 +343,13 @@ def load_challenge(root, labels_csv=None) -> Dataset:
         split=np.array(spl, dtype=object), label_source=np.concatenate(srcs), source=str(root),
     )
     ds.ignored = ignored
-    check_no_copies(ds)
+    _check_no_copies(ds)
     if labels_csv:
-        apply_labels_csv(ds, labels_csv)
+        _apply_labels_csv(ds, labels_csv)
     return ds
 
 
-def check_no_copies(ds: Dataset) -> None:
+def _check_no_copies(ds: Dataset) -> None:
     """Refuse a data set in which two trials hold exactly the same values: real recordings never do, so a
     copy is a mistake in the folder or a leak (a test participant that is a training participant, whose
     labels a model would simply recall). A participant whose every trial copies another's is named as
@@ -318,16 +376,30 @@ def check_no_copies(ds: Dataset) -> None:
                     "real recordings never repeat a trial to the last digit (a copy, or a leak)")
 
 
-LABEL_COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
+_LABEL_COLUMNS = ["Participant", "Trial", "CLASS", "LEVEL"]
 #: the largest number a labels or submission cell may hold (trial numbers, labels): beyond it, a value
 #: would not survive the conversion to an integer
-MAX_CELL = 1_000_000
+_MAX_CELL = 1_000_000
 
 
 def read_csv_table(path, what: str = "labels CSV") -> pd.DataFrame:
-    """The cells of a Participant,Trial,CLASS,LEVEL file as stripped strings (the one reader of
-    labels files and submissions). Spaces around separators are allowed; the file must be
-    UTF-8 text with that header."""
+    """The cells of a ``Participant,Trial,CLASS,LEVEL`` file as stripped strings.
+
+    The one reader of labels files and submissions. Spaces around separators are allowed; the file
+    must be UTF-8 text with that header.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    what : str, default="labels CSV"
+        What the file is, for error messages.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The four columns, as strings.
+    """
     path = check_regular_file(path, what)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -352,12 +424,12 @@ def read_csv_table(path, what: str = "labels CSV") -> pd.DataFrame:
     except Exception as exc:  # pandas raises several parser errors
         raise DataError(f"{path}: cannot be parsed as CSV: {shorten(str(exc), 200)[1:-1]}") from None
     df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in LABEL_COLUMNS if c not in df.columns]
+    missing = [c for c in _LABEL_COLUMNS if c not in df.columns]
     if missing:
         found = shorten(", ".join(map(str, df.columns)), 100)[1:-1]
         raise DataError(f"{path}: missing column(s) {', '.join(missing)} (found: {found}); expected header "
                         "Participant,Trial,CLASS,LEVEL")
-    return df[LABEL_COLUMNS].apply(lambda c: c.str.strip())
+    return df[_LABEL_COLUMNS].apply(lambda c: c.str.strip())
 
 
 def _check_row_widths(path: Path, text: str) -> None:
@@ -382,9 +454,21 @@ def _check_row_widths(path: Path, text: str) -> None:
 
 
 def read_labels_csv(path, require_complete: bool = False, what: str = "labels CSV") -> pd.DataFrame:
-    """Read a labels CSV (Participant,Trial,CLASS,LEVEL); rows with empty cells are dropped.
+    """Read a labels CSV (``Participant,Trial,CLASS,LEVEL``); rows with empty cells are dropped.
 
-    Returns columns Participant (str), Trial, CLASS, LEVEL (int).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    require_complete : bool, default=False
+        Refuse rows with empty cells instead of dropping them.
+    what : str, default="labels CSV"
+        What the file is, for error messages.
+
+    Returns
+    -------
+    labels : pandas.DataFrame
+        Columns ``Participant`` (str), ``Trial``, ``CLASS`` and ``LEVEL`` (int).
     """
     path = user_path(path, what)
     df = read_csv_table(path, what)
@@ -399,7 +483,7 @@ def read_labels_csv(path, require_complete: bool = False, what: str = "labels CS
     for col in ("Trial", "CLASS", "LEVEL"):
         num = pd.to_numeric(df[col], errors="coerce")
         whole = np.isfinite(num) & (num == np.round(num))
-        bad = ~whole | (num.abs() > MAX_CELL) | ((num < 1) if col == "Trial" else False)
+        bad = ~whole | (num.abs() > _MAX_CELL) | ((num < 1) if col == "Trial" else False)
         if bad.any():
             i = df.index[bad.to_numpy()][0]
             value = shorten(df.loc[i, col])
@@ -424,7 +508,7 @@ def read_labels_csv(path, require_complete: bool = False, what: str = "labels CS
     return df.reset_index(drop=True)
 
 
-def apply_labels_csv(ds: Dataset, labels_csv) -> Dataset:
+def _apply_labels_csv(ds: Dataset, labels_csv) -> Dataset:
     """Fill labels from a released-labels CSV into ``ds`` (in place) and return it."""
     df = read_labels_csv(labels_csv)
     index = {(p, t): i for i, (p, t) in enumerate(zip(ds.participant, ds.trial))}

@@ -20,6 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "METHODS", "BASELINE", "minmax_trial", "percent_change", "subject_zscore", "apply", "window_mean", "BINS",
+    "participant_standardise", "window_features",
+]
+
 METHODS = ("minmax", "pct", "zscore", "none")
 BASELINE = slice(0, 5)
 
@@ -73,7 +78,7 @@ def window_mean(X: np.ndarray, start: int = 8, stop: int = 21) -> np.ndarray:
 
 
 #: per-trial feature recipes of the linear read-outs (:func:`window_features`)
-FEATURE_RECIPES = ("pct", "subjz", "minmax", "pct+subjz")
+_FEATURE_RECIPES = ("pct", "subjz", "minmax", "pct+subjz")
 #: four 5-second means from second 5 on: a crude temporal filter that keeps the response's shape
 BINS = ((5, 10), (10, 15), (15, 20), (20, 25))
 
@@ -116,4 +121,4 @@ def window_features(X: np.ndarray, recipe: str = "pct", window=(8, 21), particip
     if recipe == "pct+subjz":
         return np.concatenate([window_features(X, "pct", window), window_features(X, "subjz", window, participant)],
                               axis=1)
-    raise ValueError(f"unknown feature recipe {recipe!r}; expected one of {', '.join(FEATURE_RECIPES)}")
+    raise ValueError(f"unknown feature recipe {recipe!r}; expected one of {', '.join(_FEATURE_RECIPES)}")

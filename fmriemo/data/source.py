@@ -11,18 +11,34 @@ from .dataset import Dataset
 from .loader import load_challenge
 from .surrogate import ensure_surrogate
 
+__all__ = ["DEFAULT_SURROGATE_SEED", "data_folder", "open_dataset", "data_name"]
+
 DEFAULT_SURROGATE_SEED = 2024
 
 
 def data_folder(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_SURROGATE_SEED,
                 cache_dir: str | Path | None = "") -> Path:
-    """The challenge folder to use: ``data_dir``, or the surrogate generated into the store."""
+    """The challenge folder to use: ``data_dir``, or the surrogate generated into the store.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default=""
+        The user's challenge folder; empty: the built-in surrogate.
+    surrogate_seed : int, default=2024
+        Which surrogate.
+    cache_dir : str or pathlib.Path, default=""
+        The store the surrogate is generated into; empty: ``$FMRIEMO_CACHE`` or the user cache.
+
+    Returns
+    -------
+    folder : pathlib.Path
+    """
     if data_dir:
         return Path(data_dir).expanduser()
     return ensure_surrogate(cache_root(cache_dir), surrogate_seed)
 
 
-def check_cache_outside(data_dir, cache_dir) -> None:
+def _check_cache_outside(data_dir, cache_dir) -> None:
     """A cache folder inside the challenge folder would be read as part of the data (and refused as an
     entry the format does not have): refused first, naming both, before anything is written."""
     if not (data_dir and cache_dir):
@@ -37,10 +53,30 @@ def open_dataset(data_dir: str | Path | None = "", labels_csv: str | Path | None
                  surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "") -> Dataset:
     """Load the real challenge folder ``data_dir``, or the built-in surrogate when it is empty.
 
-    For the surrogate, the released Phase II labels are used unless another
-    ``labels_csv`` is given, as a real user with the released CSV would.
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default=""
+        The challenge folder; empty: the surrogate, generated on first use.
+    labels_csv : str or pathlib.Path, default=""
+        A released-labels CSV; for the surrogate, its released Phase II labels unless another is given,
+        as a real user with the released CSV would.
+    surrogate_seed : int, default=2024
+        Which surrogate.
+    cache_dir : str or pathlib.Path, default=""
+        The store; refused when inside ``data_dir``.
+
+    Returns
+    -------
+    dataset : fmriemo.data.dataset.Dataset
+
+    Examples
+    --------
+    >>> from fmriemo.data.source import open_dataset
+    >>> ds = open_dataset()  # doctest: +SKIP
+    >>> ds.X.shape  # doctest: +SKIP
+    (600, 246, 25)
     """
-    check_cache_outside(data_dir, cache_dir)
+    _check_cache_outside(data_dir, cache_dir)
     folder = data_folder(data_dir, surrogate_seed, cache_dir)
     if not data_dir and not labels_csv:
         labels_csv = folder / "released_labels.csv"
@@ -48,5 +84,17 @@ def open_dataset(data_dir: str | Path | None = "", labels_csv: str | Path | None
 
 
 def data_name(data_dir: str | Path | None = "", surrogate_seed: int = DEFAULT_SURROGATE_SEED) -> str:
-    """How the book names its data: the surrogate's seed, or the folder's name (never its path)."""
+    """How the book names its data: the surrogate's seed, or the folder's name (never its path).
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default=""
+        The challenge folder; empty: the surrogate.
+    surrogate_seed : int, default=2024
+        Which surrogate.
+
+    Returns
+    -------
+    name : str
+    """
     return f"built-in surrogate, seed {surrogate_seed}" if not data_dir else f"challenge folder '{Path(data_dir).name}'"

@@ -17,6 +17,13 @@ from ..core.errors import DataError, ParameterError
 from ..profiles import PROTOCOLS
 from .dataset import Dataset, participant_key
 
+__all__ = [
+    "PAPER_SPLIT_SEED", "PHASE1_SPLITS", "paper_split", "Split", "make_paper_split", "participant_split",
+    "training_participants", "class_orders", "identical_order_pairs", "order_groups", "groups_among",
+    "inner_folds", "ParticipantCV", "LeaveOneParticipantOut", "LeaveOneOrderGroupOut", "OrderGroupKFold",
+    "ParticipantKFold", "PaperSplit", "protocol_cv", "group_folds", "nested_split",
+]
+
 PAPER_SPLIT_SEED = 410
 #: what a Phase I model trains on (:func:`fmriemo.challenge.phases.train_phase1`): the paper's split, the
 #: training participants with checkpoints chosen on held-out ones (:func:`participant_split`), or each
@@ -25,8 +32,21 @@ PHASE1_SPLITS = ("auto", "paper", "participants")
 
 
 def paper_split(y: np.ndarray, seed: int = PAPER_SPLIT_SEED):
-    """The paper's "inner test" split of pooled trials: stratified 80/20, then the 20%
-    halved (stratified) into validation and test. Returns (train, val, test) positions."""
+    """The paper's "inner test" split of pooled trials: stratified 80/20, then the 20% halved (stratified)
+    into validation and test.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The labels the split is stratified on.
+    seed : int, default=410
+        The split's seed (the authors' ``random_state``).
+
+    Returns
+    -------
+    train, val, test : numpy.ndarray
+        Positions into ``y``.
+    """
     idx = np.arange(len(y))
     try:
         tr, rest = train_test_split(idx, test_size=0.2, random_state=seed, stratify=y)
@@ -38,7 +58,15 @@ def paper_split(y: np.ndarray, seed: int = PAPER_SPLIT_SEED):
 
 @dataclass
 class Split:
-    """Dataset row indices of a train/validation/test split, with a name for caching."""
+    """Dataset row indices of a train / validation / test split, with a name for caching.
+
+    Parameters
+    ----------
+    name : str
+        Names the split in the trained-model cache key; two splits with one name must be the same.
+    train, val, test : numpy.ndarray
+        Row indices of the training, checkpoint-selection and test trials.
+    """
 
     name: str
     train: np.ndarray
@@ -53,7 +81,21 @@ class Split:
 
 
 def make_paper_split(ds: Dataset, task: str, seed: int = PAPER_SPLIT_SEED) -> Split:
-    """The paper's split over the labelled trials of the training participants."""
+    """The paper's split over the labelled trials of the training participants.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    task : {"class", "level"}
+        The labels it is stratified on.
+    seed : int, default=410
+        The split's seed.
+
+    Returns
+    -------
+    split : Split
+    """
     pool = np.flatnonzero(ds.labelled_train)
     if len(pool) < 20:
         raise DataError(f"{ds.source}: only {len(pool)} labelled training trials; the paper split needs more")
@@ -63,8 +105,22 @@ def make_paper_split(ds: Dataset, task: str, seed: int = PAPER_SPLIT_SEED) -> Sp
 
 
 def participant_split(ds: Dataset, n_val: int = 3, seed: int = 0) -> Split:
-    """Train on the labelled training participants minus ``n_val`` held out (chosen with
-    ``seed``) for checkpoint selection; the test part is every trial of the Test participants."""
+    """The challenge's Phase I split: the labelled training participants minus ``n_val`` of them for
+    checkpoint selection; every trial of the Test participants to predict.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    n_val : int, default=3
+        Training participants held out for checkpoint selection.
+    seed : int, default=0
+        Which ones.
+
+    Returns
+    -------
+    split : Split
+    """
     train_p = sorted(set(ds.participant[ds.split == "train"]), key=participant_key)
     if not 1 <= n_val < len(train_p):
         raise ParameterError("n_val", f"must be between 1 and {len(train_p) - 1}, got {n_val}")
@@ -80,12 +136,32 @@ def participant_split(ds: Dataset, n_val: int = 3, seed: int = 0) -> Split:
 
 
 def training_participants(ds: Dataset) -> list[str]:
-    """The training participants with labelled trials, in :func:`~fmriemo.data.dataset.participant_key` order."""
+    """The training participants with labelled trials, in :func:`~fmriemo.data.dataset.participant_key` order.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    participants : list of str
+    """
     return sorted(set(ds.participant[ds.labelled_train]), key=participant_key)
 
 
 def class_orders(ds: Dataset) -> dict[str, tuple]:
-    """Each labelled training participant's sequence of CLASS labels in trial order."""
+    """Each labelled training participant's sequence of CLASS labels in trial order.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    orders : dict of str to tuple
+    """
     lab = ds.labelled_train
     out = {}
     for p in ds.participants:
@@ -97,31 +173,76 @@ def class_orders(ds: Dataset) -> dict[str, tuple]:
 
 
 def identical_order_pairs(ds: Dataset) -> list[tuple[str, str]]:
-    """Pairs of training participants whose class sequences are identical."""
+    """Pairs of training participants whose class sequences are identical (order twins).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    pairs : list of tuple of str
+    """
     orders = class_orders(ds)
     return [(a, b) for a, b in combinations(orders, 2) if orders[a] == orders[b]]
 
 
 def order_groups(ds: Dataset) -> dict[str, str]:
-    """Training participant -> its order group, named after the group's first participant.
-    Participants whose CLASS sequences over trials 1..30 are identical share a group: under
+    """Each training participant's order group, named after the group's first participant.
+
+    Participants whose CLASS sequences over their trials are identical share a group: under
     leave-one-participant-out, a model that could read a trial's position would find such a
-    participant's labels in its twin's training trials."""
+    participant's labels in its twin's training trials.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    groups : dict of str to str
+    """
     orders = class_orders(ds)
     return groups_among(orders, orders)
 
 
 def groups_among(orders: dict, participants) -> dict[str, str]:
-    """Order groups among ``participants`` only (``orders``: participant -> class order, from
-    :func:`class_orders`): each distinct order is named after its first participant *in this set*,
-    so that nothing outside it (an outer test participant's labels) changes them."""
+    """Order groups among ``participants`` only: each distinct order is named after its first participant
+    *in this set*, so that nothing outside it (an outer test participant's labels) changes them.
+
+    Parameters
+    ----------
+    orders : dict
+        Participant -> class order (:func:`class_orders`).
+    participants : iterable of str
+
+    Returns
+    -------
+    groups : dict of str to str
+    """
     first: dict = {}
     return {p: first.setdefault(orders[p], p) for p in sorted(set(participants), key=participant_key)}
 
 
 def inner_folds(orders: dict, participants, k: int) -> list[list[str]]:
-    """Folds of whole order groups among ``participants`` (at most ``k``, at most one per group): the
-    inner level of a nested protocol, over one outer fold's training participants."""
+    """Folds of whole order groups among ``participants``: the inner level of a nested protocol, over one
+    outer fold's training participants.
+
+    Parameters
+    ----------
+    orders : dict
+        Participant -> class order (:func:`class_orders`).
+    participants : iterable of str
+    k : int
+        At most this many folds (and at most one per group).
+
+    Returns
+    -------
+    folds : list of list of str
+        The participants tested in each inner fold.
+    """
     ps = sorted(set(participants), key=participant_key)
     groups = groups_among(orders, ps)
     n = min(int(k), len(set(groups.values())))
@@ -343,18 +464,50 @@ def protocol_cv(protocol: str = "groupkfold", k: int = 3, seed: int = 0, orders=
 
 
 def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) -> list[list[str]]:
-    """Test participants of each outer fold of a protocol (:func:`protocol_cv`) over the labelled trials of
-    the training participants: one per fold ("loso"), one order group per fold ("order"), ``k`` folds of
-    whole order groups ("groupkfold", participants shuffled with ``seed``), or ``k`` folds of participants
-    that ignore the order groups ("kfold": a twin may sit in training while its twin is tested; only for
-    checking whether that matters)."""
+    """Test participants of each outer fold of a held-out protocol, over the labelled trials of the
+    training participants (:func:`protocol_cv`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    protocol : {"loso", "order", "groupkfold", "kfold"}, default="loso"
+        One participant per fold, one order group per fold, ``k`` folds of whole order groups, or ``k``
+        folds of participants that ignore the order groups (a twin may train while its twin is tested;
+        only for checking whether that matters).
+    k : int, default=4
+        Folds of "groupkfold" and "kfold".
+    seed : int, default=0
+        Their shuffle of participants.
+
+    Returns
+    -------
+    folds : list of list of str
+    """
     orders = class_orders(ds)
     return protocol_cv(protocol, k, seed, orders).participant_folds(training_participants(ds), orders)
 
 
 def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) -> Split:
-    """Outer test = labelled trials of ``test_participants``; validation = ``n_val`` other training
-    participants (chosen with ``seed`` and the fold); train = the rest."""
+    """One outer fold of a held-out protocol with its own checkpoint-selection participants.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    test_participants : list of str
+        The outer fold: their labelled trials are the test part.
+    n_val : int, default=2
+        Other training participants whose trials select the checkpoint, chosen with ``seed`` and the
+        fold's test participants.
+    seed : int, default=0
+        See ``n_val``.
+
+    Returns
+    -------
+    split : Split
+        Train: the remaining labelled training trials.
+    """
     lab = ds.labelled_train
     rest = [p for p in training_participants(ds) if p not in set(test_participants)]
     if not 1 <= n_val < len(rest):

@@ -62,6 +62,13 @@ from ..core.store import entry_is_intact, write_entry
 from . import atlas
 from .dataset import N_SECONDS
 
+__all__ = [
+    "SURROGATE_VERSION", "GLOBAL_SHARE", "EFFECT_SIZE", "RELEASED_PER_CLASS", "OFFSET_SHARED", "SPIKE_RATE",
+    "SPIKE_SIZE", "ORDER_TWINS", "ORDER_SWAPS", "VALENCE_REGIONS", "AROUSAL_REGIONS", "CLASS_LEVEL_COUNTS",
+    "planted_regions", "generate", "write_npz", "write_surrogate", "write_surrogate_report",
+    "ensure_surrogate", "read_ground_truth",
+]
+
 SURROGATE_VERSION = 4
 N_TRAIN, N_TEST, N_TRIALS = 16, 4, 30
 VIDEO_ONSET, VIDEO_OFFSET = 5, 20
@@ -105,7 +112,7 @@ def planted_regions() -> np.ndarray:
     return np.array(sorted(set(VALENCE_REGIONS) | set(AROUSAL_REGIONS)))
 
 
-def hrf_response(n: int = N_SECONDS, onset: int = VIDEO_ONSET, offset: int = VIDEO_OFFSET,
+def _hrf_response(n: int = N_SECONDS, onset: int = VIDEO_ONSET, offset: int = VIDEO_OFFSET,
                  ramp: bool = False) -> np.ndarray:
     """Canonical double-gamma HRF (TR 1 s) convolved with the video block, peak 1. With ``ramp``
     the drive rises linearly over the block (an emotion that builds up during the clip)."""
@@ -160,8 +167,8 @@ def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
     phi = np.clip(st["lag1_autocorr"].to_numpy(), 0.0, 0.95)
     lobes = np.array(atlas.lobes())
     R, T = atlas.N_REGIONS, N_SECONDS
-    resp = hrf_response()
-    emo = hrf_response(ramp=True)
+    resp = _hrf_response()
+    emo = _hrf_response(ramp=True)
     # Task-evoked response without label information, larger in visual/temporal cortex.
     evoked_scale = 0.6 + 1.4 * (lobes == "Occipital Lobe") + 0.6 * (lobes == "Temporal Lobe")
     val_idx = np.array(sorted(VALENCE_REGIONS))
@@ -242,6 +249,7 @@ def _npz_bytes(arr: np.ndarray) -> bytes:
 
 
 def write_npz(path: Path, arr: np.ndarray) -> None:
+    """Write ``arr`` to ``path`` as a challenge ``.npz`` file (one member, ``data``)."""
     Path(path).write_bytes(_npz_bytes(arr))
 
 
@@ -252,7 +260,7 @@ def _labels_csv(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-class SurrogateWritten(NamedTuple):
+class _SurrogateWritten(NamedTuple):
     """What :func:`write_surrogate` did: the folder, and the entries already in it that it left as they were
     (files it does not write: a user's own notes or physiology files)."""
 
@@ -280,7 +288,7 @@ def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE,
 
 
 def write_surrogate_report(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE,
-                           force: bool = False) -> SurrogateWritten:
+                           force: bool = False) -> _SurrogateWritten:
     """:func:`write_surrogate`, returning the folder and the entries it left untouched."""
     out = user_path(out_dir, "surrogate folder")
     if out.exists() and not out.is_dir():
@@ -302,7 +310,7 @@ def write_surrogate_report(out_dir, seed: int = 2024, effect_size: float = EFFEC
             lock_path.unlink(missing_ok=True)
 
 
-def _write_locked(out: Path, seed: int, effect_size: float) -> SurrogateWritten:
+def _write_locked(out: Path, seed: int, effect_size: float) -> _SurrogateWritten:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         try:
@@ -312,7 +320,7 @@ def _write_locked(out: Path, seed: int, effect_size: float) -> SurrogateWritten:
                             + (": free some space, or write elsewhere" if exc.errno == errno.ENOSPC else "")) from None
         if not out.exists():
             tmp.rename(out)
-            return SurrogateWritten(out, [])
+            return _SurrogateWritten(out, [])
         ours = sorted(f.relative_to(tmp) for f in tmp.rglob("*") if f.is_file())
         for rel in ours:  # a file in the way of one of ours is refused before anything moves
             target = out / rel
@@ -327,7 +335,7 @@ def _write_locked(out: Path, seed: int, effect_size: float) -> SurrogateWritten:
         mine = {str(r) for r in ours} | {str(p) for r in ours for p in r.parents}
         untouched = sorted(str(p.relative_to(out)) for p in out.rglob("*") if str(p.relative_to(out)) not in mine
                            and (p.parent == out or str(p.parent.relative_to(out)) in mine))  # the top of each
-        return SurrogateWritten(out, untouched)
+        return _SurrogateWritten(out, untouched)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -365,7 +373,7 @@ def _write_files(out: Path, seed: int, effect_size: float = EFFECT_SIZE) -> Path
     return out
 
 
-def surrogate_code_version() -> str:
+def _surrogate_code_version() -> str:
     """Hash of the generator's code and the calibration tables it reads (an edit makes a new folder)."""
     here = Path(__file__).parent
     h = hashlib.sha256(Path(__file__).read_bytes())
@@ -382,7 +390,7 @@ def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
     version and code, written atomically with a manifest of checksums, and generated again, with one
     line saying so, when a file of it is missing or damaged.
     """
-    folder = user_path(cache_dir, "cache folder") / f"surrogate-v{SURROGATE_VERSION}-{surrogate_code_version()}-seed{seed}"
+    folder = user_path(cache_dir, "cache folder") / f"surrogate-v{SURROGATE_VERSION}-{_surrogate_code_version()}-seed{seed}"
     if not entry_is_intact(folder, "surrogate data set", "generating it again"):
         write_entry(folder, lambda tmp: _write_files(tmp, seed))
     return folder

@@ -20,12 +20,14 @@ import torch
 
 from ..training.loop import predict
 
+__all__ = ["se_weights", "integrated_gradients", "occlusion", "region_maps"]
+
 
 def _tensor(X) -> torch.Tensor:
     return torch.as_tensor(np.asarray(X, np.float32))
 
 
-def predicted_class(model, X) -> np.ndarray:
+def _predicted_class(model, X) -> np.ndarray:
     proba, _ = predict(model, X)
     return proba.argmax(1)
 
@@ -43,7 +45,7 @@ def integrated_gradients(model, X, target=None, n_steps: int = 32, batch_size: i
     from captum.attr import IntegratedGradients  # deferred: captum takes seconds to import; only chapter 8 needs it
     model.eval()
     X = _tensor(X)
-    target = predicted_class(model, X) if target is None else np.asarray(target)
+    target = _predicted_class(model, X) if target is None else np.asarray(target)
     ig = IntegratedGradients(model)
     out = []
     for i in range(0, len(X), batch_size):
@@ -60,7 +62,7 @@ def occlusion(model, X, target=None, fill=None) -> np.ndarray:
     ``fill`` (default: its mean time course over the trials in X), per region."""
     model.eval()
     X = _tensor(X)
-    target = torch.as_tensor(predicted_class(model, X) if target is None else np.asarray(target))
+    target = torch.as_tensor(_predicted_class(model, X) if target is None else np.asarray(target))
     fill = X.mean(0) if fill is None else _tensor(fill)
     base = torch.softmax(model(X), 1).gather(1, target[:, None])[:, 0]
     drops = np.empty(X.shape[1])

@@ -14,6 +14,8 @@ from ..data import preprocess
 from ..data.atlas import N_REGIONS
 from ..data.dataset import Dataset
 
+__all__ = ["baseline_pipeline", "BASELINES", "baseline_inputs"]
+
 
 def baseline_pipeline(kind: str, seed: int = 0):
     """scikit-learn pipelines on per-trial features, fitted inside each fold. ``"position"`` sees

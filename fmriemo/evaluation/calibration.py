@@ -33,8 +33,10 @@ from ..data.dataset import Dataset
 from ..data.splits import identical_order_pairs
 from .baselines import baseline_pipeline
 
+__all__ = ["LINEAR_ROWS", "between_share", "card"]
+
 #: the card's rows: key -> (description, value on the real challenge data)
-REFERENCE = {
+_REFERENCE = {
     "loso_pct_8_21": ("LOSO class accuracy, pct 8-21", 0.506),
     "loso_pct_15_25": ("LOSO class accuracy, pct 15-25", 0.585),
     "loso_subjz_8_21": ("LOSO class accuracy, subjz 8-21", 0.490),
@@ -101,5 +103,5 @@ def card(ds: Dataset) -> pd.DataFrame:
                                            StratifiedKFold(5, shuffle=True, random_state=0))
     v["between_share_minmax"] = float(np.median(between_share(F[("minmax", 8, 21)], g)))
     rows = [{"key": k, "statistic": desc, "here": v[k], "real": real, "difference": v[k] - real}
-            for k, (desc, real) in REFERENCE.items()]
+            for k, (desc, real) in _REFERENCE.items()]
     return pd.DataFrame(rows).set_index("key")

@@ -9,6 +9,8 @@ from ..data.dataset import Dataset, decode
 from ..profiles import Settings
 from .heldout import fold_runs, inner_fold_runs, prediction_rows
 
+__all__ = ["ENSEMBLES", "ensemble_comparison", "ensemble_accuracies", "choose_ensemble"]
+
 #: the ensembles a submission can use, simplest first (the order that breaks ties)
 ENSEMBLES = ("single", "seeds", "folds")
 

@@ -23,6 +23,13 @@ from .baselines import baseline_inputs, baseline_pipeline
 from .statistics import (Comparison, bootstrap, compare_participants, compare_trials, comparison_table,
                          permutation_vs_chance, wilson_interval)
 
+__all__ = [
+    "prediction_rows", "fold_jobs", "fold_runs", "methods_fold_runs", "inner_fold_runs", "run_models",
+    "plateau_counts", "order_check", "order_check_models", "run_baselines", "participant_scores",
+    "participant_folds", "summarise", "comparisons", "comparisons_table", "fold_model_runs",
+    "permutation_table", "per_participant_accuracy",
+]
+
 
 def prediction_rows(ds: Dataset, idx, y_pred, task: str, **keys) -> pd.DataFrame:
     """One row per trial ``idx`` of a model's predictions ``y_pred``, with the trial's participant, row
@@ -95,7 +102,7 @@ def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Set
     return out
 
 
-def model_name(method: str, preprocessing: str | None) -> str:
+def _model_name(method: str, preprocessing: str | None) -> str:
     """``method``, or ``method+preprocessing`` when it is not the method's own preprocessing."""
     return method if preprocessing in (None, registry.spec(method).preprocess) else f"{method}+{preprocessing}"
 
@@ -109,7 +116,7 @@ def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | N
     out = []
     trained = methods_fold_runs(ds, methods, task, s, preprocessing)
     for method in methods:
-        name = model_name(method, preprocessing)
+        name = _model_name(method, preprocessing)
         by_fold: dict[int, list] = {}
         for seed, f, r in trained[method]:
             out.append(prediction_rows(ds, r.test_index, r.y_pred, task, model=name, seed=seed, fold=f,

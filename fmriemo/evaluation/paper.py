@@ -15,6 +15,13 @@ from ..training.loop import EarlyStopping
 from ..training.runs import RunResult, train_runs
 from .statistics import Comparison, bootstrap, compare_trials, predictive_chance, wilson_interval
 
+__all__ = [
+    "PAPER_TABLES", "PAPER_CHALLENGE_SCORES", "run_paper_protocol", "seed_summary", "versus_paper",
+    "interval_table", "rank_counts", "constant_predictor", "random_predictor", "kept_at_budget",
+    "budget_table", "f1_by_budget", "MIN_SEEDS_FOR_CHANCE", "chance_of_reaching", "f1_by_seed", "luck_table",
+    "NEIGHBOURS", "selection_optimism", "comparisons", "RANDOM_DRAWS", "versus_random",
+]
+
 #: The seed paper's inner-test results (Tables 1-3 of the poster).
 PAPER_TABLES = {
     "class": pd.DataFrame({"precision": [0.73, 0.59, 0.49], "sensitivity": [0.73, 0.54, 0.48],
@@ -25,7 +32,7 @@ PAPER_TABLES = {
 PAPER_CHALLENGE_SCORES = {"phase1": 0.5132, "phase2": 0.4213}
 
 
-METRICS = ("precision", "sensitivity", "f1", "accuracy")
+_METRICS = ("precision", "sensitivity", "f1", "accuracy")
 
 
 def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | None = None,
@@ -49,7 +56,7 @@ def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | Non
         for s in st.seeds:
             runs[(method, s)] = r = trained[(method, s)]
             m = classification_metrics(r.y_true, r.y_pred, task)
-            rows.append({"method": method, "seed": s, "split": r.split["name"], **{k: m[k] for k in METRICS},
+            rows.append({"method": method, "seed": s, "split": r.split["name"], **{k: m[k] for k in _METRICS},
                          "n": m["n"],
                          "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
                          "plateau_exit": r.plateau_exit, "on_plateau": r.on_plateau,
@@ -60,7 +67,7 @@ def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | Non
 
 def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, SD, min and max of each metric over seeds, one row per method."""
-    g = table.groupby("method", sort=False)[list(METRICS)]
+    g = table.groupby("method", sort=False)[list(_METRICS)]
     out = pd.concat({"mean": g.mean(), "sd": g.std(ddof=1), "min": g.min(), "max": g.max()}, axis=1)
     return out.swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
 

@@ -6,6 +6,8 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+__all__ = ["precision_at_k", "ranking_auroc", "top_k", "hypergeom_overlap", "map_stability"]
+
 
 def precision_at_k(scores, relevant, k: int) -> float:
     """Share of the ``k`` highest-scoring regions that are in ``relevant``."""
@@ -21,6 +23,7 @@ def ranking_auroc(scores, relevant) -> float:
 
 
 def top_k(scores, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest ``scores``, highest first (ties in index order)."""
     return np.argsort(-np.asarray(scores, float), kind="stable")[:k]
 
 

@@ -60,6 +60,12 @@ from ..profiles import Settings
 from . import timeresolved
 from .heldout import fold_runs, inner_fold_runs
 
+__all__ = [
+    "BASELINE", "EXTRA_NAMES", "INPUTS", "WINDOWS", "CURVE", "CS", "N_SELECTED", "REGIONS", "candidates",
+    "features", "RegionSelect", "CurveWindows", "nested_search", "nested_choices", "choose_and_fit",
+    "search_candidate", "search_with_models", "search_with_and_without_curve", "draw_row",
+]
+
 #: the linear read-out every search result is compared with: chapter 7's baseline (pct 8-21, C = 0.05)
 BASELINE = "pct 8-21 C=0.05"
 #: how a deep model joins the search as a candidate (:func:`search_candidate`), by name
@@ -190,11 +196,11 @@ def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k
     """Run the nested search over every candidate: :func:`nested_choices` with one choice among them all,
     returned as ``(candidates_table, nested_predictions)``."""
     table, chosen = nested_choices(ds, protocol, k, inner_k, grid, folds, extra, progress)
-    return table, chosen[ALL]
+    return table, chosen[_ALL]
 
 
 #: the name of the choice among every candidate (:func:`nested_choices`)
-ALL = "all"
+_ALL = "all"
 
 
 def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
@@ -202,7 +208,7 @@ def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_
                    progress: bool = False, choices: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """The nested search on the labelled training participants of ``ds``, every candidate scored once and
     one nested choice made per entry of ``choices`` (name -> the candidate names it chooses among; default
-    ``{ALL: every candidate}``): the same as running :func:`nested_search` on each subset, ties broken by
+    ``{_ALL: every candidate}``): the same as running :func:`nested_search` on each subset, ties broken by
     the grid's order, at the cost of one search.
 
     Returns ``(candidates_table, {name: nested_predictions})``: per candidate, its mean inner accuracy
@@ -225,7 +231,7 @@ def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_
     names = [c["name"] for c in grid] + list(extra)
     if len(set(names)) != len(names):
         raise ValueError("candidate names must be unique")
-    choices = choices or {ALL: names}
+    choices = choices or {_ALL: names}
     for name, among in choices.items():
         unknown = sorted(set(among) - set(names))
         if unknown or not among:

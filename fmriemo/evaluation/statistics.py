@@ -16,9 +16,30 @@ from scipy import stats
 
 from ..metrics import classification_metrics, macro_f1
 
+__all__ = [
+    "wilson_interval", "bootstrap", "metrics_with_intervals", "paired", "mcnemar_exact",
+    "participant_sign_flip", "permutation_vs_chance", "Comparison", "comparison_table", "sign_flip_clusters",
+    "compare_participants", "compare_trials", "predictive_chance",
+]
+
 
 def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion k/n (scipy's binomtest)."""
+    """Wilson score interval of a proportion ``k / n`` (scipy's ``binomtest``).
+
+    Parameters
+    ----------
+    k : int
+        Successes.
+    n : int
+        Trials.
+    level : float, default=0.95
+        Confidence level.
+
+    Returns
+    -------
+    lo, hi : float
+        The interval's bounds.
+    """
     if n <= 0:
         return (float("nan"), float("nan"))
     ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
@@ -27,12 +48,32 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 def bootstrap(statistic, *arrays, groups=None, n_resamples: int = 2000, seed: int = 0,
               level: float = 0.95) -> tuple[float, float]:
-    """The book's one bootstrap: percentile interval of ``statistic(*arrays)``.
+    """The book's one bootstrap: a percentile interval of ``statistic(*arrays)``.
 
     Without ``groups``, rows (trials) are resampled with replacement (scipy's paired bootstrap).
-    With ``groups`` (one label per row, e.g. the participant), whole groups are resampled, so
-    that trials of one person move together: the interval for new participants. ``arrays`` are
-    numpy arrays or pandas objects of equal length (rows taken with ``.iloc``)."""
+    With ``groups``, whole groups are resampled, so that the trials of one person move together:
+    the interval for new participants.
+
+    Parameters
+    ----------
+    statistic : callable
+        Called with the resampled ``arrays``; returns a number.
+    *arrays : numpy.ndarray or pandas object
+        Equal-length arrays resampled together (pandas rows taken with ``.iloc``).
+    groups : array-like, default=None
+        One label per row (for example the participant); None: rows are independent.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+    seed : int, default=0
+        Seed of the resampling.
+    level : float, default=0.95
+        Confidence level.
+
+    Returns
+    -------
+    lo, hi : float
+        The percentile interval's bounds.
+    """
     if groups is None:
         arrays = tuple(np.asarray(a) for a in arrays)
         res = stats.bootstrap(arrays, statistic, paired=True, vectorized=False, n_resamples=n_resamples,
@@ -55,7 +96,27 @@ def bootstrap(statistic, *arrays, groups=None, n_resamples: int = 2000, seed: in
 
 
 def metrics_with_intervals(y_true, y_pred, task: str, n_resamples: int = 2000, seed: int = 0) -> dict:
-    """Macro metrics plus a Wilson interval for accuracy and a bootstrap interval for macro F1."""
+    """Macro metrics with a Wilson interval for accuracy and a bootstrap interval for macro F1.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_trials,)
+        The true labels.
+    y_pred : array-like of int, shape (n_trials,)
+        The predicted labels.
+    task : {"class", "level"}
+        Which labels these are.
+    n_resamples : int, default=2000
+        Bootstrap resamples of the F1 interval.
+    seed : int, default=0
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    metrics : dict
+        :func:`fmriemo.metrics.classification_metrics` plus ``accuracy_ci`` and ``f1_ci`` (pairs of
+        bounds).
+    """
     m = classification_metrics(y_true, y_pred, task)
     k = int(np.sum(np.asarray(y_true) == np.asarray(y_pred)))
     m["accuracy_ci"] = wilson_interval(k, len(y_true))
@@ -64,7 +125,24 @@ def metrics_with_intervals(y_true, y_pred, task: str, n_resamples: int = 2000, s
 
 
 def paired(pred: pd.DataFrame, a: str, b: str, seed=None) -> pd.DataFrame:
-    """Predictions of models ``a`` and ``b`` on the same trials (and seed, for two deep models)."""
+    """Predictions of models ``a`` and ``b`` on the same trials, side by side.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows with at least ``model``, ``seed``, ``index`` (the trial's row in the data set)
+        and ``y_pred``, as the held-out protocols record them.
+    a, b : str
+        The two models.
+    seed : int, default=None
+        The training seed to keep of a model trained with several (a single-seed model keeps its
+        own); None: matched seed by seed when both have several, else the first seed of each.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``a``'s rows with ``b``'s prediction beside them: ``y_pred_a`` and ``y_pred_b``.
+    """
     pa, pb = pred[pred.model == a], pred[pred.model == b]
     keys = ["index"] + (["seed"] if pa.seed.nunique() > 1 and pb.seed.nunique() > 1 else [])
     if seed is not None:  # picks the seed of models trained with several; a single-seed model stays
@@ -77,7 +155,20 @@ def paired(pred: pd.DataFrame, a: str, b: str, seed=None) -> pd.DataFrame:
 
 
 def mcnemar_exact(y_true, pred_a, pred_b) -> dict:
-    """Exact McNemar test: a two-sided binomial test on the trials exactly one model gets right."""
+    """Exact McNemar test: a two-sided binomial test on the trials that exactly one model gets right.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_trials,)
+        The true labels.
+    pred_a, pred_b : array-like of int, shape (n_trials,)
+        The two models' predictions on those trials.
+
+    Returns
+    -------
+    result : dict
+        ``a_only`` (trials only ``a`` gets right), ``b_only`` (only ``b``) and the two-sided ``p``.
+    """
     ra, rb = np.asarray(pred_a) == np.asarray(y_true), np.asarray(pred_b) == np.asarray(y_true)
     n01, n10 = int(np.sum(ra & ~rb)), int(np.sum(~ra & rb))
     p = stats.binomtest(n01, n01 + n10, 0.5).pvalue if n01 + n10 else 1.0
@@ -85,9 +176,31 @@ def mcnemar_exact(y_true, pred_a, pred_b) -> dict:
 
 
 def participant_sign_flip(y_true, pred_a, pred_b, participants, n_perm: int = 10000, seed: int = 0) -> dict:
-    """Paired permutation test over participants: flip the sign of each participant's accuracy
-    difference (a - b); p is two-sided. With few participants (2**n <= ``n_perm``) every sign
-    pattern is enumerated and p is exact; otherwise ``n_perm`` random patterns are drawn."""
+    """Paired permutation test over participants of the difference in accuracy between two models.
+
+    The sign of each participant's accuracy difference (``a`` - ``b``) is flipped; p is two-sided.
+    With few participants (2**n at most ``n_perm``) every sign pattern is enumerated and p is exact;
+    otherwise ``n_perm`` random patterns are drawn.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_trials,)
+        The true labels.
+    pred_a, pred_b : array-like of int, shape (n_trials,)
+        The two models' predictions.
+    participants : array-like, shape (n_trials,)
+        The participant of each trial.
+    n_perm : int, default=10000
+        Random sign patterns drawn when they cannot all be enumerated.
+    seed : int, default=0
+        Seed of those draws.
+
+    Returns
+    -------
+    result : dict
+        ``mean_difference`` (over participants, of the accuracy difference), ``p``, ``participants``
+        (how many) and ``exact`` (whether every pattern was enumerated).
+    """
     d = pd.DataFrame({"p": participants, "ra": np.asarray(pred_a) == np.asarray(y_true),
                       "rb": np.asarray(pred_b) == np.asarray(y_true)})
     diff = d.groupby("p").apply(lambda g: g.ra.mean() - g.rb.mean(), include_groups=False).to_numpy()
@@ -97,10 +210,30 @@ def participant_sign_flip(y_true, pred_a, pred_b, participants, n_perm: int = 10
 
 
 def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed: int = 0) -> dict:
-    """Group-aware permutation test of accuracy against chance: labels are shuffled *within*
-    each participant (keeping each participant's label counts), the predictions held fixed.
-    ``y_pred`` may hold one row of predictions per training seed ([seeds, trials]): the accuracy is then
-    their mean, and every shuffle is scored against every seed's predictions."""
+    """Group-aware permutation test of accuracy against chance.
+
+    The labels are shuffled *within* each participant (keeping each participant's label counts), the
+    predictions held fixed.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_trials,)
+        The true labels.
+    y_pred : array-like of int, shape (n_trials,) or (n_seeds, n_trials)
+        The predictions, or one row of them per training seed: the accuracy is then their mean, and each
+        shuffle is scored against every seed's predictions.
+    participants : array-like, shape (n_trials,)
+        The participant of each trial.
+    n_perm : int, default=2000
+        Shuffles.
+    seed : int, default=0
+        Seed of the shuffles.
+
+    Returns
+    -------
+    result : dict
+        ``accuracy``, the shuffles' mean accuracy ``null_mean`` and the one-sided ``p``.
+    """
     y_true, participants = np.asarray(y_true), np.asarray(participants)
     y_pred = np.atleast_2d(np.asarray(y_pred))
     obs = float(np.mean(y_pred == y_true))
@@ -120,20 +253,39 @@ def permutation_vs_chance(y_true, y_pred, participants, n_perm: int = 2000, seed
 
 @dataclass(frozen=True)
 class Comparison:
-    """Method ``a`` against ``b`` (another method, or a fixed level such as chance) on one measure, with
-    the training seeds of each treated as a random factor.
+    """Method ``a`` against ``b`` on one measure, the training seeds of each a random factor.
 
-    ``estimate`` is ``a``'s score averaged over its seeds minus ``b``'s averaged over its own; ``lo`` and
-    ``hi`` bound it by resampling both levels, the units it is scored on (participants in clusters, or
-    trials) and, independently for each model, its seeds (:func:`compare_participants`,
-    :func:`compare_trials`). ``seed_differences``
-    are the differences seed by seed (seed ``s`` of ``a`` against seed ``s`` of ``b`` where the seeds share
-    a split, every pair otherwise, ``a``'s seeds against the level when ``b`` is one). ``seeds_b`` is 0
-    for a fixed level or a model without training seeds (a deterministic baseline). ``p`` is a two-sided
-    sign-flip p over clusters of the seed-averaged differences where the units are participants, NaN
-    otherwise. ``higher_is_better`` is False for an error (the challenge score). ``width_ratio`` is the
-    interval's width over the width of a bootstrap that treats the units as independent and the seeds as
-    fixed (the naive interval), ``units`` and ``clusters`` how many were resampled."""
+    ``b`` is another method or a fixed level such as chance. Made by :func:`compare_participants` and
+    :func:`compare_trials`, which resample both levels: the units scored (participants in clusters, or
+    trials) and, independently for each model, its seeds.
+
+    Parameters
+    ----------
+    a, b : str
+        The two methods (``b`` may name a level, such as "chance").
+    measure : str
+        What is compared ("accuracy", "macro F1", ...).
+    estimate : float
+        ``a``'s score averaged over its seeds minus ``b``'s averaged over its own.
+    lo, hi : float
+        The interval of ``estimate`` over both levels.
+    seeds_a, seeds_b : int
+        Training seeds of each; ``seeds_b`` is 0 for a fixed level or a model without seeds (a
+        deterministic baseline).
+    seed_differences : tuple of float, default=()
+        The differences seed by seed: seed ``s`` of ``a`` against seed ``s`` of ``b`` where the seeds share
+        a split, every pair otherwise, ``a``'s seeds against the level when ``b`` is one.
+    p : float, default=nan
+        Two-sided sign-flip p over clusters of the seed-averaged differences where the units are
+        participants; NaN otherwise.
+    units, clusters : int, default=0
+        How many units and clusters were resampled.
+    width_ratio : float, default=nan
+        The interval's width over that of a bootstrap treating the units as independent and the seeds as
+        fixed (the naive interval).
+    higher_is_better : bool, default=True
+        False for an error (the challenge's score).
+    """
 
     a: str
     b: str
@@ -179,7 +331,18 @@ class Comparison:
 
 
 def comparison_table(comparisons) -> pd.DataFrame:
-    """Comparisons as a table, one row each (the form a chapter records and the verdict reads)."""
+    """Comparisons as a table, one row each: the form a chapter records and the verdict reads.
+
+    Parameters
+    ----------
+    comparisons : iterable of Comparison
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per comparison (:meth:`Comparison.row`): a column per field, plus ``agreeing``, how
+        many seed differences have the estimate's sign.
+    """
     return pd.DataFrame([c.row() for c in comparisons],
                         columns=list(Comparison.__dataclass_fields__) + ["agreeing"])
 
@@ -209,8 +372,23 @@ def _seed_differences(a: np.ndarray, b, paired: bool, trained_b: bool = True) ->
 
 
 def sign_flip_clusters(differences, clusters, n_perm: int = 10000, seed: int = 0) -> float:
-    """Two-sided sign-flip p of the mean of ``differences`` (one per unit), flipping whole ``clusters``
-    (one label per unit) together; exact when the sign patterns number at most ``n_perm``."""
+    """Two-sided sign-flip p of the mean of ``differences``, flipping whole clusters together.
+
+    Parameters
+    ----------
+    differences : array-like of float, shape (n_units,)
+        One difference per unit (for example per participant).
+    clusters : array-like, shape (n_units,)
+        The cluster of each unit; a cluster's units flip together.
+    n_perm : int, default=10000
+        Random sign patterns when they number more than this; otherwise every pattern (exact p).
+    seed : int, default=0
+        Seed of the random patterns.
+
+    Returns
+    -------
+    p : float
+    """
     d = pd.Series(np.asarray(differences, float)).groupby(np.asarray(clusters)).sum().to_numpy()
     n_units = len(differences)
     obs = d.sum() / n_units
@@ -230,19 +408,45 @@ def compare_participants(acc_a: pd.DataFrame, acc_b, *, a: str = "a", b: str = "
                          level: float = 0.95) -> Comparison:
     """``a`` against ``b`` on held-out participants, seeds and participants both resampled.
 
-    ``acc_a`` is a table of per-participant scores, one row per training seed and one column per
-    participant; ``acc_b`` another such table with the same columns, or a number (chance).
-    ``fold_of`` maps each participant (column) to its outer fold: the participants of a fold are scored
-    by one model per seed, whose luck moves them together, and the same seed in another fold is another
-    training run. ``clusters`` maps each participant to a cluster resampled whole (order twins, whose
-    trials came in the same order; default: every participant its own).
-
     Every resample draws the clusters with replacement and, for each model and each fold, as many seeds
     as the model has, with replacement; the statistic is the mean over the participants drawn of
-    (``a``'s mean over its drawn seeds minus ``b``'s). ``p`` is the sign-flip p over clusters of the
-    seed-averaged differences; ``width_ratio`` compares the interval with the naive bootstrap over
-    independent participants with the seed averages held fixed. ``trained_b`` False: ``b`` has no
-    training seeds (a deterministic baseline; its single row is used and ``seeds_b`` is 0)."""
+    (``a``'s mean over its drawn seeds minus ``b``'s). The participants of a fold are scored by one model
+    per seed, whose luck moves them together, and the same seed in another fold is another training run.
+
+    Parameters
+    ----------
+    acc_a : pandas.DataFrame
+        Per-participant scores of ``a``: one row per training seed, one column per participant.
+    acc_b : pandas.DataFrame or float
+        The same for ``b`` (the same columns), or a number (a level such as chance).
+    a, b : str, default="a", "b"
+        The methods' names.
+    fold_of : mapping, default=None
+        Each participant's outer fold; None: one fold.
+    clusters : mapping, default=None
+        Each participant's cluster, resampled and sign-flipped whole (order twins, whose trials came in
+        the same order); None: every participant its own.
+    trained_b : bool, default=True
+        False: ``b`` has no training seeds (a deterministic baseline; its single row is used).
+    paired_seeds : bool, default=True
+        Whether seed ``s`` of ``a`` and of ``b`` share a split (their seed differences are then paired).
+    measure : str, default="accuracy"
+        The name of what is compared.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+    n_perm : int, default=10000
+        Sign patterns of the p-value when they cannot all be enumerated.
+    seed : int, default=0
+        Seed of the resampling.
+    level : float, default=0.95
+        Confidence level.
+
+    Returns
+    -------
+    comparison : Comparison
+        With the sign-flip ``p`` over clusters and the ``width_ratio`` against the naive bootstrap over
+        independent participants with the seed averages held fixed.
+    """
     people = list(acc_a.columns)
     A = acc_a.to_numpy(float)
     fixed = np.ndim(acc_b) == 0
@@ -280,13 +484,43 @@ def compare_trials(y_true, pred_a, pred_b, metric, *, a: str = "a", b: str = "b"
                    n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> Comparison:
     """``a`` against ``b`` on one split's test trials (the paper's), seeds and trials both resampled.
 
-    ``pred_a`` holds ``a``'s predictions, one row per seed (an array [seeds, ..., trials]: the trials on
-    the last axis); ``pred_b`` likewise, or a number (the level of a fixed predictor). ``metric(y_true,
-    preds)`` scores a stack of predictions ([rows, ..., trials]) against the truth on the same trials,
-    one number per row (:func:`fmriemo.metrics.macro_f1_rows`). Every resample draws ``clusters`` (one
-    label per trial, e.g. its participant, whose trials are not independent; default: every trial its
-    own) with replacement, and every model's seeds with replacement; the statistic is the difference of
-    the seed-averaged metrics on the trials drawn."""
+    Every resample draws ``clusters`` with replacement and every model's seeds with replacement; the
+    statistic is the difference of the seed-averaged metrics on the trials drawn.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n_trials,)
+        The true labels.
+    pred_a : array-like, shape (n_seeds, ..., n_trials)
+        ``a``'s predictions, one row per seed, the trials on the last axis.
+    pred_b : array-like or float
+        ``b``'s, likewise, or a number (the level of a fixed predictor).
+    metric : callable
+        ``metric(y_true, preds)`` scores a stack of predictions ([rows, ..., trials]) against the truth,
+        one number per row (:func:`fmriemo.metrics.macro_f1_rows`).
+    a, b : str, default="a", "b"
+        The methods' names.
+    clusters : array-like, shape (n_trials,), default=None
+        One label per trial (for example its participant, whose trials are not independent); None:
+        every trial its own.
+    measure : str, default="macro F1"
+        The name of what is compared.
+    higher_is_better : bool, default=True
+        False for an error.
+    trained_b : bool, default=True
+        False: ``b`` has no training seeds.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+    seed : int, default=0
+        Seed of the resampling.
+    level : float, default=0.95
+        Confidence level.
+
+    Returns
+    -------
+    comparison : Comparison
+        Its ``p`` is NaN (no test over trials).
+    """
     y_true = np.asarray(y_true)
     A = np.asarray(pred_a)
     fixed = np.ndim(pred_b) == 0
@@ -322,11 +556,26 @@ def compare_trials(y_true, pred_a, pred_b, metric, *, a: str = "a", b: str = "b"
 
 
 def predictive_chance(values, target: float, min_values: int = 3) -> float:
-    """The chance that one more run scores at least ``target`` when runs' scores spread like ``values``:
-    the predictive distribution of a new draw from a normal population whose mean and spread are
-    estimated from the values (Student's t with n - 1 degrees of freedom, centred on their mean, scaled
-    by their standard deviation times sqrt(1 + 1/n)). NaN with fewer than ``min_values`` values (the
-    spread of two is too rough to extrapolate from) or none of them different."""
+    """The chance that one more run scores at least ``target`` when runs' scores spread like ``values``.
+
+    The predictive distribution of a new draw from a normal population whose mean and spread are
+    estimated from the values: Student's t with n - 1 degrees of freedom, centred on their mean, scaled
+    by their standard deviation times sqrt(1 + 1/n).
+
+    Parameters
+    ----------
+    values : array-like of float
+        The scores of the runs made (one per seed).
+    target : float
+        The score to reach.
+    min_values : int, default=3
+        Fewer values than this give NaN (the spread of two is too rough to extrapolate from), as do
+        values that are all equal.
+
+    Returns
+    -------
+    chance : float
+    """
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     if len(v) < max(2, min_values) or v.std(ddof=1) == 0:

@@ -42,6 +42,12 @@ from ..data import preprocess
 from ..data.dataset import Dataset, participant_key
 from .statistics import bootstrap
 
+__all__ = [
+    "PREPROCESSINGS", "C", "CHANCE", "BOOK_WINDOWS", "readout", "fold_labels", "fold_inputs",
+    "predictions_by_second", "participant_accuracy", "accuracy_by_second", "generalisation", "summary",
+    "clusters_over_time", "decodable_from", "curve_window", "carry_over", "cluster_seconds",
+]
+
 #: the preprocessings the book's decoders use, by :func:`fmriemo.data.preprocess.apply` name
 PREPROCESSINGS = {"minmax": "min-max per trial (the paper's)", "pct": "percent change from fixation",
                   "zscore": "z-scores over the participant's trials"}

@@ -8,6 +8,8 @@ from ..data import atlas
 from ..data.dataset import N_SECONDS
 from .registry import ModelSpec, register
 
+__all__ = ["CompactNet"]
+
 
 class CompactNet(nn.Module):
     """This book's model for new participants, designed from the audit rather than the paper.

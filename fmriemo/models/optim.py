@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["Lookahead", "ranger", "StackedRanger"]
+
 
 class Lookahead(torch.optim.Optimizer):
     """Lookahead (Zhang et al. 2019) around any optimiser: every ``k`` steps the slow

@@ -30,6 +30,11 @@ from torch import nn
 from ..core.errors import DataError
 from ..data.dataset import n_outputs
 
+__all__ = [
+    "MODELS_ENV", "ModelSpec", "register", "unregister", "names", "paper_methods", "spec", "label", "color",
+    "build_model", "count_parameters", "penalised_weights", "l2_penalty", "layer_table",
+]
+
 #: the environment variable naming files of models defined outside the package (``os.pathsep``-separated):
 #: each is imported once, the first time the registry is asked, and registers its models itself
 MODELS_ENV = "FMRIEMO_MODELS"
@@ -37,18 +42,38 @@ MODELS_ENV = "FMRIEMO_MODELS"
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model.
+    """A registered model: how to build it and the recipe it trains with.
 
-    ``build(n_outputs, **kwargs)`` returns a fresh ``nn.Module`` mapping ``[batch, 246, 25]`` to
-    logits; torch's global seed is set before it is called. A model fitted on data of another shape
-    (:class:`fmriemo.training.estimator.DeepClassifier` on scikit-learn's test data) is built with
-    ``n_regions`` and ``n_time`` as keyword arguments. The module may define ``input_gates(x)``
-    (a per-trial weight of each input region, [batch, regions], or None: read by
-    :func:`fmriemo.training.loop.predict` and the brain maps) and ``penalised_weights()`` (the
-    weights the L2 penalty applies to: :func:`penalised_weights`). ``lr`` maps a task to a learning rate
-    (missing tasks: the paper's), ``budget`` maps a task to the row of the profile's ``budget``
-    table it trains with (``fmriemo.profiles.PROFILES``). ``input_regions`` is the number of regions the
-    model's input must have (EBR reads 32 of the atlas's 246 by index), None when it takes any."""
+    A model fitted on data of another shape (:class:`fmriemo.training.estimator.DeepClassifier` on
+    scikit-learn's test data) is built with ``n_regions`` and ``n_time`` as keyword arguments. The
+    module may define ``input_gates(x)`` (a per-trial weight of each input region, [batch, regions], or
+    None: read by :func:`fmriemo.training.loop.predict` and the brain maps) and ``penalised_weights()``
+    (the weights the L2 penalty applies to: :func:`penalised_weights`).
+
+    Parameters
+    ----------
+    name : str
+        The name it is registered and cached under (``--method NAME``).
+    build : callable
+        ``build(n_outputs, **kwargs)`` returns a fresh ``torch.nn.Module`` mapping [batch, 246, 25] to
+        logits; torch's global seed is set before it is called.
+    label : str, default=""
+        How the book names it ("" : ``name``).
+    preprocess : str, default="minmax"
+        Its input preprocessing (:data:`fmriemo.data.preprocess.METHODS`).
+    lr : dict, default={}
+        Task -> learning rate (missing tasks: the paper's).
+    budget : dict, default={}
+        Task -> the row of the profile's ``budget`` table it trains with
+        (:data:`fmriemo.profiles.PROFILES`).
+    paper : bool, default=False
+        Whether it is one of the paper's three models.
+    color : str, default="#777777"
+        Its colour in the book's plots.
+    input_regions : int, default=None
+        The number of regions its input must have (EBR reads 32 of the atlas's 246 by index); None:
+        any.
+    """
 
     name: str
     build: Callable[..., nn.Module]
@@ -71,7 +96,26 @@ _discovered = False
 
 
 def register(spec: ModelSpec, replace: bool = False) -> ModelSpec:
-    """Add ``spec`` under ``spec.name``; a name already taken is refused unless ``replace``."""
+    """Add ``spec`` to the registry under ``spec.name``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    replace : bool, default=False
+        Replace a model of the same name; otherwise a name already taken is refused.
+
+    Returns
+    -------
+    spec : ModelSpec
+        ``spec`` itself.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from fmriemo.models.registry import ModelSpec, register
+    >>> register(ModelSpec("flat", lambda n_outputs, n_regions=246, n_time=25:
+    ...     nn.Sequential(nn.Flatten(), nn.Linear(n_regions * n_time, n_outputs))))  # doctest: +SKIP
+    """
     if not spec.name or not spec.name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"model name must be letters, digits, '-' or '_', got {spec.name!r}")
     if spec.name in _SPECS and not replace:
@@ -81,7 +125,12 @@ def register(spec: ModelSpec, replace: bool = False) -> ModelSpec:
 
 
 def unregister(name: str) -> None:
-    """Remove a model registered by code outside the package (a test's toy model)."""
+    """Remove a model registered by code outside the package (a test's toy model).
+
+    Parameters
+    ----------
+    name : str
+    """
     _SPECS.pop(name, None)
 
 
@@ -115,18 +164,44 @@ def _import_file(path: Path) -> None:
 
 
 def names() -> tuple[str, ...]:
-    """Every registered model's name: the paper's models first, each group in registration order."""
+    """Every registered model's name: the paper's models first, each group in registration order.
+
+    Models named by the files in ``$FMRIEMO_MODELS`` are imported first.
+
+    Returns
+    -------
+    names : tuple of str
+    """
     _discover()
     return tuple(sorted(_SPECS, key=lambda n: (not _SPECS[n].paper, list(_SPECS).index(n))))
 
 
 def paper_methods() -> tuple[str, ...]:
-    """The paper's three models (Vanilla, ASB, EBR), in registration order."""
+    """The paper's three models (Vanilla, ASB, EBR), in registration order.
+
+    Returns
+    -------
+    names : tuple of str
+    """
     return tuple(n for n in names() if _SPECS[n].paper)
 
 
 def spec(name: str) -> ModelSpec:
-    """The spec registered as ``name``; an unknown name is one clear error listing the known ones."""
+    """The spec registered as ``name``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    spec : ModelSpec
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+    """
     _discover()
     if name not in _SPECS:
         raise ValueError(f"unknown method {name!r}; expected one of {', '.join(names())}")
@@ -134,41 +209,119 @@ def spec(name: str) -> ModelSpec:
 
 
 def label(name: str) -> str:
-    """How the book names a model (its spec's label), or ``name`` itself for anything else (a
-    baseline, an ensemble)."""
+    """How the book names a model: its spec's label, or ``name`` itself for anything else (a baseline, an
+    ensemble).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    label : str
+    """
     _discover()
     return _SPECS[name].label or name if name in _SPECS else name
 
 
 def color(name: str, default: str = "#777777") -> str:
+    """A model's colour in the book's plots.
+
+    Parameters
+    ----------
+    name : str
+    default : str, default="#777777"
+        The colour of a name that is not a registered model.
+
+    Returns
+    -------
+    color : str
+    """
     _discover()
     return _SPECS[name].color if name in _SPECS else default
 
 
 def build_model(name: str, task: str, **kwargs) -> nn.Module:
-    """The model ``name`` for a task ("class": 3 outputs, "level": 9)."""
+    """A fresh, untrained instance of the model ``name`` for a task.
+
+    Parameters
+    ----------
+    name : str
+        A registered model.
+    task : {"class", "level"}
+        3 outputs for "class", 9 for "level".
+    **kwargs
+        Passed to the spec's ``build`` (``n_regions``, ``n_time`` for inputs of another shape).
+
+    Returns
+    -------
+    model : torch.nn.Module
+    """
     return spec(name).build(n_outputs(task), **kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters of ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    n : int
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def penalised_weights(model: nn.Module) -> list:
-    """The weights the L2 penalty applies to: the model's own ``penalised_weights()`` where it
-    defines one (the paper's choice of kernels), else every weight matrix or kernel."""
+    """The weights the L2 penalty applies to.
+
+    The model's own ``penalised_weights()`` where it defines one (the paper's choice of kernels), else
+    every weight matrix or kernel.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    weights : list of torch.nn.Parameter
+    """
     if hasattr(model, "penalised_weights"):
         return list(model.penalised_weights())
     return [p for name, p in model.named_parameters() if p.ndim > 1]
 
 
 def l2_penalty(model: nn.Module, coef: float = 0.01) -> torch.Tensor:
-    """Keras-style L2 kernel regulariser: ``coef * sum(w**2)`` over the penalised weights."""
+    """Keras-style L2 kernel regulariser: ``coef * sum(w**2)`` over the penalised weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    coef : float, default=0.01
+        The regulariser's coefficient (the paper's 0.01).
+
+    Returns
+    -------
+    penalty : torch.Tensor
+        A scalar that keeps the graph, to add to the loss.
+    """
     return coef * sum((w ** 2).sum() for w in penalised_weights(model))
 
 
 def layer_table(model: nn.Module):
-    """A pandas table of the model's named modules with their parameter counts."""
+    """The model's top-level modules with their trainable parameter counts.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``layer``, ``type`` and ``parameters``; modules without parameters are left out.
+    """
     rows = []
     for name, mod in model.named_children():
         n = count_parameters(mod)

@@ -28,6 +28,9 @@ from ..data import atlas
 from ..data.dataset import N_SECONDS
 from .registry import ModelSpec, register
 
+__all__ = ["SEBlock", "ConvUnit", "ResSECNN"]
+
+
 class SEBlock(nn.Module):
     """Squeeze (mean over time) and excitation (C -> C//r ReLU -> C sigmoid); scales each channel."""
 

@@ -39,6 +39,8 @@ from ..models.registry import build_model, penalised_weights
 from .config import TrainConfig, resolve_device
 from .loop import EarlyStopping, TestTrace, TrainingDiverged, _progress, fit_steps, flush_denormals
 
+__all__ = ["Member", "batchable", "default_form", "fit_pool", "fit_members"]
+
 
 @dataclass
 class Member:

@@ -19,6 +19,8 @@ from ..data.dataset import check_task
 from ..models import registry
 from ..profiles import profile_row
 
+__all__ = ["PAPER_LR", "TrainConfig", "config_for", "budget_row", "resolve_device"]
+
 #: the paper's learning rates (Ranger) per task; a registered model may set its own
 PAPER_LR = {"class": 1e-3, "level": 1e-4}
 

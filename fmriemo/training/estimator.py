@@ -45,6 +45,8 @@ from .loop import fit as fit_loop
 from .loop import plateau_exit, predict, still_improving
 from .runs import RUN_THREADS, NotCached, _model_files, code_version, intra_op_threads
 
+__all__ = ["VALIDATION_SHARE", "VALIDATION_GROUPS", "DeepClassifier"]
+
 #: the share of trials a fit without groups holds out to choose its checkpoint: the paper's 10% of all
 #: trials is one ninth of the 90% that its training and validation sets make together
 VALIDATION_SHARE = 1 / 9

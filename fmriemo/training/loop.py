@@ -16,6 +16,11 @@ from ..models.optim import ranger
 from ..models.registry import l2_penalty
 from .config import TrainConfig, resolve_device
 
+__all__ = [
+    "flush_denormals", "predict", "EarlyStopping", "PlateauWatch", "plateau_exit", "CAP_WINDOW_SHARE",
+    "still_improving", "TrainingDiverged", "fit", "fit_steps", "TestTrace",
+]
+
 
 def _progress(total: int, desc: str, enabled: bool):
     """An epoch bar that redraws at most once a second. In a notebook kernel every redraw is a widget

@@ -26,6 +26,11 @@ from .batched import Member, batchable, default_form, fit_members, fit_pool
 from .config import TrainConfig, config_for, resolve_device
 from .loop import TestTrace, fit, plateau_exit, predict, still_improving
 
+__all__ = [
+    "RESULT_SOURCES", "code_version", "RUN_THREADS", "numerics", "run_key", "RunResult", "NotCached",
+    "on_trials", "train_run", "train_runs", "intra_op_threads", "train_paper",
+]
+
 #: the parts of the package whose code decides a trained model's result: every module of them is
 #: hashed into the cache key (a registered model defined elsewhere adds its own file)
 RESULT_SOURCES = ("core", "data", "models", "training", "metrics.py")
@@ -146,7 +151,7 @@ class RunResult:
         return model.eval()
 
 
-def load_cached_run(folder: Path) -> RunResult | None:
+def _load_cached_run(folder: Path) -> RunResult | None:
     """The run stored in ``folder``, or None when there is none (a damaged entry is reported, removed
     and None returned: :func:`fmriemo.core.store.read_entry`), so that the caller trains it again."""
     def read(f: Path):
@@ -161,7 +166,7 @@ class NotCached(UserWarning):
     will be trained again the next time it is asked for."""
 
 
-def store_run(res: RunResult, state: dict, folder: Path) -> None:
+def _store_run(res: RunResult, state: dict, folder: Path) -> None:
     """Write a trained run (its model and its result) into the store entry ``folder``. When the cache cannot
     take it (a full disk), the run is not lost: it keeps its weights in memory (``res.state``), and one
     :class:`NotCached` warning names the folder and says what to do."""
@@ -192,7 +197,7 @@ def on_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> RunResu
                    proba=proba, gates=gates)
 
 
-def test_trace(ds: Dataset, split: Split, task: str, X, device) -> TestTrace | None:
+def _test_trace(ds: Dataset, split: Split, task: str, X, device) -> TestTrace | None:
     """A :class:`TestTrace` for ``split``'s test trials, or None when some have no label."""
     if len(split.test) == 0 or not ds.labelled[split.test].all():
         return None
@@ -212,7 +217,7 @@ def _finish(ds: Dataset, split: Split, cfg: TrainConfig, X, state: dict, hist: d
                     history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
                     test_index=np.asarray(split.test), y_true=y_true, y_pred=decode(cfg.task, proba.argmax(1)),
                     proba=proba, gates=gates, path=str(folder), extra=extra or {})
-    store_run(res, state, folder)
+    _store_run(res, state, folder)
     return res
 
 
@@ -230,7 +235,7 @@ def _train_alone(ds: Dataset, split: Split, cfg: TrainConfig, folder: Path, prog
     y_tr, y_va = (encode(cfg.task, ds.labels(cfg.task, rows)) for rows in (split.train, split.val))
     torch.manual_seed(cfg.seed)
     model = registry.build_model(cfg.method, cfg.task)
-    trace = test_trace(ds, split, cfg.task, X, dev)
+    trace = _test_trace(ds, split, cfg.task, X, dev)
     t0 = time.perf_counter()
     state, hist, best_epoch = fit(model, X[split.train], y_tr, X[split.val], y_va, cfg, progress=progress,
                                   desc=f"{cfg.method}/{cfg.task} seed {cfg.seed}", on_epoch=trace)
@@ -267,7 +272,7 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
     the workers of a dask cluster that shares the cache folder. Every worker writes its runs into the
     store, and the results are read from it."""
     folders = [cache_root(cache_dir) / "runs" / run_key(ds, split, cfg) for split, cfg in jobs]
-    out: list[RunResult | None] = [None if refresh else load_cached_run(f) for f in folders]
+    out: list[RunResult | None] = [None if refresh else _load_cached_run(f) for f in folders]
     todo: dict[str, list[int]] = {}
     for n, ((split, cfg), res) in enumerate(zip(jobs, out)):
         if res is None:
@@ -301,7 +306,7 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
                             for unit in units)
     for unit in units:
         for n in unit:
-            out[n] = load_cached_run(folders[n])
+            out[n] = _load_cached_run(folders[n])
             if out[n] is None:
                 raise RuntimeError(f"a parallel worker did not store its run in {folders[n]}; is the cache folder "
                                    "shared with the workers?")
