@@ -76,7 +76,8 @@ import pandas as pd
 from fmriemo.book import plots, text
 from fmriemo.book.chapter import glue, glue_table, name_key, setup, table
 from fmriemo.book.parameters import check_parameters
-from fmriemo.data.splits import group_folds, identical_order_pairs, order_groups, training_participants
+from fmriemo.data.splits import (fold_participants, identical_order_pairs, order_groups, protocol_cv,
+                                 training_participants)
 from fmriemo.evaluation import heldout, timeresolved
 from fmriemo.evaluation.baselines import BASELINES
 from fmriemo.models.registry import build_model, count_parameters, paper_methods, spec
@@ -87,7 +88,8 @@ ds = setup("07_held_out", data_dir=data_dir, labels_csv=labels_csv, surrogate_se
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
                             protocol=protocol, k=k, n_val=n_val)  # how this chapter trains and evaluates
-folds = group_folds(ds, settings.protocol, settings.k)
+cv = protocol_cv(settings.protocol, settings.k)  # the held-out protocol as a scikit-learn cross-validator
+folds = fold_participants(ds, cv)  # its test participants, fold by fold
 levels = pd.Series(ds.y_level[ds.split == "train"])
 chance = 1 / 3 if task == "class" else float(levels.value_counts(normalize=True).max())  # the commonest class
 twins = order_groups(ds)  # participants who saw the classes in the same order: resampled together
@@ -368,7 +370,7 @@ glue("participant_sd_asb", float(per_p[per_p.model == "asb"]["accuracy"].std()) 
 # %%
 n_perm = int(n_permutations or profile_row(profile)["permutations"])
 names_tr = {p: timeresolved.PREPROCESSINGS[p] for p in time_preprocessings}
-acc_tr = {p: timeresolved.accuracy_by_second(ds, p, folds) for p in time_preprocessings}
+acc_tr = {p: timeresolved.accuracy_by_second(ds, p, cv) for p in time_preprocessings}
 curves = {names_tr[p]: timeresolved.summary(a) for p, a in acc_tr.items()}
 clusters = {names_tr[p]: timeresolved.clusters_over_time(a, n_permutations=n_perm) for p, a in acc_tr.items()}
 if curves:
@@ -427,7 +429,7 @@ for p in timeresolved.PREPROCESSINGS:  # an input left out of time_preprocessing
 # seconds; a thin diagonal, that the pattern changes from second to second.
 
 # %%
-gen = {names_tr[p]: timeresolved.generalisation(ds, p, folds) for p in time_preprocessings}
+gen = {names_tr[p]: timeresolved.generalisation(ds, p, cv) for p in time_preprocessings}
 if gen:
     plots.generalisation_matrices(gen, timeresolved.CHANCE)
     plt.show()

@@ -56,7 +56,7 @@ from fmriemo.book.parameters import check_parameters
 from fmriemo.book.sections import curve_findings, search_findings
 from fmriemo.challenge import ratings
 from fmriemo.data.source import data_name, open_dataset
-from fmriemo.data.splits import group_folds
+from fmriemo.data.splits import fold_participants, protocol_cv
 from fmriemo.evaluation import ensembles, heldout, search
 from fmriemo.evaluation.statistics import paired, participant_sign_flip
 from fmriemo.models.registry import label
@@ -67,14 +67,15 @@ ds = setup("09_level_and_beyond", data_dir=data_dir, labels_csv=labels_csv, surr
            cache_dir=cache_dir, profile=profile)
 settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
                             protocol=protocol, k=k, n_val=n_val)  # as in chapter 7, one seed
-folds = group_folds(ds, settings.protocol, settings.k)
+cv = protocol_cv(settings.protocol, settings.k)  # chapter 7's folds, as a scikit-learn cross-validator
+folds = fold_participants(ds, cv)
 class_models = [level_model] + [m for m in class_models if m != level_model]  # the 9-way rule needs its classes
 
 # %%
 level9 = heldout.fold_runs(ds, level_model, "level", settings=settings)  # the paper's rule: a 9-way rating model
 class_runs = {m: heldout.fold_runs(ds, m, "class", settings=settings) for m in class_models}
 logreg = heldout.run_baselines(ds, "class", settings, kinds=("logreg",))
-trials = ratings.heldout_rating_trials(ds, folds, level9, class_runs, logreg)  # every held-out trial's predictions
+trials = ratings.heldout_rating_trials(ds, cv, level9, class_runs, logreg)  # every held-out trial's predictions
 
 nine = f"{label(level_model)} class + {label(level_model)} 9-way rating (the paper's rule)"
 combos = {nine: (f"{level_model}_class", "level_model_level"),
@@ -159,7 +160,7 @@ plt.show()
 
 # %%
 grid_table, nested, curve_nested = search.search_with_and_without_curve(ds, settings, models=("compact",))
-trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, folds), nested, "search")
+trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, cv), nested, "search")
 search_scores = ratings.score_predictors(trials, {
     "nested search + class-aware rating": ("search_class", "search_aware_level"),
     **{name: cols for name, cols in combos.items() if name in results.index}})
@@ -218,7 +219,7 @@ table("search_candidates", grid_table.sort_values("held-out accuracy", ascending
 # chooses among its own candidates).
 
 # %%
-trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, folds), curve_nested, "curve")
+trials = ratings.with_class_predictions(trials, ratings.fold_rating_tables(ds, cv), curve_nested, "curve")
 curve_scores = ratings.score_predictors(trials, {
     "nested search with curve windows + class-aware rating": ("curve_class", "curve_aware_level"),
     "nested search + class-aware rating": ("search_class", "search_aware_level")})

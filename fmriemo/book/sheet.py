@@ -124,8 +124,8 @@ def baseline_ignores_test_labels(ds: Dataset, settings: Settings) -> bool:
     the outer folds of ``settings``: do the first fold's predictions stay the same when that fold's labels
     are scrambled? (A baseline fitted on the test fold would change them.)"""
     folds = group_folds(ds, settings.protocol, settings.k)
-    before = heldout.run_baselines(ds, "class", settings, kinds=("logreg",), folds=folds)
-    after = heldout.run_baselines(_scrambled(ds, folds[0]), "class", settings, kinds=("logreg",), folds=folds)
+    before = heldout.run_baselines(ds, "class", settings, kinds=("logreg",), cv=folds)
+    after = heldout.run_baselines(_scrambled(ds, folds[0]), "class", settings, kinds=("logreg",), cv=folds)
     first = before.fold.to_numpy() == 0
     return bool(np.array_equal(before.y_pred.to_numpy()[first], after.y_pred.to_numpy()[first]))
 
@@ -138,8 +138,8 @@ def search_ignores_test_labels(ds: Dataset, folds) -> bool:
     time-resolved curve) on the first outer fold: are its choice and predictions the same when that
     fold's labels are scrambled?"""
     grid = [c for c in search.candidates(windows=(*search.WINDOWS, search.CURVE)) if c["name"] in SEARCH_CHECK_GRID]
-    _, before = search.nested_search(ds, grid=grid, folds=folds[:1])
-    _, after = search.nested_search(_scrambled(ds, folds[0]), grid=grid, folds=folds[:1])
+    _, before = search.nested_search(ds, grid=grid, cv=folds[:1])
+    _, after = search.nested_search(_scrambled(ds, folds[0]), grid=grid, cv=folds[:1])
     return bool(np.array_equal(before["y_pred"].to_numpy(), after["y_pred"].to_numpy())
                 and before["chosen"].iloc[0] == after["chosen"].iloc[0])
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.dataset import CLASS_VALUES, LEVEL_VALUES, decode
+from ..data.splits import fold_participants
 from ..evaluation.statistics import bootstrap
 from ..metrics import challenge_score, smape
 
@@ -73,27 +74,28 @@ def ensemble_submission(ds, class_runs, level_runs=None, ratings: str = "class-a
     return pd.DataFrame({"Participant": ds.participant[idx], "Trial": ds.trial[idx], "CLASS": cls, "LEVEL": lev})
 
 
-def fold_rating_tables(ds, folds) -> list[dict[int, int]]:
-    """For each outer fold (a list of test participants), the class-aware rating table fitted on the
+def fold_rating_tables(ds, cv) -> list[dict[int, int]]:
+    """For each outer fold of ``cv`` (a cross-validator of participants, or lists of test participants:
+    :func:`fmriemo.data.splits.fold_participants`), the class-aware rating table fitted on the
     labelled training trials of the *other* training participants: the held-out participants'
     ratings never inform the rule that rates them."""
     lab = ds.labelled_train
     tables = []
-    for test_p in folds:
+    for test_p in fold_participants(ds, cv):
         keep = lab & ~np.isin(ds.participant, list(test_p))
         tables.append(smape_optimal_levels(ds.y_class[keep], ds.y_level[keep]))
     return tables
 
 
-def heldout_rating_trials(ds, folds, level_runs, class_runs: dict, baseline=None):
-    """One row per held-out trial of the outer ``folds`` (chapter 9): its true class and rating, the
+def heldout_rating_trials(ds, cv, level_runs, class_runs: dict, baseline=None):
+    """One row per held-out trial of the outer folds of ``cv`` (chapter 9): its true class and rating, the
     9-way level model's rating (``level_runs``: :func:`fmriemo.evaluation.heldout.fold_runs` of a level
     model), and for each class model of ``class_runs`` (name -> fold runs) and the optional ``baseline``
     predictions (:func:`fmriemo.evaluation.heldout.run_baselines` rows, named ``"logreg"``) its predicted
     class and the class-aware rating of that class. Each fold's rating table is fitted on its training
     participants only (:func:`fold_rating_tables`); ``oracle_aware_level`` rates the true class the same way."""
     rows = []
-    for f, rating_table in enumerate(fold_rating_tables(ds, folds)):
+    for f, rating_table in enumerate(fold_rating_tables(ds, cv)):
         idx = level_runs[f][2].test_index
         d = pd.DataFrame({"participant": ds.participant[idx], "index": idx, "fold": f,
                           "class": ds.y_class[idx].astype(int), "level": ds.y_level[idx].astype(int)})

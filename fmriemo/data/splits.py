@@ -21,7 +21,7 @@ __all__ = [
     "PAPER_SPLIT_SEED", "PHASE1_SPLITS", "paper_split", "Split", "make_paper_split", "participant_split",
     "training_participants", "class_orders", "identical_order_pairs", "order_groups", "groups_among",
     "inner_folds", "ParticipantCV", "LeaveOneParticipantOut", "LeaveOneOrderGroupOut", "OrderGroupKFold",
-    "ParticipantKFold", "PaperSplit", "protocol_cv", "group_folds", "nested_split",
+    "ParticipantKFold", "PaperSplit", "protocol_cv", "group_folds", "fold_participants", "nested_split",
 ]
 
 PAPER_SPLIT_SEED = 410
@@ -486,6 +486,58 @@ def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) 
     """
     orders = class_orders(ds)
     return protocol_cv(protocol, k, seed, orders).participant_folds(training_participants(ds), orders)
+
+
+def fold_participants(ds: Dataset, cv) -> list[list[str]]:
+    """The test participants of each fold of a cross-validator over the labelled trials of the training
+    participants: how a splitter reaches the functions that work fold by fold.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    cv : cross-validator or list of list of str
+        One of the book's protocols (:class:`ParticipantCV`; without ``orders``, the order groups come
+        from :func:`class_orders`), any scikit-learn splitter that takes ``groups`` and keeps each
+        participant's trials on one side (``GroupKFold``, ``LeaveOneGroupOut``, ...), or the test
+        participants of each fold already.
+
+    Returns
+    -------
+    folds : list of list of str
+        Each fold's test participants (in participant order, except for lists given, kept as they are).
+
+    Raises
+    ------
+    ValueError
+        When a fold of ``cv`` tests some of a participant's trials and trains on others, or tests a
+        participant twice.
+
+    Examples
+    --------
+    >>> fold_participants(ds, OrderGroupKFold(3)) == group_folds(ds, "groupkfold", 3)  # doctest: +SKIP
+    True
+    """
+    if isinstance(cv, ParticipantCV):
+        orders = class_orders(ds)
+        return cv.participant_folds(training_participants(ds), cv.orders or orders)
+    if not hasattr(cv, "split"):
+        folds = [[str(p) for p in f] for f in cv]
+    else:
+        rows = np.flatnonzero(ds.labelled_train)
+        who = ds.participant[rows]
+        folds = []
+        for train, test in cv.split(ds.X[rows], ds.labels("class", rows), groups=who):
+            tested = set(who[test].tolist())
+            if tested & set(who[train].tolist()):
+                raise ValueError(f"{type(cv).__name__} splits participants' trials between training and test "
+                                 f"({', '.join(sorted(tested & set(who[train].tolist()))[:3])}); pass a splitter "
+                                 "that holds out whole participants (groups=participant)")
+            folds.append(sorted(tested, key=participant_key))
+    seen = [p for f in folds for p in f]
+    if len(seen) != len(set(seen)):
+        raise ValueError("a participant is tested in more than one fold")
+    return folds
 
 
 def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) -> Split:

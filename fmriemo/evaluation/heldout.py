@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.dataset import Dataset, check_task, decode
-from ..data.splits import class_orders, group_folds, inner_folds, nested_split, order_groups, training_participants
+from ..data.splits import (class_orders, fold_participants, group_folds, inner_folds, nested_split, order_groups,
+                           training_participants)
 from ..metrics import macro_f1, macro_f1_rows
 from ..models import registry
 from ..profiles import Settings
@@ -185,15 +186,16 @@ def order_check_models(ds: Dataset, methods, task: str = "class", settings: Sett
 
 
 def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = None,
-                  kinds=("majority", "stratified", "logreg"), folds=None) -> pd.DataFrame:
+                  kinds=("majority", "stratified", "logreg"), cv=None) -> pd.DataFrame:
     """Baselines on the outer folds of ``settings`` (protocol and ``k``; the stratified dummy gets
-    one run per seed), each trained on all of a fold's non-test training participants. ``folds`` (lists
-    of test participants) replaces the protocol's (the leakage sheet passes the same folds for data
-    whose labels it scrambled, since order groups are read off the labels)."""
+    one run per seed), each trained on all of a fold's non-test training participants. ``cv`` (a
+    cross-validator of participants or lists of test participants,
+    :func:`fmriemo.data.splits.fold_participants`) replaces the protocol's folds (the leakage sheet passes
+    the same folds for data whose labels it scrambled, since order groups are read off the labels)."""
     check_task(task)
     st = settings or Settings.resolve()
     seeds = st.seeds
-    folds = group_folds(ds, st.protocol, st.k, seed=0) if folds is None else folds
+    folds = group_folds(ds, st.protocol, st.k, seed=0) if cv is None else fold_participants(ds, cv)
     lab = ds.labelled_train
     out = []
     for kind in kinds:

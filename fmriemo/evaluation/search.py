@@ -55,7 +55,7 @@ from ..core.errors import DataError
 from ..data import preprocess
 from ..data.atlas import N_REGIONS
 from ..data.dataset import Dataset
-from ..data.splits import class_orders, group_folds, inner_folds
+from ..data.splits import class_orders, fold_participants, group_folds, inner_folds
 from ..profiles import Settings
 from . import timeresolved
 from .heldout import fold_runs, inner_fold_runs
@@ -191,11 +191,11 @@ def _scored_features(c: dict, feats: dict, curves: CurveWindows | None, rows: np
 
 
 def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
-                  grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
+                  grid: list[dict] | None = None, cv=None, extra: dict | None = None,
                   progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the nested search over every candidate: :func:`nested_choices` with one choice among them all,
     returned as ``(candidates_table, nested_predictions)``."""
-    table, chosen = nested_choices(ds, protocol, k, inner_k, grid, folds, extra, progress)
+    table, chosen = nested_choices(ds, protocol, k, inner_k, grid, cv, extra, progress)
     return table, chosen[_ALL]
 
 
@@ -204,7 +204,7 @@ _ALL = "all"
 
 
 def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
-                   grid: list[dict] | None = None, folds: list | None = None, extra: dict | None = None,
+                   grid: list[dict] | None = None, cv=None, extra: dict | None = None,
                    progress: bool = False, choices: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """The nested search on the labelled training participants of ``ds``, every candidate scored once and
     one nested choice made per entry of ``choices`` (name -> the candidate names it chooses among; default
@@ -216,7 +216,9 @@ def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_
     picked it; and, per choice, one row per held-out trial (``participant``, ``index``, ``fold``,
     ``y_true``, ``y_pred``, ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside
     each fold.
-    ``folds`` (lists of test participants) replaces the protocol's outer folds. ``extra`` maps a
+    ``cv`` (a cross-validator of participants such as :class:`fmriemo.data.splits.OrderGroupKFold`, or
+    lists of test participants: :func:`fmriemo.data.splits.fold_participants`) replaces the outer folds
+    of ``protocol`` and ``k``. ``extra`` maps a
     candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
     class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows, each by a
     model that did not see its inner fold (``inner``: lists of participants, the folds every
@@ -237,7 +239,7 @@ def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_
         if unknown or not among:
             raise ValueError(f"choice {name!r} must name candidates of the search; unknown: {unknown}")
     member = {name: np.isin(names, list(among)) for name, among in choices.items()}
-    folds = folds if folds is not None else group_folds(ds, protocol, k)
+    folds = group_folds(ds, protocol, k) if cv is None else fold_participants(ds, cv)
     inner = np.zeros((len(folds), len(names)))
     outer_hits = [[] for _ in names]
     rows = {name: [] for name in choices}

@@ -40,6 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..data import preprocess
 from ..data.dataset import Dataset, participant_key
+from ..data.splits import fold_participants
 from .statistics import bootstrap
 
 __all__ = [
@@ -77,14 +78,16 @@ def fold_labels(participants, folds) -> np.ndarray:
     return out
 
 
-def fold_inputs(ds: Dataset, preprocessing: str, folds):
-    """What every time-resolved analysis reads: the labelled training trials in ``folds`` (row indices), their
-    preprocessed fMRI [trials, regions, seconds], class labels, and the fold of each (the groups held out
-    together)."""
+def fold_inputs(ds: Dataset, preprocessing: str, cv):
+    """What every time-resolved analysis reads: the labelled training trials tested by a fold of ``cv``
+    (row indices), their preprocessed fMRI [trials, regions, seconds], class labels, and the fold of each
+    (the groups held out together). ``cv``: a cross-validator of participants
+    (:class:`fmriemo.data.splits.OrderGroupKFold`, ...) or lists of test participants
+    (:func:`fmriemo.data.splits.fold_participants`)."""
     if preprocessing not in PREPROCESSINGS:
         raise ValueError(f"preprocessing must be one of {', '.join(PREPROCESSINGS)}, got {preprocessing!r}")
     idx = np.flatnonzero(ds.labelled_train)
-    groups = fold_labels(ds.participant[idx], folds)
+    groups = fold_labels(ds.participant[idx], fold_participants(ds, cv))
     keep = groups >= 0
     if len(np.unique(groups[keep])) < 2:
         raise ValueError("time-resolved decoding needs at least two folds of participants")
@@ -119,17 +122,18 @@ def participant_accuracy(y: np.ndarray, pred: np.ndarray, participants) -> pd.Da
     return out
 
 
-def accuracy_by_second(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
+def accuracy_by_second(ds: Dataset, preprocessing: str, cv, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
     """Each held-out participant's accuracy at every second (rows: participants, columns: seconds
-    0-24) of the read-out fitted at that second on the other folds' participants."""
-    idx, X, y, groups = fold_inputs(ds, preprocessing, folds)
+    0-24) of the read-out fitted at that second on the other folds' participants (the folds of ``cv``:
+    :func:`fold_inputs`)."""
+    idx, X, y, groups = fold_inputs(ds, preprocessing, cv)
     return participant_accuracy(y, predictions_by_second(X, y, groups, c, n_jobs), ds.participant[idx])
 
 
-def generalisation(ds: Dataset, preprocessing: str, folds, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
+def generalisation(ds: Dataset, preprocessing: str, cv, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
     """The temporal generalisation matrix: balanced accuracy of the read-out trained at second t (rows)
     and tested at second t' (columns) on held-out participants, the mean over the outer folds."""
-    _, X, y, groups = fold_inputs(ds, preprocessing, folds)
+    _, X, y, groups = fold_inputs(ds, preprocessing, cv)
     est = GeneralizingEstimator(readout(c), scoring="balanced_accuracy", n_jobs=n_jobs, verbose=False)
     scores = cross_val_multiscore(est, X, y, groups=groups, cv=LeaveOneGroupOut(), verbose=False)
     out = pd.DataFrame(scores.mean(0), index=range(X.shape[2]), columns=range(X.shape[2]))

@@ -40,7 +40,7 @@ def test_fold_rating_tables_use_only_the_folds_training_participants(dataset):
     others = lab & ~np.isin(ds.participant, test_p)
     expected = smape_optimal_levels(ds.y_class[others], ds.y_level[others])
     assert everyone != expected  # a table fitted on all trials would differ: the leak is visible
-    tables = fold_rating_tables(ds, [test_p, ["P05"]])
+    tables = fold_rating_tables(ds, [test_p, ["P11"]])
     assert tables[0] == expected and len(tables) == 2
 
 

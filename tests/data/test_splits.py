@@ -5,7 +5,7 @@ import pytest
 
 from fmriemo.core.errors import DataError
 from fmriemo.data.splits import (PHASE1_SPLITS, LeaveOneOrderGroupOut, OrderGroupKFold, PaperSplit, ParticipantKFold,
-                                 class_orders, group_folds, groups_among, identical_order_pairs, inner_folds,
+                                 class_orders, fold_participants, group_folds, groups_among, identical_order_pairs, inner_folds,
                                  make_paper_split, nested_split, order_groups, paper_split, participant_split,
                                  protocol_cv, training_participants)
 
@@ -176,3 +176,25 @@ def test_splitter_in_scikit_learn_cross_validation(dataset):
     scores = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
                              window_features(X), y, groups=groups, cv=cv)
     assert scores.shape == (3,) and scores.mean() > 0.4  # the surrogate's signal, read on new participants
+
+
+@pytest.mark.parametrize("protocol,k", [("loso", 4), ("order", 4), ("groupkfold", 3), ("groupkfold", 4), ("kfold", 3)])
+def test_fold_participants_of_a_protocols_splitter_are_its_folds(dataset, protocol, k):
+    """A protocol's cross-validator reaches the fold-by-fold functions (time-resolved decoding, the search,
+    the baselines, the ratings) as exactly the folds the chapters used before they took splitters."""
+    assert fold_participants(dataset, protocol_cv(protocol, k)) == group_folds(dataset, protocol, k)
+
+
+def test_fold_participants_takes_scikit_learns_group_splitters_and_lists(dataset):
+    from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
+    every = training_participants(dataset)
+    loo = fold_participants(dataset, LeaveOneGroupOut())
+    assert loo == [[p] for p in every]
+    folds = fold_participants(dataset, GroupKFold(3))
+    assert len(folds) == 3 and sorted(p for f in folds for p in f) == sorted(every)
+    given = [["P03", "P01"], ["P02"]]
+    assert fold_participants(dataset, given) == given  # lists are taken as they are (their order names splits)
+    with pytest.raises(ValueError, match="KFold splits participants' trials between training and test"):
+        fold_participants(dataset, KFold(3))
+    with pytest.raises(ValueError, match="more than one fold"):
+        fold_participants(dataset, [["P01"], ["P01", "P02"]])

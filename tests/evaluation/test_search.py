@@ -76,13 +76,13 @@ def test_outer_test_labels_never_inform_the_choice(dataset):
     """Scrambling the labels of one outer fold's test participants leaves that fold's choice and its
     inner accuracy exactly as they were: only its training participants are used to choose."""
     folds = group_folds(dataset, "groupkfold", 3)  # the same outer folds for both runs
-    _, pred = search.nested_search(dataset, grid=GRID, folds=folds)
+    _, pred = search.nested_search(dataset, grid=GRID, cv=folds)
     test_p = folds[0]
     scrambled = dataset.subset(np.arange(len(dataset)))
     scrambled.y_class = scrambled.y_class.copy()
     m = np.isin(scrambled.participant, test_p)
     scrambled.y_class[m] = np.random.default_rng(0).permutation(scrambled.y_class[m])
-    _, again = search.nested_search(scrambled, grid=GRID, folds=folds)
+    _, again = search.nested_search(scrambled, grid=GRID, cv=folds)
     a, b = pred[pred.fold == 0], again[again.fold == 0]
     assert a["chosen"].iloc[0] == b["chosen"].iloc[0]
     assert a["inner accuracy"].iloc[0] == b["inner accuracy"].iloc[0]
@@ -162,7 +162,7 @@ def test_curve_windows_are_read_off_the_rows_given_only(dataset):
 @pytest.mark.conclusions
 def test_nested_search_with_curve_windows_records_each_folds_seconds_and_ignores_outer_labels(dataset):
     folds = group_folds(dataset, "groupkfold", 3)
-    table, pred = search.nested_search(dataset, grid=CURVE_GRID, folds=folds)
+    table, pred = search.nested_search(dataset, grid=CURVE_GRID, cv=folds)
     assert set(table.index) == {"pct 8-21 C=0.05", "pct curve C=0.05"}
     curves = search.CurveWindows(dataset)
     for f, test_p in enumerate(folds):
@@ -176,7 +176,7 @@ def test_nested_search_with_curve_windows_records_each_folds_seconds_and_ignores
     scrambled.y_class = scrambled.y_class.copy()
     m = np.isin(scrambled.participant, folds[1])
     scrambled.y_class[m] = np.random.default_rng(0).permutation(scrambled.y_class[m])
-    _, again = search.nested_search(scrambled, grid=CURVE_GRID, folds=folds)
+    _, again = search.nested_search(scrambled, grid=CURVE_GRID, cv=folds)
     a, b = pred[pred.fold == 1], again[again.fold == 1]
     assert a["chosen"].iloc[0] == b["chosen"].iloc[0] and a["seconds"].iloc[0] == b["seconds"].iloc[0]
     assert np.array_equal(a["y_pred"].to_numpy(), b["y_pred"].to_numpy())
@@ -197,18 +197,18 @@ def test_choices_from_one_scoring_equal_separate_searches(dataset):
                                           cs=(0.05,)) if c["regions"] == "all"]
     fixed = [c for c in grid if c["window"] != search.CURVE]
     folds = group_folds(dataset, "groupkfold", 3)
-    table, chosen = search.nested_choices(dataset, grid=grid, folds=folds,
+    table, chosen = search.nested_choices(dataset, grid=grid, cv=folds,
                                           choices={"fixed": [c["name"] for c in fixed],
                                                    "all": [c["name"] for c in grid]})
-    alone_fixed = search.nested_search(dataset, grid=fixed, folds=folds)
-    alone_all = search.nested_search(dataset, grid=grid, folds=folds)
+    alone_fixed = search.nested_search(dataset, grid=fixed, cv=folds)
+    alone_all = search.nested_search(dataset, grid=grid, cv=folds)
     pd.testing.assert_frame_equal(chosen["fixed"].drop(columns="seconds"), alone_fixed[1])
     pd.testing.assert_frame_equal(chosen["all"], alone_all[1])
     pd.testing.assert_frame_equal(table.loc[alone_fixed[0].index].drop(columns="chosen in folds"),
                                   alone_fixed[0].drop(columns="chosen in folds"))
     assert table.loc[alone_fixed[0].index, "chosen in folds"].tolist() == alone_fixed[0]["chosen in folds"].tolist()
     with pytest.raises(ValueError, match="unknown"):
-        search.nested_choices(dataset, grid=fixed, folds=folds, choices={"x": ["no such read-out"]})
+        search.nested_choices(dataset, grid=fixed, cv=folds, choices={"x": ["no such read-out"]})
 
 
 @pytest.mark.conclusions

@@ -36,6 +36,18 @@ def acc(ds):
     return timeresolved.accuracy_by_second(ds, "zscore", FOLDS)
 
 
+def test_a_cross_validator_gives_the_same_curve_as_its_folds(ds, acc):
+    """The time-resolved decoding takes the book's splitters (and any group splitter) as it takes lists of
+    test participants: the same folds, the same accuracies."""
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    from fmriemo.data.splits import ParticipantKFold, fold_participants
+    cv = ParticipantKFold(4)
+    by_cv = timeresolved.accuracy_by_second(ds, "zscore", cv)
+    pd.testing.assert_frame_equal(by_cv, timeresolved.accuracy_by_second(ds, "zscore", fold_participants(ds, cv)))
+    assert len(timeresolved.fold_inputs(ds, "zscore", LeaveOneGroupOut())[3]) == len(ds.y_class)
+
+
 def test_fold_labels_name_each_rows_fold():
     got = timeresolved.fold_labels(["P01", "P03", "P09", "P08"], FOLDS)
     assert got.tolist() == [0, 1, -1, 3]
