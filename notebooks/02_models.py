@@ -126,12 +126,14 @@ with torch.no_grad():
 # The model reads the same gates through its own method (what the brain maps of chapter 6 average).
 assert torch.allclose(model.input_gates(x), gates)
 g = gates[0].numpy()
+gate_corr = np.corrcoef(squeezed[0].numpy(), g)[0, 1]  # do the gates follow the regions' means?
+print(f"gates {g.min():.3f} to {g.max():.3f}; correlation with the squeezed means {gate_corr:.2f}")
 
 # %% tags=["remove-input"]
 glue("example_seed", seed)
 glue("gate_min", float(g.min()))
 glue("gate_max", float(g.max()))
-glue("gate_corr_mean", float(np.corrcoef(squeezed[0].numpy(), g)[0, 1]))
+glue("gate_corr_mean", float(gate_corr))
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), gridspec_kw={"width_ratios": [1, 0.5, 1]})

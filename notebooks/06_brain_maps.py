@@ -133,10 +133,16 @@ plots.class_maps(class_maps)
 plt.show()
 pd.DataFrame({CLASS_NAMES[c + 1]: maps.top_regions(class_maps[c], 10)["name"] for c in CLASS_VALUES})
 
+# %%
+class_map_corr = np.nanmin([stats.spearmanr(class_maps[a], class_maps[b]).statistic  # the least similar pair
+                            for a, b in ((-1, 0), (-1, 1), (0, 1))])
+class_diff_max = np.nanmax(np.abs(class_maps[1] - class_maps[-1]))  # the largest positive-minus-negative difference
+pd.Series({"least Spearman correlation between class maps": class_map_corr,
+           "largest |positive - negative| weight": class_diff_max}).round(4)
+
 # %% tags=["remove-input"]
-glue("class_map_corr", float(np.nanmin([stats.spearmanr(class_maps[a], class_maps[b]).statistic
-                                        for a, b in ((-1, 0), (-1, 1), (0, 1))])))
-glue("class_diff_max", float(np.nanmax(np.abs(class_maps[1] - class_maps[-1]))))
+glue("class_map_corr", float(class_map_corr))
+glue("class_diff_max", float(class_diff_max))
 
 # %% [markdown]
 # The three class maps have a Spearman rank correlation of at least
@@ -154,6 +160,7 @@ overlap, p_hyper = regions.hypergeom_overlap(regions.top_k(weights, top_k), atla
 by_seed = pd.DataFrame([regions.hypergeom_overlap(regions.top_k(m, top_k), atlas.EBR_INDICES, atlas.N_REGIONS)
                         for m in seed_maps], columns=["EBR regions in the top", "p"], index=[f"seed {s}" for s in seeds])
 by_seed.loc["mean map"] = [overlap, p_hyper]
+ebr_auroc = regions.ranking_auroc(weights, atlas.EBR_INDICES)  # do EBR regions rank above the rest? (0.5: no)
 table("overlap_by_seed", by_seed).round(4)
 
 # %% tags=["remove-input"]
@@ -162,7 +169,7 @@ glue("top_k", top_k)
 glue("ebr_overlap", overlap)
 glue("ebr_expected", top_k * len(atlas.EBR_INDICES) / atlas.N_REGIONS)
 glue("ebr_p", p_hyper)
-glue("ebr_auroc", regions.ranking_auroc(weights, atlas.EBR_INDICES))
+glue("ebr_auroc", ebr_auroc)
 
 # %% [markdown]
 # {glue:text}`ebr_overlap` of the top {glue:text}`top_k` regions are EBR
@@ -176,11 +183,12 @@ glue("ebr_auroc", regions.ranking_auroc(weights, atlas.EBR_INDICES))
 # ## Are the maps stable across seeds?
 
 # %%
+stab = regions.map_stability(seed_maps, top_k)  # mean pairwise Spearman and top-k Jaccard over the seeds' maps
+print(f"mean Spearman {stab['spearman']:.2f}, mean top-{top_k} Jaccard {stab['topk_jaccard']:.2f}")
 pd.DataFrame([[stats.spearmanr(a, b).statistic for b in seed_maps] for a in seed_maps],
              index=[f"seed {s}" for s in seeds], columns=[f"seed {s}" for s in seeds]).round(2)
 
 # %% tags=["remove-input"]
-stab = regions.map_stability(seed_maps, top_k)
 glue("stab_spearman", stab["spearman"])
 glue("stab_jaccard", stab["topk_jaccard"])
 

@@ -373,6 +373,8 @@ names_tr = {p: timeresolved.PREPROCESSINGS[p] for p in time_preprocessings}
 acc_tr = {p: timeresolved.accuracy_by_second(ds, p, cv) for p in time_preprocessings}
 curves = {names_tr[p]: timeresolved.summary(a) for p, a in acc_tr.items()}
 clusters = {names_tr[p]: timeresolved.clusters_over_time(a, n_permutations=n_perm) for p, a in acc_tr.items()}
+onsets = {name: timeresolved.decodable_from(cl) for name, cl in clusters.items()}  # None: no significant cluster
+print("decodable from second:", onsets or "-")
 if curves:
     plots.accuracy_by_second(curves, clusters, timeresolved.BOOK_WINDOWS, timeresolved.CHANCE)
     plt.show()
@@ -399,7 +401,7 @@ for p in timeresolved.PREPROCESSINGS:  # an input left out of time_preprocessing
     glue(f"tr_peak_hi_{p}", float("nan") if c is None else c.loc[peak, "hi"])
     glue(f"tr_video_{p}", float("nan") if c is None else c.loc[8:20, "accuracy"].mean())
     glue(f"tr_after_{p}", float("nan") if c is None else c.loc[21:24, "accuracy"].mean())
-    onset = None if cl is None else timeresolved.decodable_from(cl)
+    onset = onsets.get(names_tr.get(p))
     glue(f"tr_onset_second_{p}", float("nan") if onset is None else onset)
 
 # %% [markdown]
@@ -436,18 +438,20 @@ if gen:
 else:
     print("Left out of this build: time_preprocessings is empty.")
 
-# %% tags=["remove-input"]
-gen_rows = []
-for p in timeresolved.PREPROCESSINGS:
-    seconds = timeresolved.cluster_seconds(clusters[names_tr[p]]) if p in names_tr else []
-    carry = timeresolved.carry_over(gen[names_tr[p]], seconds) if p in names_tr else {}
-    if p in names_tr:
-        gen_rows.append({"input": names_tr[p], "cluster seconds": len(seconds), **carry})
-    glue(f"tr_diag_{p}", carry.get("diagonal", float("nan")))
-    glue(f"tr_off_{p}", carry.get("off_diagonal", float("nan")))
-    glue(f"tr_n_cluster_seconds_{p}", len(seconds))
+# %%
+carry, n_seconds = {}, {}  # per input: accuracy on and off the diagonal over the decodable seconds
+for p in [p for p in timeresolved.PREPROCESSINGS if p in names_tr]:
+    seconds = timeresolved.cluster_seconds(clusters[names_tr[p]])  # the seconds of its significant clusters
+    carry[p], n_seconds[p] = timeresolved.carry_over(gen[names_tr[p]], seconds), len(seconds)
+gen_rows = [{"input": names_tr[p], "cluster seconds": n_seconds[p], **carry[p]} for p in carry]
 table("time_generalisation", (pd.DataFrame(gen_rows) if gen_rows else pd.DataFrame(columns=["input"])).set_index(
     "input")).round(4)
+
+# %% tags=["remove-input"]
+for p in timeresolved.PREPROCESSINGS:
+    glue(f"tr_diag_{p}", carry.get(p, {}).get("diagonal", float("nan")))
+    glue(f"tr_off_{p}", carry.get(p, {}).get("off_diagonal", float("nan")))
+    glue(f"tr_n_cluster_seconds_{p}", n_seconds.get(p, 0))
 
 # %% [markdown]
 # Over the {glue:text}`tr_n_cluster_seconds_pct` seconds of the

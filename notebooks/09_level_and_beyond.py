@@ -167,11 +167,17 @@ search_scores = ratings.score_predictors(trials, {
 search_scores.insert(0, "accuracy", 1 - search_scores["class error"])
 table("search_scores", search_scores).round(4)
 
+# %%
+# the search's accuracy with its participant-bootstrap interval, and the paired sign-flip test over
+# participants against Compact on the same trials (fmriemo.book.sections.search_findings)
+findings = search_findings(trials, grid_table, nested, search_scores, search.EXTRA_NAMES["compact"])
+pd.Series({k: findings[k] for k in ("search_acc", "search_acc_lo", "search_acc_hi", "search_compact_acc",
+                                    "search_vs_compact_p")}).round(3)
+
 # %% tags=["remove-input"]
 glue("n_candidates", len(grid_table))
 glue("n_linear", int((grid_table["read-out"] == "linear").sum()))
 glue("n_selected", search.N_SELECTED)
-findings = search_findings(trials, grid_table, nested, search_scores, search.EXTRA_NAMES["compact"])
 for name, value in findings.items():
     glue(name, value)
 glue("search_reference_text", text.search_reference_text(findings["search_acc"], real_data=bool(data_dir)))
@@ -226,8 +232,14 @@ curve_scores = ratings.score_predictors(trials, {
 curve_scores.insert(0, "accuracy", 1 - curve_scores["class error"])
 table("curve_search_scores", curve_scores).round(4)
 
+# %%
+# the accuracy with curve windows, its interval, and the paired sign-flip test over participants against
+# the search without them (fmriemo.book.sections.curve_findings)
+curve = curve_findings(trials, curve_nested, curve_scores)
+pd.Series({k: curve[k] for k in ("curve_acc", "curve_acc_lo", "curve_acc_hi", "curve_gain", "curve_p")}).round(3)
+
 # %% tags=["remove-input"]
-for name, value in curve_findings(trials, curve_nested, curve_scores).items():
+for name, value in curve.items():
     glue(name, value)
 
 # %% [markdown]
@@ -284,16 +296,18 @@ ens = ensembles.ensemble_comparison(ds, ensemble_method, "class", settings, n_se
 ens_table = heldout.summarise(ens)[["accuracy", "boot_lo", "boot_hi", "f1", "f1_lo", "f1_hi", "trials"]]
 ens_table.insert(0, "ensemble", ens.drop_duplicates("model").set_index("model")["ensemble"])
 ens_chosen = ensembles.choose_ensemble(ens)
+name_of = dict(zip(ens_table["ensemble"], ens_table.index))
+versus = paired(ens, name_of[ens_chosen], name_of["single"])  # the chosen ensemble and one model, trial by trial
+flip = participant_sign_flip(versus.y_true, versus.y_pred_a, versus.y_pred_b, versus.participant)
+print(f"{ens_chosen} against a single model: mean difference over participants {flip['mean_difference']:+.3f}, "
+      f"sign-flip p = {flip['p']:.3f}")
 table("ensembles", ens_table).round(3)
 
 # %% tags=["remove-input"]
-name_of = dict(zip(ens_table["ensemble"], ens_table.index))
 glue("ens_label", label(ensemble_method))
 glue("ens_n_seeds", int(ensemble_seeds))
 glue_table(ens_table.set_index("ensemble"), {"accuracy": "ens_{row}_acc"}, rows=ensembles.ENSEMBLES)
 glue("ens_chosen", name_of[ens_chosen])
-versus = paired(ens, name_of[ens_chosen], name_of["single"])
-flip = participant_sign_flip(versus.y_true, versus.y_pred_a, versus.y_pred_b, versus.participant)
 glue("ens_vs_single_text", text.ensemble_choice_text(ens_chosen, flip))
 
 # %% [markdown]

@@ -246,3 +246,32 @@ def test_every_fmriemo_name_in_the_prose_and_docstrings_resolves():
             if obj is None:
                 bad.add(f"{f.relative_to(ROOT)}: {name}")
     assert not bad, sorted(bad)
+
+
+def test_no_statistic_is_computed_in_a_hidden_cell():
+    """A reader sees how every conclusion was reached: the cells whose code is hidden (``remove-input``,
+    ``remove-cell``, ``hide-*``) only record and word results. A call of a statistic (the exported functions
+    of the statistics, region, time-resolved and paper modules, the chapter findings, scipy's correlations
+    and tests) in a hidden cell fails this test."""
+    import ast
+    import re
+
+    from fmriemo.evaluation import paper, regions, statistics, timeresolved
+    stats_names = {n for m in (statistics, regions, timeresolved, paper) for n in m.__all__
+                   if callable(getattr(m, n)) and not n.isupper()}
+    stats_names -= {"readout", "Comparison", "comparison_table", "versus_paper", "interval_table", "budget_table",
+                    "luck_table", "f1_by_seed", "seed_summary", "constant_predictor", "random_predictor"}  # tables
+    stats_names |= {"search_findings", "curve_findings", "spearmanr", "pearsonr", "corrcoef", "binomtest",
+                    "ttest_1samp", "wilcoxon"}
+    found = []
+    for nb in sorted((ROOT / "notebooks").glob("*.py")):
+        for cell in re.split(r"^# %%", nb.read_text(), flags=re.M)[1:]:
+            head, _, body = cell.partition("\n")
+            if "[markdown]" in head or not re.search(r"(remove|hide)-(input|cell)", head):
+                continue
+            for node in ast.walk(ast.parse(body)):
+                if isinstance(node, ast.Call):
+                    name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                    if name in stats_names:
+                        found.append(f"{nb.name}: {name}")
+    assert not found, found
