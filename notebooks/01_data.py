@@ -45,21 +45,15 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo.book import maps, plots
-from fmriemo.book.chapter import glue, setup
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, open_chapter
 from fmriemo.book.text import data_source_text, planted_text
 from fmriemo.data import atlas, preprocess
 from fmriemo.data.dataset import CLASS_NAMES, class_level_table
 from fmriemo.data.loader import folder_tree
-from fmriemo.data.source import data_folder
-from fmriemo.data.surrogate import read_ground_truth
 from fmriemo.evaluation.calibration import between_share
 
-check_parameters(globals())  # one line naming a parameter that cannot be used
-ds = setup("01_data", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
-truth = read_ground_truth(folder)  # None on real data: nothing is known to be planted there
+chapter = open_chapter("01_data", globals())  # parameters checked; the data, its folder, what the surrogate planted
+ds, folder, truth = chapter.data, chapter.folder, chapter.truth  # truth: None on real data
 
 # %% tags=["remove-input"]
 glue("data_source", data_source_text(data_dir, surrogate_seed))

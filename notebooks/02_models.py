@@ -40,17 +40,13 @@ import pandas as pd
 import torch
 
 from fmriemo.book import plots
-from fmriemo.book.chapter import glue, setup
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, open_chapter
 from fmriemo.data import atlas, preprocess
 from fmriemo.models.registry import build_model, count_parameters, label, layer_table, paper_methods
 from fmriemo.evaluation.paper import run_paper_protocol
-from fmriemo.profiles import Settings
 
-check_parameters(globals())  # one line naming a parameter that cannot be used
-ds = setup("02_models", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, paper_task="class")
+chapter = open_chapter("02_models", globals(), paper_task="class")  # the data, and chapter 3's settings
+ds, settings = chapter.data, chapter.settings
 
 # %% [markdown]
 # ## The SE block

@@ -50,23 +50,18 @@ import numpy as np
 import pandas as pd
 
 from fmriemo.book import plots
-from fmriemo.book.chapter import glue, glue_table, setup, table
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, glue_table, open_chapter, table
 from fmriemo.book.sections import budget_section, glue_budget, paper_protocol
 from fmriemo.data.splits import make_paper_split
 from fmriemo.evaluation import paper
 from fmriemo.evaluation.statistics import comparison_table
 from fmriemo.metrics import confusion
 from fmriemo.models.registry import paper_methods
-from fmriemo.profiles import Settings
 
 TASK = "level"
 N_GUESSES = 1000  # draws of random guessing
-check_parameters(globals())  # one line naming a parameter that cannot be used
-ds = setup("04_level_task", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed,
-                            n_seeds=n_seeds, paper_task=TASK)  # how this chapter trains
+chapter = open_chapter("04_level_task", globals(), paper_task=TASK)  # the data, and how this chapter trains
+ds, settings = chapter.data, chapter.settings
 seeds = glue_budget(settings, TASK)  # the budget and seeds, glued for the text
 
 split = make_paper_split(ds, TASK, split_seed)

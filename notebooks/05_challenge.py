@@ -52,26 +52,19 @@ cache_dir = ""         # cache for data, models and submissions; empty: ~/.cache
 import matplotlib.pyplot as plt
 
 from fmriemo.book import plots, text
-from fmriemo.book.chapter import glue, glue_table, setup, table
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, glue_table, open_chapter, table
 from fmriemo.challenge import phases
 from fmriemo.challenge.ratings import RATING_RULES, training_level_table
 from fmriemo.challenge.submission import REFERENCES, evaluation_labels, write_submission
 from fmriemo.core.store import cache_root
-from fmriemo.data.source import data_folder
-from fmriemo.data.surrogate import read_ground_truth
 from fmriemo.evaluation.paper import PAPER_CHALLENGE_SCORES
 from fmriemo.evaluation.statistics import comparison_table
 from fmriemo.models.registry import label
 from fmriemo.profiles import Settings
 
-check_parameters(globals(),  # one line naming a parameter that cannot be used
-                 submit_method=(submit_method in methods, f"must be one of methods ({methods})"))
-ds = setup("05_challenge", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
-                            n_val=n_val)
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
+chapter = open_chapter("05_challenge", globals(), n_seeds=1,  # the data, the settings (one seed), the folder
+                       relations={"submit_method": (submit_method in methods, f"must be one of methods ({methods})")})
+ds, settings, folder, truth = chapter
 labels, eval_source = evaluation_labels(ds, folder)  # what this build can score against
 names = {m: label(m) for m in methods}
 main = names[submit_method]
@@ -142,7 +135,7 @@ glue_table(scores, {"score": "p1_{row}"}, rows=list(REFERENCES.values()),
 # %% tags=["remove-input"]
 glue_table(scores, {"score": "p1_main", "score_lo": "p1_main_lo", "score_hi": "p1_main_hi", "acc": "p1_main_acc"},
            rows=[main])
-glue("p1_compare_text", text.phase1_compare_text(read_ground_truth(folder) is not None, len(labels),
+glue("p1_compare_text", text.phase1_compare_text(truth is not None, len(labels),
                                                  int((ds.split == "test").sum())))
 
 # %% [markdown]

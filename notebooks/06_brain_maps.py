@@ -47,30 +47,21 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo.book import maps, plots, text
-from fmriemo.book.chapter import glue, setup, table
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, open_chapter, table
 from fmriemo.challenge.phases import train_phase1
 from fmriemo.challenge.submission import evaluation_labels
 from fmriemo.data import atlas
 from fmriemo.data.dataset import CLASS_NAMES, CLASS_VALUES
-from fmriemo.data.source import data_folder
-from fmriemo.data.surrogate import read_ground_truth
 from fmriemo.evaluation import regions
-from fmriemo.profiles import Settings
 
-check_parameters(globals())  # one line naming a parameter that cannot be used
-if n_seeds is not None and n_seeds < 2:
-    raise ValueError(f"n_seeds must be at least 2 (the maps' stability across seeds needs two), got {n_seeds}")
-ds = setup("06_brain_maps", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
-                            n_val=n_val, paper_task="class")  # chapter 3's seeds: its runs are the maps' models
+chapter = open_chapter("06_brain_maps", globals(), paper_task="class",  # chapter 3's seeds: its runs are the maps' models
+                       relations={"n_seeds": (n_seeds is None or n_seeds >= 2,
+                                              "must be at least 2 (the maps' stability across seeds needs two)")})
+ds, settings, folder, truth = chapter  # truth: None on real data
 if len(settings.seeds) < 2:
     raise ValueError(f"n_seeds must be at least 2 (the maps' stability across seeds needs two); profile {profile!r} "
                      f"gives {len(settings.seeds)}: set n_seeds")
 seeds = list(settings.seeds)
-folder = data_folder(data_dir, surrogate_seed, cache_dir)
-truth = read_ground_truth(folder)  # None on real data
 labels, _ = evaluation_labels(ds, folder)
 
 # chapter 5's Phase I class models (by default chapter 3's, on every test trial), one per seed

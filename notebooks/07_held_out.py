@@ -74,20 +74,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmriemo.book import plots, text
-from fmriemo.book.chapter import glue, glue_table, name_key, setup, table
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, glue_table, name_key, open_chapter, table
 from fmriemo.data.splits import (fold_participants, identical_order_pairs, order_groups, protocol_cv,
                                  training_participants)
 from fmriemo.evaluation import heldout, timeresolved
 from fmriemo.evaluation.baselines import BASELINES
 from fmriemo.models.registry import build_model, count_parameters, paper_methods, spec
-from fmriemo.profiles import Settings, profile_row
+from fmriemo.profiles import profile_row
 
-check_parameters(globals())  # one line naming a parameter that cannot be used
-ds = setup("07_held_out", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
-                            protocol=protocol, k=k, n_val=n_val)  # how this chapter trains and evaluates
+chapter = open_chapter("07_held_out", globals())  # the data, and how this chapter trains and evaluates
+ds, settings = chapter.data, chapter.settings
 cv = protocol_cv(settings.protocol, settings.k)  # the held-out protocol as a scikit-learn cross-validator
 folds = fold_participants(ds, cv)  # its test participants, fold by fold
 levels = pd.Series(ds.y_level[ds.split == "train"])

@@ -55,22 +55,15 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo.book import maps, text
-from fmriemo.book.chapter import glue, setup, table
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, open_chapter, table
 from fmriemo.data import preprocess
-from fmriemo.data.source import data_folder
-from fmriemo.data.surrogate import read_ground_truth
 from fmriemo.evaluation import attribution, heldout, regions
 from fmriemo.evaluation.baselines import baseline_pipeline
-from fmriemo.profiles import Settings, profile_row
+from fmriemo.profiles import profile_row
 
-check_parameters(globals())  # one line naming a parameter that cannot be used
-ds = setup("08_attribution", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=n_seeds,
-                            protocol=protocol, k=k, n_val=n_val, progress=False)  # as in chapter 7
+chapter = open_chapter("08_attribution", globals(), progress=False)  # the data, chapter 7's settings, the planted truth
+ds, settings, truth = chapter.data, chapter.settings, chapter.truth  # truth: None on real data
 steps = ig_steps or profile_row(profile)["ig_steps"]
-truth = read_ground_truth(data_folder(data_dir, surrogate_seed, cache_dir))  # None on real data
 
 # %%
 METHODS = {"se": "SE weight", "ig": "integrated gradients", "occlusion": "occlusion"}

@@ -51,8 +51,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmriemo.book import plots, text
-from fmriemo.book.chapter import glue, glue_table, setup, table
-from fmriemo.book.parameters import check_parameters
+from fmriemo.book.chapter import glue, glue_table, open_chapter, table
 from fmriemo.book.sections import curve_findings, search_findings
 from fmriemo.challenge import ratings
 from fmriemo.data.source import data_name, open_dataset
@@ -60,13 +59,9 @@ from fmriemo.data.splits import fold_participants, protocol_cv
 from fmriemo.evaluation import ensembles, heldout, search
 from fmriemo.evaluation.statistics import paired, participant_sign_flip
 from fmriemo.models.registry import label
-from fmriemo.profiles import Settings
 
-check_parameters(globals())  # one line naming a parameter that cannot be used
-ds = setup("09_level_and_beyond", data_dir=data_dir, labels_csv=labels_csv, surrogate_seed=surrogate_seed,
-           cache_dir=cache_dir, profile=profile)
-settings = Settings.resolve(profile, epochs=epochs, device=device, cache_dir=cache_dir, seed=seed, n_seeds=1,
-                            protocol=protocol, k=k, n_val=n_val)  # as in chapter 7, one seed
+chapter = open_chapter("09_level_and_beyond", globals(), n_seeds=1)  # the data; chapter 7's settings, one seed
+ds, settings = chapter.data, chapter.settings
 cv = protocol_cv(settings.protocol, settings.k)  # chapter 7's folds, as a scikit-learn cross-validator
 folds = fold_participants(ds, cv)
 class_models = [level_model] + [m for m in class_models if m != level_model]  # the 9-way rule needs its classes

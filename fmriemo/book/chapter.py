@@ -1,19 +1,85 @@
-"""What a chapter calls: :func:`setup` at the top (the book's plot style, the data set, a results
-record), :func:`glue` for every number the prose states, :func:`table` for every table it records,
+"""What a chapter calls: :func:`open_chapter` at the top (its parameters checked, the book's plot style,
+the data set, the settings it trains with, the surrogate's ground truth, a results record), :func:`glue` for every number the prose states, :func:`table` for every table it records,
 and :func:`glue_table` to glue a table's cells at once. Each value glued is also written to the
 chapter's results file (:mod:`fmriemo.book.results`)."""
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import __version__
 from ..data.dataset import Dataset
-from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
-from ..profiles import check_profile
+from ..data.source import DEFAULT_SURROGATE_SEED, data_folder, data_name, open_dataset
+from ..data.surrogate import read_ground_truth
+from ..profiles import Settings, check_profile
 from . import plots, results
+from .parameters import check_parameters
 
-__all__ = ["setup", "glue", "table", "glue_table", "name_key"]
+__all__ = ["Chapter", "open_chapter", "setup", "glue", "table", "glue_table", "name_key"]
+
+
+class Chapter(NamedTuple):
+    """What a chapter opens with (:func:`open_chapter`), by name or unpacked in this order.
+
+    Parameters
+    ----------
+    data : fmriemo.data.dataset.Dataset
+        The challenge data: the user's folder, or the built-in surrogate.
+    settings : fmriemo.profiles.Settings
+        How the chapter trains and evaluates: its parameters, the rest from the profile.
+    folder : pathlib.Path
+        The challenge folder read.
+    truth : dict or None
+        What the surrogate planted (:func:`fmriemo.data.surrogate.read_ground_truth`); None on real data,
+        where nothing is known to be planted.
+    """
+
+    data: Dataset
+    settings: Settings
+    folder: Path
+    truth: dict | None
+
+
+#: the parameters of :meth:`fmriemo.profiles.Settings.resolve` a chapter's parameters cell may set
+_SETTINGS = tuple(n for n in inspect.signature(Settings.resolve).parameters if n not in ("cls", "profile"))
+
+
+def open_chapter(chapter: str, params: dict, *, relations: dict | None = None, **settings) -> Chapter:
+    """The one call at the top of a chapter.
+
+    Checks the chapter's parameters (:func:`fmriemo.book.parameters.check_parameters`), sets the book's
+    plot style, opens the data, starts the chapter's results record (:func:`setup`) and resolves the
+    settings it trains with from the profile and the parameters of the same names.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's name (its notebook's stem), which names its results file.
+    params : dict
+        The chapter's parameters: its ``globals()`` after the parameters cell (``data_dir``,
+        ``labels_csv``, ``surrogate_seed``, ``cache_dir``, ``profile`` and those of
+        :meth:`fmriemo.profiles.Settings.resolve`: ``seed``, ``n_seeds``, ``epochs``, ``device``,
+        ``protocol``, ``k``, ``n_val``, ...).
+    relations : dict, default=None
+        Conditions between parameters, ``name=(ok, problem)``, checked with the parameters.
+    **settings
+        Settings the chapter fixes whatever its parameters (``paper_task="class"``, ``n_seeds=1``).
+
+    Returns
+    -------
+    chapter : Chapter
+        The data, the settings, the folder and the surrogate's ground truth.
+    """
+    check_parameters(params, **(relations or {}))
+    data_dir, seed = params.get("data_dir", ""), params.get("surrogate_seed", DEFAULT_SURROGATE_SEED)
+    cache_dir, profile = params.get("cache_dir", ""), params.get("profile", "full")
+    ds = setup(chapter, data_dir=data_dir, labels_csv=params.get("labels_csv", ""), surrogate_seed=seed,
+               cache_dir=cache_dir, profile=profile)
+    resolved = Settings.resolve(profile, **{**{n: params[n] for n in _SETTINGS if n in params}, **settings})
+    folder = data_folder(data_dir, seed, cache_dir)
+    return Chapter(ds, resolved, folder, read_ground_truth(folder))
 
 
 def setup(chapter: str, *, data_dir: str | Path | None = "", labels_csv: str | Path | None = "",

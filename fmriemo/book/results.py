@@ -1,6 +1,6 @@
 """Each chapter's key results as files beside its executed notebook.
 
-A chapter started with :func:`fmriemo.book.chapter.setup` records every number its prose
+A chapter started with :func:`fmriemo.book.chapter.open_chapter` records every number its prose
 states (each :func:`fmriemo.book.chapter.glue` call) and the tables it names with
 :func:`fmriemo.book.chapter.table`, and rewrites two files after each record:
 

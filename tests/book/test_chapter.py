@@ -36,6 +36,32 @@ def test_setup_opens_data_and_starts_the_record(tmp_path, monkeypatch):
         chapter.setup("01_data", surrogate_seed=7, cache_dir=tmp_path / "cache", profile="fast")
 
 
+def test_open_chapter_gives_data_settings_and_truth_from_the_parameters(tmp_path, monkeypatch):
+    """One call opens a chapter: its parameters by name become the settings (as Settings.resolve with the
+    same names), the chapter's fixed settings override them, and the surrogate's ground truth comes along."""
+    from fmriemo.core.errors import ParameterError
+    from fmriemo.profiles import Settings
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "cache"
+    params = {"data_dir": "", "surrogate_seed": 7, "cache_dir": str(cache), "profile": "quick", "seed": 2,
+              "n_seeds": 3, "protocol": "order", "k": None, "n_val": 1, "methods": ["asb"], "unrelated": 5}
+    try:
+        opened = chapter.open_chapter("07_held_out", params, n_seeds=1)
+    finally:
+        results.stop()
+    assert opened.settings == Settings.resolve("quick", cache_dir=str(cache), seed=2, n_seeds=1, protocol="order",
+                                               k=None, n_val=1)
+    assert opened.data.source == str(opened.folder)
+    assert opened.truth is not None and "valence_regions" in opened.truth
+    ds, settings, folder, truth = opened  # it unpacks, too
+    with pytest.raises(ParameterError, match="^seed "):  # parameters are checked before anything is opened
+        chapter.open_chapter("07_held_out", {**params, "seed": -1, "cache_dir": str(tmp_path / "other")})
+    with pytest.raises(ParameterError, match="^n_seeds must be at least 2"):
+        chapter.open_chapter("06_brain_maps", {**params, "cache_dir": str(tmp_path / "other")},
+                             relations={"n_seeds": (False, "must be at least 2")})
+    assert not (tmp_path / "other").exists()
+
+
 def test_glue_table_glues_cells_by_name_and_nan_for_what_is_absent(tmp_path):
     frame = pd.DataFrame({"acc": [0.5, 0.25], "runs": [3, 4]}, index=["asb", "compact+minmax"])
     results.start("07_held_out", tmp_path, {})
