@@ -12,17 +12,35 @@ from matplotlib.patches import FancyBboxPatch
 
 from ..data.dataset import CLASS_NAMES, CLASS_VALUES
 from ..data.surrogate import VIDEO_OFFSET, VIDEO_ONSET
-from ..models.registry import color, label
+from ..models.registry import label, names
 from . import maps
 
 __all__ = [
-    "CLASS_COLORS", "set_style", "shade_video", "class_level_heatmap", "trial_heatmap", "class_time_courses",
+    "CLASS_COLORS", "MODEL_COLORS", "color", "set_style", "shade_video", "class_level_heatmap", "trial_heatmap", "class_time_courses",
     "confusion_heatmaps", "learning_curves", "budget_curves", "method_bars", "architecture_diagram",
     "se_block_diagram", "challenge_scores", "class_maps", "interval_dots", "per_participant", "seed_spread",
     "accuracy_by_second", "generalisation_matrices",
 ]
 
 CLASS_COLORS = {-1: "#C44E52", 0: "#8C8C8C", 1: "#4C72B0"}
+
+
+#: the book's colour of each of its models; another model (a user's, registered through ``$FMRIEMO_MODELS``)
+#: takes the next unused colour of seaborn's "deep" palette, in registration order
+MODEL_COLORS = {"vanilla": "#4C72B0", "asb": "#DD8452", "ebr": "#55A868", "compact": "#8172B3"}
+
+
+def color(name: str, default: str | None = "#777777") -> str | None:
+    """A model's colour in the book's plots: :data:`MODEL_COLORS`, the next palette colour for another
+    registered model, and ``default`` for anything else (a baseline, an ensemble)."""
+    if name in MODEL_COLORS:
+        return MODEL_COLORS[name]
+    others = [n for n in names() if n not in MODEL_COLORS]
+    if name not in others:
+        return default
+    taken = {c.lower() for c in MODEL_COLORS.values()}
+    free = [c for c in sns.color_palette("deep").as_hex() if c.lower() not in taken]
+    return free[others.index(name) % len(free)]
 
 
 def set_style() -> None:

@@ -47,5 +47,4 @@ class CompactNet(nn.Module):
 
 # percent signal change in; a larger step than the paper's (a few thousand parameters); its own budget rows
 register(ModelSpec("compact", CompactNet, label="Compact (this book)", preprocess="pct",
-                   lr={"class": 1e-2, "level": 3e-3}, budget={"class": "compact", "level": "compact_level"},
-                   color="#8172B3"))
+                   lr={"class": 1e-2, "level": 3e-3}, budget={"class": "compact", "level": "compact_level"}))

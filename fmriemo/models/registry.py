@@ -1,7 +1,7 @@
 """Which models exist, by name. A model is a :class:`ModelSpec`: how to build it for a number of
 outputs, and what the rest of the package needs to know to train, submit and show it (its input
-preprocessing, learning rate, the profile's budget row it trains with, its label and colour in the
-book, whether it is one of the paper's three).
+preprocessing, learning rate, the profile's budget row it trains with, the label tables print for it,
+whether it is one of the paper's three). Its colour in plots is the book's (``fmriemo.book.plots``).
 
 A new model is one module in ``fmriemo/models/`` that calls :func:`register` when imported: the
 registry imports every module of the package the first time it is asked (:func:`names`,
@@ -31,7 +31,7 @@ from ..core.errors import DataError
 from ..data.dataset import n_outputs
 
 __all__ = [
-    "MODELS_ENV", "ModelSpec", "register", "unregister", "names", "paper_methods", "spec", "label", "color",
+    "MODELS_ENV", "ModelSpec", "register", "unregister", "names", "paper_methods", "spec", "label",
     "build_model", "count_parameters", "penalised_weights", "l2_penalty", "layer_table",
 ]
 
@@ -68,8 +68,6 @@ class ModelSpec:
         (:data:`fmriemo.profiles.PROFILES`).
     paper : bool, default=False
         Whether it is one of the paper's three models.
-    color : str, default="#777777"
-        Its colour in the book's plots.
     input_regions : int, default=None
         The number of regions its input must have (EBR reads 32 of the atlas's 246 by index); None:
         any.
@@ -82,7 +80,6 @@ class ModelSpec:
     lr: dict = field(default_factory=dict)
     budget: dict = field(default_factory=lambda: {"class": "class", "level": "level"})
     paper: bool = False
-    color: str = "#777777"
     input_regions: int | None = None
 
     @property
@@ -223,22 +220,6 @@ def label(name: str) -> str:
     _discover()
     return _SPECS[name].label or name if name in _SPECS else name
 
-
-def color(name: str, default: str = "#777777") -> str:
-    """A model's colour in the book's plots.
-
-    Parameters
-    ----------
-    name : str
-    default : str, default="#777777"
-        The colour of a name that is not a registered model.
-
-    Returns
-    -------
-    color : str
-    """
-    _discover()
-    return _SPECS[name].color if name in _SPECS else default
 
 
 def build_model(name: str, task: str, **kwargs) -> nn.Module:

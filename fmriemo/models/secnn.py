@@ -134,8 +134,7 @@ class ResSECNN(nn.Module):
                 self.fc1.weight, self.fc2.weight]
 
 
-register(ModelSpec("vanilla", ResSECNN, label="Vanilla", paper=True, color="#4C72B0"))
-register(ModelSpec("asb", lambda n_out, **kw: ResSECNN(n_out, input_gate=True, **kw), label="ASB", paper=True,
-                   color="#DD8452"))
+register(ModelSpec("vanilla", ResSECNN, label="Vanilla", paper=True))
+register(ModelSpec("asb", lambda n_out, **kw: ResSECNN(n_out, input_gate=True, **kw), label="ASB", paper=True))
 register(ModelSpec("ebr", lambda n_out, **kw: ResSECNN(n_out, regions=atlas.EBR_INDICES, **kw), label="EBR",
-                   paper=True, color="#55A868", input_regions=atlas.N_REGIONS))
+                   paper=True, input_regions=atlas.N_REGIONS))

@@ -81,6 +81,19 @@ def test_per_participant_dots_and_the_models_named_by_the_registry():
     assert plots.label("compact") == "Compact (this book)" and plots.color("asb") == "#DD8452"
 
 
+def test_a_users_model_gets_an_unused_colour_and_a_baseline_the_default():
+    from torch import nn
+
+    from fmriemo.models import registry
+    registry.register(registry.ModelSpec("mine", lambda n_out, **kw: nn.Linear(25, n_out)))
+    try:
+        assert plots.color("mine") not in {c.lower() for c in plots.MODEL_COLORS.values()}
+        assert plots.color("mine").startswith("#") and plots.color("mine") == plots.color("mine")
+    finally:
+        registry.unregister("mine")
+    assert plots.color("logreg") == "#777777" and plots.color("logreg", None) is None
+
+
 def _curve(peak_at):
     acc = np.full(25, 1 / 3)
     acc[peak_at:] = 0.6

@@ -27,7 +27,7 @@ class Toy(nn.Module):
 
 @pytest.fixture
 def toy():
-    spec = registry.register(ModelSpec("toy", Toy, label="Toy model", preprocess="pct", color="#123456"))
+    spec = registry.register(ModelSpec("toy", Toy, label="Toy model", preprocess="pct"))
     yield spec
     registry.unregister("toy")
 
@@ -55,7 +55,7 @@ def test_a_model_without_its_own_penalty_is_penalised_on_its_weight_matrices(toy
     assert m.lin.out_features == 9 and registry.penalised_weights(m) == [m.lin.weight]
     with torch.no_grad():
         assert registry.l2_penalty(m, 0.5).item() == pytest.approx(0.5 * float((m.lin.weight ** 2).sum()))
-    assert registry.label("toy") == "Toy model" and registry.color("toy") == "#123456"
+    assert registry.label("toy") == "Toy model"
 
 
 def test_a_registered_model_trains_runs_held_out_attributes_and_submits(toy, tmp_path, capsys):
