@@ -97,19 +97,55 @@ PROFILES = {
 
 
 def check_profile(profile: str) -> str:
-    """``profile`` itself when it is one of :data:`PROFILES`; a ValueError naming it otherwise."""
+    """Check a profile's name.
+
+    Parameters
+    ----------
+    profile : str
+
+    Returns
+    -------
+    profile : str
+        ``profile`` itself when it is one of :data:`PROFILES`.
+
+    Raises
+    ------
+    ValueError
+        Naming it otherwise.
+    """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     return profile
 
 
 def profile_row(name: str) -> dict:
-    """One profile's row of :data:`PROFILES` (a clear error for an unknown name)."""
+    """One profile's row of :data:`PROFILES`.
+
+    Parameters
+    ----------
+    name : {"quick", "full", "paper"}
+
+    Returns
+    -------
+    row : dict
+        Its budgets, seeds, held-out protocol and the sizes of its checks.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
     return PROFILES[check_profile(name)]
 
 
 def profile_table() -> str:
-    """The README's table of profiles, rendered from :data:`PROFILES`."""
+    """The README's table of profiles, rendered from :data:`PROFILES`.
+
+    Returns
+    -------
+    table : str
+        Markdown.
+    """
     def rule(p):
         kept = "; checkpoint on validation accuracy" if p.get("monitor") == "val_acc" else ""
         if p["patience"] is None:
@@ -134,10 +170,33 @@ def profile_table() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """What a chapter's parameters cell decides about training, in one object that the training
-    entry points take (``heldout.run_models(ds, methods, task, settings=s)``) instead of a long
-    list of positional arguments. Build it with :meth:`resolve`, which fills what is left as
-    ``None`` from the profile."""
+    """What a chapter's parameters decide about training and evaluation, in one object.
+
+    The training entry points take it (``heldout.run_models(ds, methods, task, settings=s)``) instead of a
+    long list of arguments. Build it with :meth:`resolve`, which fills what is left as None from the
+    profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "full", "paper"}, default="full"
+    epochs : int, default=None
+        The epoch budget; None: the profile's.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    cache_dir : str, default=None
+        The store; None: the default (:func:`fmriemo.core.store.cache_root`).
+    seeds : tuple of int, default=(0,)
+        The training seeds.
+    protocol : {"loso", "order", "groupkfold", "kfold"}, default="groupkfold"
+        The held-out protocol (chapters 5-9).
+    k : int, default=3
+        Folds of "groupkfold" and "kfold".
+    n_val : int, default=None
+        Validation participants; None: the profile's for the purpose.
+    progress : bool, default=True
+        Progress bars on long work.
+    jobs : int, default=1
+        Independent trainings run in parallel (joblib workers).
+    """
 
     profile: str = "full"
     epochs: int | None = None          # None: the profile's budget

@@ -85,9 +85,31 @@ def open_chapter(chapter: str, params: dict, *, relations: dict | None = None, *
 def setup(chapter: str, *, data_dir: str | Path | None = "", labels_csv: str | Path | None = "",
           surrogate_seed: int = DEFAULT_SURROGATE_SEED, cache_dir: str | Path | None = "",
           profile: str = "full", results_dir: str | Path = "results") -> Dataset:
-    """The one call at the top of a chapter, with its parameters by name: the book's plot style, the
-    data set (the user's folder or the surrogate), and a results record for ``chapter`` under ``results_dir`` (see
-    :mod:`fmriemo.book.results`) that every later :func:`glue` and :func:`table` adds to."""
+    """Open a chapter without settings: the book's plot style, the data set and the chapter's results record.
+
+    :func:`open_chapter` calls it; it is the part a page that trains nothing needs.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's name, which names its results file.
+    data_dir : str or pathlib.Path, default=""
+        The challenge folder; empty: the built-in surrogate.
+    labels_csv : str or pathlib.Path, default=""
+        A released-labels CSV.
+    surrogate_seed : int, default=2024
+        Which surrogate.
+    cache_dir : str or pathlib.Path, default=""
+        The store.
+    profile : {"quick", "full", "paper"}, default="full"
+    results_dir : str or pathlib.Path, default="results"
+        Where the results file goes (see :mod:`fmriemo.book.results`); every later :func:`glue` and
+        :func:`table` adds to it.
+
+    Returns
+    -------
+    dataset : fmriemo.data.dataset.Dataset
+    """
     check_profile(profile)
     plots.set_style()
     ds = open_dataset(data_dir, labels_csv, surrogate_seed, cache_dir)
@@ -97,8 +119,19 @@ def setup(chapter: str, *, data_dir: str | Path | None = "", labels_csv: str | P
 
 
 def glue(name: str, value, display: bool = False) -> None:
-    """``myst_nb.glue`` with numpy scalars made plain; not displayed by default. In a chapter
-    started with :func:`setup`, the value is also recorded in the chapter's results file."""
+    """Glue a value for the prose (``myst_nb.glue``, numpy scalars made plain) and record it.
+
+    In a chapter started with :func:`open_chapter`, the value is also written to the chapter's results
+    file.
+
+    Parameters
+    ----------
+    name : str
+        The name the prose reads it by (``{glue:text}`name```).
+    value : object
+    display : bool, default=False
+        Also show it in the cell's output.
+    """
     from myst_nb import glue as _glue  # deferred: myst_nb loads Sphinx; only a chapter's kernel glues
     _glue(name, results.python_value(value), display=display)
     if results.current() is not None:
@@ -106,18 +139,40 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 def table(name: str, frame):
-    """Record ``frame`` in the chapter's results (JSON and CSV) as ``name``; returns it for display."""
+    """Record a table in the chapter's results (JSON and CSV) under ``name``.
+
+    Parameters
+    ----------
+    name : str
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``frame`` itself, for display.
+    """
     if results.current() is not None:
         results.current().table(name, frame)
     return frame
 
 
 def glue_table(frame, names: dict, rows=None, key=None) -> None:
-    """Glue many cells of ``frame`` at once: for each row label ``r`` of ``rows`` (default: every row of
-    ``frame``) and each column ``c`` of ``names``, the value ``frame.loc[r, c]`` under the name
-    ``names[c].format(row=key(r))`` (``key``: the row label made a name, default ``str``). A row or
-    column that ``frame`` lacks is glued as NaN, so the prose reads "nan" rather than a stale number or
-    an error."""
+    """Glue many cells of a table at once.
+
+    For each row label ``r`` of ``rows`` and each column ``c`` of ``names``, the value ``frame.loc[r, c]``
+    is glued under the name ``names[c].format(row=key(r))``. A row or column that ``frame`` lacks is glued
+    as NaN, so the prose reads "nan" rather than a stale number or an error.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    names : dict
+        Column -> name template with a ``{row}`` field.
+    rows : list, default=None
+        The row labels to glue; None: every row of ``frame``.
+    key : callable, default=str
+        A row label made part of a name.
+    """
     key = key or str
     for r in (list(frame.index) if rows is None else rows):
         for column, template in names.items():
@@ -126,5 +181,14 @@ def glue_table(frame, names: dict, rows=None, key=None) -> None:
 
 
 def name_key(model: str) -> str:
-    """A model's name as part of a glued value's name (``compact+minmax`` -> ``compact_minmax``)."""
+    """A model's name as part of a glued value's name (``compact+minmax`` to ``compact_minmax``).
+
+    Parameters
+    ----------
+    model : str
+
+    Returns
+    -------
+    key : str
+    """
     return model.replace("+", "_").replace("-", "_")

@@ -29,11 +29,34 @@ PARTICIPANT = re.compile(r"^p(\d+)$", re.IGNORECASE)
 
 @dataclass
 class Dataset:
-    """All trials of a challenge folder.
+    """All trials of a challenge folder, training and test, in participant and trial order.
 
-    ``y_class`` and ``y_level`` are float arrays with NaN where a trial has no
-    label (test trials whose labels were not released). ``label_source`` is
-    ``"train"`` (labels.npz), ``"released"`` (a labels CSV) or ``""``.
+    Made by :func:`fmriemo.data.loader.load_challenge`; the arrays share their first axis (one row per
+    trial).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_trials, 246, 25)
+        Each trial's regions by seconds, float32.
+    y_class : numpy.ndarray, shape (n_trials,)
+        CLASS (-1, 0, 1) as floats, NaN where the trial has no label (test trials whose labels were not
+        released).
+    y_level : numpy.ndarray, shape (n_trials,)
+        LEVEL (-4..4) as floats, NaN likewise.
+    participant : numpy.ndarray of str, shape (n_trials,)
+        ``P01``, ``P02``, ...
+    trial : numpy.ndarray of int, shape (n_trials,)
+        The trial's number in its participant's session, from 1.
+    split : numpy.ndarray of str, shape (n_trials,)
+        ``"train"`` or ``"test"``: the folder it came from.
+    label_source : numpy.ndarray of str, shape (n_trials,)
+        ``"train"`` (labels.npz), ``"released"`` (a labels CSV) or ``""`` (no label).
+    source : str, default=""
+        The folder read.
+    region_names : list of str, default=the atlas's
+        The 246 regions' names.
+    ignored : list of str, default=[]
+        Hidden entries of the folder that were skipped.
     """
 
     X: np.ndarray
@@ -119,14 +142,41 @@ class Dataset:
 
 
 def check_task(task: str) -> str:
-    """``task`` itself when it is 'class' or 'level'; a ValueError naming it otherwise."""
+    """Check a task's name.
+
+    Parameters
+    ----------
+    task : str
+
+    Returns
+    -------
+    task : str
+        ``task`` itself when it is "class" or "level".
+
+    Raises
+    ------
+    ValueError
+        Naming it otherwise.
+    """
     if task not in TASKS:
         raise ValueError(f"task must be 'class' or 'level', got {task!r}")
     return task
 
 
 def class_level_table(y_class, y_level) -> pd.DataFrame:
-    """Counts of CLASS (rows -1, 0, 1) by LEVEL (columns -4..4)."""
+    """Counts of trials by CLASS (rows -1, 0, 1) and LEVEL (columns -4..4).
+
+    Parameters
+    ----------
+    y_class : array-like
+        CLASS labels.
+    y_level : array-like
+        LEVEL labels of the same trials.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+    """
     tab = pd.crosstab(pd.Categorical(np.asarray(y_class, int), categories=CLASS_VALUES),
                       pd.Categorical(np.asarray(y_level, int), categories=LEVEL_VALUES),
                       dropna=False)
@@ -135,30 +185,81 @@ def class_level_table(y_class, y_level) -> pd.DataFrame:
 
 
 def encode(task: str, values) -> np.ndarray:
-    """Labels to class indices 0..K-1 (CLASS -1..1 -> 0..2, LEVEL -4..4 -> 0..8)."""
+    """Labels to class indices 0..K-1 (CLASS -1..1 to 0..2, LEVEL -4..4 to 0..8).
+
+    Parameters
+    ----------
+    task : {"class", "level"}
+        The task.
+    values : array-like of int
+        Labels of the task.
+
+    Returns
+    -------
+    indices : numpy.ndarray of int
+    """
     offset = 1 if check_task(task) == "class" else 4
     return np.asarray(values, dtype=int) + offset
 
 
 def decode(task: str, indices) -> np.ndarray:
-    """The labels (-1..1 or -4..4) of ``indices`` into a task's classes (the inverse of :func:`encode`)."""
+    """Class indices 0..K-1 back to the task's labels (the inverse of :func:`encode`).
+
+    Parameters
+    ----------
+    task : {"class", "level"}
+        The task.
+    indices : array-like of int
+
+    Returns
+    -------
+    labels : numpy.ndarray of int
+    """
     offset = 1 if check_task(task) == "class" else 4
     return np.asarray(indices, dtype=int) - offset
 
 
 def n_outputs(task: str) -> int:
-    """How many classes a task has: 3 for 'class', 9 for 'level'."""
+    """How many classes a task has: 3 for "class", 9 for "level".
+
+    Parameters
+    ----------
+    task : {"class", "level"}
+        The task.
+
+    Returns
+    -------
+    n : int
+    """
     return 3 if check_task(task) == "class" else 9
 
 
 def normalise_participant(pid: str) -> str:
-    """``p01`` -> ``P01``: participant ids compare with a capital P, whatever the folder or CSV says."""
+    """A participant id with a capital P (``p01`` to ``P01``), whatever the folder or CSV says.
+
+    Parameters
+    ----------
+    pid : str
+
+    Returns
+    -------
+    pid : str
+    """
     pid = str(pid).strip()
     return "P" + pid[1:] if pid[:1].lower() == "p" else pid
 
 
 def participant_key(pid: str):
-    """The one order of participants everywhere in the package: by number (P2 before P10), names that
-    are not ``P<number>`` last."""
+    """The one order of participants in the package: by number (P2 before P10), other names last.
+
+    Parameters
+    ----------
+    pid : str
+
+    Returns
+    -------
+    key : tuple
+        A sort key (``sorted(ids, key=participant_key)``).
+    """
     m = PARTICIPANT.match(pid)
     return (int(m.group(1)) if m else 10**9, pid)

@@ -30,7 +30,17 @@ BASELINE = slice(0, 5)
 
 
 def minmax_trial(X: np.ndarray) -> np.ndarray:
-    """Scale each trial to [0, 1] by its own min and max (one of each per trial)."""
+    """Scale each trial to [0, 1] by its own minimum and maximum (the paper's preprocessing).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_trials, n_regions, n_seconds)
+        fMRI trials.
+
+    Returns
+    -------
+    scaled : numpy.ndarray of float32, the same shape
+    """
     X = np.asarray(X, dtype=np.float32)
     lo = X.min(axis=(1, 2), keepdims=True)
     hi = X.max(axis=(1, 2), keepdims=True)
@@ -38,14 +48,40 @@ def minmax_trial(X: np.ndarray) -> np.ndarray:
 
 
 def percent_change(X: np.ndarray, baseline: slice = BASELINE) -> np.ndarray:
-    """Percent change of each region from its mean over the baseline seconds of the trial."""
+    """Percent change of each region from its mean over the trial's baseline seconds.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_trials, n_regions, n_seconds)
+        fMRI trials.
+    baseline : slice, default=slice(0, 5)
+        The baseline seconds.
+
+    Returns
+    -------
+    change : numpy.ndarray of float32, the same shape
+    """
     X = np.asarray(X, dtype=np.float32)
     b = X[:, :, baseline].mean(axis=2, keepdims=True)
     return 100.0 * (X - b) / np.where(np.abs(b) > 0, b, 1.0)
 
 
 def subject_zscore(X: np.ndarray, participant) -> np.ndarray:
-    """Z-score each region over all trials and seconds of the same participant."""
+    """Z-score each region over all trials and seconds of the same participant.
+
+    Label-free: a new participant is scaled by their own trials, which exist at prediction time.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_trials, n_regions, n_seconds)
+        fMRI trials.
+    participant : array-like of str, shape (n_trials,)
+        Each trial's participant.
+
+    Returns
+    -------
+    scored : numpy.ndarray of float32, the same shape
+    """
     X = np.asarray(X, dtype=np.float32)
     participant = np.asarray(participant)
     out = np.empty_like(X)
@@ -58,7 +94,26 @@ def subject_zscore(X: np.ndarray, participant) -> np.ndarray:
 
 
 def apply(method: str, X: np.ndarray, participant=None) -> np.ndarray:
-    """Apply a preprocessing method by name (see ``METHODS``)."""
+    """Apply a preprocessing method by name.
+
+    Parameters
+    ----------
+    method : {"minmax", "pct", "zscore", "none"}
+        One of :data:`METHODS`.
+    X : numpy.ndarray, shape (n_trials, n_regions, n_seconds)
+        fMRI trials.
+    participant : array-like of str, default=None
+        Each trial's participant; needed by "zscore".
+
+    Returns
+    -------
+    X : numpy.ndarray of float32, the same shape
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, or "zscore" without ``participant``.
+    """
     if method == "minmax":
         return minmax_trial(X)
     if method == "none":
@@ -73,7 +128,19 @@ def apply(method: str, X: np.ndarray, participant=None) -> np.ndarray:
 
 
 def window_mean(X: np.ndarray, start: int = 8, stop: int = 21) -> np.ndarray:
-    """Mean of each region over seconds ``start..stop-1``: a [trials, 246] feature matrix."""
+    """Mean of each region over seconds ``start`` to ``stop - 1``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_trials, n_regions, n_seconds)
+        fMRI trials.
+    start : int, default=8
+    stop : int, default=21
+
+    Returns
+    -------
+    features : numpy.ndarray, shape (n_trials, n_regions)
+    """
     return np.asarray(X)[:, :, start:stop].mean(axis=2)
 
 
@@ -84,8 +151,24 @@ BINS = ((5, 10), (10, 15), (15, 20), (20, 25))
 
 
 def participant_standardise(F: np.ndarray, participant, floor: float = 1e-6) -> np.ndarray:
-    """Each column z-scored over the rows of the same participant (label-free: for a new participant it
-    uses that participant's own trials, which exist at prediction time)."""
+    """Each column z-scored over the rows of the same participant.
+
+    Label-free: for a new participant it uses that participant's own trials, which exist at prediction
+    time.
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape (n_trials, n_features)
+        Features.
+    participant : array-like of str, shape (n_trials,)
+        Each row's participant.
+    floor : float, default=1e-6
+        The smallest standard deviation divided by (a constant column stays finite).
+
+    Returns
+    -------
+    standardised : numpy.ndarray, the same shape
+    """
     participant = np.asarray(participant)
     out = np.empty_like(F)
     for p in np.unique(participant):
@@ -95,16 +178,28 @@ def participant_standardise(F: np.ndarray, participant, floor: float = 1e-6) -> 
 
 
 def window_features(X: np.ndarray, recipe: str = "pct", window=(8, 21), participant=None) -> np.ndarray:
-    """A [trials, features] matrix of label-free features of each trial, one block of 246 per window:
+    """Label-free features of each trial: one block of 246 regions per window.
 
     * ``"pct"``: percent change from the trial's first 5 seconds, averaged over the window;
     * ``"minmax"``: the paper's per-trial min-max, then the window mean;
-    * ``"subjz"``: the raw window mean, z-scored per region over the participant's own trials
-      (needs ``participant``);
+    * ``"subjz"``: the raw window mean, z-scored per region over the participant's own trials;
     * ``"pct+subjz"``: both side by side.
 
-    ``window`` is ``(start, stop)`` (seconds ``start..stop-1``) or a sequence of such pairs (e.g.
-    :data:`BINS`), whose means are laid side by side."""
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_trials, n_regions, n_seconds)
+        fMRI trials.
+    recipe : {"pct", "minmax", "subjz", "pct+subjz"}, default="pct"
+    window : tuple of int or sequence of tuples, default=(8, 21)
+        ``(start, stop)`` (seconds ``start`` to ``stop - 1``), or several such pairs (e.g. :data:`BINS`),
+        whose means are laid side by side.
+    participant : array-like of str, default=None
+        Each trial's participant; needed by the "subjz" recipes.
+
+    Returns
+    -------
+    features : numpy.ndarray, shape (n_trials, n_features)
+    """
     windows = [window] if np.ndim(window[0]) == 0 else list(window)
 
     def windowed(Z):
