@@ -12,6 +12,9 @@ from fmriemo.data.splits import group_folds, make_paper_split
 from fmriemo.evaluation import heldout, timeresolved
 from fmriemo.profiles import Settings
 
+#: every test here guards a function that decides a conclusion (`make mutants` runs them)
+pytestmark = pytest.mark.conclusions
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

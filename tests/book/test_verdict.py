@@ -12,6 +12,9 @@ from fmriemo.book import verdict
 from fmriemo.book.verdict import NOT_RESOLVED, NOT_SUPPORTED, PARTLY, SUPPORTED, Gate
 from fmriemo.evaluation.statistics import Comparison
 
+#: every test here guards a function that decides a conclusion (`make mutants` runs them)
+pytestmark = pytest.mark.conclusions
+
 NAN = float("nan")
 
 

@@ -7,6 +7,9 @@ import pytest
 from fmriemo.evaluation import statistics
 from fmriemo.metrics import challenge_score, macro_f1, macro_f1_rows
 
+#: every test here guards a function that decides a conclusion (`make mutants` runs them)
+pytestmark = pytest.mark.conclusions
+
 
 @pytest.mark.conclusions
 def test_within_participant_permutation_cannot_change_single_class_participants():
