@@ -289,6 +289,8 @@ def test_no_status_is_written_in():
         assert len(literal) + len(computed) >= 1
     # every function that returns a guarded cell also returns an open one (the cell can fail)
     for fn in re.split(r"\ndef ", source)[1:]:
+        if "__mutmut_" in fn.split("(")[0]:  # mutmut's copies of a function, each with one change, beside it
+            continue
         if 'Cell("guarded"' in fn:
             assert 'Cell("open"' in fn or '"guarded" if' in fn, fn.split("(")[0]
 
