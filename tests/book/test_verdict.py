@@ -253,19 +253,24 @@ def test_claim_four_margin_boundary():
 
 
 @pytest.mark.conclusions
-@pytest.mark.parametrize("changes,expected", [
-    ({"c6_p": 0.2}, NOT_SUPPORTED),
-    ({"c6_p": verdict.ALPHA}, NOT_SUPPORTED),                  # strict: p must be below alpha
-    ({"c6_seeds_overlap": 1}, NOT_SUPPORTED),                  # 1 of 3 seeds' maps overlap: not most
-    ({"c6_stab": 0.5}, PARTLY),                                # strict: above 0.5
-    ({"c8_se_ig": NAN}, PARTLY),                               # a missing agreement never supports
-    ({"c6_stab": 0.4, "c8_se_ig": 0.4}, NOT_SUPPORTED),
-    ({"c6_seeds": 1, "c6_seeds_overlap": 1}, NOT_RESOLVED),   # one seed: stability unknown
+@pytest.mark.parametrize("changes,expected,why", [
+    ({"c6_p": 0.2}, NOT_SUPPORTED, "do not overlap EBR beyond chance"),
+    ({"c6_p": verdict.ALPHA}, NOT_SUPPORTED, "do not overlap"),  # strict: p must be below alpha
+    ({"c6_seeds_overlap": 1}, NOT_SUPPORTED, "do not overlap"),  # 1 of 3 seeds' maps overlap: not most
+    ({"c6_seeds": 2, "c6_seeds_overlap": 1}, NOT_SUPPORTED, "do not overlap"),  # half is not most
+    ({"c6_seeds": 5, "c6_seeds_overlap": 2}, NOT_SUPPORTED, "do not overlap"),  # 2 of 5 is not most
+    ({"c6_seeds": 2, "c6_seeds_overlap": 2}, SUPPORTED, "stable over seeds"),   # two seeds are enough
+    ({"c6_stab": 0.5}, PARTLY, "not stable over seeds"),        # strict: above 0.5
+    ({"c8_se_ig": verdict.AGREEMENT}, PARTLY, "not in agreement with attribution"),  # strict here too
+    ({"c8_se_ig": NAN}, PARTLY, "not in agreement with attribution"),  # a missing agreement never supports
+    ({"c6_stab": 0.4, "c8_se_ig": 0.4}, NOT_SUPPORTED, "neither stable over seeds nor in agreement"),
+    ({"c6_seeds": 1, "c6_seeds_overlap": 1}, NOT_RESOLVED, "one seed"),  # one seed: stability unknown
 ])
-def test_maps_claim(changes, expected):
+def test_maps_claim(changes, expected, why):
     ev = strong()
     ev.values.update(changes)
-    assert verdict.maps_claim(ev)[1] == expected
+    _, reading, reason = verdict.maps_claim(ev)
+    assert reading == expected and why in reason, (reading, reason)
 
 
 @pytest.mark.conclusions
