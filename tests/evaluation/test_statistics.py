@@ -341,3 +341,32 @@ def test_permutation_over_seeds_shuffles_once_for_every_seed():
     half = statistics.permutation_vs_chance(y, np.stack([y, (y + 1) % 3]), parts, n_perm=200)
     # the second seed is always wrong: the mean over seeds is 0.5, and the shuffles average a third
     assert half["accuracy"] == 0.5 and abs(half["null_mean"] - 1 / 3) < 0.05
+
+
+def test_the_group_bootstrap_draws_every_group_and_honours_the_level():
+    """Two groups of values 0 and 1: the mean over a draw of two groups is 0, 0.5 or 1 with chances 1/4,
+    1/2, 1/4, so the central 40% of resamples is 0.5 alone while the central 95% reaches 0 and 1 (a draw
+    that could never pick the first group would never reach 0). The trial bootstrap's level narrows its
+    interval the same way."""
+    values, groups = np.array([0.0, 0.0, 1.0, 1.0]), np.array(["a", "a", "b", "b"])
+    assert statistics.bootstrap(np.mean, values, groups=groups, n_resamples=2000) == (0.0, 1.0)
+    assert statistics.bootstrap(np.mean, values, groups=groups, n_resamples=2000, level=0.4) == (0.5, 0.5)
+    rows = np.arange(40, dtype=float)
+    wide = statistics.bootstrap(np.mean, rows, n_resamples=500)
+    narrow = statistics.bootstrap(np.mean, rows, n_resamples=500, level=0.5)
+    assert wide[0] < narrow[0] < narrow[1] < wide[1]
+
+
+def test_every_seed_can_be_drawn_and_the_width_ratio_is_a_ratio():
+    """Seed 0 predicts every trial right and seed 1 every trial wrong: resampling the seeds reaches both ends
+    (a draw that skipped seed 0 would stay at 0). With one seed per model, every participant its own
+    cluster and one fold, the two-level bootstrap is the naive one, so their widths' ratio is near 1."""
+    y = np.array([0, 1, -1] * 4)
+    pred = np.stack([y, np.roll(y, 1)])
+    c = statistics.compare_trials(y, pred, 0.0, lambda t, p: (p == t).mean(-1), n_resamples=400)
+    assert c.estimate == 0.5 and c.lo <= 0.1 and c.hi >= 0.9
+    rng = np.random.default_rng(3)
+    a = _scores(rng.uniform(0.3, 0.7, (1, 12)))
+    b = _scores(a.to_numpy() - 0.2 + rng.normal(0, 0.05, (1, 12)))  # a leads by about 0.2
+    r = statistics.compare_participants(a, b, n_resamples=2000)
+    assert 0.8 < r.width_ratio < 1.25 and 0 < r.hi - r.lo < 0.1, (r.width_ratio, r.lo, r.hi)
