@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from .. import __version__
 from ..data.dataset import Dataset
-from ..data.source import DEFAULT_SURROGATE_SEED, data_folder, data_name, open_dataset
+from ..data.source import DEFAULT_SURROGATE_SEED, data_name, open_dataset
 from ..data.surrogate import read_ground_truth
 from ..profiles import Settings, check_profile
 from . import plots, results
@@ -78,7 +78,7 @@ def open_chapter(chapter: str, params: dict, *, relations: dict | None = None, *
     ds = setup(chapter, data_dir=data_dir, labels_csv=params.get("labels_csv", ""), surrogate_seed=seed,
                cache_dir=cache_dir, profile=profile)
     resolved = Settings.resolve(profile, **{**{n: params[n] for n in _SETTINGS if n in params}, **settings})
-    folder = data_folder(data_dir, seed, cache_dir)
+    folder = Path(ds.source)  # the folder open_dataset read
     return Chapter(ds, resolved, folder, read_ground_truth(folder))
 
 

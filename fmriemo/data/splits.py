@@ -484,8 +484,7 @@ def group_folds(ds: Dataset, protocol: str = "loso", k: int = 4, seed: int = 0) 
     -------
     folds : list of list of str
     """
-    orders = class_orders(ds)
-    return protocol_cv(protocol, k, seed, orders).participant_folds(training_participants(ds), orders)
+    return fold_participants(ds, protocol_cv(protocol, k, seed))
 
 
 def fold_participants(ds: Dataset, cv) -> list[list[str]]:
@@ -519,15 +518,14 @@ def fold_participants(ds: Dataset, cv) -> list[list[str]]:
     True
     """
     if isinstance(cv, ParticipantCV):
-        orders = class_orders(ds)
-        return cv.participant_folds(training_participants(ds), cv.orders or orders)
+        return cv.participant_folds(training_participants(ds), cv.orders or class_orders(ds))
     if not hasattr(cv, "split"):
         folds = [[str(p) for p in f] for f in cv]
     else:
         rows = np.flatnonzero(ds.labelled_train)
         who = ds.participant[rows]
         folds = []
-        for train, test in cv.split(ds.X[rows], ds.labels("class", rows), groups=who):
+        for train, test in cv.split(np.zeros((len(rows), 1)), ds.labels("class", rows), groups=who):
             tested = set(who[test].tolist())
             if tested & set(who[train].tolist()):
                 raise ValueError(f"{type(cv).__name__} splits participants' trials between training and test "

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fmriemo.core.errors import DataError
+from fmriemo.data.dataset import participant_key
 from fmriemo.data.splits import (PHASE1_SPLITS, LeaveOneOrderGroupOut, OrderGroupKFold, PaperSplit, ParticipantKFold,
                                  class_orders, fold_participants, group_folds, groups_among, identical_order_pairs, inner_folds,
                                  make_paper_split, nested_split, order_groups, paper_split, participant_split,
@@ -181,8 +182,13 @@ def test_splitter_in_scikit_learn_cross_validation(dataset):
 @pytest.mark.parametrize("protocol,k", [("loso", 4), ("order", 4), ("groupkfold", 3), ("groupkfold", 4), ("kfold", 3)])
 def test_fold_participants_of_a_protocols_splitter_are_its_folds(dataset, protocol, k):
     """A protocol's cross-validator reaches the fold-by-fold functions (time-resolved decoding, the search,
-    the baselines, the ratings) as exactly the folds the chapters used before they took splitters."""
-    assert fold_participants(dataset, protocol_cv(protocol, k)) == group_folds(dataset, protocol, k)
+    the baselines, the ratings) as the test participants its own ``split`` holds out, fold by fold."""
+    cv = protocol_cv(protocol, k)
+    rows = np.flatnonzero(dataset.labelled_train)
+    who = dataset.participant[rows]
+    by_split = [sorted(set(who[test]), key=participant_key)
+                for _, test in cv.split(rows, dataset.labels("class", rows), groups=who)]
+    assert fold_participants(dataset, cv) == by_split == group_folds(dataset, protocol, k)
 
 
 def test_fold_participants_takes_scikit_learns_group_splitters_and_lists(dataset):
