@@ -39,23 +39,50 @@ __all__ = [
 
 
 def phase1_split_of(method: str, split: str = "auto") -> str:
-    """The split ``train_phase1`` trains ``method`` on: ``split`` itself, or for ``"auto"`` the paper's
-    split for the paper's models and held-out participants for any other (Compact)."""
+    """The split :func:`train_phase1` trains a method on.
+
+    Parameters
+    ----------
+    method : str
+        A registered model.
+    split : {"auto", "paper", "participants"}, default="auto"
+        Returned as it is, except ``"auto"``: the paper's split for the paper's models, held-out
+        participants for any other (Compact).
+
+    Returns
+    -------
+    split : {"paper", "participants"}
+    """
     if split not in PHASE1_SPLITS:
         raise ValueError(f"split must be one of {', '.join(PHASE1_SPLITS)}, got {split!r}")
     return split if split != "auto" else ("paper" if registry.spec(method).paper else "participants")
 
 
 def train_phase1(ds: Dataset, method: str, settings, tasks=("class", "level"), split: str = "auto") -> dict:
-    """Phase I models of ``method``: ``{task: RunResult}`` for each of ``tasks``, predicting every
-    trial of the Test participants. ``settings`` is a :class:`fmriemo.profiles.Settings`; its first
-    seed is used.
+    """Phase I models of a method, predicting every trial of the test participants.
 
-    ``split``: ``"paper"`` trains on the paper's split of the training participants' trials, the
-    model of chapters 3 and 4 (the authors submitted the model of their tables; chapters 3-6 then
-    share it); ``"participants"`` trains on the training participants with checkpoints chosen on
-    ``settings.phase1_n_val`` other training participants (drawn with the seed), as for new participants;
-    ``"auto"``: the paper's split for the paper's models, participants for Compact."""
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A registered model.
+    settings : fmriemo.profiles.Settings
+        Profile, budget, seeds, cache and device. Its first seed is used.
+    tasks : tuple of str, default=("class", "level")
+        The tasks trained.
+    split : {"auto", "paper", "participants"}, default="auto"
+        ``"paper"``: the paper's split of the training participants' trials, the model of chapters 3 and
+        4 (the authors submitted the model of their tables; chapters 3-6 then share it);
+        ``"participants"``: every training participant, checkpoints chosen on
+        ``settings.phase1_n_val`` others (drawn with the seed), as for new participants; ``"auto"``:
+        :func:`phase1_split_of`.
+
+    Returns
+    -------
+    runs : dict of str to fmriemo.training.runs.RunResult
+        ``{task: run}``.
+    """
     split = phase1_split_of(method, split)
     seed = settings.seeds[0]
     if split == "paper":
@@ -86,9 +113,33 @@ def _score_interval(class_true, class_pred, level_true, level_pred, n_resamples:
 
 def fine_tune_key(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int, lr_factor: float,
                   replay: int, device: str = "auto") -> str:
-    """The cache key of a fine-tuning: the base run, the trials, every setting, the data, the code
-    (the training code's version and this module's) and the numerics it runs with
-    (:func:`fmriemo.training.runs.numerics`: the device type, and the threads on the CPU)."""
+    """The cache key of a fine-tuning.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    run : fmriemo.training.runs.RunResult
+        The base run.
+    tune_idx : array-like of int
+        Trials fine-tuned on.
+    predict_idx : array-like of int
+        Trials predicted.
+    epochs : int
+        Fine-tuning epochs.
+    lr_factor : float
+        Share of the paper's learning rate.
+    replay : int
+        Training trials mixed in per tuned trial.
+    device : str, default="auto"
+        Where it runs (its numerics are keyed: :func:`fmriemo.training.runs.numerics`).
+
+    Returns
+    -------
+    key : str
+        24 hex digits over the base run, the trials, every setting, the data, the code (the training
+        code's version and this module's) and the numerics.
+    """
     src = json.dumps({"base": run.key, "tune": np.asarray(tune_idx).tolist(),
                       "predict": np.asarray(predict_idx).tolist(), "epochs": epochs, "lr_factor": lr_factor,
                       "replay": replay, "labels": ds.fingerprint, "code": code_version(Path(__file__)),
@@ -98,10 +149,36 @@ def fine_tune_key(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: in
 
 def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 30, lr_factor: float = 0.1,
               replay: int = 2, cache_dir=None, device: str = "auto") -> dict:
-    """Continue training ``run``'s checkpoint on the trials ``tune_idx`` (the released labels),
-    mixed with ``replay`` times as many training trials so that the model does not forget
-    them, for a fixed number of epochs at ``lr_factor`` of the paper's rate (there is no
-    validation set to select on). Returns ``{"y_pred": ..., "proba": ..., "index": predict_idx}``.
+    """Continue training a run's checkpoint on the released labels, for a fixed number of epochs.
+
+    The tuned trials are mixed with ``replay`` times as many training trials so that the model does not
+    forget them; the rate is ``lr_factor`` of the paper's; there is no validation set to select on.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    run : fmriemo.training.runs.RunResult
+        The base run.
+    tune_idx : array-like of int
+        Trials fine-tuned on (the released labels).
+    predict_idx : array-like of int
+        Trials predicted afterwards.
+    epochs : int, default=30
+        Fine-tuning epochs.
+    lr_factor : float, default=0.1
+        Share of the paper's learning rate.
+    replay : int, default=2
+        Training trials mixed in per tuned trial.
+    cache_dir : str, path or None, default=None
+        The store's folder; None: the default.
+    device : str, default="auto"
+        Where it runs.
+
+    Returns
+    -------
+    prediction : dict
+        ``y_pred``, ``proba``, ``index`` (``predict_idx``) and ``cached``.
     """
     cfg0 = TrainConfig(**{k: v for k, v in run.config.items() if k in TrainConfig.__dataclass_fields__})
     tune_idx, predict_idx = np.asarray(tune_idx), np.asarray(predict_idx)
@@ -144,19 +221,60 @@ def fine_tune(ds: Dataset, run: RunResult, tune_idx, predict_idx, epochs: int = 
 # --------------------------------------------------------------------------- chapter 5's tables
 
 def phase1_table(ds: Dataset, runs: dict, ratings: str = "class-aware") -> pd.DataFrame:
-    """The submission table of one method's Phase I runs (``train_phase1``), with ratings from the
-    class-aware rule or the 9-way level model (``ratings``, one of ``level.RATING_RULES``)."""
+    """The submission table of one method's Phase I runs.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    runs : dict of str to fmriemo.training.runs.RunResult
+        :func:`train_phase1`'s runs.
+    ratings : {"class-aware", "level-model"}, default="class-aware"
+        Ratings from the class-aware rule on the predicted classes, or from the 9-way level model
+        (:data:`fmriemo.challenge.ratings.RATING_RULES`).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Participant, Trial, CLASS, LEVEL.
+    """
     return ensemble_submission(ds, [runs["class"]], [runs["level"]] if "level" in runs else None, ratings)
 
 
 def phase1_over_seeds(ds: Dataset, method: str, settings, labels: pd.DataFrame, ratings: str = "class-aware",
                       split: str = "auto", n_resamples: int = 2000) -> tuple[Comparison | None, pd.DataFrame]:
-    """Phase I with the training seed as a random factor: ``method``'s Phase I models for every seed of
-    ``settings`` (:func:`train_phase1`; with the paper's split, the runs of chapters 3 and 4), each
-    submission scored on ``labels``, and the comparison with always "neutral, 0" on the same trials
-    (:func:`fmriemo.evaluation.statistics.compare_trials`: the trials resampled in participants, the seeds
-    resampled; lower is better). Returns ``(comparison, scores)``, one row of ``scores`` per seed; the
-    comparison is None when there are no labels to score against."""
+    """Phase I with the training seed as a random factor.
+
+    A method's Phase I models for every seed (:func:`train_phase1`; with the paper's split, the runs of
+    chapters 3 and 4), each submission scored on ``labels``, and the comparison with always "neutral, 0"
+    on the same trials (:func:`fmriemo.evaluation.statistics.compare_trials`: the trials resampled in
+    participants, the seeds resampled; lower is better).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A registered model.
+    settings : fmriemo.profiles.Settings
+        Profile, budget, seeds, cache and device.
+    labels : pandas.DataFrame
+        The labels scored against (Participant, Trial, CLASS, LEVEL).
+    ratings : {"class-aware", "level-model"}, default="class-aware"
+        Ratings from the class-aware rule on the predicted classes, or from the 9-way level model
+        (:data:`fmriemo.challenge.ratings.RATING_RULES`).
+    split : {"auto", "paper", "participants"}, default="auto"
+        See :func:`train_phase1`.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    comparison : fmriemo.evaluation.statistics.Comparison or None
+        None when there are no labels to score against.
+    scores : pandas.DataFrame
+        One row per seed.
+    """
     tasks = ("class",) if ratings == "class-aware" else ("class", "level")
     tables = {s: phase1_table(ds, train_phase1(ds, method, settings.replace(seeds=(s,)), tasks, split), ratings)
               for s in settings.seeds}
@@ -192,8 +310,25 @@ def _score_row(table: pd.DataFrame, labels: pd.DataFrame, name: str) -> dict:
 
 
 def score_table(ds: Dataset, tables: dict, labels: pd.DataFrame, references: bool = True) -> pd.DataFrame:
-    """Score each named submission table on ``labels``; with ``references``, add the two reference
-    rows (``REFERENCES``) that bracket the scale. Indexed by name."""
+    """Score named submission tables on labels.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    tables : dict of str to pandas.DataFrame
+        Submission tables by name.
+    labels : pandas.DataFrame
+        Participant, Trial, CLASS, LEVEL of the trials scored.
+    references : bool, default=True
+        Add the two reference rows (:data:`fmriemo.challenge.submission.REFERENCES`) that bracket the scale.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Indexed by name: class error, level error, score, its 95% bootstrap interval over trials and the
+        number of trials (NaN and N = 0 without labels).
+    """
     rows = [_score_row(t, labels, name) for name, t in tables.items()]
     if references and len(labels):
         rows += [_score_row(reference_predictions(ds, labels, k), labels, name)
@@ -202,20 +337,57 @@ def score_table(ds: Dataset, tables: dict, labels: pd.DataFrame, references: boo
 
 
 def labels_of(ds: Dataset, idx) -> pd.DataFrame:
-    """The labels table (Participant, Trial, CLASS, LEVEL) of the trials ``idx``."""
+    """The labels table of some trials.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    idx : array-like of int
+        Rows.
+
+    Returns
+    -------
+    labels : pandas.DataFrame
+        Participant, Trial, CLASS, LEVEL.
+    """
     idx = np.asarray(idx, int)
     return pd.DataFrame({"Participant": ds.participant[idx], "Trial": ds.trial[idx],
                          "CLASS": ds.y_class[idx].astype(int), "LEVEL": ds.y_level[idx].astype(int)})
 
 
 def rows_of(table: pd.DataFrame, ds: Dataset, idx) -> pd.DataFrame:
-    """The rows of a submission table for the trials ``idx``."""
+    """The rows of a submission table for some trials.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A submission table.
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    idx : array-like of int
+        Rows of ``ds``.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+    """
     keys = set(zip(ds.participant[idx], ds.trial[idx]))
     return table[[k in keys for k in zip(table.Participant, table.Trial)]].reset_index(drop=True)
 
 
 def released_index(ds: Dataset) -> np.ndarray:
-    """Test trials whose labels were released for Phase II."""
+    """Test trials whose labels were released for Phase II.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    idx : ndarray of int
+    """
     return np.flatnonzero((ds.split == "test") & (ds.label_source == "released"))
 
 
@@ -238,10 +410,36 @@ def _phase2_table(ds: Dataset, runs: dict, tune_idx, predict_idx, settings, epoc
 
 def phase2_scores(ds: Dataset, phase1: dict, labels: pd.DataFrame, settings, epochs: int = 30,
                   ratings: str = "class-aware", names: dict | None = None) -> pd.DataFrame:
-    """Phase II as the challenge scored it: every method's Phase I runs (``phase1[method]``) fine-tuned
-    on all released trials and scored on the test trials that were *not* released and have a label in
-    ``labels``, beside its Phase I predictions on the same trials. Empty (no rows) when there are no
-    such trials, as on the real data, where only the released labels exist."""
+    """Phase II as the challenge scored it.
+
+    Every method's Phase I runs are fine-tuned on all released trials and scored on the test trials that
+    were *not* released and have a label in ``labels``, beside their Phase I predictions on the same
+    trials.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    phase1 : dict of str to dict
+        Per method, its Phase I runs (:func:`train_phase1`).
+    labels : pandas.DataFrame
+        Test labels (Participant, Trial, CLASS, LEVEL).
+    settings : fmriemo.profiles.Settings
+        Profile, budget, seeds, cache and device.
+    epochs : int, default=30
+        Fine-tuning epochs (:func:`fine_tune`).
+    ratings : {"class-aware", "level-model"}, default="class-aware"
+        Ratings from the class-aware rule on the predicted classes, or from the 9-way level model
+        (:data:`fmriemo.challenge.ratings.RATING_RULES`).
+    names : dict of str to str or None, default=None
+        Display names of the methods in the table; None: the methods' own.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        One row per method: Phase I, Phase II with its interval, N. Empty when there are no such trials,
+        as on the real data, where only the released labels exist.
+    """
     released = released_index(ds)
     rest = np.setdiff1d(np.flatnonzero(ds.split == "test"), released)
     lab = rows_of(labels, ds, rest)
@@ -258,9 +456,26 @@ def phase2_scores(ds: Dataset, phase1: dict, labels: pd.DataFrame, settings, epo
 
 
 def crossfit_folds(ds: Dataset, idx, n_folds: int = 3) -> list[np.ndarray]:
-    """Split released trials ``idx`` into ``n_folds`` parts so that each part holds at most one trial of
-    every participant and class per round (the k-th trial of each participant's class goes to part
-    k mod ``n_folds``): fine-tuning on the other parts still sees every participant and class."""
+    """Split released trials into parts that each still see every participant and class.
+
+    The k-th trial of each participant's class goes to part k mod ``n_folds``, so each part holds at
+    most one trial of every participant and class per round, and fine-tuning on the other parts sees
+    every participant and class.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    idx : array-like of int
+        Released trials.
+    n_folds : int, default=3
+        Parts.
+
+    Returns
+    -------
+    parts : list of ndarray of int
+        Non-empty parts, each sorted.
+    """
     idx = np.asarray(idx, int)
     if n_folds < 2:
         raise ValueError(f"n_folds must be >= 2, got {n_folds}")
@@ -271,19 +486,57 @@ def crossfit_folds(ds: Dataset, idx, n_folds: int = 3) -> list[np.ndarray]:
 
 
 def crossfit_parts(ds: Dataset, n_folds: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The cross-fitting of :func:`phase2_crossfit`: ``[(tune, predict), ...]``, each part of the released
-    trials (:func:`crossfit_folds`) predicted by fine-tunings on the others (none when nothing was released)."""
+    """The cross-fitting of :func:`phase2_crossfit`.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    n_folds : int, default=3
+        Parts of the released trials (:func:`crossfit_folds`).
+
+    Returns
+    -------
+    parts : list of (ndarray, ndarray)
+        ``(tune, predict)``: each part predicted by fine-tunings on the others; empty when nothing was
+        released.
+    """
     released = released_index(ds)
     return [(np.setdiff1d(released, part), part) for part in crossfit_folds(ds, released, n_folds)]
 
 
 def phase2_crossfit(ds: Dataset, phase1: dict, settings, epochs: int = 30, ratings: str = "class-aware",
                     n_folds: int = 3, names: dict | None = None) -> pd.DataFrame:
-    """Phase II estimated from the released trials alone (the real situation: the other test labels
-    are the organisers'). The released trials are cut into ``n_folds`` parts (:func:`crossfit_folds`);
-    each part is predicted by the Phase I models fine-tuned on the other parts, so every released trial
-    is scored by a model that never tuned on it. Returns, per method, that Phase II estimate with its
-    95% bootstrap interval over trials, and the Phase I score on the same trials."""
+    """Phase II estimated from the released trials alone.
+
+    That is the real situation: the other test labels are the organisers'. Each part of the released
+    trials (:func:`crossfit_folds`) is predicted by the Phase I models fine-tuned on the other parts, so
+    every released trial is scored by a model that never tuned on it.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    phase1 : dict of str to dict
+        Per method, its Phase I runs (:func:`train_phase1`).
+    settings : fmriemo.profiles.Settings
+        Profile, budget, seeds, cache and device.
+    epochs : int, default=30
+        Fine-tuning epochs.
+    ratings : {"class-aware", "level-model"}, default="class-aware"
+        Ratings from the class-aware rule on the predicted classes, or from the 9-way level model
+        (:data:`fmriemo.challenge.ratings.RATING_RULES`).
+    n_folds : int, default=3
+        Parts.
+    names : dict of str to str or None, default=None
+        Display names of the methods in the table; None: the methods' own.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        One row per method: the Phase II estimate with its 95% bootstrap interval over trials, the Phase
+        I score on the same trials, N.
+    """
     released = released_index(ds)
     parts = crossfit_parts(ds, n_folds)  # none when nothing was released: no rows
     lab = labels_of(ds, released)
@@ -301,9 +554,26 @@ def phase2_crossfit(ds: Dataset, phase1: dict, settings, epochs: int = 30, ratin
 
 
 def table3(phase1_scores: pd.DataFrame, phase2: pd.DataFrame, crossfit: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Table 3 beside the paper: the paper's two scores, the model ``name``'s Phase I score and its
-    Phase II score (on the unreleased trials where they have labels, else the cross-fitted estimate
-    from the released ones), and "always neutral, 0" in Phase I."""
+    """Table 3 beside the paper.
+
+    Parameters
+    ----------
+    phase1_scores : pandas.DataFrame
+        :func:`score_table` of the Phase I submissions.
+    phase2 : pandas.DataFrame
+        :func:`phase2_scores`.
+    crossfit : pandas.DataFrame
+        :func:`phase2_crossfit`.
+    name : str
+        The model shown.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The paper's two scores, the model's Phase I score and its Phase II score (on the unreleased trials
+        where they have labels, else the cross-fitted estimate from the released ones), and always
+        "neutral, 0" in Phase I.
+    """
     scored = len(phase2) > 0
     p2 = phase2.loc[name, "Phase II"] if scored else (crossfit.loc[name, "Phase II (cross-fitted)"]
                                                       if len(crossfit) else np.nan)

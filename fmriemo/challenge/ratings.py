@@ -25,7 +25,20 @@ __all__ = [
 
 
 def smape_optimal_levels(y_class, y_level) -> dict[int, int]:
-    """For each class, the rating minimising SMAPE against that class's training ratings."""
+    """For each class, the rating minimising SMAPE against that class's training ratings.
+
+    Parameters
+    ----------
+    y_class : array-like of int
+        Training classes (-1, 0, 1).
+    y_level : array-like of int
+        Training ratings (-4..4).
+
+    Returns
+    -------
+    table : dict of int to int
+        Class -> rating.
+    """
     y_class, y_level = np.asarray(y_class, int), np.asarray(y_level, int)
     out = {}
     for c in CLASS_VALUES:
@@ -39,7 +52,19 @@ def smape_optimal_levels(y_class, y_level) -> dict[int, int]:
 
 
 def class_aware_levels(pred_class, table: dict[int, int]) -> np.ndarray:
-    """Ratings for predicted classes, by the per-class table of :func:`smape_optimal_levels`."""
+    """Ratings for predicted classes, by a per-class table.
+
+    Parameters
+    ----------
+    pred_class : array-like of int
+        Predicted classes.
+    table : dict of int to int
+        :func:`smape_optimal_levels`.
+
+    Returns
+    -------
+    levels : ndarray of int
+    """
     return np.array([table[int(c)] for c in np.asarray(pred_class)], dtype=int)
 
 
@@ -48,16 +73,43 @@ RATING_RULES = ("class-aware", "level-model")
 
 def training_level_table(ds) -> dict[int, int]:
     """The class-aware rating table fitted on the labelled trials of the training participants only
-    (never on test labels, released or not)."""
+    (never on test labels, released or not).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    table : dict of int to int
+        Class -> rating.
+    """
     lab = ds.labelled_train
     return smape_optimal_levels(ds.y_class[lab], ds.y_level[lab])
 
 
 def ensemble_submission(ds, class_runs, level_runs=None, ratings: str = "class-aware"):
-    """A submission table (Participant, Trial, CLASS, LEVEL) from one or more class runs on the same
-    trials (probabilities averaged: an ensemble over seeds or fold models). Ratings come from the
-    class-aware rule on the predicted classes (``"class-aware"``, the default) or from the argmax of
-    the averaged probabilities of the 9-way level runs (``"level-model"``)."""
+    """A submission table from one or more class runs on the same trials.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    class_runs : list of fmriemo.training.runs.RunResult
+        Class runs on the same trials; their probabilities are averaged (an ensemble over seeds or fold
+        models).
+    level_runs : list of fmriemo.training.runs.RunResult or None, default=None
+        9-way level runs on the same trials, for ``ratings="level-model"``.
+    ratings : {"class-aware", "level-model"}, default="class-aware"
+        Ratings from the class-aware rule on the predicted classes, or the argmax of the level runs'
+        averaged probabilities.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Participant, Trial, CLASS, LEVEL.
+    """
     if ratings not in RATING_RULES:
         raise ValueError(f"ratings must be one of {', '.join(RATING_RULES)}, got {ratings!r}")
     idx = class_runs[0].test_index
@@ -75,10 +127,21 @@ def ensemble_submission(ds, class_runs, level_runs=None, ratings: str = "class-a
 
 
 def fold_rating_tables(ds, cv) -> list[dict[int, int]]:
-    """For each outer fold of ``cv`` (a cross-validator of participants, or lists of test participants:
-    :func:`fmriemo.data.splits.fold_participants`), the class-aware rating table fitted on the
-    labelled training trials of the *other* training participants: the held-out participants'
-    ratings never inform the rule that rates them."""
+    """For each outer fold, the class-aware rating table fitted without its test participants.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    cv : cross-validator or list of lists of str
+        Folds of participants (:func:`fmriemo.data.splits.fold_participants`).
+
+    Returns
+    -------
+    tables : list of dict of int to int
+        Each fitted on the labelled training trials of the *other* training participants: the held-out
+        participants' ratings never inform the rule that rates them.
+    """
     lab = ds.labelled_train
     tables = []
     for test_p in fold_participants(ds, cv):
@@ -88,12 +151,30 @@ def fold_rating_tables(ds, cv) -> list[dict[int, int]]:
 
 
 def heldout_rating_trials(ds, cv, level_runs, class_runs: dict, baseline=None):
-    """One row per held-out trial of the outer folds of ``cv`` (chapter 9): its true class and rating, the
-    9-way level model's rating (``level_runs``: :func:`fmriemo.evaluation.heldout.fold_runs` of a level
-    model), and for each class model of ``class_runs`` (name -> fold runs) and the optional ``baseline``
-    predictions (:func:`fmriemo.evaluation.heldout.run_baselines` rows, named ``"logreg"``) its predicted
-    class and the class-aware rating of that class. Each fold's rating table is fitted on its training
-    participants only (:func:`fold_rating_tables`); ``oracle_aware_level`` rates the true class the same way."""
+    """One row per held-out trial of the outer folds, with every rating rule's rating (chapter 9).
+
+    Each fold's rating table is fitted on its training participants only (:func:`fold_rating_tables`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    cv : cross-validator or list of lists of str
+        Folds of participants.
+    level_runs : list
+        :func:`fmriemo.evaluation.heldout.fold_runs` of a 9-way level model.
+    class_runs : dict of str to list
+        Class model name -> its fold runs.
+    baseline : pandas.DataFrame or None, default=None
+        :func:`fmriemo.evaluation.heldout.run_baselines` rows named ``"logreg"``.
+
+    Returns
+    -------
+    trials : pandas.DataFrame
+        The true class and rating, the level model's rating, each class model's (and the baseline's)
+        predicted class and the class-aware rating of that class, and ``oracle_aware_level`` (the true
+        class rated the same way).
+    """
     rows = []
     for f, rating_table in enumerate(fold_rating_tables(ds, cv)):
         idx = level_runs[f][2].test_index
@@ -116,9 +197,23 @@ def heldout_rating_trials(ds, cv, level_runs, class_runs: dict, baseline=None):
 
 
 def score_predictors(trials, predictors: dict, n_resamples: int = 1000):
-    """The challenge score of each predictor (name -> (class column, rating column) of
-    :func:`heldout_rating_trials`; ``(None, None)``: "neutral, 0" everywhere) with its 95% bootstrap
-    interval over participants. Predictors whose columns are missing are left out."""
+    """The challenge score of each predictor with its 95% bootstrap interval over participants.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        :func:`heldout_rating_trials`.
+    predictors : dict of str to (str or None, str or None)
+        Name -> (class column, rating column); ``(None, None)``: "neutral, 0" everywhere. Predictors whose
+        columns are missing are left out.
+    n_resamples : int, default=1000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Indexed by predictor: class error, rating SMAPE, score, score_lo, score_hi.
+    """
     def scored(cls_col, lvl_col, frame):
         c = frame[cls_col] if cls_col else np.zeros(len(frame), int)
         lv = frame[lvl_col] if lvl_col else np.zeros(len(frame), int)
@@ -137,10 +232,24 @@ def score_predictors(trials, predictors: dict, n_resamples: int = 1000):
 
 
 def with_class_predictions(trials: pd.DataFrame, folds_tables: list, pred: pd.DataFrame, name: str) -> pd.DataFrame:
-    """``trials`` (:func:`heldout_rating_trials`) with the class predictions of another held-out decoder
-    (``pred``: rows with ``index`` and ``y_pred`` for the same trials) as ``{name}_class``, and the
-    class-aware rating of each, by its fold's table (``folds_tables``: :func:`fold_rating_tables`), as
-    ``{name}_aware_level``."""
+    """Held-out trials with another decoder's class predictions and their class-aware ratings.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        :func:`heldout_rating_trials`.
+    folds_tables : list of dict
+        :func:`fold_rating_tables`.
+    pred : pandas.DataFrame
+        Rows with ``index`` and ``y_pred`` for the same trials.
+    name : str
+        Prefix of the new columns.
+
+    Returns
+    -------
+    trials : pandas.DataFrame
+        With ``{name}_class`` and ``{name}_aware_level``.
+    """
     aligned = pred.set_index("index").loc[trials["index"], "y_pred"].to_numpy()  # the same trials, same order
     out = trials.copy()
     out[f"{name}_class"] = aligned

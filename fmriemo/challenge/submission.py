@@ -28,12 +28,41 @@ REFERENCES = {"neutral": "always neutral, 0", "oracle_class": "true class, commo
 
 
 def read_submission(path) -> pd.DataFrame:
-    """Read and validate a submission CSV: Participant,Trial,CLASS,LEVEL, every cell filled."""
+    """Read and validate a submission CSV: Participant,Trial,CLASS,LEVEL, every cell filled.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        Naming the file and what is wrong with it.
+    """
     return read_labels_csv(path, require_complete=True, what="submission")
 
 
 def write_submission(table: pd.DataFrame, path, force: bool = False) -> Path:
-    """Write a submission CSV atomically; refuse to overwrite an existing file unless ``force``."""
+    """Write a submission CSV atomically.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        With the columns of :data:`COLUMNS` (others are dropped).
+    path : str or path
+        The file.
+    force : bool, default=False
+        Overwrite an existing file; without it an existing file is refused.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
     path = check_output_file(path, force, "submission")
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
@@ -45,7 +74,24 @@ def write_submission(table: pd.DataFrame, path, force: bool = False) -> Path:
 
 
 def score_tables(submission: pd.DataFrame, labels: pd.DataFrame, source: str = "submission") -> dict:
-    """Score ``submission`` on every trial that has a label in ``labels`` (both validated tables)."""
+    """Score a submission on every trial that has a label.
+
+    Parameters
+    ----------
+    submission : pandas.DataFrame
+        A validated submission table.
+    labels : pandas.DataFrame
+        A validated labels table; every labelled trial needs a prediction, and every participant of the
+        submission must be in it.
+    source : str, default="submission"
+        The submission's name in error messages.
+
+    Returns
+    -------
+    score : dict
+        :func:`fmriemo.metrics.challenge_score` (``class_error``, ``level_error``, ``score``, ``n``) and
+        ``unlabelled_rows``: rows of the submission for trials without a label.
+    """
     keys = set(zip(labels.Participant, labels.Trial))
     sub_keys = list(zip(submission.Participant, submission.Trial))
     known_p = set(labels.Participant)
@@ -65,8 +111,21 @@ def score_tables(submission: pd.DataFrame, labels: pd.DataFrame, source: str = "
 def score_files(submission_csv, labels_csv) -> dict:
     """The official score of a submission file against a labels file (empty label cells ignored).
 
-    Every row of the submission must name a participant and trial listed in the
-    labels file (with or without labels); only labelled trials are scored.
+    Every row of the submission must name a participant and trial listed in the labels file (with or
+    without labels); only labelled trials are scored.
+
+    Parameters
+    ----------
+    submission_csv : str or path
+        The submission.
+    labels_csv : str or path
+        The labels.
+
+    Returns
+    -------
+    score : dict
+        :func:`fmriemo.metrics.challenge_score` (``class_error``, ``level_error``, ``score``, ``n``) and
+        ``unlabelled_rows``: rows of the submission for trials without a label.
     """
     sub = read_submission(submission_csv)
     labels_all = read_csv_table(labels_csv)
@@ -84,9 +143,23 @@ def score_files(submission_csv, labels_csv) -> dict:
 def evaluation_labels(ds: Dataset, folder) -> tuple[pd.DataFrame, str]:
     """Labels to score test predictions against, and what they are.
 
-    On the surrogate: the full test labels (``test_labels.csv``), so scores are
-    exact. On real data: the test trials whose labels the user supplied (the
-    released labels), so scores are estimates from those trials only.
+    On the surrogate: the full test labels (``test_labels.csv``), so scores are exact. On real data: the
+    test trials whose labels the user supplied (the released labels), so scores are estimates from those
+    trials only.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    folder : str or path
+        Its challenge folder.
+
+    Returns
+    -------
+    labels : pandas.DataFrame
+        Participant, Trial, CLASS, LEVEL.
+    what : str
+        In words.
     """
     full = Path(folder) / "test_labels.csv"
     if (Path(folder) / "ground_truth.json").exists() and full.exists():
@@ -98,8 +171,23 @@ def evaluation_labels(ds: Dataset, folder) -> tuple[pd.DataFrame, str]:
 
 
 def reference_predictions(ds: Dataset, labels: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Reference predictions for the trials of ``labels``: ``"neutral"`` (CLASS 0, LEVEL 0 for every
-    trial) or ``"oracle_class"`` (the true CLASS with the commonest training LEVEL of that class)."""
+    """Reference predictions for the trials of a labels table.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its training labels give the commonest levels).
+    labels : pandas.DataFrame
+        The trials.
+    kind : {"neutral", "oracle_class"}
+        ``"neutral"``: CLASS 0, LEVEL 0 for every trial; ``"oracle_class"``: the true CLASS with the
+        commonest training LEVEL of that class.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        A submission table.
+    """
     out = labels[["Participant", "Trial"]].copy()
     if kind == "neutral":
         out["CLASS"], out["LEVEL"] = 0, 0

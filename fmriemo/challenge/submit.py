@@ -25,9 +25,21 @@ AUTO_SEEDS = 3
 
 @dataclass
 class Submission:
-    """A submission table and how it was made: ``what`` in words, the models behind it
-    (``kept``: task, name and run of each, for their kept epochs), and, when the ensemble was chosen
-    on held-out participants, the accuracies it was chosen by (``comparison``) and the choice."""
+    """A submission table and how it was made.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Participant, Trial, CLASS, LEVEL.
+    what : str
+        How it was made, in words.
+    kept : list, default=[]
+        The models behind it: task, name and run of each (for their kept epochs).
+    comparison : pandas.Series or None, default=None
+        When the ensemble was chosen on held-out participants, the accuracies it was chosen by.
+    chosen : str or None, default=None
+        The ensemble chosen.
+    """
 
     table: pd.DataFrame
     what: str
@@ -38,12 +50,31 @@ class Submission:
 
 def submit(ds: Dataset, method: str, settings: Settings, *, ensemble: str = "seeds", ratings: str = "class-aware",
            split: str = "auto") -> Submission:
-    """The submission of ``method``: ``ensemble="seeds"`` averages the class probabilities of one Phase I
-    model per seed of ``settings`` (:func:`fmriemo.challenge.phases.train_phase1` with ``split``);
-    ``"folds"`` averages the fold models of the held-out protocol of ``settings`` (chapter 7's, each
-    trained on one fold's training participants); ``"auto"`` first scores one model, a seed ensemble and
-    a fold ensemble on held-out training participants (``_choose_submission_ensemble``) and submits
-    the best. Ratings come from the class-aware rule or a 9-way level model (``ratings``)."""
+    """The submission of a method.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A registered model.
+    settings : fmriemo.profiles.Settings
+        Profile, budget, seeds, protocol, cache and device.
+    ensemble : {"seeds", "folds", "auto"}, default="seeds"
+        ``"seeds"`` averages the class probabilities of one Phase I model per seed of ``settings``
+        (:func:`fmriemo.challenge.phases.train_phase1` with ``split``); ``"folds"`` averages the fold
+        models of the held-out protocol of ``settings`` (chapter 7's, each trained on one fold's training
+        participants); ``"auto"`` first scores one model, a seed ensemble and a fold ensemble on held-out
+        training participants and submits the best.
+    ratings : {"class-aware", "level-model"}, default="class-aware"
+        Ratings from the class-aware rule or a 9-way level model.
+    split : {"auto", "paper", "participants"}, default="auto"
+        The Phase I models' split (:func:`fmriemo.challenge.phases.train_phase1`).
+
+    Returns
+    -------
+    submission : Submission
+    """
     if ensemble not in SUBMIT_ENSEMBLES:
         raise ValueError(f"ensemble must be one of {', '.join(SUBMIT_ENSEMBLES)}, got {ensemble!r}")
     comparison = chosen = None
@@ -71,8 +102,18 @@ def submit(ds: Dataset, method: str, settings: Settings, *, ensemble: str = "see
 
 
 def auto_seeds(settings: Settings) -> int:
-    """The size of the seed ensemble that ``auto`` compares: the seeds of ``settings``, or
-    :data:`AUTO_SEEDS` when there is only one."""
+    """The size of the seed ensemble that ``ensemble="auto"`` compares.
+
+    Parameters
+    ----------
+    settings : fmriemo.profiles.Settings
+        Its seeds.
+
+    Returns
+    -------
+    n : int
+        The number of seeds of ``settings``, or :data:`AUTO_SEEDS` when there is only one.
+    """
     return len(settings.seeds) if len(settings.seeds) > 1 else AUTO_SEEDS
 
 
@@ -87,9 +128,24 @@ def _choose_submission_ensemble(ds: Dataset, method: str, settings: Settings) ->
 
 
 def submit_search(ds: Dataset) -> tuple[Submission, dict, pd.Series]:
-    """Chapter 9's search run once over all training participants: the linear read-out with the best
-    cross-validated accuracy predicts every Test trial, with class-aware ratings. Returns the
-    submission, the chosen candidate and every candidate's cross-validated accuracy."""
+    """Chapter 9's search run once over all training participants, as a submission.
+
+    The linear read-out with the best cross-validated accuracy predicts every test trial, with
+    class-aware ratings (:func:`fmriemo.evaluation.search.choose_and_fit`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+
+    Returns
+    -------
+    submission : Submission
+    chosen : dict
+        The chosen candidate.
+    scores : pandas.Series
+        Every candidate's cross-validated accuracy.
+    """
     chosen, scores, run = choose_and_fit(ds)
     table = ensemble_submission(ds, [run], None, "class-aware")
     what = (f"search: {chosen['name']}, cross-validated accuracy {scores[chosen['name']]:.3f} over {len(scores)} "

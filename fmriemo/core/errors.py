@@ -16,9 +16,18 @@ class UsageError(ValueError):
 
 
 class ParameterError(ValueError):
-    """A parameter out of its range (``k``, ``n_val``, ``n_seeds``, ...), named by ``name``: the command
-    line reports it under the option the user typed (``--k``, ``--n-val``) and exits 2, as for any
-    usage error; from Python it reads as the parameter's name."""
+    """A parameter out of its range (``k``, ``n_val``, ``n_seeds``, ...).
+
+    The command line reports it under the option the user typed (``--k``, ``--n-val``) and exits 2, as
+    for any usage error; from Python it reads as the parameter's name.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's Python name.
+    problem : str
+        What is wrong with its value.
+    """
 
     def __init__(self, name: str, problem: str):
         super().__init__(f"{name} {problem}")

@@ -19,8 +19,24 @@ __all__ = [
 
 
 def user_path(path, what: str = "path") -> Path:
-    """``path`` as a :class:`Path` with ``~`` and ``~user`` expanded; a user that does not exist is a
-    :class:`DataError` naming the path, not Python's "Could not determine home directory"."""
+    """A path as the user typed it, with ``~`` and ``~user`` expanded.
+
+    Parameters
+    ----------
+    path : str or path
+        The path.
+    what : str, default="path"
+        What it is, for the message of a user that does not exist.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    DataError
+        For a ``~user`` that does not exist (not Python's "Could not determine home directory").
+    """
     text = str(path)
     try:
         return Path(text).expanduser()
@@ -31,15 +47,38 @@ def user_path(path, what: str = "path") -> Path:
 
 
 def shorten(value, limit: int = 60) -> str:
-    """``repr`` of a value for an error message, cut to ``limit`` characters (a cell of a million
-    characters is not echoed whole)."""
+    """``repr`` of a value for an error message, cut to a length (a cell of a million characters is not
+    echoed whole).
+
+    Parameters
+    ----------
+    value : object
+        The value.
+    limit : int, default=60
+        Characters kept.
+
+    Returns
+    -------
+    text : str
+    """
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit - 20]}...{text[-12:]} ({len(str(value)):,} characters)"
 
 
 def file_kind(path: Path) -> str:
-    """What the entry at ``path`` is, in words: "a regular file", "a folder", "a FIFO (named pipe)", ...,
-    "a broken link", or "missing"."""
+    """What the entry at a path is, in words.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The entry.
+
+    Returns
+    -------
+    kind : str
+        "a regular file", "a folder", "a FIFO (named pipe)", ..., "a broken link", "missing", or
+        "unreadable (reason)".
+    """
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -55,9 +94,26 @@ def file_kind(path: Path) -> str:
 
 
 def check_regular_file(path, what: str = "file") -> Path:
-    """``path`` when it is a regular file (or a link to one); else one :class:`DataError` naming it and
-    what it is instead. Checked before a file is opened: reading a FIFO waits for a writer forever, and
-    a device such as ``/dev/zero`` never ends."""
+    """A path that must be a regular file (or a link to one), checked before it is opened.
+
+    Reading a FIFO waits for a writer forever, and a device such as ``/dev/zero`` never ends.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    what : str, default="file"
+        What it is, for the message.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    DataError
+        Naming the path and what it is instead.
+    """
     path = user_path(path, what)
     kind = file_kind(path)
     if kind == "a regular file":
@@ -77,11 +133,28 @@ def _umask_mode(base: int = 0o666) -> int:
 
 
 def check_writable_dir(folder, what: str = "folder", create: bool = True) -> Path:
-    """Prove that files can be written in ``folder``, or raise one clear :class:`DataError` naming it (a
-    file in the way, no permission, a read-only disk). With ``create`` (the default) the folder is made
-    if it is missing; without, nothing is made: a missing folder passes when its nearest existing parent
-    is a folder this process may write in (checks that run *before* the arguments and the data are known
-    to be good must leave nothing behind)."""
+    """Prove that files can be written in a folder.
+
+    Parameters
+    ----------
+    folder : str or path
+        The folder.
+    what : str, default="folder"
+        What it is, for the message.
+    create : bool, default=True
+        Make the folder when it is missing. False: nothing is made, and a missing folder passes when its
+        nearest existing parent is a folder this process may write in (checks that run *before* the
+        arguments and the data are known to be good must leave nothing behind).
+
+    Returns
+    -------
+    folder : pathlib.Path
+
+    Raises
+    ------
+    DataError
+        Naming the folder: a file in the way, no permission, a read-only disk.
+    """
     folder = user_path(folder, what)
     nearest = None
     for parent in (folder, *folder.parents):
@@ -105,8 +178,29 @@ def check_writable_dir(folder, what: str = "folder", create: bool = True) -> Pat
 
 
 def check_output_file(path, force: bool = False, what: str = "output file", create: bool = True) -> Path:
-    """Check before any work that ``path`` can be written: not a folder, not an existing file
-    unless ``force``, and its folder writable (made when missing, unless ``create`` is False)."""
+    """Check before any work that an output file can be written.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    force : bool, default=False
+        Allow replacing an existing file.
+    what : str, default="output file"
+        What it is, for the message.
+    create : bool, default=True
+        Make its folder when missing.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    DataError
+        For an empty name, a folder in its place, an existing file without ``force``, or a folder that
+        cannot be written.
+    """
     if not str(path):
         raise DataError(f"the name of the {what} is empty; expected a file name")
     path = user_path(path, what)
@@ -119,9 +213,22 @@ def check_output_file(path, force: bool = False, what: str = "output file", crea
 
 
 def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so a
-    reader never sees half a file; the file gets the umask's permissions; the temporary file is
-    removed whatever happens."""
+    """Write text through a temporary file in the same folder and a rename, so a reader never sees half a
+    file.
+
+    The file gets the umask's permissions; the temporary file is removed whatever happens.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    text : str
+        Its contents.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,9 +33,19 @@ MANIFEST = ".manifest.json"  # hidden: a surrogate folder keeps exactly the chal
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """The store's folder: ``cache_dir`` when given (not empty), else ``$FMRIEMO_CACHE``, else
-    ``~/.cache/fmriemo``. A path from the environment that is not a folder is refused here, naming the
-    variable (the user may not remember having set it)."""
+    """The store's folder.
+
+    Parameters
+    ----------
+    cache_dir : str, path or None, default=None
+        The folder; None or empty: ``$FMRIEMO_CACHE``, else ``~/.cache/fmriemo``. A path from the
+        environment that is not a folder is refused, naming the variable (the user may not remember
+        having set it).
+
+    Returns
+    -------
+    folder : pathlib.Path
+    """
     if cache_dir:
         return user_path(cache_dir, "cache folder")
     if os.environ.get(CACHE_ENV):
@@ -105,12 +115,31 @@ def _alive(pid: int) -> bool:
 
 
 def sha256(path: Path) -> str:
-    """SHA-256 of the bytes of the file at ``path``, as hexadecimal."""
+    """SHA-256 of a file's bytes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    digest : str
+        Hexadecimal.
+    """
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 class StoreWriteError(DataError):
-    """A store entry could not be written (a full disk, a read-only folder); nothing of it is left."""
+    """A store entry could not be written (a full disk, a read-only folder); nothing of it is left.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The entry.
+    exc : Exception
+        What failed.
+    """
 
     def __init__(self, folder: Path, exc: Exception):
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip() or type(exc).__name__
@@ -121,10 +150,28 @@ class StoreWriteError(DataError):
 
 
 def write_entry(folder: Path, fill) -> Path:
-    """Make the store entry ``folder``: ``fill(tmp)`` writes its files into a temporary folder of its
-    own (two processes making the same key never share one), a manifest of their checksums is added,
-    and the folder is renamed into place. If another process finished the same entry first, its copy
-    is kept."""
+    """Make a store entry.
+
+    ``fill(tmp)`` writes its files into a temporary folder of its own (two processes making the same key
+    never share one), a manifest of their checksums is added, and the folder is renamed into place. If
+    another process finished the same entry first, its copy is kept.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The entry.
+    fill : callable
+        ``fill(tmp)`` writes the entry's files into the folder ``tmp``.
+
+    Returns
+    -------
+    folder : pathlib.Path
+
+    Raises
+    ------
+    StoreWriteError
+        When the entry cannot be written.
+    """
     folder = Path(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -157,9 +204,27 @@ def write_entry(folder: Path, fill) -> Path:
 
 def entry_is_intact(folder: Path, what: str = "cache entry", again: str = "making it again",
                     quiet: bool = False) -> bool:
-    """True when ``folder`` holds a complete entry whose files match its manifest. False when there is
-    none; a damaged one (no manifest, a file missing, truncated or changed) is also reported in one
-    line (``fmriemo: <what> <folder> is damaged (<reason>); <again>``) and removed."""
+    """Whether a folder holds a complete entry whose files match its manifest.
+
+    A damaged entry (no manifest, a file missing, truncated or changed) is reported in one line
+    (``fmriemo: <what> <folder> is damaged (<reason>); <again>``) and removed.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The entry.
+    what : str, default="cache entry"
+        What it is, for the report.
+    again : str, default="making it again"
+        What happens next, for the report.
+    quiet : bool, default=False
+        Remove a damaged entry without a report.
+
+    Returns
+    -------
+    intact : bool
+        False when there is none or it was damaged.
+    """
     folder = Path(folder)
     if not (folder.exists() or folder.is_symlink()):
         return False
@@ -202,9 +267,27 @@ def _hidden(rel: Path) -> bool:
 
 
 def read_entry(folder: Path, read, what: str = "cache entry", again: str = "making it again"):
-    """``read(folder)`` for an intact entry (:func:`entry_is_intact`), or None when there is none. An
-    entry that is damaged, or whose files ``read`` cannot make sense of (it raises), is reported in one
-    line, removed and None returned, so that the caller makes it again."""
+    """Read an intact store entry.
+
+    An entry that is damaged, or whose files ``read`` cannot make sense of (it raises), is reported in
+    one line and removed, so that the caller makes it again.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The entry.
+    read : callable
+        ``read(folder)`` returns what the entry holds.
+    what : str, default="cache entry"
+        What it is, for the report.
+    again : str, default="making it again"
+        What happens next, for the report.
+
+    Returns
+    -------
+    value : object or None
+        ``read(folder)``, or None when there is no intact entry.
+    """
     if not entry_is_intact(folder, what, again):
         return None
     try:
@@ -216,8 +299,18 @@ def read_entry(folder: Path, read, what: str = "cache entry", again: str = "maki
 
 
 def source_hash(*paths: Path) -> str:
-    """SHA-256 over the ``.py`` files (and, for a folder, the files under it) named by ``paths``, each
-    with its path relative to its root: the version of the code that made an entry."""
+    """The version of the code that made an entry.
+
+    Parameters
+    ----------
+    *paths : pathlib.Path
+        ``.py`` files, or folders (every file under them), each hashed with its path relative to its root.
+
+    Returns
+    -------
+    digest : str
+        SHA-256, hexadecimal.
+    """
     h = hashlib.sha256()
     for root in paths:
         root = Path(root)

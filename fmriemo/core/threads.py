@@ -18,7 +18,13 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 
 def available_cores() -> int:
-    """The cores this process may run on (its affinity where the system says, else all of them)."""
+    """The cores this process may run on.
+
+    Returns
+    -------
+    cores : int
+        Its affinity where the system says, else all of them.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # no affinity on this system (macOS)
@@ -26,9 +32,22 @@ def available_cores() -> int:
 
 
 def share_cores(processes: int) -> int:
-    """Set this process's environment so that libraries loaded after this call, here and in the
-    processes it starts (notebook kernels, workers, commands), use ``processes``'th of the cores
-    (at least one thread); returns that number of threads. Libraries already loaded keep their pools."""
+    """Give libraries loaded from now on a share of the cores.
+
+    Sets this process's environment so that libraries loaded after the call, here and in the processes
+    it starts (notebook kernels, workers, commands), use ``processes``'th of the cores. Libraries already
+    loaded keep their pools.
+
+    Parameters
+    ----------
+    processes : int
+        Processes that will share the cores.
+
+    Returns
+    -------
+    threads : int
+        Threads each may use (at least one).
+    """
     threads = max(1, available_cores() // max(1, processes))
     os.environ.update(dict.fromkeys(_THREAD_VARIABLES, str(threads)))
     return threads

@@ -40,37 +40,78 @@ def _table() -> pd.DataFrame:
 
 
 def regions() -> pd.DataFrame:
-    """A copy of the region table (index, name, lobe, gyrus, area, hemisphere, x, y, z, ...)."""
+    """The Brainnetome region table.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        A copy: index, name, lobe, gyrus, area, hemisphere, x, y, z, ...
+    """
     return _table().copy()
 
 
 def region_names() -> list[str]:
-    """The 246 short region names, in matrix row order."""
+    """The 246 short region names.
+
+    Returns
+    -------
+    names : list of str
+        In matrix row order.
+    """
     return _table()["name"].tolist()
 
 
 def coordinates() -> np.ndarray:
-    """MNI152 centroids in mm, shape [246, 3]."""
+    """The regions' MNI152 centroids.
+
+    Returns
+    -------
+    xyz : ndarray of shape (246, 3)
+        Millimetres.
+    """
     return _table()[["x", "y", "z"]].to_numpy(dtype=float)
 
 
 def lobes() -> list[str]:
-    """The lobe of each of the 246 regions, in atlas order."""
+    """The lobe of each region.
+
+    Returns
+    -------
+    lobes : list of str
+        In atlas order.
+    """
     return _table()["lobe"].tolist()
 
 
 def gyri() -> list[str]:
-    """Gyrus abbreviation of each region (e.g. ``"SFG"``)."""
+    """The gyrus abbreviation of each region (e.g. ``"SFG"``).
+
+    Returns
+    -------
+    gyri : list of str
+        In atlas order.
+    """
     return [g.split(",")[0].strip() for g in _table()["gyrus"]]
 
 
 def ebr_indices() -> np.ndarray:
-    """The 32 EBR row indices as an int array."""
+    """The 32 regions of the paper's EBR model.
+
+    Returns
+    -------
+    indices : ndarray of int
+        Row indices.
+    """
     return np.asarray(EBR_INDICES, dtype=int)
 
 
 def ebr_unpaired() -> list[str]:
-    """EBR regions whose other-hemisphere homologue is not in the set."""
+    """EBR regions whose other-hemisphere homologue is not in the set.
+
+    Returns
+    -------
+    names : list of str
+    """
     names = region_names()
     chosen = {names[i] for i in EBR_INDICES}
     out = []
@@ -84,6 +125,12 @@ def ebr_unpaired() -> list[str]:
 
 @lru_cache(maxsize=None)
 def signal_stats() -> pd.DataFrame:
-    """Per-region summary statistics of the real challenge fMRI (for the surrogate)."""
+    """Per-region summary statistics of the real challenge fMRI (the surrogate is calibrated to them).
+
+    Returns
+    -------
+    stats : pandas.DataFrame
+        One row per region.
+    """
     with resources.files("fmriemo.resources").joinpath("bn246_signal_stats.csv").open() as fh:
         return pd.read_csv(fh)

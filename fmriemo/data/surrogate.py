@@ -108,7 +108,13 @@ CLASS_LEVEL_COUNTS = np.array([
 
 
 def planted_regions() -> np.ndarray:
-    """Sorted row indices of every region that carries planted signal."""
+    """Every region that carries planted signal.
+
+    Returns
+    -------
+    indices : ndarray of int
+        Sorted row indices.
+    """
     return np.array(sorted(set(VALENCE_REGIONS) | set(AROUSAL_REGIONS)))
 
 
@@ -157,7 +163,20 @@ def _draw_labels(rng, cls: np.ndarray | None = None) -> np.ndarray:
 
 
 def generate(seed: int = 2024, effect_size: float = EFFECT_SIZE) -> dict:
-    """Generate all arrays in memory: ``{"fmri": {pid: [30,246,25]}, "labels": {pid: [30,2]}, "truth": {...}}``."""
+    """Generate the surrogate's arrays in memory.
+
+    Parameters
+    ----------
+    seed : int, default=2024
+        Seed of the surrogate.
+    effect_size : float, default=EFFECT_SIZE
+        Strength of the planted valence and arousal signal.
+
+    Returns
+    -------
+    arrays : dict
+        ``{"fmri": {pid: [30, 246, 25]}, "labels": {pid: [30, 2]}, "truth": {...}}``.
+    """
     rng = np.random.default_rng(seed)
     st = atlas.signal_stats()
     mean = st["mean"].to_numpy()
@@ -249,7 +268,15 @@ def _npz_bytes(arr: np.ndarray) -> bytes:
 
 
 def write_npz(path: Path, arr: np.ndarray) -> None:
-    """Write ``arr`` to ``path`` as a challenge ``.npz`` file (one member, ``data``)."""
+    """Write an array as a challenge ``.npz`` file (one member, ``data``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    arr : ndarray
+        The array.
+    """
     Path(path).write_bytes(_npz_bytes(arr))
 
 
@@ -269,27 +296,58 @@ class _SurrogateWritten(NamedTuple):
 
 
 def write_surrogate(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE, force: bool = False) -> Path:
-    """Write a complete challenge-layout folder to ``out_dir`` and return its path.
+    """Write a complete challenge-layout folder.
 
-    Contents: ``Train/P01..P16`` (fMRI_data.npz, labels.npz), ``Test/P17..P20``
-    (fMRI_data.npz), ``Supplementary/BN_atlas.txt`` and ``submission.csv``,
-    ``released_labels.csv`` (3 trials per class per test participant, the rest
-    empty, as in Phase II), ``test_labels.csv`` (all test labels, for exact
+    Contents: ``Train/P01..P16`` (fMRI_data.npz, labels.npz), ``Test/P17..P20`` (fMRI_data.npz),
+    ``Supplementary/BN_atlas.txt`` and ``submission.csv``, ``released_labels.csv`` (3 trials per class per
+    test participant, the rest empty, as in Phase II), ``test_labels.csv`` (all test labels, for exact
     scoring) and ``ground_truth.json``. Physiology files are not written.
 
     The files are written under a temporary name beside ``out_dir`` and moved into place only once all
     of them are complete: interrupted, or out of disk space, it leaves nothing behind and nothing of an
-    earlier folder changed. A folder that exists and holds anything is refused unless ``force``; with
-    ``force`` each file the surrogate consists of replaces its earlier version (one rename each) and
-    everything else in the folder is left as it was (:func:`write_surrogate_report` says what). Two
-    writers into one folder at once are refused: the second names the first.
+    earlier folder changed. Two writers into one folder at once are refused: the second names the first.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        The folder.
+    seed : int, default=2024
+        Seed of the surrogate.
+    effect_size : float, default=EFFECT_SIZE
+        Strength of the planted valence and arousal signal.
+    force : bool, default=False
+        Write into a folder that holds something: each file the surrogate consists of replaces its
+        earlier version (one rename each) and everything else is left as it was
+        (:func:`write_surrogate_report` says what). Without it such a folder is refused.
+
+    Returns
+    -------
+    folder : pathlib.Path
     """
     return write_surrogate_report(out_dir, seed, effect_size, force).folder
 
 
 def write_surrogate_report(out_dir, seed: int = 2024, effect_size: float = EFFECT_SIZE,
                            force: bool = False) -> _SurrogateWritten:
-    """:func:`write_surrogate`, returning the folder and the entries it left untouched."""
+    """:func:`write_surrogate`, saying also what it left untouched.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        The folder.
+    seed : int, default=2024
+        Seed of the surrogate.
+    effect_size : float, default=EFFECT_SIZE
+        Strength of the planted valence and arousal signal.
+    force : bool, default=False
+        See :func:`write_surrogate`.
+
+    Returns
+    -------
+    written : NamedTuple
+        ``folder`` and ``untouched``: the entries already in it that it left as they were (files it does
+        not write: a user's own notes or physiology files).
+    """
     out = user_path(out_dir, "surrogate folder")
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: is a file; expected a folder to write the surrogate data set into")
@@ -384,11 +442,22 @@ def _surrogate_code_version() -> str:
 
 
 def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
-    """The surrogate folder for ``seed`` under ``cache_dir``, generated on first use.
+    """The surrogate folder for a seed, generated on first use.
 
-    It is an entry of the package's store (:mod:`fmriemo.core.store`): named by the generator's
-    version and code, written atomically with a manifest of checksums, and generated again, with one
-    line saying so, when a file of it is missing or damaged.
+    It is an entry of the package's store (:mod:`fmriemo.core.store`): named by the generator's version
+    and code, written atomically with a manifest of checksums, and generated again, with one line saying
+    so, when a file of it is missing or damaged.
+
+    Parameters
+    ----------
+    cache_dir : str, path or None
+        The store's folder (:func:`fmriemo.core.store.cache_root`).
+    seed : int, default=2024
+        Seed of the surrogate.
+
+    Returns
+    -------
+    folder : pathlib.Path
     """
     folder = user_path(cache_dir, "cache folder") / f"surrogate-v{SURROGATE_VERSION}-{_surrogate_code_version()}-seed{seed}"
     if not entry_is_intact(folder, "surrogate data set", "generating it again"):
@@ -397,6 +466,17 @@ def ensure_surrogate(cache_dir, seed: int = 2024) -> Path:
 
 
 def read_ground_truth(folder) -> dict | None:
-    """The surrogate's ground truth, or None for a folder that is not a surrogate (real data)."""
+    """The surrogate's ground truth.
+
+    Parameters
+    ----------
+    folder : str or path
+        A challenge-layout folder.
+
+    Returns
+    -------
+    truth : dict or None
+        None for a folder that is not a surrogate (real data).
+    """
     p = Path(folder) / "ground_truth.json"
     return json.loads(p.read_text()) if p.is_file() else None

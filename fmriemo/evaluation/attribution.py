@@ -33,7 +33,19 @@ def _predicted_class(model, X) -> np.ndarray:
 
 
 def se_weights(model, X) -> np.ndarray:
-    """Mean input SE gate per region over trials X (ASB models only)."""
+    """Mean input SE gate per region over trials (ASB models only).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model, in evaluation mode while the map is computed.
+    X : array-like of shape (n_trials, n_regions, n_seconds)
+        Trials preprocessed as the model expects.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_regions,)
+    """
     _, gates = predict(model, X)
     if gates is None:
         raise ValueError("this model has no input SE gate (only ASB has one)")
@@ -41,7 +53,27 @@ def se_weights(model, X) -> np.ndarray:
 
 
 def integrated_gradients(model, X, target=None, n_steps: int = 32, batch_size: int = 32) -> np.ndarray:
-    """Mean over trials of the absolute integrated gradients summed over time, per region."""
+    """Integrated gradients per region: the mean over trials of their absolute value summed over time.
+
+    The baseline is an all-zero trial (captum's ``IntegratedGradients``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model, in evaluation mode while the map is computed.
+    X : array-like of shape (n_trials, n_regions, n_seconds)
+        Trials preprocessed as the model expects.
+    target : array-like of int or None, default=None
+        The class each trial's map explains; None: the model's predicted class.
+    n_steps : int, default=32
+        Steps of the path integral.
+    batch_size : int, default=32
+        Trials per batch.
+
+    Returns
+    -------
+    attribution : ndarray of shape (n_regions,)
+    """
     from captum.attr import IntegratedGradients  # deferred: captum takes seconds to import; only chapter 8 needs it
     model.eval()
     X = _tensor(X)
@@ -58,8 +90,24 @@ def integrated_gradients(model, X, target=None, n_steps: int = 32, batch_size: i
 
 @torch.no_grad()
 def occlusion(model, X, target=None, fill=None) -> np.ndarray:
-    """Mean absolute change in the target class's probability when each region is replaced by
-    ``fill`` (default: its mean time course over the trials in X), per region."""
+    """Occlusion per region: the mean absolute change in the target class's probability when the region
+    is replaced.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model, in evaluation mode while the map is computed.
+    X : array-like of shape (n_trials, n_regions, n_seconds)
+        Trials preprocessed as the model expects.
+    target : array-like of int or None, default=None
+        The class each trial's map explains; None: the model's predicted class.
+    fill : array-like or None, default=None
+        What replaces a region; None: its mean time course over the trials in ``X``.
+
+    Returns
+    -------
+    drops : ndarray of shape (n_regions,)
+    """
     model.eval()
     X = _tensor(X)
     target = torch.as_tensor(_predicted_class(model, X) if target is None else np.asarray(target))
@@ -75,7 +123,24 @@ def occlusion(model, X, target=None, fill=None) -> np.ndarray:
 
 
 def region_maps(model, X, methods=("se", "ig", "occlusion"), n_steps: int = 32) -> dict[str, np.ndarray]:
-    """The requested maps for one model on trials X (preprocessed as the model expects)."""
+    """The requested region maps of one model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model, in evaluation mode while the map is computed.
+    X : array-like of shape (n_trials, n_regions, n_seconds)
+        Trials preprocessed as the model expects.
+    methods : tuple of str, default=("se", "ig", "occlusion")
+        Any of ``"se"`` (:func:`se_weights`), ``"ig"`` (:func:`integrated_gradients`) and ``"occlusion"``
+        (:func:`occlusion`).
+    n_steps : int, default=32
+        Steps of integrated gradients.
+
+    Returns
+    -------
+    maps : dict of str to ndarray of shape (n_regions,)
+    """
     out = {}
     for m in methods:
         if m == "se":

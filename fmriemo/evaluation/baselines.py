@@ -18,8 +18,22 @@ __all__ = ["baseline_pipeline", "BASELINES", "baseline_inputs"]
 
 
 def baseline_pipeline(kind: str, seed: int = 0):
-    """scikit-learn pipelines on per-trial features, fitted inside each fold. ``"position"`` sees
-    only the trial's number (1..30) and expects it as its one input column."""
+    """A baseline as a scikit-learn pipeline on per-trial features, fitted inside each fold.
+
+    Parameters
+    ----------
+    kind : {"majority", "stratified", "logreg", "position"}
+        ``"majority"`` and ``"stratified"``: scikit-learn's dummies; ``"logreg"``: L2 logistic regression
+        on each region's window means (:func:`fmriemo.data.preprocess.window_features`); ``"position"``:
+        logistic regression on the trial's number (1..30) alone, one-hot, which it expects as its one
+        input column (:func:`baseline_inputs`).
+    seed : int, default=0
+        Seed of the stratified dummy.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
     if kind == "position":
         return make_pipeline(OneHotEncoder(categories=[np.arange(1, 31)], handle_unknown="ignore"),
                              LogisticRegression(C=1.0, max_iter=3000))
@@ -37,5 +51,19 @@ BASELINES = ("majority", "stratified", "logreg", "position")
 
 
 def baseline_inputs(ds: Dataset, kind: str) -> np.ndarray:
-    """What a baseline sees: the trial number for ``"position"``, else the flattened fMRI."""
+    """What a baseline sees.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    kind : str
+        A baseline of :data:`BASELINES`.
+
+    Returns
+    -------
+    X : ndarray
+        The trial number, shape (n_trials, 1), for ``"position"``; else the flattened fMRI, shape
+        (n_trials, n_regions * n_seconds).
+    """
     return ds.trial.reshape(-1, 1) if kind == "position" else ds.X.reshape(len(ds), -1)

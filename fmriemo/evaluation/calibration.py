@@ -66,8 +66,20 @@ def _accuracy(model, F, y, cv, groups=None) -> float:
 
 
 def between_share(F: np.ndarray, groups) -> np.ndarray:
-    """Per feature (column of ``F``, or of ``F`` flattened to [rows, features]): the share of its variance
-    that lies between the groups (eta squared: the groups' sum of squares over the total)."""
+    """The share of each feature's variance that lies between groups (eta squared).
+
+    Parameters
+    ----------
+    F : ndarray
+        Rows x features, or rows x anything (flattened to features).
+    groups : array-like
+        Each row's group.
+
+    Returns
+    -------
+    share : ndarray of shape (n_features,)
+        The groups' sum of squares over the total.
+    """
     F = np.asarray(F, np.float64).reshape(len(F), -1)
     groups = np.asarray(groups)
     mean = F.mean(0)
@@ -77,8 +89,18 @@ def between_share(F: np.ndarray, groups) -> np.ndarray:
 
 
 def card(ds: Dataset) -> pd.DataFrame:
-    """The calibration card of ``ds`` (its labelled training trials): one row per statistic, with
-    the value here, the real data's value and their difference."""
+    """The calibration card of a data set: its statistics beside the real data's.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training trials are measured).
+
+    Returns
+    -------
+    card : pandas.DataFrame
+        One row per statistic (index ``key``): the value here, the real data's value and their difference.
+    """
     d = ds.subset(ds.labelled_train)
     X, y, g = d.X, d.y_class.astype(int), np.asarray(d.participant)
     logo = LeaveOneGroupOut()

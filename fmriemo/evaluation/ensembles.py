@@ -17,12 +17,35 @@ ENSEMBLES = ("single", "seeds", "folds")
 
 def ensemble_comparison(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
                         n_seeds: int = 3, inner_k: int = 3) -> pd.DataFrame:
-    """The three ways to submit ``method``, scored on held-out participants (the outer folds of
-    ``settings``): one model (first seed), the average of ``n_seeds`` models' probabilities (seeds,
-    each with its own validation participants), and the average of the fold models of the protocol
-    one level down (:func:`inner_fold_runs`: the fold ensemble ``fmriemo submit --ensemble folds``
-    builds from all training participants, rebuilt without the outer test participants). One row
-    per (ensemble, held-out trial), ``model`` naming it and ``ensemble`` one of :data:`ENSEMBLES`."""
+    """The three ways to submit a method, scored on held-out participants.
+
+    One model (first seed); the average of ``n_seeds`` models' probabilities (seeds, each with its own
+    validation participants); and the average of the fold models of the protocol one level down
+    (:func:`fmriemo.evaluation.heldout.inner_fold_runs`: the fold ensemble that ``fmriemo submit
+    --ensemble folds`` builds from all training participants, rebuilt without the outer test
+    participants).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A registered model.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        The outer folds, budget, cache and device; None: the full profile's.
+    n_seeds : int, default=3
+        Members of the seed ensemble.
+    inner_k : int, default=3
+        Inner folds of the fold ensemble.
+
+    Returns
+    -------
+    pred : pandas.DataFrame
+        One row per (ensemble, held-out trial): ``model`` naming it, ``ensemble`` one of
+        :data:`ENSEMBLES`.
+    """
     s = settings or Settings.resolve()
     if n_seeds < 2:
         raise ValueError(f"a seed ensemble needs n_seeds >= 2, got {n_seeds}")
@@ -48,13 +71,33 @@ def ensemble_comparison(ds: Dataset, method: str, task: str = "class", settings:
 
 
 def ensemble_accuracies(pred: pd.DataFrame) -> pd.Series:
-    """Held-out accuracy of each ensemble in ``pred`` (from :func:`ensemble_comparison`), indexed by
-    (``ensemble``, ``model``) in the order they appear."""
+    """Held-out accuracy of each ensemble.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        :func:`ensemble_comparison`'s rows.
+
+    Returns
+    -------
+    accuracy : pandas.Series
+        Indexed by (``ensemble``, ``model``) in the order they appear.
+    """
     return pred.assign(hit=pred.y_true == pred.y_pred).groupby(["ensemble", "model"], sort=False)["hit"].mean()
 
 
 def choose_ensemble(pred: pd.DataFrame) -> str:
-    """The ensemble (one of :data:`ENSEMBLES`) with the highest held-out accuracy in ``pred`` (from
-    :func:`ensemble_comparison`); ties go to the simpler one."""
+    """The ensemble with the highest held-out accuracy; ties go to the simpler one.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        :func:`ensemble_comparison`'s rows.
+
+    Returns
+    -------
+    ensemble : str
+        One of :data:`ENSEMBLES`.
+    """
     acc = ensemble_accuracies(pred).droplevel("model")
     return max((k for k in ENSEMBLES if k in acc.index), key=lambda k: (round(float(acc[k]), 12), -ENSEMBLES.index(k)))

@@ -33,9 +33,27 @@ __all__ = [
 
 
 def prediction_rows(ds: Dataset, idx, y_pred, task: str, **keys) -> pd.DataFrame:
-    """One row per trial ``idx`` of a model's predictions ``y_pred``, with the trial's participant, row
-    index and true label, and the columns ``keys`` (model, seed, fold, ...): the tidy form every held-out
-    table, test and plot reads."""
+    """One row per test trial of a model's predictions: the tidy form every held-out table, test and
+    plot reads.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    idx : array-like of int
+        Row indices of the predicted trials in ``ds``.
+    y_pred : array-like of int
+        The predicted labels, in the order of ``idx``.
+    task : {"class", "level"}
+        Which labels ``y_true`` holds.
+    **keys
+        Constant columns to add (model, seed, fold, ...).
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        Columns ``keys``, ``participant``, ``index`` (the row in ``ds``), ``y_true`` and ``y_pred``.
+    """
     y = ds.labels(task, idx)
     return pd.DataFrame({**keys, "participant": ds.participant[idx], "index": idx, "y_true": y,
                          "y_pred": np.asarray(y_pred, int)})
@@ -43,9 +61,29 @@ def prediction_rows(ds: Dataset, idx, y_pred, task: str, **keys) -> pd.DataFrame
 
 def fold_jobs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
               preprocessing: str | None = None) -> list[tuple[tuple[int, int], tuple]]:
-    """What :func:`fold_runs` trains: ``[((seed, fold), (split, config)), ...]``, one nested split per seed
-    and outer fold (its checkpoint chosen on ``settings.fold_n_val`` participants of the training side,
-    drawn with the seed). The leakage sheet checks these splits."""
+    """What :func:`fold_runs` trains: one nested split per seed and outer fold, its checkpoint chosen
+    on ``settings.fold_n_val`` participants of the training side drawn with the seed. The leakage sheet
+    checks these splits.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    method : str
+        A registered model (:func:`fmriemo.models.registry.spec`).
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+    preprocessing : str or None, default=None
+        Input scaling replacing the method's own (:mod:`fmriemo.data.preprocess`); None: its own.
+
+    Returns
+    -------
+    jobs : list of ((int, int), (Split, TrainConfig))
+        ``((seed, fold), (split, config))`` for every seed of ``settings`` and every outer fold.
+    """
     check_task(task)
     s = settings or Settings.resolve()
     out = []
@@ -59,19 +97,57 @@ def fold_jobs(ds: Dataset, method: str, task: str = "class", settings: Settings 
 
 def fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
               preprocessing: str | None = None) -> list[tuple[int, int, RunResult]]:
-    """Train (or load from the cache) one method on every outer fold: ``[(seed, fold, run), ...]``.
-    ``settings`` (:class:`fmriemo.profiles.Settings`; default: the full profile's) gives the
-    protocol, folds, seeds, validation size, budget, cache and device; ``preprocessing`` replaces
-    the method's own input. The seeds and folds train together as one batched network
-    (:func:`fmriemo.training.runs.train_runs`); the splits are :func:`fold_jobs`'."""
+    """Train (or load from the cache) one method on every outer fold of the held-out protocol.
+
+    The seeds and folds train side by side (:func:`fmriemo.training.runs.train_runs`); the splits are
+    :func:`fold_jobs`'.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    method : str
+        A registered model.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+    preprocessing : str or None, default=None
+        Input scaling replacing the method's own (:mod:`fmriemo.data.preprocess`); None: its own.
+
+    Returns
+    -------
+    runs : list of (int, int, fmriemo.training.runs.RunResult)
+        ``(seed, fold, run)``, seeds outer, folds inner.
+    """
     return methods_fold_runs(ds, [method], task, settings, preprocessing)[method]
 
 
 def methods_fold_runs(ds: Dataset, methods, task: str = "class", settings: Settings | None = None,
                       preprocessing: str | None = None) -> dict[str, list[tuple[int, int, RunResult]]]:
-    """:func:`fold_runs` of several methods in one call of :func:`fmriemo.training.runs.train_runs`, so that
-    their batches share the CPU's cores to the end (:func:`fmriemo.training.batched.fit_pool`):
-    ``{method: [(seed, fold, run), ...]}``."""
+    """:func:`fold_runs` of several methods in one call of :func:`fmriemo.training.runs.train_runs`,
+    so that their runs share the CPU's cores to the end (:func:`fmriemo.training.batched.fit_pool`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    methods : list of str
+        Registered models.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+    preprocessing : str or None, default=None
+        Input scaling replacing the method's own (:mod:`fmriemo.data.preprocess`); None: its own.
+
+    Returns
+    -------
+    runs : dict of str to list of (int, int, fmriemo.training.runs.RunResult)
+        ``{method: [(seed, fold, run), ...]}``.
+    """
     s = settings or Settings.resolve()
     planned = {m: fold_jobs(ds, m, task, s, preprocessing) for m in methods}
     runs = iter(train_runs(ds, [job for m in methods for _, job in planned[m]], s.cache_dir, s.progress,
@@ -81,12 +157,33 @@ def methods_fold_runs(ds: Dataset, methods, task: str = "class", settings: Setti
 
 def inner_fold_runs(ds: Dataset, method: str, task: str = "class", settings: Settings | None = None,
                     inner_k: int = 3) -> dict[int, list[tuple[list[str], RunResult]]]:
-    """The nested level of the held-out protocol: for each outer fold ``f`` of ``settings``, the method
-    trained once per inner fold of that fold's training participants (whole order groups, at most
-    ``inner_k`` folds, as :func:`fmriemo.evaluation.search.nested_search` scores its candidates), each without
-    the outer test participants and without its inner fold, its checkpoint chosen on
-    ``settings.fold_n_val`` others. Each predicts both its inner fold and the outer test participants.
-    ``{f: [(inner_fold_participants, run), ...]}``; the first of ``settings.seeds``."""
+    """The nested level of the held-out protocol: each outer fold's method trained once per inner fold.
+
+    For each outer fold of ``settings``, the training participants are divided into at most ``inner_k``
+    inner folds of whole order groups (as :func:`fmriemo.evaluation.search.nested_search` scores its
+    candidates); each run trains without the outer test participants and without its inner fold, its
+    checkpoint chosen on ``settings.fold_n_val`` others, and predicts both its inner fold and the outer
+    test participants. The first of ``settings.seeds`` only.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    method : str
+        A registered model.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+    inner_k : int, default=3
+        Inner folds per outer fold (fewer when there are fewer order groups).
+
+    Returns
+    -------
+    runs : dict of int to list of (list of str, fmriemo.training.runs.RunResult)
+        ``{outer fold: [(inner fold's participants, run), ...]}``.
+    """
     check_task(task)
     s = settings or Settings.resolve()
     seed, orders = s.seeds[0], class_orders(ds)
@@ -110,9 +207,31 @@ def _model_name(method: str, preprocessing: str | None) -> str:
 
 def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | None = None,
                preprocessing: str | None = None, ensemble: bool = False) -> pd.DataFrame:
-    """Deep models under nested group CV (:func:`fold_runs` with ``settings``). One row per (model,
-    seed, test trial). With ``ensemble``, also rows of model ``<name>-ensemble`` (seed -1): the
-    argmax of the probabilities averaged over seeds, fold by fold."""
+    """Deep models under nested group cross-validation (:func:`fold_runs` with ``settings``).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    methods : list of str
+        Registered models.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+    preprocessing : str or None, default=None
+        Input scaling replacing the method's own (:mod:`fmriemo.data.preprocess`); None: its own.
+    ensemble : bool, default=False
+        Also rows of model ``<name>-ensemble`` (seed -1): the argmax of the probabilities averaged over
+        seeds, fold by fold.
+
+    Returns
+    -------
+    pred : pandas.DataFrame
+        One row per model, seed and test trial (:func:`prediction_rows`), with each run's
+        ``kept_epoch``, ``on_plateau`` and ``still_improving``.
+    """
     s = settings or Settings.resolve()
     out = []
     trained = methods_fold_runs(ds, methods, task, s, preprocessing)
@@ -133,9 +252,21 @@ def run_models(ds: Dataset, methods, task: str = "class", settings: Settings | N
 
 
 def plateau_counts(pred: pd.DataFrame) -> pd.DataFrame:
-    """Per deep model: how many of its fold runs kept a checkpoint inside the validation plateau
-    (:func:`fmriemo.training.loop.plateau_exit`), how many the epoch cap ended while still improving
-    (:func:`fmriemo.training.loop.still_improving`), and the median kept epoch."""
+    """How many of each deep model's fold runs did not train or did not finish.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        Indexed by model: ``runs``, ``on_plateau`` (kept a checkpoint inside the validation plateau,
+        :func:`fmriemo.training.loop.plateau_exit`), ``still_improving`` (ended by the epoch cap while
+        improving, :func:`fmriemo.training.loop.still_improving`) and ``median_kept_epoch``. Models
+        without kept epochs (baselines, ensembles) are left out.
+    """
     runs = pred.dropna(subset=["kept_epoch"]).drop_duplicates(["model", "seed", "fold"])
     return runs.groupby("model", sort=False).agg(runs=("fold", "size"), on_plateau=("on_plateau", "sum"),
                                                  still_improving=("still_improving", "sum"),
@@ -143,8 +274,23 @@ def plateau_counts(pred: pd.DataFrame) -> pd.DataFrame:
 
 
 def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) -> pd.DataFrame:
-    """Accuracy of baselines under plain leave-one-participant-out and with order groups held out
-    together: does the twin structure of the trial order change what a model can score?"""
+    """Baselines under plain leave-one-participant-out and with order groups held out together: does
+    the twin structure of the trial order change what a model can score?
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    kinds : tuple of str, default=("position", "logreg")
+        Baselines (:data:`fmriemo.evaluation.baselines.BASELINES`).
+
+    Returns
+    -------
+    accuracy : pandas.DataFrame
+        Indexed by baseline: accuracy under ``loso`` and ``order``, and their ``difference``.
+    """
     rows = {}
     for protocol in ("loso", "order"):
         pred = run_baselines(ds, task, Settings.resolve(protocol=protocol, seed=0, n_seeds=1), kinds=kinds)
@@ -156,12 +302,31 @@ def order_check(ds: Dataset, task: str = "class", kinds=("position", "logreg")) 
 
 
 def order_check_models(ds: Dataset, methods, task: str = "class", settings: Settings | None = None) -> pd.DataFrame:
-    """The same check for deep models: accuracy over ``settings.k`` participant folds that ignore
-    the order groups ("kfold") and over as many folds that keep them together ("groupkfold"), plus,
-    under "kfold", the accuracy on test participants whose order twin was in another fold, so among
-    the training or validation participants (``twin_in_training``: the trials where a leak could
-    act; NaN when there are none). Accuracies are averaged over ``settings.seeds``; the two protocols
-    are this check's own. No ``methods``: an empty table."""
+    """The order check for deep models: do folds that split order twins score higher?
+
+    Accuracy over ``settings.k`` participant folds that ignore the order groups ("kfold") and over as
+    many that keep them together ("groupkfold"), plus, under "kfold", the accuracy on test participants
+    whose order twin was among the training or validation participants (the trials where a leak could
+    act). Accuracies are averaged over ``settings.seeds``; the two protocols are this check's own.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    methods : list of str
+        Registered models; empty: an empty table.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+
+    Returns
+    -------
+    accuracy : pandas.DataFrame
+        Indexed by model: ``kfold``, ``groupkfold``, ``twin_in_training`` (NaN when no test participant
+        had a twin elsewhere) and ``difference`` (kfold - groupkfold).
+    """
     columns = ["kfold", "groupkfold", "twin_in_training", "difference"]
     if not methods:
         return pd.DataFrame(columns=columns)
@@ -187,11 +352,32 @@ def order_check_models(ds: Dataset, methods, task: str = "class", settings: Sett
 
 def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = None,
                   kinds=("majority", "stratified", "logreg"), cv=None) -> pd.DataFrame:
-    """Baselines on the outer folds of ``settings`` (protocol and ``k``; the stratified dummy gets
-    one run per seed), each trained on all of a fold's non-test training participants. ``cv`` (a
-    cross-validator of participants or lists of test participants,
-    :func:`fmriemo.data.splits.fold_participants`) replaces the protocol's folds (the leakage sheet passes
-    the same folds for data whose labels it scrambled, since order groups are read off the labels)."""
+    """Baselines fitted inside the outer folds of the held-out protocol.
+
+    Each baseline trains on all of a fold's non-test training participants; the stratified dummy gets
+    one run per seed, the others one run.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Protocol, folds, seeds, validation participants, epoch budget, cache and device. None: the
+        full profile's.
+    kinds : tuple of str, default=("majority", "stratified", "logreg")
+        Baselines (:data:`fmriemo.evaluation.baselines.BASELINES`).
+    cv : cross-validator, list of lists of str or None, default=None
+        Folds replacing the protocol's (:func:`fmriemo.data.splits.fold_participants`): the leakage sheet
+        passes the same folds for data whose labels it scrambled, since order groups are read off the
+        labels.
+
+    Returns
+    -------
+    pred : pandas.DataFrame
+        One row per baseline, seed and test trial (:func:`prediction_rows`).
+    """
     check_task(task)
     st = settings or Settings.resolve()
     seeds = st.seeds
@@ -210,15 +396,39 @@ def run_baselines(ds: Dataset, task: str = "class", settings: Settings | None = 
 
 
 def participant_scores(pred: pd.DataFrame, model: str) -> pd.DataFrame:
-    """``model``'s accuracy on each held-out participant, one row per training seed (index) and one column
-    per participant: the table :func:`fmriemo.evaluation.statistics.compare_participants` resamples."""
+    """A model's accuracy on each held-out participant, seed by seed: the table
+    :func:`fmriemo.evaluation.statistics.compare_participants` resamples.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+    model : str
+        The model's name in ``pred``.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        One row per training seed (index), one column per participant.
+    """
     g = pred[pred.model == model]
     hit = (g.y_true == g.y_pred).groupby([g.seed, g.participant]).mean()
     return hit.unstack("participant")
 
 
 def participant_folds(pred: pd.DataFrame) -> dict:
-    """Each held-out participant's outer fold (every participant is tested in one fold)."""
+    """Each held-out participant's outer fold.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+
+    Returns
+    -------
+    folds : dict of str to int
+        Participant -> the fold that tested them (each is tested in one fold).
+    """
     return dict(zip(pred.participant, pred.fold))
 
 
@@ -230,13 +440,31 @@ def _is_trained(pred: pd.DataFrame, model: str) -> bool:
 
 
 def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000, clusters=None) -> pd.DataFrame:
-    """Per model: accuracy and macro F1 (means over seeds of the pooled held-out predictions), their spread
-    over seeds (SD, lowest and highest seed) and over folds, a Wilson interval (the pooled trials of the
-    first seed: the interval a single run would state) and intervals that resample the participants
-    (whole ``clusters``, e.g. order groups: participant -> label) *and* every fold's seeds
-    (``boot_lo``/``boot_hi`` for accuracy, :func:`fmriemo.evaluation.statistics.compare_participants`;
-    ``f1_lo``/``f1_hi`` for macro F1, :func:`~fmriemo.evaluation.statistics.compare_trials` with the
-    participants as clusters)."""
+    """Per model: held-out accuracy and macro F1 with their spread over seeds and intervals over
+    participants and seeds.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+    task : {"class", "level"}, default="class"
+        Valence class or 9-level rating.
+    n_resamples : int, default=1000
+        Bootstrap resamples of the intervals.
+    clusters : dict of str to str or None, default=None
+        Participant -> cluster (e.g. order groups) resampled as a whole; None: each participant.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        Indexed by model: ``accuracy`` and ``f1`` (means over seeds of the pooled held-out predictions);
+        their SD, lowest and highest seed and the SD over folds; ``wilson_lo``/``wilson_hi`` (the pooled
+        trials of the first seed: what a single run would state); ``boot_lo``/``boot_hi`` for accuracy
+        (participants *and* every fold's seeds resampled,
+        :func:`fmriemo.evaluation.statistics.compare_participants`) and ``f1_lo``/``f1_hi``
+        (:func:`~fmriemo.evaluation.statistics.compare_trials` with the participants as clusters);
+        ``seeds`` and ``trials``.
+    """
     rows = []
     folds = participant_folds(pred)
     for model, g in pred.groupby("model", sort=False):
@@ -266,13 +494,33 @@ def summarise(pred: pd.DataFrame, task: str = "class", n_resamples: int = 1000, 
 
 def comparisons(pred: pd.DataFrame, pairs, clusters=None, chance: float | None = None, n_resamples: int = 2000,
                 n_perm: int = 10000) -> list[Comparison]:
-    """Held-out comparisons with the training seeds as a random factor
-    (:func:`fmriemo.evaluation.statistics.compare_participants`): one per pair ``(a, b)`` of ``pairs`` whose
-    models are both in ``pred`` (``b`` may be ``"chance"``, compared with the level ``chance``). The seeds
-    of two deep models are paired (seed ``s`` of both was trained on the same folds with the same
-    validation participants); a model without training seeds (a baseline, an ensemble) counts as one
-    fixed model. Participants are resampled in ``clusters`` (participant -> label: order twins
-    together)."""
+    """Held-out comparisons of models with the training seeds as a random factor.
+
+    Each pair is compared on the same participants by
+    :func:`fmriemo.evaluation.statistics.compare_participants`. The seeds of two deep models are paired
+    (seed ``s`` of both was trained on the same folds with the same validation participants); a model
+    without training seeds (a baseline, an ensemble) counts as one fixed model.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+    pairs : list of (str, str)
+        ``(a, b)``: models in ``pred``; ``b`` may be ``"chance"``. A pair naming a model not in ``pred``
+        is skipped.
+    clusters : dict of str to str or None, default=None
+        Participant -> cluster resampled as a whole (order twins together).
+    chance : float or None, default=None
+        The level a ``"chance"`` pair compares with.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+    n_perm : int, default=10000
+        Sign-flip permutations of each comparison's test.
+
+    Returns
+    -------
+    comparisons : list of fmriemo.evaluation.statistics.Comparison
+    """
     out, present = [], set(pred.model)
     folds = participant_folds(pred)
     for a, b in pairs:
@@ -287,23 +535,73 @@ def comparisons(pred: pd.DataFrame, pairs, clusters=None, chance: float | None =
 
 def comparisons_table(pred: pd.DataFrame, pairs, clusters=None, chance: float | None = None,
                       n_resamples: int = 2000) -> pd.DataFrame:
-    """:func:`comparisons` as a table, one row per pair (the form chapter 7 records and the verdict reads)."""
+    """:func:`comparisons` as a table, one row per pair: the form chapter 7 records and the verdict
+    reads.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+    pairs : list of (str, str)
+        See :func:`comparisons`.
+    clusters : dict of str to str or None, default=None
+        See :func:`comparisons`.
+    chance : float or None, default=None
+        See :func:`comparisons`.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        :func:`fmriemo.evaluation.statistics.comparison_table` of the comparisons.
+    """
     return comparison_table(comparisons(pred, pairs, clusters, chance, n_resamples))
 
 
 def fold_model_runs(ds: Dataset, method: str, task: str, settings: Settings) -> list[tuple[int, int, RunResult]]:
-    """The held-out protocol's fold models of ``method`` (:func:`fold_runs` with ``settings``: each
-    trained on one fold's training participants, its checkpoint chosen on others), each predicting
-    every test trial of the challenge (:func:`fmriemo.training.runs.on_trials`): ``[(seed, fold, run)]``
-    for :func:`fmriemo.challenge.ratings.ensemble_submission`."""
+    """The held-out protocol's fold models of a method, each predicting every test trial of the
+    challenge: the members of :func:`fmriemo.challenge.ratings.ensemble_submission`.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its labelled training participants are the protocol's participants).
+    method : str
+        A registered model.
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings
+        As for :func:`fold_runs`.
+
+    Returns
+    -------
+    runs : list of (int, int, fmriemo.training.runs.RunResult)
+        ``(seed, fold, run)``, each run's predictions those of the challenge's test trials
+        (:func:`fmriemo.training.runs.on_trials`).
+    """
     test = np.flatnonzero(ds.split == "test")
     return [(seed, f, on_trials(ds, r, test, settings.device)) for seed, f, r in fold_runs(ds, method, task, settings)]
 
 
 def permutation_table(pred: pd.DataFrame, n_perm: int = 1000) -> pd.DataFrame:
-    """Every model's held-out accuracy, averaged over its seeds, tested against chance by shuffling labels
-    within each participant, the same shuffle for every seed's predictions
-    (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`), one row per model."""
+    """Every model's held-out accuracy, averaged over its seeds, tested against chance.
+
+    Labels are shuffled within each participant, the same shuffles for every seed's predictions
+    (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`).
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+    n_perm : int, default=1000
+        Permutations.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Indexed by model: ``seeds``, ``accuracy``, ``null_mean`` and ``p``.
+    """
     rows = []
     for m, g in pred.groupby("model", sort=False):
         wide = g.pivot_table(index="seed", columns="index", values="y_pred")
@@ -314,8 +612,18 @@ def permutation_table(pred: pd.DataFrame, n_perm: int = 1000) -> pd.DataFrame:
 
 
 def per_participant_accuracy(pred: pd.DataFrame) -> pd.DataFrame:
-    """Each model's accuracy on each held-out participant, averaged over the model's seeds: columns model,
-    participant, accuracy, and the number of seeds."""
+    """Each model's accuracy on each held-out participant, averaged over the model's seeds.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Prediction rows (:func:`prediction_rows`), several models, seeds and folds.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``model``, ``participant``, ``accuracy`` and ``seeds``.
+    """
     hit = pred.assign(hit=pred.y_true == pred.y_pred).groupby(["model", "seed", "participant"], sort=False)["hit"].mean()
     out = hit.groupby(["model", "participant"], sort=False).agg(["mean", "size"])
     return out.rename(columns={"mean": "accuracy", "size": "seeds"}).reset_index()

@@ -37,11 +37,28 @@ _METRICS = ("precision", "sensitivity", "f1", "accuracy")
 
 def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | None = None,
                        split_seed: int = PAPER_SPLIT_SEED):
-    """Train every method with every seed of ``settings`` (:class:`fmriemo.profiles.Settings`;
-    default: the full profile's) on the paper's split.
+    """Train every method with every seed on the paper's split.
 
-    Returns ``(runs, table)``: ``runs[(method, seed)]`` is the RunResult and
-    ``table`` has one row per run with its test metrics and training record.
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    methods : list of str
+        Registered models.
+    settings : fmriemo.profiles.Settings or None, default=None
+        Seeds, epoch budget, cache and device. None: the full profile's.
+    split_seed : int, default=PAPER_SPLIT_SEED
+        Seed of the paper's 8:1:1 split (:func:`fmriemo.data.splits.make_paper_split`).
+
+    Returns
+    -------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        Keyed by (method, seed).
+    table : pandas.DataFrame
+        One row per run: its test metrics, kept epoch, epochs run, plateau exit, the ``on_plateau`` and
+        ``still_improving`` flags, training seconds and whether it came from the cache.
     """
     st = settings or Settings.resolve()
     split = make_paper_split(ds, task, split_seed)
@@ -66,21 +83,65 @@ def run_paper_protocol(ds: Dataset, task: str, methods, settings: Settings | Non
 
 
 def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, SD, min and max of each metric over seeds, one row per method."""
+    """Mean, SD, lowest and highest value of each metric over seeds.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per run (:func:`run_paper_protocol`'s table).
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        One row per method; columns (metric, statistic).
+    """
     g = table.groupby("method", sort=False)[list(_METRICS)]
     out = pd.concat({"mean": g.mean(), "sd": g.std(ddof=1), "min": g.min(), "max": g.max()}, axis=1)
     return out.swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
 
 
 def versus_paper(table: pd.DataFrame, task: str, seed: int) -> pd.DataFrame:
-    """This book's precision / sensitivity / F1 for one seed beside the paper's table."""
+    """This book's precision, sensitivity and F1 for one seed beside the paper's table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per run (:func:`run_paper_protocol`'s table).
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    seed : int
+        The seed whose runs are shown.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per method; columns ("paper" | "this book", metric).
+    """
     ours = table[table.seed == seed].set_index("method")[["precision", "sensitivity", "f1"]]
     paper = PAPER_TABLES[task].reindex(ours.index)
     return pd.concat({"paper": paper, "this book": ours}, axis=1)
 
 
 def interval_table(runs: dict, task: str, seed: int, n_resamples: int = 2000) -> pd.DataFrame:
-    """For one seed: accuracy with its Wilson 95% interval and macro F1 with a bootstrap interval."""
+    """For one seed: accuracy with its Wilson 95% interval and macro F1 with a bootstrap interval over
+    the test trials.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    seed : int
+        The seed whose runs are shown.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per method: ``accuracy``, ``accuracy_lo``, ``accuracy_hi``, ``f1``, ``f1_lo``, ``f1_hi``, ``n``.
+    """
     rows = {}
     for (method, s), r in runs.items():
         if s != seed:
@@ -95,7 +156,20 @@ def interval_table(runs: dict, task: str, seed: int, n_resamples: int = 2000) ->
 
 
 def rank_counts(table: pd.DataFrame, metric: str = "f1") -> pd.Series:
-    """How many seeds each method ranks first on ``metric`` (ties share the win)."""
+    """How many seeds each method ranks first on a metric (ties share the win).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per run (:func:`run_paper_protocol`'s table).
+    metric : str, default="f1"
+        A metric column of ``table``.
+
+    Returns
+    -------
+    wins : pandas.Series
+        Indexed by method.
+    """
     wins = pd.Series(0.0, index=table["method"].unique())
     for _, g in table.groupby("seed"):
         best = g[g[metric] == g[metric].max()]["method"]
@@ -104,15 +178,49 @@ def rank_counts(table: pd.DataFrame, metric: str = "f1") -> pd.Series:
 
 
 def constant_predictor(y_true, value: int, task: str) -> dict:
-    """Metrics of always predicting ``value``."""
+    """Metrics of always predicting one label.
+
+    Parameters
+    ----------
+    y_true : array-like of int
+        True labels.
+    value : int
+        The label always predicted.
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+
+    Returns
+    -------
+    metrics : dict
+        :func:`fmriemo.metrics.classification_metrics`.
+    """
     return classification_metrics(y_true, np.full(len(y_true), value), task)
 
 
 def random_predictor(y_true, y_train, task: str, n_draws: int = 1000, seed: int = 0) -> dict:
-    """Chance for a macro metric: guess every test label at random with the training labels'
-    frequencies, ``n_draws`` times. Returns the mean and the 95th percentile of macro F1 and accuracy
-    over the draws. (Always predicting the commonest label is a lower floor for macro F1, since it
-    scores zero on every other label.)"""
+    """Chance for a macro metric: every test label guessed at random with the training labels' frequencies.
+
+    Always predicting the commonest label is a lower floor for macro F1, since it scores zero on every
+    other label; random guessing is the floor a model must clear.
+
+    Parameters
+    ----------
+    y_true : array-like of int
+        True test labels.
+    y_train : array-like of int
+        Training labels (their frequencies are the guesses').
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    n_draws : int, default=1000
+        Guesses of every test label.
+    seed : int, default=0
+        Seed of the guesses.
+
+    Returns
+    -------
+    floors : dict
+        ``f1_mean``, ``f1_p95``, ``accuracy_mean``, ``accuracy_p95``: mean and 95th percentile over the draws.
+    """
     rng = np.random.default_rng(seed)
     values, counts = np.unique(np.asarray(y_train), return_counts=True)
     draws = pd.DataFrame([classification_metrics(y_true, rng.choice(values, len(y_true), p=counts / counts.sum()),
@@ -123,8 +231,20 @@ def random_predictor(y_true, y_train, task: str, n_draws: int = 1000, seed: int 
 
 
 def kept_at_budget(run: RunResult, budget: int) -> int | None:
-    """The epoch the paper's checkpoint rule would have kept had training stopped after ``budget``
-    epochs (None when the run stopped before ``budget``, so that budget was not observed)."""
+    """The epoch the run's checkpoint rule would have kept had training stopped after ``budget`` epochs.
+
+    Parameters
+    ----------
+    run : fmriemo.training.runs.RunResult
+        A run with its per-epoch history.
+    budget : int
+        Epochs.
+
+    Returns
+    -------
+    epoch : int or None
+        1-based; None when the run stopped before ``budget`` (that budget was not observed).
+    """
     if budget > run.epochs_run:
         return None
     h = run.history
@@ -133,9 +253,21 @@ def kept_at_budget(run: RunResult, budget: int) -> int | None:
 
 
 def budget_table(runs: dict, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
-    """For each run and epoch budget: the kept epoch, its validation value and its test accuracy and
-    macro F1 (from the run's per-epoch test record), i.e. what a shorter training would have reported.
-    Budgets longer than a run are left out. One row per (method, seed, budget)."""
+    """What a shorter training would have reported, read off the recorded curves.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    budgets : tuple of int, default=(50, 100, 300, 1000)
+        Epoch budgets.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per (method, seed, budget) the run reached: the kept epoch, its validation value and its
+        test accuracy and macro F1 (from the run's per-epoch test record).
+    """
     rows = []
     for (method, seed), r in runs.items():
         h = r.history
@@ -152,9 +284,25 @@ def budget_table(runs: dict, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
 
 
 def f1_by_budget(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
-    """Mean test macro F1 over seeds of the checkpoint each budget would have kept (one column per
-    budget, from :func:`budget_table`), the F1 with the runs' own rule, and the paper's F1: one row
-    per method."""
+    """Mean test macro F1 over seeds of the checkpoint each budget would have kept.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    table : pandas.DataFrame
+        One row per run (:func:`run_paper_protocol`'s table).
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    budgets : tuple of int, default=(50, 100, 300, 1000)
+        Epoch budgets.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per method: one column per budget (:func:`budget_table`), the F1 with the runs' own rule
+        and the paper's F1.
+    """
     out = budget_table(runs, budgets).groupby(["method", "budget"])["test_f1"].mean().unstack("budget")
     out = out.reindex(list(dict.fromkeys(table["method"])))
     out["this chapter's rule"] = table.groupby("method")["f1"].mean()
@@ -167,26 +315,70 @@ MIN_SEEDS_FOR_CHANCE = 3
 
 
 def chance_of_reaching(values, target: float) -> float:
-    """The chance that one more run scores at least ``target`` if runs' scores spread like ``values``: the
-    predictive t distribution of :func:`fmriemo.evaluation.statistics.predictive_chance`, which widens with
-    few seeds; NaN below :data:`MIN_SEEDS_FOR_CHANCE` values or without spread."""
+    """The chance that one more run scores at least ``target`` if runs' scores spread like ``values``.
+
+    The predictive t distribution of :func:`fmriemo.evaluation.statistics.predictive_chance`, which
+    widens with few seeds.
+
+    Parameters
+    ----------
+    values : array-like of float
+        One score per seed.
+    target : float
+        The score to reach.
+
+    Returns
+    -------
+    chance : float
+        NaN below :data:`MIN_SEEDS_FOR_CHANCE` values or without spread.
+    """
     return predictive_chance(values, target, MIN_SEEDS_FOR_CHANCE)
 
 
 def f1_by_seed(runs: dict, table: pd.DataFrame, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
-    """Every run's test macro F1 at every budget it reached (:func:`budget_table`) and with its own
-    rule (budget ``"kept"``): columns method, seed, budget, test_f1."""
+    """Every run's test macro F1 at every budget it reached and with its own rule.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    table : pandas.DataFrame
+        One row per run (:func:`run_paper_protocol`'s table).
+    budgets : tuple of int, default=(50, 100, 300, 1000)
+        Epoch budgets.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``method``, ``seed``, ``budget`` (an int, or ``"kept"`` for the run's own rule), ``test_f1``.
+    """
     rows = budget_table(runs, budgets)[["method", "seed", "budget", "test_f1"]].astype({"budget": object})
     kept = table[["method", "seed", "f1"]].rename(columns={"f1": "test_f1"}).assign(budget="kept")
     return pd.concat([rows, kept], ignore_index=True)
 
 
 def luck_table(runs: dict, table: pd.DataFrame, task: str, budgets=(50, 100, 300, 1000)) -> pd.DataFrame:
-    """How much one run depends on its seed: for every method and every budget the runs reached (and the
-    runs' own rule, budget ``"kept"``), the test macro F1 of the checkpoint kept, over seeds (number, mean,
-    SD, min, max), how many seeds reached the paper's F1, and the chance that one more run would
-    (:func:`chance_of_reaching`; blank below :data:`MIN_SEEDS_FOR_CHANCE` seeds, with the reason in
-    ``note``)."""
+    """How much one run depends on its seed, budget by budget.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    table : pandas.DataFrame
+        One row per run (:func:`run_paper_protocol`'s table).
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    budgets : tuple of int, default=(50, 100, 300, 1000)
+        Epoch budgets.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per method and budget (and the runs' own rule, budget ``"kept"``): the test macro F1 of the
+        kept checkpoint over seeds (number, mean, SD, min, max), the paper's F1, how many seeds reached
+        it, and the chance that one more run would (:func:`chance_of_reaching`; blank below
+        :data:`MIN_SEEDS_FOR_CHANCE` seeds, the reason in ``note``).
+    """
     target = PAPER_TABLES[task]["f1"]
     out = []
     for (method, budget), g in f1_by_seed(runs, table, budgets).groupby(["method", "budget"], sort=False):
@@ -206,12 +398,26 @@ NEIGHBOURS = 12
 
 
 def selection_optimism(runs: dict, neighbours: int = NEIGHBOURS) -> pd.DataFrame:
-    """The optimism of choosing the checkpoint on the validation trials, measured on those same trials so
-    that their difficulty cancels: for every run, its validation accuracy at the kept epoch, the mean
-    validation accuracy of the ``neighbours`` epochs on each side of it (the same model a few epochs
-    apart, on the same trials), and the difference (``optimism``: how much the chosen epoch's record is a
-    lucky fluctuation). Also its test accuracy and validation minus test, which mixes in how much harder
-    the test trials are than the validation trials (on one split the two cannot be told apart)."""
+    """The optimism of choosing the checkpoint on the validation trials, measured on those trials.
+
+    The kept epoch's validation accuracy is compared with the mean validation accuracy of the epochs
+    around it (the same model a few epochs apart, on the same trials), so the trials' difficulty cancels.
+    Validation minus test accuracy is given too; it mixes in how much harder the test trials are than
+    the validation trials, which one split cannot separate.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    neighbours : int, default=NEIGHBOURS
+        Epochs on each side of the kept one.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per run: kept epoch, validation accuracy, neighbouring epochs' mean, ``optimism``, test
+        accuracy, validation - test.
+    """
     rows = []
     for (method, seed), r in runs.items():
         val = np.asarray(r.history["val_acc"], float)
@@ -231,10 +437,28 @@ def _seed_predictions(runs: dict, method: str) -> np.ndarray:
 
 
 def comparisons(ds: Dataset, runs: dict, task: str, pairs, n_resamples: int = 2000) -> list[Comparison]:
-    """Pairs of methods on the paper's split, test macro F1 with the seeds of both as a random factor
-    (:func:`fmriemo.evaluation.statistics.compare_trials`): the 48 test trials resampled in whole
-    participants (a participant's trials are not independent), each method's seeds resampled. One per
-    pair ``(a, b)`` whose methods both have runs in ``runs``."""
+    """Pairs of methods on the paper's split: test macro F1 with the seeds of both as a random factor.
+
+    :func:`fmriemo.evaluation.statistics.compare_trials` resamples the 48 test trials in whole
+    participants (a participant's trials are not independent) and each method's seeds.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    pairs : list of (str, str)
+        ``(a, b)``; a pair whose methods do not both have runs is skipped.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    comparisons : list of fmriemo.evaluation.statistics.Comparison
+    """
     have = {m for m, _ in runs}
     first = next(iter(runs.values()))
     out = []
@@ -252,9 +476,35 @@ RANDOM_DRAWS = 200
 
 def versus_random(ds: Dataset, runs: dict, task: str, method: str, y_train, n_draws: int = RANDOM_DRAWS,
                   seed: int = 0, n_resamples: int = 2000) -> Comparison:
-    """``method``'s test macro F1 on the paper's split against random guessing with the training labels'
-    frequencies (``n_draws`` guesses of every test label, resampled as a model without training seeds),
-    the seeds of ``method`` and the test trials (in participants) resampled."""
+    """A method's test macro F1 on the paper's split against random guessing.
+
+    Random guessing uses the training labels' frequencies (``n_draws`` guesses of every test label,
+    resampled as a model without training seeds); the seeds of ``method`` and the test trials (in
+    participants) are resampled.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The runs of :func:`run_paper_protocol`, keyed by (method, seed).
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    method : str
+        The method compared.
+    y_train : array-like of int
+        Training labels.
+    n_draws : int, default=RANDOM_DRAWS
+        Guesses of every test label.
+    seed : int, default=0
+        Seed of the guesses.
+    n_resamples : int, default=2000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    comparison : fmriemo.evaluation.statistics.Comparison
+    """
     first = next(r for (m, _), r in runs.items() if m == method)
     values, counts = np.unique(np.asarray(y_train), return_counts=True)
     guesses = np.random.default_rng(seed).choice(values, (n_draws, len(first.y_true)), p=counts / counts.sum())

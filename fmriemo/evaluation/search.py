@@ -80,8 +80,25 @@ REGIONS = ("all", f"top {N_SELECTED}")
 
 
 def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS, regions=REGIONS) -> list[dict]:
-    """Every combination of input, window, C and regions, each a dict with a readable ``name``
-    (``"pct 8-21 C=0.05"``, ``"pct 8-21 C=0.05 top 64"``)."""
+    """Every combination of input, window, C and regions.
+
+    Parameters
+    ----------
+    inputs : tuple of str, default=INPUTS
+        Inputs (``"pct"``, ``"subjz"``, ``"pct+subjz"``).
+    windows : tuple of str, default=tuple(WINDOWS)
+        Windows: names of :data:`WINDOWS`, or :data:`CURVE`.
+    cs : tuple of float, default=CS
+        Inverse L2 strengths of the logistic regression.
+    regions : tuple of str, default=REGIONS
+        ``"all"`` or ``"top 64"``.
+
+    Returns
+    -------
+    grid : list of dict
+        Keys ``input``, ``window``, ``C``, ``regions`` and a readable ``name`` (``"pct 8-21 C=0.05"``,
+        ``"pct 8-21 C=0.05 top 64"``).
+    """
     for w in windows:
         if w not in WINDOWS and w != CURVE:
             raise ValueError(f"window must be one of {', '.join([*WINDOWS, CURVE])}, got {w!r}")
@@ -96,17 +113,41 @@ def candidates(inputs=INPUTS, windows=tuple(WINDOWS), cs=CS, regions=REGIONS) ->
 
 
 def features(ds: Dataset, inp: str, window: str) -> np.ndarray:
-    """[trials, features] for every trial of ``ds``, computed without labels
-    (:func:`fmriemo.data.preprocess.window_features`)."""
+    """Features of every trial, computed without labels (:func:`fmriemo.data.preprocess.window_features`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    inp : str
+        An input of :data:`INPUTS`.
+    window : str
+        A window of :data:`WINDOWS`.
+
+    Returns
+    -------
+    F : ndarray of shape (n_trials, n_features)
+        Blocks of one value per region.
+    """
     if inp not in INPUTS:
         raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {inp!r}")
     return preprocess.window_features(ds.X, inp, WINDOWS[window], ds.participant)
 
 
 class RegionSelect(BaseEstimator, TransformerMixin):
-    """Keep the features of the ``n`` regions that separate the classes best in the training rows
-    (ANOVA F of each feature, averaged over a region's features; features come in blocks of one
-    value per region, as :func:`features` lays them out)."""
+    """Keep the features of the regions that separate the classes best in the training rows.
+
+    The score of a region is the ANOVA F of its features averaged over them; features come in blocks
+    of one value per region, as :func:`features` lays them out. A scikit-learn transformer, so that
+    the choice is made inside every fit.
+
+    Parameters
+    ----------
+    n : int, default=N_SELECTED
+        Regions kept.
+    n_regions : int, default=N_REGIONS
+        Regions per block of features.
+    """
 
     def __init__(self, n: int = N_SELECTED, n_regions: int = N_REGIONS):
         self.n, self.n_regions = n, n_regions
@@ -134,9 +175,19 @@ def _features_by_key(ds: Dataset, grid: list[dict]) -> dict:
 
 
 class CurveWindows:
-    """The ``"curve"`` window of a fit on given training rows: :func:`timeresolved.curve_window` on
-    their percent change, with their own folds of whole order groups (``inner_k``), computed once per
-    set of participants; and the features of an input over such a window, computed once per window."""
+    """The ``"curve"`` window of a fit, computed from that fit's training rows only.
+
+    :func:`fmriemo.evaluation.timeresolved.curve_window` on the rows' percent change, with their own
+    folds of whole order groups, computed once per set of participants; and the features of an input
+    over such a window, computed once per window.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    inner_k : int, default=3
+        Folds of the time-resolved curve.
+    """
 
     def __init__(self, ds: Dataset, inner_k: int = 3):
         self.ds, self.inner_k = ds, inner_k
@@ -193,8 +244,40 @@ def _scored_features(c: dict, feats: dict, curves: CurveWindows | None, rows: np
 def nested_search(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
                   grid: list[dict] | None = None, cv=None, extra: dict | None = None,
                   progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the nested search over every candidate: :func:`nested_choices` with one choice among them all,
-    returned as ``(candidates_table, nested_predictions)``."""
+    """The nested search over every candidate, one choice among them all (:func:`nested_choices`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set; the search reads the labels of its training participants only.
+    protocol : str, default="groupkfold"
+        The outer folds' protocol (:func:`fmriemo.data.splits.group_folds`).
+    k : int, default=3
+        Outer folds of ``"groupkfold"``.
+    inner_k : int, default=3
+        Inner folds (whole order groups) that score the candidates.
+    grid : list of dict or None, default=None
+        Candidates (:func:`candidates`); None: the default grid.
+    cv : cross-validator, list of lists of str or None, default=None
+        Outer folds replacing ``protocol`` and ``k``: a splitter of participants such as
+        :class:`fmriemo.data.splits.OrderGroupKFold`, or lists of test participants
+        (:func:`fmriemo.data.splits.fold_participants`).
+    extra : dict or None, default=None
+        Candidates computed elsewhere: name -> ``predict(f, test_participants, inner) -> (inner_pred,
+        outer_pred)``, class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows,
+        each by a model that did not see its inner fold (``inner``: lists of participants, the folds
+        every candidate is scored on), and for its test rows, in data set order
+        (:func:`search_candidate`).
+    progress : bool, default=False
+        Show a bar over the outer folds.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per candidate, as :func:`nested_choices`.
+    nested : pandas.DataFrame
+        One row per held-out trial of the procedure that chooses inside each outer fold.
+    """
     table, chosen = nested_choices(ds, protocol, k, inner_k, grid, cv, extra, progress)
     return table, chosen[_ALL]
 
@@ -206,23 +289,49 @@ _ALL = "all"
 def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_k: int = 3,
                    grid: list[dict] | None = None, cv=None, extra: dict | None = None,
                    progress: bool = False, choices: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """The nested search on the labelled training participants of ``ds``, every candidate scored once and
-    one nested choice made per entry of ``choices`` (name -> the candidate names it chooses among; default
-    ``{_ALL: every candidate}``): the same as running :func:`nested_search` on each subset, ties broken by
-    the grid's order, at the cost of one search.
+    """The nested search: every candidate scored once, one nested choice made per entry of ``choices``.
 
-    Returns ``(candidates_table, {name: nested_predictions})``: per candidate, its mean inner accuracy
-    over the outer folds, its outer (held-out) accuracy and in how many outer folds the first choice
-    picked it; and, per choice, one row per held-out trial (``participant``, ``index``, ``fold``,
-    ``y_true``, ``y_pred``, ``chosen`` and its ``inner accuracy``) of the procedure that chooses inside
-    each fold.
-    ``cv`` (a cross-validator of participants such as :class:`fmriemo.data.splits.OrderGroupKFold`, or
-    lists of test participants: :func:`fmriemo.data.splits.fold_participants`) replaces the outer folds
-    of ``protocol`` and ``k``. ``extra`` maps a
-    candidate's name to ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``:
-    class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows, each by a
-    model that did not see its inner fold (``inner``: lists of participants, the folds every
-    candidate is scored on), and for its test rows, in dataset order."""
+    In each outer fold every candidate is scored by inner group cross-validation over the fold's
+    training participants, the best is refitted on all of them and predicts the fold's test
+    participants. Several choices (each among a subset of the candidates) cost one search and equal
+    :func:`nested_search` on each subset; ties are broken by the grid's order.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set; the search reads the labels of its training participants only.
+    protocol : str, default="groupkfold"
+        The outer folds' protocol (:func:`fmriemo.data.splits.group_folds`).
+    k : int, default=3
+        Outer folds of ``"groupkfold"``.
+    inner_k : int, default=3
+        Inner folds (whole order groups) that score the candidates.
+    grid : list of dict or None, default=None
+        Candidates (:func:`candidates`); None: the default grid.
+    cv : cross-validator, list of lists of str or None, default=None
+        Outer folds replacing ``protocol`` and ``k``: a splitter of participants such as
+        :class:`fmriemo.data.splits.OrderGroupKFold`, or lists of test participants
+        (:func:`fmriemo.data.splits.fold_participants`).
+    extra : dict or None, default=None
+        Candidates computed elsewhere: name -> ``predict(f, test_participants, inner) -> (inner_pred,
+        outer_pred)``, class predictions (-1/0/1, as ``ds.y_class``) for outer fold ``f``'s training rows,
+        each by a model that did not see its inner fold (``inner``: lists of participants, the folds
+        every candidate is scored on), and for its test rows, in data set order
+        (:func:`search_candidate`).
+    progress : bool, default=False
+        Show a bar over the outer folds.
+    choices : dict of str to list of str or None, default=None
+        Name -> the candidate names it chooses among. None: one choice among every candidate.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per candidate: mean inner accuracy over the outer folds, outer (held-out) accuracy, and in how
+        many outer folds the first choice picked it.
+    nested : dict of str to pandas.DataFrame
+        Per choice, one row per held-out trial: ``participant``, ``index``, ``fold``, ``y_true``,
+        ``y_pred``, ``chosen`` and its ``inner accuracy``.
+    """
     grid = grid or candidates()
     extra = extra or {}
     lab = ds.labelled_train
@@ -289,12 +398,31 @@ def nested_choices(ds: Dataset, protocol: str = "groupkfold", k: int = 3, inner_
 
 
 def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None):
-    """The search as a decoder for a submission: score every linear candidate by group cross-validation
-    over *all* labelled training participants (``inner_k`` folds of whole order groups), fit the best
-    on all of them and predict every Test trial. Returns ``(chosen, scores, prediction)``: the chosen
-    candidate, every candidate's cross-validated accuracy (a Series), and a stand-in run with
-    ``test_index`` and class ``proba`` (columns negative/neutral/positive) for
-    :func:`fmriemo.challenge.ratings.ensemble_submission`. Labels of Test participants are never read."""
+    """The search as a decoder for a submission, fitted on every labelled training participant.
+
+    Every linear candidate is scored by group cross-validation over all labelled training
+    participants (``inner_k`` folds of whole order groups); the best is fitted on all of them and
+    predicts every test trial. Labels of test participants are never read.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    inner_k : int, default=3
+        Folds that score the candidates.
+    grid : list of dict or None, default=None
+        Linear candidates (:func:`candidates`); None: the default grid.
+
+    Returns
+    -------
+    chosen : dict
+        The chosen candidate.
+    scores : pandas.Series
+        Every candidate's cross-validated accuracy, by name.
+    prediction : types.SimpleNamespace
+        A stand-in run with ``test_index`` and class ``proba`` (columns negative/neutral/positive) for
+        :func:`fmriemo.challenge.ratings.ensemble_submission`.
+    """
     grid = grid or candidates()
     lab = np.flatnonzero(ds.labelled_train)
     test = np.flatnonzero(ds.split == "test")
@@ -317,10 +445,29 @@ def choose_and_fit(ds: Dataset, inner_k: int = 3, grid: list[dict] | None = None
 
 
 def search_candidate(ds: Dataset, method: str, settings: Settings | None = None, inner_k: int = 3):
-    """A deep class model as an extra candidate of :func:`nested_search` (its
-    ``extra``): inner predictions from :func:`inner_fold_runs`, outer predictions from the held-out
-    protocol's fold models (:func:`fold_runs`, first seed), so the search chooses between it and the
-    linear read-outs on the same inner folds. Trains (or loads) on first use."""
+    """A deep class model as an extra candidate of :func:`nested_search` (its ``extra``).
+
+    Inner predictions come from :func:`fmriemo.evaluation.heldout.inner_fold_runs`, outer ones from
+    the held-out protocol's fold models (:func:`fmriemo.evaluation.heldout.fold_runs`, first seed), so
+    the search chooses between it and the linear read-outs on the same inner folds. Trains (or loads)
+    on first use.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A registered class model.
+    settings : fmriemo.profiles.Settings or None, default=None
+        The held-out protocol's settings; None: the full profile's.
+    inner_k : int, default=3
+        Inner folds.
+
+    Returns
+    -------
+    predict : callable
+        ``predict(f, test_participants, inner) -> (inner_pred, outer_pred)``.
+    """
     s = (settings or Settings.resolve())
     s = s.replace(seeds=s.seeds[:1])
     lab = ds.labelled_train
@@ -355,18 +502,54 @@ def _model_candidates(ds: Dataset, settings: Settings, models) -> dict:
 
 
 def search_with_models(ds: Dataset, settings: Settings, models=("compact",)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The nested search over the linear read-outs and the deep ``models`` (each a candidate named by
-    :data:`EXTRA_NAMES`, scored on the same inner folds by models trained inside them), on the outer
-    folds of ``settings``: ``(candidates_table, nested_predictions)`` as :func:`nested_search`."""
+    """The nested search over the linear read-outs and deep models, on the held-out protocol's folds.
+
+    Each deep model is a candidate scored on the same inner folds by models trained inside them.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set; the search reads the labels of its training participants only.
+    settings : fmriemo.profiles.Settings
+        The held-out protocol's folds, seeds, budget, cache and device.
+    models : tuple of str, default=("compact",)
+        Deep class models added as candidates (named by :data:`EXTRA_NAMES`).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per candidate, as :func:`nested_search`.
+    nested : pandas.DataFrame
+        The nested predictions, as :func:`nested_search`.
+    """
     extra = _model_candidates(ds, settings, models)
     return nested_search(ds, settings.protocol, settings.k, extra=extra, progress=settings.progress)
 
 
 def search_with_and_without_curve(ds: Dataset, settings: Settings, models=("compact",)):
-    """Chapter 9's two searches in one pass: every candidate of :func:`search_with_models` and, for each
-    input, the same read-outs over a ``"curve"`` window, scored once; the search chooses among the usual
-    candidates, the curve search among all. Returns ``(candidates_table, nested, curve_nested)``, the
-    table holding the usual candidates only (as :func:`search_with_models` gives it)."""
+    """Chapter 9's two searches in one pass: without and with the ``"curve"`` windows.
+
+    Every candidate of :func:`search_with_models` and, for each input, the same read-outs over a
+    ``"curve"`` window are scored once; one choice is among the usual candidates, the other among all.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set; the search reads the labels of its training participants only.
+    settings : fmriemo.profiles.Settings
+        The held-out protocol's folds, seeds, budget, cache and device.
+    models : tuple of str, default=("compact",)
+        Deep class models added as candidates (named by :data:`EXTRA_NAMES`).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The usual candidates only (as :func:`search_with_models` gives it).
+    nested : pandas.DataFrame
+        The nested predictions choosing among the usual candidates.
+    curve_nested : pandas.DataFrame
+        The nested predictions choosing among all, curve windows included.
+    """
     grid = candidates(windows=(*WINDOWS, CURVE))
     extra = _model_candidates(ds, settings, models)
     usual = [c["name"] for c in grid if c["window"] != CURVE] + list(extra)
@@ -377,9 +560,22 @@ def search_with_and_without_curve(ds: Dataset, settings: Settings, models=("comp
 
 
 def draw_row(grid: pd.DataFrame, nested: pd.DataFrame) -> dict:
-    """One data set's search in one row: the nested accuracy, the fixed baseline's and the best
-    candidate's held-out accuracy (the optimistic after-the-fact pick), the read-outs the folds chose,
-    and the nested search's gain over the baseline."""
+    """One data set's search in one row.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        The candidates table of a search.
+    nested : pandas.DataFrame
+        Its nested predictions.
+
+    Returns
+    -------
+    row : dict
+        The nested accuracy, the fixed baseline's and the best candidate's held-out accuracy (the
+        optimistic after-the-fact pick), the read-outs the folds chose, and the nested search's gain over
+        the baseline.
+    """
     picks = nested.drop_duplicates("fold")["chosen"].tolist()
     acc = float(np.mean(nested.y_true == nested.y_pred))
     base = float(grid.loc[BASELINE, "held-out accuracy"])

@@ -64,13 +64,35 @@ BOOK_WINDOWS = (("the paper's models (chapters 2-7)", 0, 25),
 
 
 def readout(c: float = C):
-    """The linear read-out fitted at each second: standardised regions, L2 logistic regression."""
+    """The linear read-out fitted at each second: standardised regions, L2 logistic regression.
+
+    Parameters
+    ----------
+    c : float, default=C
+        Inverse L2 strength of each second's logistic regression.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000, tol=1e-4))
 
 
 def fold_labels(participants, folds) -> np.ndarray:
-    """The outer fold of each row's participant (``-1``: in no fold), the groups the cross-validation
-    holds out together."""
+    """The outer fold of each row's participant: the groups a cross-validation holds out together.
+
+    Parameters
+    ----------
+    participants : array-like of str
+        Each row's participant.
+    folds : list of lists of str
+        Test participants, fold by fold.
+
+    Returns
+    -------
+    labels : ndarray of int
+        The fold of each row, ``-1`` for a participant in no fold.
+    """
     participants = np.asarray(participants)
     out = np.full(len(participants), -1)
     for f, test_p in enumerate(folds):
@@ -79,11 +101,29 @@ def fold_labels(participants, folds) -> np.ndarray:
 
 
 def fold_inputs(ds: Dataset, preprocessing: str, cv):
-    """What every time-resolved analysis reads: the labelled training trials tested by a fold of ``cv``
-    (row indices), their preprocessed fMRI [trials, regions, seconds], class labels, and the fold of each
-    (the groups held out together). ``cv``: a cross-validator of participants
-    (:class:`fmriemo.data.splits.OrderGroupKFold`, ...) or lists of test participants
-    (:func:`fmriemo.data.splits.fold_participants`)."""
+    """What every time-resolved analysis reads: the labelled training trials tested by a fold of ``cv``.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    preprocessing : str
+        Per-trial or per-participant input scaling, label-free (:mod:`fmriemo.data.preprocess`).
+    cv : cross-validator or list of lists of str
+        Folds of whole participants: a splitter such as :class:`fmriemo.data.splits.OrderGroupKFold`, or
+        lists of test participants (:func:`fmriemo.data.splits.fold_participants`).
+
+    Returns
+    -------
+    idx : ndarray of int
+        Row indices of the trials in ``ds``.
+    X : ndarray of shape (n_trials, n_regions, n_seconds)
+        Their preprocessed fMRI.
+    y : ndarray of int
+        Class labels.
+    groups : ndarray of int
+        The fold of each trial (the groups held out together).
+    """
     if preprocessing not in PREPROCESSINGS:
         raise ValueError(f"preprocessing must be one of {', '.join(PREPROCESSINGS)}, got {preprocessing!r}")
     idx = np.flatnonzero(ds.labelled_train)
@@ -97,19 +137,53 @@ def fold_inputs(ds: Dataset, preprocessing: str, cv):
 
 
 def predictions_by_second(X: np.ndarray, y: np.ndarray, groups, c: float = C, n_jobs: int = 1) -> np.ndarray:
-    """[trials, seconds]: each trial's class predicted at every second by read-outs fitted without its
-    group (scikit-learn's ``cross_val_predict`` over MNE's sliding estimator, one group held out at a
-    time)."""
+    """Each trial's class predicted at every second by read-outs fitted without its group.
+
+    scikit-learn's ``cross_val_predict`` over MNE's ``SlidingEstimator``, one group held out at a time.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_regions, n_seconds)
+        Preprocessed fMRI.
+    y : ndarray of int
+        Class labels.
+    groups : array-like of int
+        The group (outer fold) of each trial.
+    c : float, default=C
+        Inverse L2 strength of each second's logistic regression.
+    n_jobs : int, default=1
+        Parallel fits (scikit-learn's ``n_jobs``).
+
+    Returns
+    -------
+    pred : ndarray of shape (n_trials, n_seconds)
+    """
     est = SlidingEstimator(readout(c), n_jobs=n_jobs, verbose=False)
     return cross_val_predict(est, X, y, groups=groups, cv=LeaveOneGroupOut())
 
 
 def participant_accuracy(y: np.ndarray, pred: np.ndarray, participants) -> pd.DataFrame:
-    """Balanced accuracy of each participant (rows) at each second (columns) from ``pred``
-    ([trials, seconds]): scikit-learn's ``balanced_accuracy_score`` (the mean, over the classes the
-    participant's trials have, of the share of that class's trials predicted as it), computed for every
-    second at once; a test checks it equals scikit-learn's to the last bit. (One call per participant and
-    second took 13 s of chapter 9's 130-s search.)"""
+    """Balanced accuracy of each participant at each second.
+
+    scikit-learn's ``balanced_accuracy_score`` (the mean, over the classes the participant's trials
+    have, of the share of that class's trials predicted as it) computed for every second at once; a
+    test checks it equals scikit-learn's to the last bit (one call per participant and second took
+    13 s of chapter 9's 130-s search).
+
+    Parameters
+    ----------
+    y : ndarray of int
+        Class labels.
+    pred : ndarray of shape (n_trials, n_seconds)
+        Predictions at every second.
+    participants : array-like of str
+        Each trial's participant.
+
+    Returns
+    -------
+    acc : pandas.DataFrame
+        Rows: participants; columns: seconds.
+    """
     participants, y, pred = np.asarray(participants), np.asarray(y), np.asarray(pred)
     names = sorted(set(participants), key=participant_key)
     rows = {}
@@ -123,16 +197,54 @@ def participant_accuracy(y: np.ndarray, pred: np.ndarray, participants) -> pd.Da
 
 
 def accuracy_by_second(ds: Dataset, preprocessing: str, cv, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
-    """Each held-out participant's accuracy at every second (rows: participants, columns: seconds
-    0-24) of the read-out fitted at that second on the other folds' participants (the folds of ``cv``:
-    :func:`fold_inputs`)."""
+    """Each held-out participant's accuracy at every second, from read-outs fitted on the other folds.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    preprocessing : str
+        Per-trial or per-participant input scaling, label-free (:mod:`fmriemo.data.preprocess`).
+    cv : cross-validator or list of lists of str
+        Folds of whole participants: a splitter such as :class:`fmriemo.data.splits.OrderGroupKFold`, or
+        lists of test participants (:func:`fmriemo.data.splits.fold_participants`).
+    c : float, default=C
+        Inverse L2 strength of each second's logistic regression.
+    n_jobs : int, default=1
+        Parallel fits (scikit-learn's ``n_jobs``).
+
+    Returns
+    -------
+    acc : pandas.DataFrame
+        Rows: participants; columns: seconds 0-24.
+    """
     idx, X, y, groups = fold_inputs(ds, preprocessing, cv)
     return participant_accuracy(y, predictions_by_second(X, y, groups, c, n_jobs), ds.participant[idx])
 
 
 def generalisation(ds: Dataset, preprocessing: str, cv, c: float = C, n_jobs: int = 1) -> pd.DataFrame:
-    """The temporal generalisation matrix: balanced accuracy of the read-out trained at second t (rows)
-    and tested at second t' (columns) on held-out participants, the mean over the outer folds."""
+    """The temporal generalisation matrix on held-out participants.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    preprocessing : str
+        Per-trial or per-participant input scaling, label-free (:mod:`fmriemo.data.preprocess`).
+    cv : cross-validator or list of lists of str
+        Folds of whole participants: a splitter such as :class:`fmriemo.data.splits.OrderGroupKFold`, or
+        lists of test participants (:func:`fmriemo.data.splits.fold_participants`).
+    c : float, default=C
+        Inverse L2 strength of each second's logistic regression.
+    n_jobs : int, default=1
+        Parallel fits (scikit-learn's ``n_jobs``).
+
+    Returns
+    -------
+    matrix : pandas.DataFrame
+        Balanced accuracy of the read-out trained at second t (rows) and tested at second t' (columns),
+        the mean over the outer folds.
+    """
     _, X, y, groups = fold_inputs(ds, preprocessing, cv)
     est = GeneralizingEstimator(readout(c), scoring="balanced_accuracy", n_jobs=n_jobs, verbose=False)
     scores = cross_val_multiscore(est, X, y, groups=groups, cv=LeaveOneGroupOut(), verbose=False)
@@ -142,8 +254,24 @@ def generalisation(ds: Dataset, preprocessing: str, cv, c: float = C, n_jobs: in
 
 
 def summary(acc: pd.DataFrame, n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """Per second: the mean accuracy over participants and its percentile interval from resampling whole
-    participants (the book's one bootstrap, :func:`fmriemo.evaluation.statistics.bootstrap`)."""
+    """Per second: the mean accuracy over participants with an interval from resampling participants.
+
+    Parameters
+    ----------
+    acc : pandas.DataFrame
+        Accuracy of each participant (rows) at each second (columns) (:func:`accuracy_by_second`).
+    n_resamples : int, default=2000
+        Bootstrap resamples (:func:`fmriemo.evaluation.statistics.bootstrap`).
+    seed : int, default=0
+        Seed of the resamples.
+    level : float, default=0.95
+        Coverage of the percentile interval.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Indexed by second: ``accuracy``, ``lo``, ``hi`` and the number of ``participants``.
+    """
     people = np.arange(len(acc))
     bands = [bootstrap(np.mean, acc[t].to_numpy(), groups=people, n_resamples=n_resamples, seed=seed, level=level)
              for t in acc.columns]
@@ -154,11 +282,31 @@ def summary(acc: pd.DataFrame, n_resamples: int = 2000, seed: int = 0, level: fl
 
 def clusters_over_time(acc: pd.DataFrame, n_permutations: int = 1000, seed: int = 0, alpha: float = 0.05,
                        chance: float = CHANCE) -> pd.DataFrame:
-    """Clusters of consecutive seconds where the participants' accuracy exceeds ``chance``: MNE's
-    one-sample cluster permutation test (t over participants, cluster-forming threshold the one-sided
-    t quantile at ``alpha``, the participants' signs flipped ``n_permutations`` times; the exact
-    test when that exceeds the number of sign patterns). One row per cluster: its first and last
-    second, cluster mass (sum of t) and p-value, sorted by time."""
+    """Clusters of consecutive seconds where the participants' accuracy exceeds chance.
+
+    MNE's one-sample cluster permutation test: t over participants, cluster-forming threshold the
+    one-sided t quantile at ``alpha``, the participants' signs flipped ``n_permutations`` times (the
+    exact test when that exceeds the number of sign patterns). One-sided: a cluster below chance is
+    not a cluster here.
+
+    Parameters
+    ----------
+    acc : pandas.DataFrame
+        Accuracy of each participant (rows) at each second (columns) (:func:`accuracy_by_second`).
+    n_permutations : int, default=1000
+        Sign flips.
+    seed : int, default=0
+        Seed of the flips.
+    alpha : float, default=0.05
+        Cluster-forming threshold's level.
+    chance : float, default=CHANCE
+        The level accuracy is tested against.
+
+    Returns
+    -------
+    clusters : pandas.DataFrame
+        One row per cluster, sorted by time: first and last second, mass (sum of t) and p-value.
+    """
     d = acc.to_numpy() - chance
     n = len(d)
     if n < 3:
@@ -181,19 +329,52 @@ def clusters_over_time(acc: pd.DataFrame, n_permutations: int = 1000, seed: int 
 
 
 def decodable_from(clusters: pd.DataFrame, alpha: float = 0.05):
-    """The first second of the earliest cluster with p < ``alpha`` (``None`` when there is none)."""
+    """The first second of the earliest significant cluster.
+
+    Parameters
+    ----------
+    clusters : pandas.DataFrame
+        :func:`clusters_over_time`'s table.
+    alpha : float, default=0.05
+        Significance level of a cluster.
+
+    Returns
+    -------
+    second : int or None
+        None when no cluster has p < ``alpha``.
+    """
     sig = clusters[clusters["p"] < alpha]
     return None if sig.empty else int(sig["first second"].min())
 
 
 def curve_window(X: np.ndarray, y: np.ndarray, participants, inner, c: float = C, min_seconds: int = 3,
                  ) -> tuple[int, int]:
-    """The window ``(start, stop)`` a decoder may take from a time-resolved curve without looking at
-    the participants it is tested on: the curve is computed over the rows given (one outer fold's
-    training participants; ``inner``: their folds, lists of participants) and the window is the run of
-    consecutive seconds around the curve's peak whose accuracy is at least halfway from chance to the
-    peak, widened symmetrically to ``min_seconds`` at least. ``X`` is [rows, regions, seconds],
-    preprocessed label-free."""
+    """The window a decoder may take from a time-resolved curve without seeing its test participants.
+
+    The curve is computed over the rows given (one outer fold's training participants, in their own
+    folds ``inner``); the window is the run of consecutive seconds around the curve's peak whose
+    accuracy is at least halfway from chance to the peak, widened symmetrically to ``min_seconds``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_regions, n_seconds)
+        fMRI preprocessed label-free.
+    y : ndarray of int
+        Class labels.
+    participants : array-like of str
+        Each row's participant.
+    inner : list of lists of str
+        The rows' participants in folds.
+    c : float, default=C
+        Inverse L2 strength of each second's logistic regression.
+    min_seconds : int, default=3
+        The shortest window.
+
+    Returns
+    -------
+    start, stop : int
+        The window's first second and the second after its last.
+    """
     participants = np.asarray(participants)
     groups = fold_labels(participants, inner)
     keep = groups >= 0
@@ -216,9 +397,22 @@ def curve_window(X: np.ndarray, y: np.ndarray, participants, inner, c: float = C
 
 
 def carry_over(matrix: pd.DataFrame, seconds) -> dict:
-    """Whether a code learned at one second carries over to others: over ``seconds`` (e.g. a
-    significant cluster's), the mean accuracy on the diagonal of the generalisation ``matrix`` (trained
-    and tested at the same second) and off it (trained at one of them, tested at another)."""
+    """Whether a code learned at one second carries over to others.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        The generalisation matrix (:func:`generalisation`).
+    seconds : iterable of int
+        The seconds considered (e.g. a significant cluster's).
+
+    Returns
+    -------
+    carry : dict
+        ``diagonal``: mean accuracy trained and tested at the same second; ``off_diagonal``: trained at
+        one of ``seconds`` and tested at another (NaN without seconds, or with one second for
+        ``off_diagonal``).
+    """
     s = [int(t) for t in seconds]
     sub = matrix.loc[s, s].to_numpy()
     off = ~np.eye(len(s), dtype=bool)
@@ -227,6 +421,19 @@ def carry_over(matrix: pd.DataFrame, seconds) -> dict:
 
 
 def cluster_seconds(clusters: pd.DataFrame, alpha: float = 0.05) -> list[int]:
-    """Every second inside a cluster with p < ``alpha``."""
+    """Every second inside a significant cluster.
+
+    Parameters
+    ----------
+    clusters : pandas.DataFrame
+        :func:`clusters_over_time`'s table.
+    alpha : float, default=0.05
+        Significance level of a cluster.
+
+    Returns
+    -------
+    seconds : list of int
+        Sorted.
+    """
     sig = clusters[clusters["p"] < alpha]
     return sorted({t for _, r in sig.iterrows() for t in range(int(r["first second"]), int(r["last second"]) + 1)})

@@ -14,15 +14,28 @@ __all__ = ["CompactNet"]
 class CompactNet(nn.Module):
     """This book's model for new participants, designed from the audit rather than the paper.
 
-    The audit found that (1) the information that generalises across people is
-    a change within the trial relative to the participant's own baseline, so
-    the input is percent signal change, not min-max; (2) a 1.9-million-
-    parameter network on 384-480 trials overfits whoever it trains on. So:
-    a few temporal filters shared by all regions (learned weightings of the 25
-    seconds, e.g. "video minus fixation"), dropout on regions and features,
-    and one linear read-out: about 3,000 parameters. Trained with the
-    paper's recipe (Ranger, L2 on both weight matrices, checkpoint on
+    The audit found that (1) the information that generalises across people is a change within the
+    trial relative to the participant's own baseline, so the input is percent signal change, not
+    min-max; (2) a 1.9-million-parameter network on 384-480 trials overfits whoever it trains on. So:
+    a few temporal filters shared by all regions (learned weightings of the 25 seconds, e.g. "video
+    minus fixation"), dropout on regions and features, and one linear read-out: about 3,000
+    parameters. Trained with the paper's recipe (Ranger, L2 on both weight matrices, checkpoint on
     validation participants); ensembled over seeds in the chapters.
+
+    Parameters
+    ----------
+    n_out : int
+        Classes.
+    n_regions : int, default=atlas.N_REGIONS
+        Regions per trial.
+    n_time : int, default=N_SECONDS
+        Seconds per trial.
+    n_filters : int, default=3
+        Temporal filters shared by all regions.
+    dropout : float, default=0.5
+        Dropout on the filtered features before the read-out.
+    region_dropout : float, default=0.2
+        Dropout on the input's values (each region's seconds), before the temporal filters.
     """
 
     def __init__(self, n_out: int, n_regions: int = atlas.N_REGIONS, n_time: int = N_SECONDS,

@@ -7,8 +7,20 @@ __all__ = ["Lookahead", "ranger", "StackedRanger"]
 
 
 class Lookahead(torch.optim.Optimizer):
-    """Lookahead (Zhang et al. 2019) around any optimiser: every ``k`` steps the slow
-    weights move ``alpha`` of the way to the fast weights, and the fast weights restart there."""
+    """Lookahead (Zhang et al. 2019) around any optimiser.
+
+    Every ``k`` steps the slow weights move ``alpha`` of the way to the fast weights, and the fast
+    weights restart there.
+
+    Parameters
+    ----------
+    base : torch.optim.Optimizer
+        The fast optimiser.
+    k : int, default=6
+        Steps between syncs.
+    alpha : float, default=0.5
+        The slow weights' step, in (0, 1].
+    """
 
     def __init__(self, base: torch.optim.Optimizer, k: int = 6, alpha: float = 0.5):
         if k < 1 or not 0.0 < alpha <= 1.0:
@@ -42,20 +54,48 @@ class Lookahead(torch.optim.Optimizer):
 
 
 def ranger(params, lr: float) -> Lookahead:
-    """Ranger as the authors used it: RAdam wrapped in Lookahead (sync period 6, slow step 0.5)."""
+    """Ranger as the authors used it: RAdam wrapped in Lookahead (sync period 6, slow step 0.5).
+
+    Parameters
+    ----------
+    params : iterable
+        The parameters.
+    lr : float
+        RAdam's learning rate.
+
+    Returns
+    -------
+    optimiser : Lookahead
+    """
     return Lookahead(torch.optim.RAdam(params, lr=lr, foreach=True), k=6, alpha=0.5)
 
 
 class StackedRanger:
-    """Ranger for ``M`` models whose parameters are stacked along a first axis (``torch.func``'s
-    ``stack_module_state``): RAdam inside Lookahead, each member with its own step count, so that members
-    that take different numbers of steps (training sets of different sizes, a member that stopped) keep
-    exactly the optimiser state they would have alone.
+    """Ranger for several models whose parameters are stacked along a first axis.
 
-    The arithmetic is that of ``torch.optim.RAdam`` (its multi-tensor path, no weight decay) and of
-    :class:`Lookahead`, member by member; ``tests/models/test_optim.py`` checks it against them. The
-    scalars that depend on a member's step are computed on the host in double precision, as RAdam does,
-    so a step never waits on the device."""
+    The parameters are ``torch.func.stack_module_state``'s; RAdam inside Lookahead, each member with its
+    own step count, so that members that take different numbers of steps (training sets of different
+    sizes, a member that stopped) keep exactly the optimiser state they would have alone. The arithmetic
+    is that of ``torch.optim.RAdam`` (its multi-tensor path, no weight decay) and of :class:`Lookahead`,
+    member by member; ``tests/models/test_optim.py`` checks it against them. The scalars that depend on a
+    member's step are computed on the host in double precision, as RAdam does, so a step never waits on
+    the device.
+
+    Parameters
+    ----------
+    params : dict of str to torch.Tensor
+        Stacked parameters, members first.
+    lr : float
+        RAdam's learning rate.
+    betas : tuple of float, default=(0.9, 0.999)
+        RAdam's moment decays.
+    eps : float, default=1e-8
+        RAdam's epsilon.
+    k : int, default=6
+        Lookahead's steps between syncs.
+    alpha : float, default=0.5
+        Lookahead's slow step.
+    """
 
     def __init__(self, params: dict, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, k: int = 6,
                  alpha: float = 0.5):

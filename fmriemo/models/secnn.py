@@ -32,7 +32,15 @@ __all__ = ["SEBlock", "ConvUnit", "ResSECNN"]
 
 
 class SEBlock(nn.Module):
-    """Squeeze (mean over time) and excitation (C -> C//r ReLU -> C sigmoid); scales each channel."""
+    """Squeeze (mean over time) and excitation (C -> C//r ReLU -> C sigmoid): scales each channel.
+
+    Parameters
+    ----------
+    channels : int
+        Channels C.
+    reduction : int, default=16
+        r; the hidden layer has at least one unit.
+    """
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
@@ -53,7 +61,17 @@ class SEBlock(nn.Module):
 
 
 class ConvUnit(nn.Module):
-    """conv(k=3, same) -> [ReLU] -> SE -> BatchNorm. ``main`` units use ReLU and the L2 penalty."""
+    """conv(k=3, same) -> [ReLU] -> SE -> BatchNorm.
+
+    Parameters
+    ----------
+    c_in : int
+        Input channels.
+    c_out : int
+        Output channels.
+    main : bool
+        A main-path unit: with ReLU, and its kernel carries the L2 penalty.
+    """
 
     def __init__(self, c_in: int, c_out: int, main: bool):
         super().__init__()
@@ -76,11 +94,27 @@ class ConvUnit(nn.Module):
 
 
 class ResSECNN(nn.Module):
-    """The shared residual SE-CNN body and dense head.
+    """The paper's residual SE-CNN body and dense head (Vanilla, ASB and EBR).
 
-    ``input_gate=True`` adds the ASB input SE block; ``regions`` selects input
-    rows (None: all ``n_regions``, the atlas's 246 unless data of another shape is fitted, as
-    scikit-learn's estimator checks do).
+    Parameters
+    ----------
+    n_out : int
+        Outputs: 3 classes or 9 levels.
+    regions : array-like of int or None, default=None
+        Input rows the model reads (EBR's 32); None: all ``n_regions``.
+    input_gate : bool, default=False
+        Add the ASB input SE block (one learned weight per region and trial).
+    n_time : int, default=N_SECONDS
+        Seconds per trial.
+    widths : tuple of int, default=(32, 64, 128)
+        Channels of the three residual stages.
+    hidden : tuple of int, default=(512, 100)
+        Units of the dense layers.
+    dropout : float, default=0.0
+        Dropout after each hidden dense layer.
+    n_regions : int, default=atlas.N_REGIONS
+        Regions per trial: the atlas's 246 unless data of another shape is fitted, as scikit-learn's
+        estimator checks do.
     """
 
     def __init__(self, n_out: int, regions=None, input_gate: bool = False, n_time: int = N_SECONDS,

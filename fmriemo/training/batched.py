@@ -44,8 +44,20 @@ __all__ = ["Member", "batchable", "default_form", "fit_pool", "fit_members"]
 
 @dataclass
 class Member:
-    """One model of a batch: its seed and its trials (row indices into the preprocessed data), with
-    their labels as class indices; ``test`` may be None (test trials without labels: no test record)."""
+    """One model of a batch: its seed and its trials, with their labels as class indices.
+
+    Parameters
+    ----------
+    seed : int
+        Initialisation and shuffling.
+    train, y_train : ndarray of int
+        Training rows (indices into the preprocessed data) and their class indices.
+    val, y_val : ndarray of int
+        Validation rows and class indices.
+    test, y_test : ndarray of int or None, default=None
+        Labelled test rows and class indices, scored at the epochs a checkpoint rule could keep; None:
+        no test record (test trials without labels).
+    """
 
     seed: int
     train: np.ndarray
@@ -57,7 +69,19 @@ class Member:
 
 
 def batchable(method: str, task: str = "class") -> bool:
-    """Whether members of ``method`` can share a batch: a model without dropout (see the module's note)."""
+    """Whether members of a model can share a batch: a model without dropout (see the module's note).
+
+    Parameters
+    ----------
+    method : str
+        A registered model.
+    task : {"class", "level"}, default="class"
+        The task its output layer is built for.
+
+    Returns
+    -------
+    batchable : bool
+    """
     return not any(isinstance(m, nn.Dropout) and m.p > 0 for m in build_model(method, task).modules())
 
 
@@ -118,13 +142,24 @@ class _Stack:
 def default_form(device: torch.device | str) -> str:
     """How the members train by default: ``"threads"`` on the CPU, ``"vmap"`` elsewhere.
 
-    On an accelerator one vmapped pass of all members costs little more than one member's. On a CPU the
-    grouped convolutions and vmapped batch norm that ``vmap`` makes are slower than the members' own
-    convolutions one after the other (a third form, each member's pass in turn on views of the stacks,
-    only matched one member after another and was removed: ``benchmarks/README.md``). What pays on a CPU
-    is to give each member fewer cores: one paper model's operations are too small for two cores to halve
-    their time, so two members side by side, on one core each, train more member-epochs per second than
-    one member on two (:func:`fit_pool`; ``benchmarks/train_speed.py --members``, figures in benchmarks/README.md)."""
+    On an accelerator one vmapped pass of all members costs little more than one member's. On a CPU
+    the grouped convolutions and vmapped batch norm that ``vmap`` makes are slower than the members'
+    own convolutions one after the other (a third form, each member's pass in turn on views of the
+    stacks, only matched one member after another and was removed: ``benchmarks/README.md``). What
+    pays on a CPU is to give each member fewer cores: one paper model's operations are too small for
+    two cores to halve their time, so two members side by side, on one core each, train more
+    member-epochs per second than one member on two (:func:`fit_pool`; ``benchmarks/train_speed.py
+    --members``, figures in benchmarks/README.md).
+
+    Parameters
+    ----------
+    device : torch.device or str
+        Where the members train.
+
+    Returns
+    -------
+    form : {"threads", "vmap"}
+    """
     return "threads" if torch.device(device).type == "cpu" else "vmap"
 
 
@@ -136,19 +171,35 @@ def _fit_threads(X, members: list[Member], cfg: TrainConfig, progress: bool, des
 
 def fit_pool(parts: list[tuple[np.ndarray, list[Member], TrainConfig]], progress: bool = True, desc: str = "",
              threads: int | None = None) -> list[list]:
-    """The CPU's form: every member trained by :func:`fmriemo.training.loop.fit` (one epoch at a time,
-    :func:`~fmriemo.training.loop.fit_steps`) on a pool of threads that share the process, the data and
-    the progress bar. ``parts`` are ``(X, members, cfg)``: preprocessed trials, the members that train on
-    them and their recipe, so that the members of several recipes (the paper's three models, trained by one
-    chapter) share one pool; the results come back per part, per member, as :func:`fit_members` gives them.
-    Each thread has the same share of the caller's intra-op threads (one each when there
-    are fewer cores than members; ``threads``, where given, sets that share: the numerics a run's cache key
-    records), so a member is bit for bit the run alone on that many threads whichever thread runs its
-    epochs. The members take their epochs in turn from one queue, so they progress
-    together and the pool stays busy until the last epochs (a pool that trained whole members would leave
-    a core idle while the last member ran; a pool per recipe leaves one idle while each recipe's last member
-    runs). The torch operators release the interpreter lock, so the threads compute in parallel; with one
-    core the members take their turns in the caller's thread."""
+    """The CPU's form: members of one or several recipes trained on one pool of threads.
+
+    Every member is trained by :func:`fmriemo.training.loop.fit` one epoch at a time
+    (:func:`~fmriemo.training.loop.fit_steps`) on threads that share the process, the data and the
+    progress bar. Each thread has the same share of the caller's intra-op threads (one each when there
+    are fewer cores than members), so a member is bit for bit the run alone on that many threads
+    whichever thread runs its epochs. The members take their epochs in turn from one queue, so they
+    progress together and the pool stays busy to the end (a pool that trained whole members, or one
+    pool per recipe, would leave a core idle while a last member ran). The torch operators release the
+    interpreter lock, so the threads compute in parallel; with one core the members take their turns in
+    the caller's thread.
+
+    Parameters
+    ----------
+    parts : list of (ndarray, list of Member, TrainConfig)
+        Preprocessed trials, the members that train on them and their recipe: e.g. the paper's three
+        models of one chapter in one pool.
+    progress : bool, default=True
+        Show an epoch bar.
+    desc : str, default=""
+        The bar's label.
+    threads : int or None, default=None
+        Intra-op threads per member (the numerics a run's cache key records); None: an equal share.
+
+    Returns
+    -------
+    results : list of list
+        Per part, per member, what :func:`fit_members` gives.
+    """
     entries = [(np.asarray(X, np.float32), m, cfg) for X, members, cfg in parts for m in members]
     cores = torch.get_num_threads()
     share = threads or max(1, cores // max(1, min(len(entries), cores)))
@@ -231,13 +282,32 @@ def fit_pool(parts: list[tuple[np.ndarray, list[Member], TrainConfig]], progress
 
 def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "",
                 form: str | None = None, threads: int | None = None) -> list:
-    """Train every member of ``members`` on the preprocessed trials ``X`` [n, regions, 25] with the recipe
-    and budget of ``cfg`` (whose seed is ignored: each member has its own). Returns, per member,
-    ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` does, the history with
-    ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN elsewhere) when the
-    member has labelled test trials. ``form`` is ``"vmap"`` or ``"threads"`` (see
-    :func:`default_form`, which decides when None); all train the same members. ``threads``: the intra-op
-    threads of each member in the ``"threads"`` form (default: an equal share of the caller's)."""
+    """Train several members of one recipe on the same preprocessed trials.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_regions, 25)
+        Preprocessed trials; members index into them.
+    members : list of Member
+        Each with its own seed and rows.
+    cfg : TrainConfig
+        Recipe and budget (its seed is ignored).
+    progress : bool, default=True
+        Show an epoch bar.
+    desc : str, default=""
+        The bar's label.
+    form : {"vmap", "threads"} or None, default=None
+        How the members share the device; None: :func:`default_form`. Every form trains the same members.
+    threads : int or None, default=None
+        Intra-op threads of each member in the ``"threads"`` form; None: an equal share of the caller's.
+
+    Returns
+    -------
+    results : list of (dict, dict, int)
+        Per member, ``(kept_state, history, kept_epoch)`` as :func:`fmriemo.training.loop.fit` gives them;
+        the history has ``test_acc`` and ``test_f1`` at the epochs a checkpoint rule could keep (NaN
+        elsewhere) when the member has labelled test trials.
+    """
     dev = resolve_device(cfg.device)
     if form not in (None, "vmap", "threads"):
         raise ValueError(f"form must be 'vmap' or 'threads', not {form!r}")

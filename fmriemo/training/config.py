@@ -27,8 +27,38 @@ PAPER_LR = {"class": 1e-3, "level": 1e-4}
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Everything that determines a training run besides the data and split. Without ``patience``
-    there is no early stopping: the paper's recipe at a budget of ``epochs``."""
+    """Everything that determines a training run besides the data and the split.
+
+    Parameters
+    ----------
+    method : str
+        A registered model.
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    seed : int, default=0
+        Initialisation and shuffling.
+    epochs : int
+        The epoch budget (the cap).
+    patience : int or None, default=None
+        Epochs without improvement that stop a run once the rule is armed; None: no early stopping, the
+        paper's recipe at a budget of ``epochs``.
+    min_epochs : int, default=0
+        Early stopping is armed only after this many epochs (the profiles set it) ...
+    after_exit : int or None, default=None
+        ... or this many epochs after the run's own plateau exit, if that is sooner.
+    lr : float or None, default=None
+        Ranger's learning rate; None: the paper's for the task.
+    batch_size : int, default=128
+    l2 : float, default=0.01
+        Coefficient of the L2 penalty.
+    preprocess : str, default="minmax"
+        Input scaling (:mod:`fmriemo.data.preprocess`).
+    monitor : {"val_acc", "val_loss"} or None, default=None
+        The checkpoint's value; None: ``"val_acc"`` for the class task, ``"val_loss"`` for the level task
+        (the paper's rule).
+    device : str, default="auto"
+        "auto", "cpu", "cuda" or "cuda:N".
+    """
 
     method: str
     task: str
@@ -77,10 +107,29 @@ class TrainConfig:
 
 def config_for(profile: str, epochs: int | None = None, *, method: str, task: str, seed: int = 0,
                device: str = "auto", preprocess: str | None = None) -> TrainConfig:
-    """The TrainConfig of ``method`` for ``task`` under a profile ("quick", "full", "paper"): the
-    profile's budget row for the model (its registered ``budget``), the model's preprocessing (unless
-    ``preprocess`` replaces it) and learning rate. ``epochs`` replaces the budget's maximum and caps
-    its other numbers."""
+    """The recipe of a model for a task under a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "full", "paper"}
+        Whose budget table.
+    epochs : int or None, default=None
+        Replaces the budget's maximum and caps its other numbers.
+    method : str
+        A registered model: its budget row (its registered ``budget``), preprocessing and learning rate.
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    seed : int, default=0
+        Initialisation and shuffling.
+    device : str, default="auto"
+        "auto", "cpu", "cuda" or "cuda:N".
+    preprocess : str or None, default=None
+        Replaces the model's own input scaling.
+
+    Returns
+    -------
+    config : TrainConfig
+    """
     spec = registry.spec(method)
     row = budget_row(profile, spec.budget[check_task(task)], epochs)
     return TrainConfig(method=method, task=task, seed=seed, device=device, preprocess=preprocess or spec.preprocess,
@@ -88,8 +137,22 @@ def config_for(profile: str, epochs: int | None = None, *, method: str, task: st
 
 
 def budget_row(profile: str, name: str, epochs: int | None = None) -> dict:
-    """A copy of the row ``name`` of ``profile``'s budget table; ``epochs`` replaces its maximum and caps its
-    other numbers (early stopping armed, patience, the plateau-exit allowance)."""
+    """A copy of one row of a profile's budget table.
+
+    Parameters
+    ----------
+    profile : {"quick", "full", "paper"}
+        The profile.
+    name : str
+        The row (a model's registered ``budget``).
+    epochs : int or None, default=None
+        Replaces the row's maximum and caps its other numbers (early stopping armed, patience, the
+        plateau-exit allowance).
+
+    Returns
+    -------
+    row : dict
+    """
     row = dict(profile_row(profile)["budget"][name])
     if epochs is not None:
         cap = int(epochs)
@@ -101,8 +164,18 @@ def budget_row(profile: str, name: str, epochs: int | None = None) -> dict:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """The torch device for ``device``: "auto" (CUDA when available, else CPU), "cpu", "cuda" or
-    "cuda:N". Anything else, or CUDA on a machine without it, raises one clear ValueError."""
+    """The torch device for a device name.
+
+    Parameters
+    ----------
+    device : str, default="auto"
+        "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N". Anything else, or CUDA on a
+        machine without it, raises one clear ValueError.
+
+    Returns
+    -------
+    device : torch.device
+    """
     if device in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -43,8 +43,25 @@ def flush_denormals() -> None:
 
 @torch.no_grad()
 def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
-    """Class probabilities, and the model's input gates (its ``input_gates(x)``: ASB's weight of each
-    region per trial; None for a model without them), for preprocessed inputs X [n, regions, 25]."""
+    """Class probabilities and input gates of a model for preprocessed trials.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model.
+    X : array-like of shape (n_trials, n_regions, 25)
+        Preprocessed trials.
+    device : str or torch.device, default="cpu"
+        Where the forward passes run.
+    batch_size : int, default=512
+        Trials per pass.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_trials, n_classes)
+    gates : ndarray of shape (n_trials, n_regions) or None
+        The model's ``input_gates(x)`` (ASB's weight of each region per trial); None for a model without them.
+    """
     model.eval()
     probs, gates = [], []
     X = torch.as_tensor(np.asarray(X, np.float32))
@@ -60,16 +77,25 @@ def predict(model: nn.Module, X, device="cpu", batch_size: int = 512):
 
 class EarlyStopping:
     """The checkpoint and stopping rule of :func:`fit`, on its own so that it can be replayed on a
-    recorded learning curve (``replay``) and tested.
+    recorded learning curve (:meth:`replay`) and tested.
 
-    The kept epoch is the *first* epoch with the best monitored value (a later
-    epoch must be strictly better, as Keras' ``save_best_only``). Training stops
-    once ``patience`` epochs have passed without improvement, but only once the
-    rule is armed: after ``min_epochs``, or, with ``after_exit``, that many epochs
-    after the run's own plateau exit (:func:`plateau_exit`, followed epoch by
-    epoch on the validation accuracy), whichever comes first. A run that leaves
-    its plateau early can stop early; one that has not left it keeps going until
-    ``min_epochs``.
+    The kept epoch is the *first* epoch with the best monitored value (a later epoch must be strictly
+    better, as Keras' ``save_best_only``). Training stops once ``patience`` epochs have passed without
+    improvement, but only once the rule is armed: after ``min_epochs``, or, with ``after_exit``, that many
+    epochs after the run's own plateau exit (:func:`plateau_exit`, followed epoch by epoch on the
+    validation accuracy), whichever comes first. A run that leaves its plateau early can stop early;
+    one that has not left it keeps going until ``min_epochs``.
+
+    Parameters
+    ----------
+    maximise : bool
+        True for accuracy, False for a loss.
+    patience : int or None, default=None
+        Epochs without improvement that stop the run; None: never stop early.
+    min_epochs : int, default=0
+        The rule is armed after this many epochs ...
+    after_exit : int or None, default=None
+        ... or this many after the plateau exit, if sooner.
     """
 
     def __init__(self, maximise: bool, patience: int | None = None, min_epochs: int = 0,
@@ -119,9 +145,19 @@ class EarlyStopping:
 
 
 class PlateauWatch:
-    """:func:`plateau_exit` followed epoch by epoch: ``exit`` is the first epoch whose ``window``-epoch running
-    mean of validation accuracy exceeds the mean of the first ``window`` epochs by ``margin`` (None until
-    then). On a run of at least two windows it is the epoch :func:`plateau_exit` finds afterwards."""
+    """:func:`plateau_exit` followed epoch by epoch.
+
+    ``exit`` is the first epoch whose ``window``-epoch running mean of validation accuracy exceeds the
+    mean of the first ``window`` epochs by ``margin`` (None until then). On a run of at least two windows
+    it is the epoch :func:`plateau_exit` finds afterwards.
+
+    Parameters
+    ----------
+    window : int, default=25
+        Epochs of the running mean.
+    margin : float, default=0.05
+        How far above its start the running mean must rise.
+    """
 
     def __init__(self, window: int = 25, margin: float = 0.05):
         self.window, self.margin = window, margin
@@ -138,14 +174,27 @@ class PlateauWatch:
 
 
 def plateau_exit(history: dict, window: int = 25, margin: float = 0.05) -> int | None:
-    """The epoch at which validation accuracy leaves its starting level: the first epoch whose
-    ``window``-epoch running mean exceeds the mean of the first ``window`` epochs by ``margin``.
-    None when it never does (or the run is shorter than two windows).
+    """The epoch at which validation accuracy leaves its starting level.
 
-    With the paper's recipe the training accuracy reaches ~1 within about 100
-    epochs while the validation accuracy stays at its starting value for
-    hundreds more: a checkpoint kept before this epoch comes from a model that
-    had memorised its training trials but not yet generalised to any other.
+    With the paper's recipe the training accuracy reaches ~1 within about 100 epochs while the
+    validation accuracy stays at its starting value for hundreds more: a checkpoint kept before this
+    epoch comes from a model that had memorised its training trials but not yet generalised to any
+    other.
+
+    Parameters
+    ----------
+    history : dict
+        A run's history, with ``val_acc`` per epoch.
+    window : int, default=25
+        Epochs of the running mean.
+    margin : float, default=0.05
+        How far above the first window's mean the running mean must rise.
+
+    Returns
+    -------
+    epoch : int or None
+        The first epoch whose running mean exceeds the first window's mean by ``margin``; None when it
+        never does, or the run is shorter than two windows.
     """
     v = np.asarray(history.get("val_acc", []), float)
     if len(v) < 2 * window:
@@ -161,12 +210,30 @@ CAP_WINDOW_SHARE = 0.05
 
 
 def still_improving(best_epoch: int, epochs_run: int, epochs: int, patience: int | None) -> bool:
-    """True when the epoch cap, not the stopping rule, ended a run while its monitored value was still
-    improving: the run used its whole budget (``epochs_run == epochs``) and kept an epoch within the last
-    ``patience`` epochs (the rule would not have stopped it yet), or, without early stopping, within the
-    last :data:`CAP_WINDOW_SHARE` of the budget (on the real data every level-task run of the full profile
-    kept an epoch in the last 2% of its 1,000). Such a model was cut off while learning: it has not been
-    tested at the recipe, and a longer budget could change its numbers."""
+    """Whether the epoch cap, not the stopping rule, ended a run while its monitored value was still
+    improving.
+
+    The run used its whole budget and kept an epoch within the last ``patience`` epochs (the rule would
+    not have stopped it yet), or, without early stopping, within the last :data:`CAP_WINDOW_SHARE` of the
+    budget (on the real data every level-task run of the full profile kept an epoch in the last 2% of
+    its 1,000). Such a model was cut off while learning: it has not been tested at the recipe, and a
+    longer budget could change its numbers.
+
+    Parameters
+    ----------
+    best_epoch : int
+        The kept epoch.
+    epochs_run : int
+        Epochs the run trained.
+    epochs : int
+        Its budget.
+    patience : int or None
+        Its early-stopping patience.
+
+    Returns
+    -------
+    still_improving : bool
+    """
     if epochs_run < epochs:
         return False
     window = patience if patience is not None else max(1, math.ceil(CAP_WINDOW_SHARE * epochs))
@@ -179,21 +246,47 @@ class TrainingDiverged(RuntimeError):
 
 def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, progress: bool = True,
         desc: str = "", keep: str = "best", on_epoch=None):
-    """Train ``model`` in place; return the kept state, the history and the kept epoch.
+    """Train a model in place with the paper's recipe and a checkpoint rule.
 
-    ``y`` are class indices (0..K-1). The monitored value is computed on the
-    validation set after every epoch. ``keep="best"`` restores the checkpoint
-    with the best monitored value (the paper's rule); ``keep="last"`` keeps the
-    final weights (for fine-tuning without a validation set).
+    Early stopping (``cfg.patience``) is armed only after ``cfg.min_epochs`` (or ``cfg.after_exit``
+    epochs after the plateau exit; :class:`EarlyStopping`): the paper's recipe sits on a plateau for its
+    first 100-200 epochs, and patience counted from the start would stop it there.
 
-    Early stopping (``cfg.patience``) is armed only after ``cfg.min_epochs``:
-    the paper's recipe sits on a plateau for its first 100-200 epochs, and
-    patience counted from the start would stop it there. ``on_epoch(epoch,
-    model, improved)``, if given, is called after every epoch with the model in
-    eval mode; ``improved`` says whether this epoch is a new best of the
-    monitored value, the only epochs that any budget or patience could keep
-    (:class:`TestTrace` uses it to record test metrics at those epochs only). A non-finite
-    training loss raises :class:`TrainingDiverged`.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, trained in place.
+    X_train, y_train : array-like
+        Preprocessed training trials (n, regions, seconds) and their class indices (0..K-1).
+    X_val, y_val : array-like
+        Validation trials and class indices; the monitored value is computed on them after every epoch.
+    cfg : TrainConfig
+        Recipe and budget.
+    progress : bool, default=True
+        Show an epoch bar.
+    desc : str, default=""
+        The bar's label.
+    keep : {"best", "last"}, default="best"
+        ``"best"`` restores the checkpoint with the best monitored value (the paper's rule); ``"last"``
+        keeps the final weights (fine-tuning without a validation set).
+    on_epoch : callable or None, default=None
+        ``on_epoch(epoch, model, improved)`` after every epoch, the model in eval mode; ``improved`` says
+        whether the epoch is a new best of the monitored value, the only epochs any budget or patience
+        could keep (:class:`TestTrace` records test metrics at those epochs only).
+
+    Returns
+    -------
+    state : dict
+        The kept weights.
+    history : dict of str to list
+        Per epoch: ``epoch``, training and validation loss and accuracy.
+    kept_epoch : int
+        1-based.
+
+    Raises
+    ------
+    TrainingDiverged
+        When the training loss is not finite.
     """
     steps = fit_steps(model, X_train, y_train, X_val, y_val, cfg, progress, desc, keep, on_epoch)
     while True:
@@ -206,8 +299,46 @@ def fit(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, prog
 def fit_steps(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig, progress: bool = True,
               desc: str = "", keep: str = "best", on_epoch=None):
     """:func:`fit` one epoch at a time: a generator that yields each epoch's number when the epoch is done
-    and returns what :func:`fit` returns. Whoever advances it decides when the next epoch runs (and on
-    which thread: :func:`fmriemo.training.batched.fit_members` interleaves members' epochs this way)."""
+    and returns what :func:`fit` returns.
+
+    Whoever advances it decides when the next epoch runs, and on which thread
+    (:func:`fmriemo.training.batched.fit_pool` interleaves members' epochs this way).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, trained in place.
+    X_train, y_train : array-like
+        Preprocessed training trials (n, regions, seconds) and their class indices (0..K-1).
+    X_val, y_val : array-like
+        Validation trials and class indices; the monitored value is computed on them after every epoch.
+    cfg : TrainConfig
+        Recipe and budget.
+    progress : bool, default=True
+        Show an epoch bar.
+    desc : str, default=""
+        The bar's label.
+    keep : {"best", "last"}, default="best"
+        ``"best"`` restores the checkpoint with the best monitored value (the paper's rule); ``"last"``
+        keeps the final weights (fine-tuning without a validation set).
+    on_epoch : callable or None, default=None
+        ``on_epoch(epoch, model, improved)`` after every epoch, the model in eval mode; ``improved`` says
+        whether the epoch is a new best of the monitored value, the only epochs any budget or patience
+        could keep (:class:`TestTrace` records test metrics at those epochs only).
+
+    Yields
+    ------
+    epoch : int
+
+    Returns
+    -------
+    state : dict
+        The kept weights.
+    history : dict of str to list
+        Per epoch: ``epoch``, training and validation loss and accuracy.
+    kept_epoch : int
+        1-based.
+    """
     if keep not in ("best", "last"):
         raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
     dev = resolve_device(cfg.device)
@@ -277,12 +408,24 @@ def fit_steps(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig
 
 
 class TestTrace:
-    """Records test accuracy and macro F1 (``history["test_acc"]``, ``["test_f1"]``, one value
-    per epoch). They are reported, never used to select anything: they show what the checkpoint
-    that another epoch budget would have kept scores. Such a checkpoint is always an epoch that
-    improved on every earlier one (the first epoch of the best value among those run), so only
-    those epochs are scored; the others read NaN. That spares a forward pass over the test trials
-    at most epochs (6-9% of a paper model's training time) and changes no result."""
+    """Records test accuracy and macro F1 per epoch (``history["test_acc"]``, ``["test_f1"]``).
+
+    They are reported, never used to select anything: they show what the checkpoint that another epoch
+    budget would have kept scores. Such a checkpoint is always an epoch that improved on every earlier
+    one, so only those epochs are scored; the others read NaN. That spares a forward pass over the test
+    trials at most epochs (6-9% of a paper model's training time) and changes no result.
+
+    Parameters
+    ----------
+    X_test : array-like of shape (n_trials, n_regions, 25)
+        Preprocessed test trials.
+    y_test : ndarray of int
+        Their class indices.
+    task : {"class", "level"}
+        Which macro F1.
+    device : str or torch.device
+        Where the model is.
+    """
 
     def __init__(self, X_test, y_test: np.ndarray, task: str, device):
         self.X = torch.as_tensor(np.asarray(X_test, np.float32), device=device)

@@ -38,8 +38,19 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def code_version(*extra: Path) -> str:
-    """Hash of every module of :data:`RESULT_SOURCES`, of the resources they read, of ``extra``
-    files, and of the torch version."""
+    """A hash of the code a run's numbers depend on.
+
+    Parameters
+    ----------
+    *extra : pathlib.Path
+        Further files to hash (e.g. a user's model file).
+
+    Returns
+    -------
+    version : str
+        16 hex digits over every module of :data:`RESULT_SOURCES`, the resources they read, ``extra`` and
+        the torch version.
+    """
     h = hashlib.sha256(source_hash(*(_PACKAGE / p for p in RESULT_SOURCES), *extra).encode())
     for table in sorted((_PACKAGE / "resources").glob("*.csv")):
         h.update(table.read_bytes())
@@ -61,10 +72,25 @@ RUN_THREADS = 1
 
 
 def numerics(device: str = "auto", method: str | None = None, task: str = "class") -> dict:
-    """What decides a run's rounding besides its configuration and code, and so belongs in its cache key:
-    the device type; on the CPU the intra-op threads every run computes with (:data:`RUN_THREADS`); on an
-    accelerator whether ``method`` trains in a vmapped batch (every batchable model does, even alone) or
-    alone. A run is trained, stored and found under the same numerics whatever else the call trains."""
+    """What decides a run's rounding besides its configuration and code, and so belongs in its cache key.
+
+    The device type; on the CPU the intra-op threads every run computes with (:data:`RUN_THREADS`); on
+    an accelerator whether ``method`` trains in a vmapped batch (every batchable model does, even alone)
+    or alone. A run is trained, stored and found under the same numerics whatever else the call trains.
+
+    Parameters
+    ----------
+    device : str, default="auto"
+        "auto", "cpu", "cuda" or "cuda:N".
+    method : str or None, default=None
+        The registered model (whether it is batchable); None: a batchable one.
+    task : {"class", "level"}, default="class"
+        The task its output layer is built for.
+
+    Returns
+    -------
+    numerics : dict
+    """
     dev = resolve_device(device)
     if dev.type == "cpu":
         return {"device": "cpu", "threads": RUN_THREADS}
@@ -72,8 +98,23 @@ def numerics(device: str = "auto", method: str | None = None, task: str = "class
 
 
 def run_key(ds: Dataset, split: Split, cfg: TrainConfig) -> str:
-    """The cache key of a trained model: the data, the split, the configuration, the code and the numerics it
-    is computed with (:func:`numerics`)."""
+    """The cache key of a trained model.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set (its fingerprint).
+    split : fmriemo.data.splits.Split
+        Training, validation and test rows.
+    cfg : TrainConfig
+        Recipe, budget and seed.
+
+    Returns
+    -------
+    key : str
+        24 hex digits over the data, the split, the configuration, the code (:func:`code_version`) and
+        the numerics (:func:`numerics`).
+    """
     ident = {"data": ds.fingerprint, "split": split.identity(), "config": cfg.identity(),
              "code": code_version(*_model_files(cfg.method)), "numerics": numerics(cfg.device, cfg.method, cfg.task)}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
@@ -81,7 +122,43 @@ def run_key(ds: Dataset, split: Split, cfg: TrainConfig) -> str:
 
 @dataclass
 class RunResult:
-    """One trained model's record: learning curves, checkpoint, and test predictions."""
+    """One trained model's record: learning curves, checkpoint and test predictions.
+
+    Parameters
+    ----------
+    key : str
+        Its cache key (:func:`run_key`).
+    config : dict
+        The :class:`~fmriemo.training.config.TrainConfig` as a dict.
+    split : dict
+        The split's name and rows.
+    history : dict of str to list
+        Per epoch: losses and accuracies (and test metrics at the epochs a rule could keep).
+    best_epoch : int
+        The kept epoch, 1-based.
+    epochs_run : int
+        Epochs trained.
+    seconds : float
+        Training time.
+    test_index : ndarray of int
+        Rows of the test trials in the data set.
+    y_true : ndarray
+        Their labels; -99 for every trial when any of them is unlabelled.
+    y_pred : ndarray
+        Predicted labels.
+    proba : ndarray of shape (n_test, n_classes)
+        Class probabilities.
+    gates : ndarray of shape (n_test, n_regions) or None, default=None
+        ASB's input gates per test trial.
+    path : str, default=""
+        The cache folder it was read from or written to.
+    extra : dict, default={}
+        Anything else a caller records with it.
+    cached : bool, default=False
+        True when loaded from the cache rather than trained now.
+    state : dict or None, default=None
+        The weights, when the cache could not keep them.
+    """
 
     key: str
     config: dict
@@ -184,9 +261,27 @@ def _store_run(res: RunResult, state: dict, folder: Path) -> None:
 
 
 def on_trials(ds: Dataset, run: RunResult, idx, device: str = "auto") -> RunResult:
-    """``run`` with its stored model's predictions (probabilities, classes, ASB input gates) on the
-    trials ``idx`` in place of its own test trials, with the run's own preprocessing: e.g. a model of
-    the paper's split, or of one held-out fold, predicting the challenge's Test participants."""
+    """A run with its stored model's predictions on other trials in place of its own test trials.
+
+    E.g. a model of the paper's split, or of one held-out fold, predicting the challenge's test
+    participants; the run's own preprocessing is applied.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    run : RunResult
+        A stored run.
+    idx : array-like of int
+        Rows of the trials to predict.
+    device : str, default="auto"
+        Where the forward passes run.
+
+    Returns
+    -------
+    run : RunResult
+        Probabilities, classes and ASB input gates on ``idx``.
+    """
     idx = np.asarray(idx, int)
     X = preprocess.apply(run.config.get("preprocess", "minmax"), ds.X, ds.participant)
     dev = resolve_device(device)
@@ -223,9 +318,30 @@ def _finish(ds: Dataset, split: Split, cfg: TrainConfig, X, state: dict, hist: d
 
 def train_run(ds: Dataset, split: Split, cfg: TrainConfig, cache_dir=None, progress: bool = True,
               refresh: bool = False) -> RunResult:
-    """Train (or load from the cache) one model on ``split`` and predict its test trials: :func:`train_runs`
-    with one job (the same numerics, so the same store entry, as the run trained in a batch). ``refresh``
-    trains it again whatever the cache holds."""
+    """Train (or load from the cache) one model on a split and predict its test trials.
+
+    :func:`train_runs` with one job: the same numerics, so the same store entry, as the run trained in a
+    batch.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    split : fmriemo.data.splits.Split
+        Training, validation and test rows.
+    cfg : TrainConfig
+        Recipe, budget and seed.
+    cache_dir : str, path or None, default=None
+        The store's folder; None: the default (:func:`fmriemo.core.store.cache_root`).
+    progress : bool, default=True
+        Show an epoch bar.
+    refresh : bool, default=False
+        Train again whatever the cache holds.
+
+    Returns
+    -------
+    run : RunResult
+    """
     return train_runs(ds, [(split, cfg)], cache_dir, progress, refresh=refresh)[0]
 
 
@@ -254,23 +370,43 @@ def _member(ds: Dataset, split: Split, cfg: TrainConfig) -> Member:
 
 def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=None, progress: bool = True,
                batch: bool = True, n_jobs: int = 1, refresh: bool = False) -> list[RunResult]:
-    """Train (or load from the cache) one model per ``(split, config)`` of ``jobs``; the results in the
-    order of ``jobs``. The runs not in the cache that differ only in their seed and split can train
-    together as the members of one batched network (:func:`fmriemo.training.batched.fit_members`), each
-    stored as its own entry, as if trained alone. ``batch`` True (the default) batches them: on an
-    accelerator (CUDA, MPS) as one vmapped network, where one step of many members costs little more than
-    one step of one; on the CPU side by side on threads, each member on one intra-op thread
-    (:data:`RUN_THREADS`), bit for bit the run alone, and together faster per member-epoch than one after
-    the other (``benchmarks/train_speed.py --members``; figures in ``benchmarks/README.md``).
-    ``batch=False`` trains them one after the other. Models with dropout are never batched
-    (:func:`~fmriemo.training.batched.batchable`). Every run's numerics are fixed
-    (:func:`numerics`), so a run trained in a batch and the same run asked for alone are one store entry.
-    ``refresh`` trains every job again.
+    """Train (or load from the cache) one model per ``(split, config)``.
 
-    With ``n_jobs`` > 1 the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over
-    joblib's workers: processes on this machine, or, inside ``joblib.parallel_config(backend="dask")``,
-    the workers of a dask cluster that shares the cache folder. Every worker writes its runs into the
-    store, and the results are read from it."""
+    The runs not in the cache that differ only in their seed and split can train together as the
+    members of one batched network (:func:`fmriemo.training.batched.fit_members`), each stored as its
+    own entry, as if trained alone: on an accelerator as one vmapped network, where one step of many
+    members costs little more than one step of one; on the CPU side by side on threads, each member on
+    one intra-op thread (:data:`RUN_THREADS`), bit for bit the run alone, and together faster per
+    member-epoch than one after the other (``benchmarks/train_speed.py --members``; figures in
+    ``benchmarks/README.md``). Models with dropout are never batched
+    (:func:`~fmriemo.training.batched.batchable`). Every run's numerics are fixed (:func:`numerics`), so
+    a run trained in a batch and the same run asked for alone are one store entry.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    jobs : list of (fmriemo.data.splits.Split, TrainConfig)
+        The runs.
+    cache_dir : str, path or None, default=None
+        The store's folder; None: the default.
+    progress : bool, default=True
+        Show an epoch bar.
+    batch : bool, default=True
+        Batch the runs that can be; False: one after the other.
+    n_jobs : int, default=1
+        Above 1, the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over joblib's
+        workers: processes on this machine, or, inside ``joblib.parallel_config(backend="dask")``, the
+        workers of a dask cluster that shares the cache folder. Every worker writes its runs into the
+        store, and the results are read from it.
+    refresh : bool, default=False
+        Train every job again.
+
+    Returns
+    -------
+    runs : list of RunResult
+        In the order of ``jobs``.
+    """
     folders = [cache_root(cache_dir) / "runs" / run_key(ds, split, cfg) for split, cfg in jobs]
     out: list[RunResult | None] = [None if refresh else _load_cached_run(f) for f in folders]
     todo: dict[str, list[int]] = {}
@@ -315,8 +451,15 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
 
 
 class intra_op_threads:
-    """Torch's intra-op threads set to ``n`` for the block, the caller's count restored after it (runs and
-    their predictions compute under :data:`RUN_THREADS`)."""
+    """Torch's intra-op threads set to ``n`` for a block, the caller's count restored after it.
+
+    Runs and their predictions compute under :data:`RUN_THREADS`.
+
+    Parameters
+    ----------
+    n : int
+        Threads inside the block.
+    """
 
     def __init__(self, n: int):
         self.n = n
@@ -381,8 +524,27 @@ def _train_pool(ds: Dataset, batches: list[list[tuple[Split, TrainConfig]]], fol
 
 def train_paper(ds: Dataset, method: str, task: str, settings: Settings, seed: int | None = None,
                 split_seed: int = PAPER_SPLIT_SEED) -> RunResult:
-    """One method on the paper's split with the paper's recipe and the budget of ``settings``'s
-    profile (its first seed unless ``seed`` is given)."""
+    """One method on the paper's split with the paper's recipe and a profile's budget.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A registered model.
+    task : {"class", "level"}
+        Valence class or 9-level rating.
+    settings : fmriemo.profiles.Settings
+        Profile, budget, seeds, cache and device.
+    seed : int or None, default=None
+        The training seed; None: the first of ``settings.seeds``.
+    split_seed : int, default=PAPER_SPLIT_SEED
+        Seed of the paper's split.
+
+    Returns
+    -------
+    run : RunResult
+    """
     seed = settings.seeds[0] if seed is None else seed
     cfg = config_for(settings.profile, settings.epochs, method=method, task=task, seed=seed, device=settings.device)
     return train_run(ds, make_paper_split(ds, task, split_seed), cfg, settings.cache_dir, settings.progress)
