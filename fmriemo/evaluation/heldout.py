@@ -21,7 +21,7 @@ from ..profiles import Settings
 from ..training.config import config_for
 from ..training.runs import RunResult, on_trials, train_runs
 from .baselines import baseline_inputs, baseline_pipeline
-from .statistics import (Comparison, bootstrap, compare_participants, compare_trials, comparison_table,
+from .statistics import (Comparison, compare_participants, compare_trials, comparison_table,
                          permutation_vs_chance, wilson_interval)
 
 __all__ = [

@@ -454,7 +454,6 @@ def compare_participants(acc_a: pd.DataFrame, acc_b, *, a: str = "a", b: str = "
     folds = pd.factorize(np.asarray([0] * len(people) if fold_of is None else [fold_of[p] for p in people]))[0]
     cl, members = _cluster_members(len(people), None if clusters is None else [clusters[p] for p in people])
     rng = np.random.default_rng(seed)
-    cols = np.arange(len(people))
 
     def drawn_mean(M, idx):  # [resample] mean over participants idx of the seed-mean with seeds drawn per fold
         n = len(M)

@@ -285,7 +285,7 @@ def test_no_status_is_written_in():
     source = (ROOT / "fmriemo" / "book" / "sheet.py").read_text()
     for status in ("guarded", "open"):
         literal = re.findall(rf'Cell\("{status}"', source)
-        computed = re.findall(rf'Cell\("guarded" if|Cell\("open" if', source)
+        computed = re.findall(r'Cell\("guarded" if|Cell\("open" if', source)
         assert len(literal) + len(computed) >= 1
     # every function that returns a guarded cell also returns an open one (the cell can fail)
     for fn in re.split(r"\ndef ", source)[1:]:
