@@ -1,5 +1,7 @@
 """The book's statistics on cases with known answers: the one bootstrap (trials or whole participants),
 the Wilson interval, the permutation test against chance and the paired comparisons."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -316,6 +318,17 @@ def test_comparison_round_trips_through_a_results_row():
     assert back == c and back.agreeing == 2
     nan = statistics.Comparison.from_row({**c.row(), "p": None, "seed_differences": ""})
     assert np.isnan(nan.p) and nan.seed_differences == () and nan.agreeing == 0
+    lower = statistics.Comparison("asb", "always neutral", "challenge score", -0.2, -0.3, -0.1, 2, 0, (-0.2, -0.1),
+                                  higher_is_better=False)
+    row = json.loads(json.dumps(lower.row(), default=str).replace("NaN", "null"))  # as a results file holds it
+    assert statistics.Comparison.from_row(row).higher_is_better is False
+    assert statistics.Comparison.from_row(row).agreeing == 2 and statistics.Comparison.from_row(row).seeds_b == 0
+    # a row that lacks the optional fields (or holds them as null) reads with their defaults
+    bare = {k: v for k, v in lower.row().items() if k not in ("units", "clusters", "width_ratio", "higher_is_better",
+                                                              "p")}
+    back = statistics.Comparison.from_row({**bare, "clusters": None})
+    assert back.units == 0 and back.clusters == 0 and np.isnan(back.width_ratio) and np.isnan(back.p)
+    assert back.higher_is_better is True and back.seed_differences == (-0.2, -0.1)
 
 
 @pytest.mark.conclusions
