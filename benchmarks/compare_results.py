@@ -1,8 +1,8 @@
 """Compare two folders of chapter results files (``results/<chapter>.json``) value by value.
 
 A refactor must leave what the book finds unchanged: build the quick profile before and after,
-then ``python benchmarks/compare_results.py BEFORE/results AFTER/results``. Every value and every
-table cell is compared; fields that measure time (training seconds, minutes, whether a run came
+then ``python benchmarks/compare_results.py BEFORE/results AFTER/results``. Every value, every field
+of a chapter's finding and every table cell is compared; fields that measure time (training seconds, minutes, whether a run came
 from the cache) are listed apart, since they change from one build to the next by design. Exit
 status 1 when anything else differs.
 """
@@ -50,6 +50,15 @@ def compare(before: Path, after: Path, rtol: float = 0.0) -> tuple[list[str], li
             va, vb = da["values"].get(key, "<absent>"), db["values"].get(key, "<absent>")
             if not _same(va, vb, rtol):
                 (timing if _timing(key) else diffs).append(f"{chapter} value {key}: {va!r} -> {vb!r}")
+        fa, fb = da.get("findings", {}), db.get("findings", {})  # what the chapter handed the verdict
+        for name in sorted(set(fa) | set(fb)):
+            if name not in fa or name not in fb:
+                diffs.append(f"{chapter} finding {name}: only in {'before' if name in fa else 'after'}")
+                continue
+            for field in sorted(set(fa[name]) | set(fb[name])):
+                va, vb = fa[name].get(field, "<absent>"), fb[name].get(field, "<absent>")
+                if not _same(va, vb, rtol):
+                    diffs.append(f"{chapter} finding {name}.{field}: {va!r} -> {vb!r}")
         for table in sorted(set(da["tables"]) | set(db["tables"])):
             ta, tb = da["tables"].get(table), db["tables"].get(table)
             if ta is None or tb is None:

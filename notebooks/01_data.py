@@ -45,7 +45,8 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo.book import maps, plots
-from fmriemo.book.chapter import glue, open_chapter
+from fmriemo.book.chapter import glue, hand_over, open_chapter
+from fmriemo.book.findings import DataSource
 from fmriemo.book.text import data_source_text, planted_text
 from fmriemo.data import atlas, preprocess
 from fmriemo.data.dataset import CLASS_NAMES, class_level_table
@@ -273,3 +274,14 @@ glue("planted_text", planted_text(truth))
 # method finds the regions that really carry the signal, which real data
 # cannot tell. None of the methods read the planted set; only the checks do.
 # ```
+
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.DataSource`), each
+# under the name the prose above glues it with. It is all the verdict reads
+# from this page.
+
+# %%
+hand_over(DataSource)

@@ -65,7 +65,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmriemo.book import plots
-from fmriemo.book.chapter import glue, glue_table, open_chapter, table
+from fmriemo.book.chapter import glue, glue_table, hand_over, open_chapter, table
+from fmriemo.book.findings import ClassTask
 from fmriemo.book.sections import budget_section, glue_budget, paper_protocol
 from fmriemo.data.splits import make_paper_split
 from fmriemo.evaluation import paper
@@ -290,3 +291,15 @@ glue("paper_budget_minutes", float((run_table["train_seconds"] / run_table["epoc
 
 # %%
 pd.concat({label(m): per_class_report(r.y_true, r.y_pred, TASK) for m, r in first.items()}, axis=1).round(2)
+
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.ClassTask`), each
+# under the name the prose above glues it with. With the comparisons and the
+# table of runs recorded above (their plateau and cap flags), it is all the
+# verdict reads from this page.
+
+# %%
+hand_over(ClassTask)

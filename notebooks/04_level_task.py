@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from fmriemo.book import plots
-from fmriemo.book.chapter import glue, glue_table, open_chapter, table
+from fmriemo.book.chapter import glue, glue_table, hand_over, open_chapter, table
+from fmriemo.book.findings import LevelTask
 from fmriemo.book.sections import budget_section, glue_budget, paper_protocol
 from fmriemo.data.splits import make_paper_split
 from fmriemo.evaluation import paper
@@ -246,3 +247,15 @@ glue_table(stops, {"best_epoch": "{row}_best_epoch", "epochs_run": "{row}_epochs
 # stays unresolved at any budget short of the point where the penalty stops
 # shrinking. Training all runs of this chapter took
 # {glue:text}`train_minutes:.1f` minutes (0 when they came from the cache).
+
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.LevelTask`), each
+# under the name the prose above glues it with. With the comparisons and the
+# table of runs recorded above (their plateau and cap flags), it is all the
+# verdict reads from this page.
+
+# %%
+hand_over(LevelTask)

@@ -52,7 +52,8 @@ cache_dir = ""         # cache for data, models and submissions; empty: ~/.cache
 import matplotlib.pyplot as plt
 
 from fmriemo.book import plots, text
-from fmriemo.book.chapter import glue, glue_table, open_chapter, table
+from fmriemo.book.chapter import glue, glue_table, hand_over, open_chapter, table
+from fmriemo.book.findings import Challenge
 from fmriemo.challenge import phases
 from fmriemo.challenge.ratings import RATING_RULES, training_level_table
 from fmriemo.challenge.submission import REFERENCES, evaluation_labels, write_submission
@@ -253,3 +254,14 @@ table("table3", phases.table3(phase1_scores, phase2, crossfit, main)).round(4)
 plots.challenge_scores(list(names.values()), phase1_scores, phase2, crossfit, REFERENCES.values(),
                        PAPER_CHALLENGE_SCORES["phase1"])
 plt.show()
+
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.Challenge`), each
+# under the name the prose above glues it with. With the comparison recorded
+# above, it is all the verdict reads from this page.
+
+# %%
+hand_over(Challenge)

@@ -47,7 +47,8 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo.book import maps, plots, text
-from fmriemo.book.chapter import glue, open_chapter, table
+from fmriemo.book.chapter import glue, hand_over, open_chapter, table
+from fmriemo.book.findings import BrainMaps
 from fmriemo.challenge.phases import train_phase1
 from fmriemo.challenge.submission import evaluation_labels
 from fmriemo.data import atlas
@@ -247,3 +248,14 @@ glue("planted_text", text.planted_recovery_text(rec))
 # agree with attribution methods that measure effect on the output; the
 # numbers above show how far each of those holds on the data this book ran on.
 # ```
+
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.BrainMaps`), each
+# under the name the prose above glues it with. It is all the verdict reads
+# from this page.
+
+# %%
+hand_over(BrainMaps)

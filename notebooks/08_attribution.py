@@ -55,7 +55,8 @@ import pandas as pd
 from scipy import stats
 
 from fmriemo.book import maps, text
-from fmriemo.book.chapter import glue, open_chapter, table
+from fmriemo.book.chapter import glue, hand_over, open_chapter, table
+from fmriemo.book.findings import Attribution
 from fmriemo.data import preprocess
 from fmriemo.evaluation import attribution, heldout, regions
 from fmriemo.evaluation.baselines import baseline_pipeline
@@ -181,3 +182,14 @@ glue("recovery_text", text.attribution_recovery_text(auc))
 # attribution of a model that does not beat chance on new participants
 # (chapter 7) explains noise, however stable it looks.
 # ```
+
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.Attribution`), each
+# under the name the prose above glues it with. It is all the verdict reads
+# from this page.
+
+# %%
+hand_over(Attribution)

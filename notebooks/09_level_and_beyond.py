@@ -51,7 +51,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmriemo.book import plots, text
-from fmriemo.book.chapter import glue, glue_table, open_chapter, table
+from fmriemo.book.chapter import glue, glue_table, hand_over, open_chapter, table
+from fmriemo.book.findings import Beyond
 from fmriemo.book.sections import curve_findings, search_findings
 from fmriemo.challenge import ratings
 from fmriemo.data.source import data_name, open_dataset
@@ -316,3 +317,13 @@ glue("ens_vs_single_text", text.ensemble_choice_text(ens_chosen, flip))
 # `fmriemo submit --ensemble auto` repeats this comparison on the data it
 # is given (the challenge folder with `--data-dir`) and submits the winner.
 
+# %% [markdown]
+# ## What the verdict reads from this chapter
+#
+# The numbers of this page that the verdict's rules and sentences use, handed
+# over as the chapter's finding (`fmriemo.book.findings.Beyond`), each under
+# the name the prose above glues it with. It is all the verdict reads from
+# this page.
+
+# %%
+hand_over(Beyond)

@@ -14,7 +14,7 @@
 # # Verdict
 #
 # Each claim of the paper {cite}`seedposter2024`, what this book found on
-# **{glue:text}`data_source`**, and a plain reading. The numbers are read from
+# **{glue:text}`c1_data_source`**, and a plain reading. The numbers are read from
 # the results files of the chapters executed in this build (each chapter writes
 # `results/<chapter>.json`; this page reads them), so they change when the book
 # is rebuilt on other data or with other parameters. Every chapter's results
@@ -42,20 +42,18 @@ check_parameters(globals())  # one line naming a parameter that cannot be used
 folder = (Path(chapters_dir) if chapters_dir else Path.cwd()) / results.FOLDER
 found = {stem: results.load(folder, stem) for stem in verdict_rules.CHAPTERS}  # one line each if missing
 results.start("10_verdict", folder, found["01_data"].settings)
-evidence = verdict_rules.gather(found)  # comparisons, gates and values: fmriemo/book/verdict.py
-v = evidence.values
-ch1, ch4 = found["01_data"], found["04_level_task"]
-glue("data_source", ch1["data_source"])
-for key, value in v.items():
-    glue(key, value)
-glue("c8_recovery_text", verdict_rules.recovery_text(v))
+evidence = verdict_rules.gather(found)  # findings, comparisons and gates: fmriemo/book/verdict.py
+for finding in evidence.findings():  # what each chapter handed over, glued as c<chapter>_<field>
+    for field, value in finding.record().items():
+        glue(f"c{int(finding.CHAPTER[:2])}_{field}", value)
+glue("c8_recovery_text", verdict_rules.recovery_text(evidence.attribution))
 glue("training_text", verdict_rules.training_text(evidence))
-glue("rating_text", verdict_rules.rating_text(v))
-glue("class_corr_text", verdict_rules.class_corr_text(v))
-glue("scope_text", verdict_rules.scope_text(ch1["data_source"].startswith("the built-in surrogate")))
+glue("rating_text", verdict_rules.rating_text(evidence.beyond))
+glue("class_corr_text", verdict_rules.class_corr_text(evidence.maps))
+glue("scope_text", verdict_rules.scope_text(evidence.data.data_source.startswith("the built-in surrogate")))
 
 # %%
-verdict = table("verdict", verdict_rules.claims(evidence, ch4["majority_level"]))  # the rules: fmriemo/book/verdict.py
+verdict = table("verdict", verdict_rules.claims(evidence))  # the rules: fmriemo/book/verdict.py
 verdict.style.hide(axis="index")
 
 # %% tags=["remove-input"]
@@ -103,27 +101,27 @@ decisions.style.hide(axis="index").format({"difference": "{:+.3f}"}, na_rep="-")
 
 # %% [markdown]
 # **On the paper's own split** the three methods' mean macro F1 over seeds
-# are {glue:text}`c3_asb:.2f` (ASB), {glue:text}`c3_van:.2f` (Vanilla) and
-# {glue:text}`c3_ebr:.2f` (EBR); ASB ranked first in
-# {glue:text}`c3_wins:.3g` of {glue:text}`c3_seeds:.0f` seeds, and one run's
-# 95% interval spans {glue:text}`c3_asb_lo:.2f` to {glue:text}`c3_asb_hi:.2f`:
+# are {glue:text}`c3_asb_f1_mean:.2f` (ASB), {glue:text}`c3_vanilla_f1_mean:.2f` (Vanilla) and
+# {glue:text}`c3_ebr_f1_mean:.2f` (EBR); ASB ranked first in
+# {glue:text}`c3_asb_wins:.3g` of {glue:text}`c3_n_seeds:.0f` seeds, and one run's
+# 95% interval spans {glue:text}`c3_asb_acc_lo:.2f` to {glue:text}`c3_asb_acc_hi:.2f`:
 # 48 test trials cannot order methods this close.
 #
 # **On new participants**, the question a user has, ASB classifies
-# {glue:text}`c7_asb:.2f` of trials correctly over {glue:text}`c7_seeds:.0f`
-# seeds (interval over participants and seeds {glue:text}`c7_asb_lo:.2f` to
-# {glue:text}`c7_asb_hi:.2f`, chance {glue:text}`c7_chance:.2f`). A linear
-# model on percent signal change reaches {glue:text}`c7_logreg:.2f`
-# (permutation p = {glue:text}`c7_perm_logreg:.3f`) and this book's Compact
-# model {glue:text}`c7_compact:.2f`.
+# {glue:text}`c7_acc_asb:.2f` of trials correctly over {glue:text}`c7_n_seeds:.0f`
+# seeds (interval over participants and seeds {glue:text}`c7_acc_asb_lo:.2f` to
+# {glue:text}`c7_acc_asb_hi:.2f`, chance {glue:text}`c7_chance:.2f`). A linear
+# model on percent signal change reaches {glue:text}`c7_acc_logreg:.2f`
+# (permutation p = {glue:text}`c7_perm_p_logreg:.3f`) and this book's Compact
+# model {glue:text}`c7_acc_compact:.2f`.
 #
 # **The SE maps**: their top regions overlap the EBR set
-# {glue:text}`c6_overlap:.0f` times where {glue:text}`c6_expected:.1f` are
+# {glue:text}`c6_ebr_overlap:.0f` times where {glue:text}`c6_ebr_expected:.1f` are
 # expected by chance; maps from different seeds correlate
-# {glue:text}`c6_stab:.2f`; the maps of the three classes correlate
+# {glue:text}`c6_stab_spearman:.2f`; the maps of the three classes correlate
 # {glue:text}`class_corr_text`; and they correlate
-# {glue:text}`c8_se_ig:.2f` with integrated gradients and
-# {glue:text}`c8_se_occ:.2f` with occlusion of the same models.
+# {glue:text}`c8_rho_se_ig:.2f` with integrated gradients and
+# {glue:text}`c8_rho_se_occ:.2f` with occlusion of the same models.
 # {glue:text}`c8_recovery_text`
 #
 # **The rating**: {glue:text}`rating_text`

@@ -44,3 +44,25 @@ def test_budget_replays_rules_on_batched_runs(tmp_path):
                  "--jobs", 2, "--cache-dir", tmp_path / "cache", "--out", tmp_path / "runs.jsonl", cwd=tmp_path)
     assert "early-stopping rules replayed" in out and "2 runs of 4 epochs" in out
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2
+
+
+def test_compare_results_names_every_differing_value_finding_field_and_cell(tmp_path):
+    def write(folder, acc, finding):
+        folder.mkdir()
+        doc = {"schema": "fmriemo-results/1", "chapter": "07_held_out", "settings": {"profile": "quick"},
+               "values": {"acc_asb": acc, "train_minutes": acc}, "tables": {"t": [{"index": "asb", "p": 0.1}]},
+               "findings": finding}
+        (folder / "07_held_out.json").write_text(json.dumps(doc))
+
+    write(tmp_path / "a", 0.4, {"HeldOut": {"acc_asb": 0.4, "perm_p_asb": None}})
+    write(tmp_path / "b", 0.4, {"HeldOut": {"acc_asb": 0.4, "perm_p_asb": None}})
+    write(tmp_path / "c", 0.5, {"HeldOut": {"acc_asb": 0.5, "perm_p_asb": 0.01}})
+    write(tmp_path / "d", 0.4, {})
+    assert "0 differing values or cells" in _bench("compare_results.py", tmp_path / "a", tmp_path / "b", cwd=tmp_path)
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), tmp_path / "a", tmp_path / "c"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "3 differing values or cells; 1 timing fields differ" in r.stdout
+    assert "finding HeldOut.perm_p_asb: None -> 0.01" in r.stdout and "value acc_asb: 0.4 -> 0.5" in r.stdout
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), tmp_path / "a", tmp_path / "d"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "finding HeldOut: only in before" in r.stdout

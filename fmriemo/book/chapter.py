@@ -1,7 +1,8 @@
 """What a chapter calls: :func:`open_chapter` at the top (its parameters checked, the book's plot style,
 the data set, the settings it trains with, the surrogate's ground truth, a results record), :func:`glue` for every number the prose states, :func:`table` for every table it records,
 and :func:`glue_table` to glue a table's cells at once. Each value glued is also written to the
-chapter's results file (:mod:`fmriemo.book.results`)."""
+chapter's results file (:mod:`fmriemo.book.results`). At its end, :func:`hand_over` gathers the few glued
+numbers the verdict reads into the chapter's finding (:mod:`fmriemo.book.findings`)."""
 from __future__ import annotations
 
 import inspect
@@ -17,7 +18,7 @@ from ..profiles import Settings, check_profile
 from . import plots, results
 from .parameters import check_parameters
 
-__all__ = ["Chapter", "open_chapter", "setup", "glue", "table", "glue_table", "name_key"]
+__all__ = ["Chapter", "open_chapter", "setup", "glue", "table", "glue_table", "name_key", "hand_over"]
 
 
 class Chapter(NamedTuple):
@@ -192,3 +193,30 @@ def name_key(model: str) -> str:
     key : str
     """
     return model.replace("+", "_").replace("-", "_")
+
+
+def hand_over(kind):
+    """Gather the chapter's finding from the numbers it glued and record it for the verdict.
+
+    Parameters
+    ----------
+    kind : type
+        The chapter's :class:`fmriemo.book.findings.Finding` subclass; its fields are read from the values
+        the chapter glued under the same names.
+
+    Returns
+    -------
+    finding : fmriemo.book.findings.Finding
+        What the verdict will read from this chapter (a notebook shows it as a table).
+
+    Raises
+    ------
+    KeyError
+        Naming a field the chapter did not glue.
+    """
+    record = results.current()
+    if record is None:
+        raise RuntimeError("hand_over needs a chapter started with open_chapter (no results are being recorded)")
+    finding = kind.from_values(record.values, where=f"chapter {record.chapter}")
+    record.finding(finding)
+    return finding

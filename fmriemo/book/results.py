@@ -6,16 +6,20 @@ states (each :func:`fmriemo.book.chapter.glue` call) and the tables it names wit
 
 ``results/<chapter>.json``
     ``{"schema": "fmriemo-results/1", "chapter": ..., "settings": {...},
-    "values": {name: number | string | null}, "tables": {name: [row, ...]}}``:
+    "values": {name: number | string | null}, "tables": {name: [row, ...]},
+    "findings": {class name: {field: value}}}``:
     ``settings`` holds the profile and the data's name and fingerprint (never a
     path); ``null`` stands for a number that could not be computed (NaN);
-    a table is a list of records, each with the table's index as ``"index"``.
+    a table is a list of records, each with the table's index as ``"index"``;
+    ``findings`` holds what the chapter hands the verdict
+    (:mod:`fmriemo.book.findings`), read back with :meth:`Results.finding`.
 ``results/<chapter>.csv``
     every table in long form, columns ``table, index, column, value``
     (``pandas.read_csv(...).pivot(...)`` gives a table back).
 
-The verdict page reads these files (:func:`load`), not the chapters' text, and
-a key it needs but does not find stops it with a message naming the chapter.
+The verdict page reads these files (:func:`load`), not the chapters' text: each
+chapter's finding, its comparisons and its run tables; a chapter that recorded
+none of them stops it with a message naming the chapter.
 Two builds (the surrogate and a user's data) compare with a short script over
 the two ``results`` folders.
 """
@@ -72,6 +76,7 @@ class ChapterResults:
         self.settings = _plain(dict(settings or {}))
         self.values: dict = {}
         self.tables: dict = {}
+        self.findings: dict = {}
 
     @property
     def json_path(self) -> Path:
@@ -95,9 +100,15 @@ class ChapterResults:
         self.tables[name] = [{str(k): _plain(v) for k, v in r.items()} for r in records.to_dict("records")]
         self.write()
 
+    def finding(self, finding) -> None:
+        """Record what the chapter hands the verdict (a :class:`fmriemo.book.findings.Finding`), under its
+        class's name."""
+        self.findings[type(finding).__name__] = _plain(finding.record())
+        self.write()
+
     def document(self) -> dict:
         return {"schema": SCHEMA, "chapter": self.chapter, "settings": self.settings, "values": self.values,
-                "tables": self.tables}
+                "tables": self.tables, "findings": self.findings}
 
     def long_table(self):
         rows = [(name, r["index"], col, v) for name, recs in self.tables.items() for r in recs
@@ -140,7 +151,8 @@ class MissingResult(KeyError):
 
 
 class Results:
-    """One chapter's results read back: ``r["asb_f1_mean"]`` (NaN for null), ``r.table("name")``."""
+    """One chapter's results read back: ``r["asb_f1_mean"]`` (NaN for null), ``r.table("name")``,
+    ``r.finding(HeldOut)``."""
 
     def __init__(self, document: dict, path: Path):
         if document.get("schema") != SCHEMA:
@@ -148,6 +160,7 @@ class Results:
                              f"expected {SCHEMA!r})")
         self.path, self.chapter = path, document["chapter"]
         self.settings, self.values, self.tables = document["settings"], document["values"], document["tables"]
+        self.findings = document.get("findings", {})  # files written before findings were recorded have none
 
     def __contains__(self, name) -> bool:
         return name in self.values
@@ -162,6 +175,17 @@ class Results:
 
     def number(self, name) -> float:
         return float(self[name])
+
+    def finding(self, kind):
+        """The chapter's finding of class ``kind`` (:mod:`fmriemo.book.findings`), as it recorded it."""
+        if kind.__name__ not in self.findings:
+            raise MissingResult(f"chapter {self.chapter} recorded no {kind.__name__} finding ({self.path}); "
+                                f"re-execute it with this version of the book")
+        try:
+            return kind.from_values(self.findings[kind.__name__], where=f"chapter {self.chapter} ({self.path})")
+        except (KeyError, TypeError) as exc:
+            raise MissingResult(f"{exc.args[0] if exc.args else exc}; re-execute it with this version of the book") \
+                from None
 
     def table(self, name):
         if name not in self.tables:

@@ -30,6 +30,7 @@ from ..evaluation import ensembles, heldout, search, timeresolved
 from ..evaluation.baselines import baseline_inputs, baseline_pipeline
 from ..evaluation.statistics import permutation_vs_chance
 from ..profiles import Settings
+from .findings import HeldOut
 
 __all__ = [
     "LEAKAGE", "PRACTICE", "COLUMNS", "PROTOCOLS", "MEASURES", "MEASURE_TABLES", "TIME_SECTION",
@@ -212,11 +213,13 @@ def _measures(found: dict, chapter: str, table: str, names: dict) -> Cell:
                 (", ".join(have) if have else "no measure") + f" (chapter {chapter[:2]}, table {table!r})", chapter)
 
 
-def held_out_protocol(values: dict, profile: str) -> tuple[str, int]:
-    """The held-out protocol and number of folds chapter 7 ran with, as it recorded them in its results
-    (``protocol`` and ``k``); the profile's where it did not (results written before it recorded them)."""
-    s = Settings.resolve(profile)
-    return str(values.get("protocol", s.protocol)), int(values.get("k", s.k))
+def held_out_protocol(held, profile: str) -> tuple[str, int]:
+    """The held-out protocol and number of folds chapter 7 ran with, as its finding
+    (:class:`fmriemo.book.findings.HeldOut`) records them; the profile's when there is none (``held`` None)."""
+    if held is None:
+        s = Settings.resolve(profile)
+        return s.protocol, s.k
+    return str(held.protocol), int(held.k)
 
 
 # --------------------------------------------------------------------------- the evidence
@@ -257,8 +260,9 @@ class Evidence:
 def gather(ds: Dataset, found: dict, profile: str = "full") -> Evidence:
     """Run every check the sheet reads on ``ds`` and collect it with what the chapters recorded (``found``:
     chapter stems -> their loaded results, :func:`fmriemo.book.results.load`)."""
-    v7 = found["07_held_out"].values if "07_held_out" in found else {}
-    protocol, k = held_out_protocol(v7, profile)
+    ran = found.get("07_held_out")
+    held = ran.finding(HeldOut) if ran is not None and HeldOut.__name__ in ran.findings else None
+    protocol, k = held_out_protocol(held, profile)
     settings = Settings.resolve(profile, protocol=protocol, k=k)
     folds = group_folds(ds, protocol, k)
     lab = ds.labelled_train

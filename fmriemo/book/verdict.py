@@ -11,7 +11,8 @@ The evidence (:func:`gather`) is of three kinds, all read from the chapters' res
 * **gates** (:class:`Gate`): per method and chapter, how many of the runs a comparison rests on kept a
   checkpoint on their validation plateau (not trained) or were still improving when the epoch cap
   ended them (cut off while learning);
-* **values**: the numbers the page's sentences state (:data:`SOURCES`).
+* **findings** (:mod:`fmriemo.book.findings`): per chapter, the few numbers the rules and the page's
+  sentences read, as a typed record the chapter handed over.
 
 A comparison *ranks* two methods (:func:`rank`) only when its interval excludes zero and the sign holds
 for most seeds, with at least two seeds of every trained model; evidence *against* a claim is read
@@ -29,10 +30,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..evaluation.statistics import Comparison
+from .findings import (FINDINGS, Attribution, Beyond, BrainMaps, Challenge, ClassTask, DataSource, HeldOut,
+                       LevelTask)
 
 __all__ = [
-    "READINGS", "ALPHA", "PAPER_METHODS", "NAMES", "SCORE_MARGIN", "AGREEMENT", "CHAPTERS", "SOURCES",
-    "COMPARISON_TABLE", "RUN_TABLES", "WHERE", "finite", "collect", "Gate", "gates_from_table", "Outcome",
+    "READINGS", "ALPHA", "PAPER_METHODS", "NAMES", "SCORE_MARGIN", "AGREEMENT", "CHAPTERS",
+    "COMPARISON_TABLE", "RUN_TABLES", "WHERE", "finite", "Gate", "gates_from_table", "Outcome",
     "evidence_direction", "rank", "describe", "Evidence", "gather", "RULES", "GATED_BY", "decision_table",
     "asb_claim", "decodes_claim", "level_claim", "score_claim", "maps_claim", "CLAIMS", "claims",
     "rating_text", "training_text", "recovery_text", "class_corr_text", "scope_text",
@@ -50,37 +53,8 @@ SCORE_MARGIN = 0.05
 #: the SE maps' seed-to-seed and SE-to-attribution agreement claim 5 needs (Spearman)
 AGREEMENT = 0.5
 
-#: the chapters whose results the verdict reads
-CHAPTERS = ("01_data", "03_class_task", "04_level_task", "05_challenge", "06_brain_maps", "07_held_out",
-            "08_attribution", "09_level_and_beyond")
-
-#: the values the page's sentences state: the verdict's name -> (chapter, the name the chapter records it under)
-SOURCES = {
-    "c3_asb": ("03_class_task", "asb_f1_mean"), "c3_van": ("03_class_task", "vanilla_f1_mean"),
-    "c3_ebr": ("03_class_task", "ebr_f1_mean"), "c3_wins": ("03_class_task", "asb_wins"),
-    "c3_seeds": ("03_class_task", "n_seeds"), "c3_asb_lo": ("03_class_task", "asb_acc_lo"),
-    "c3_asb_hi": ("03_class_task", "asb_acc_hi"),
-    "c4_asb": ("04_level_task", "asb_f1_mean"), "c4_const": ("04_level_task", "const_f1"),
-    "c4_rand": ("04_level_task", "rand_f1_mean"), "c4_rand_p95": ("04_level_task", "rand_f1_p95"),
-    "c5_p1": ("05_challenge", "p1_main"), "c5_p2": ("05_challenge", "p2_main"),
-    "c5_neutral": ("05_challenge", "p1_neutral"), "c5_p2_cf": ("05_challenge", "p2_crossfit_main"),
-    "c5_p2_cf_lo": ("05_challenge", "p2_crossfit_lo"), "c5_p2_cf_hi": ("05_challenge", "p2_crossfit_hi"),
-    "c6_overlap": ("06_brain_maps", "ebr_overlap"), "c6_expected": ("06_brain_maps", "ebr_expected"),
-    "c6_p": ("06_brain_maps", "ebr_p"), "c6_stab": ("06_brain_maps", "stab_spearman"),
-    "c6_seeds": ("06_brain_maps", "n_seeds"), "c6_seeds_overlap": ("06_brain_maps", "n_seeds_overlap"),
-    "c6_class_corr": ("06_brain_maps", "class_map_corr"),
-    "c7_asb": ("07_held_out", "acc_asb"), "c7_asb_lo": ("07_held_out", "acc_asb_lo"),
-    "c7_asb_hi": ("07_held_out", "acc_asb_hi"), "c7_van": ("07_held_out", "acc_vanilla"),
-    "c7_ebr": ("07_held_out", "acc_ebr"), "c7_chance": ("07_held_out", "chance"),
-    "c7_perm_asb": ("07_held_out", "perm_p_asb"), "c7_logreg": ("07_held_out", "acc_logreg"),
-    "c7_compact": ("07_held_out", "acc_compact"), "c7_perm_logreg": ("07_held_out", "perm_p_logreg"),
-    "c7_seeds": ("07_held_out", "n_seeds"),
-    "c8_se_ig": ("08_attribution", "rho_se_ig"), "c8_se_occ": ("08_attribution", "rho_se_occ"),
-    "c8_auc_se": ("08_attribution", "auc_se"), "c8_auc_ig": ("08_attribution", "auc_ig"),
-    "c8_stab_se": ("08_attribution", "stab_se"),
-    "c9_model9": ("09_level_and_beyond", "model9"), "c9_aware": ("09_level_and_beyond", "model_aware"),
-    "c9_plateau": ("09_level_and_beyond", "level9_on_plateau"), "c9_runs": ("09_level_and_beyond", "level9_runs"),
-}
+#: the chapters whose results the verdict reads: those that hand it a finding
+CHAPTERS = tuple(kind.CHAPTER for kind in FINDINGS)
 
 #: where each chapter records its comparisons and the runs its gates count
 COMPARISON_TABLE = "comparisons"
@@ -96,19 +70,6 @@ def finite(x) -> bool:
         return math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
-
-
-def collect(results_by_chapter) -> dict:
-    """The flat values dict from the chapters' results (``{chapter: fmriemo.book.results.Results}``, or
-    any mapping of chapter -> mapping of name -> value). A chapter or a value that is not there
-    raises (``KeyError`` naming it), never a silent NaN."""
-    out = {}
-    for key, (chapter, name) in SOURCES.items():
-        if chapter not in results_by_chapter:
-            raise KeyError(f"the verdict needs the results of chapter {chapter}; execute it first")
-        value = results_by_chapter[chapter][name]
-        out[key] = float("nan") if value is None else float(value)
-    return out
 
 
 # --------------------------------------------------------------------------- gates
@@ -217,10 +178,17 @@ def describe(c: Comparison) -> str:
 
 @dataclass
 class Evidence:
-    """Everything the rules read: ``values`` (:func:`collect`), ``comparisons`` keyed by (chapter, a, b),
-    and ``gates`` keyed by (chapter, method)."""
+    """Everything the rules read: each chapter's finding (:mod:`fmriemo.book.findings`), the ``comparisons``
+    keyed by (chapter, a, b), and the ``gates`` keyed by (chapter, method)."""
 
-    values: dict
+    data: DataSource
+    class_task: ClassTask
+    level_task: LevelTask
+    challenge: Challenge
+    maps: BrainMaps
+    held_out: HeldOut
+    attribution: Attribution
+    beyond: Beyond
     comparisons: dict
     gates: dict
 
@@ -230,10 +198,19 @@ class Evidence:
     def gate(self, chapter: str, method: str) -> Gate:
         return self.gates.get((chapter, method), Gate(method, WHERE.get(chapter, chapter), 0, 0, 0))
 
+    def findings(self) -> tuple:
+        """Every finding, in the chapters' order."""
+        return (self.data, self.class_task, self.level_task, self.challenge, self.maps, self.held_out,
+                self.attribution, self.beyond)
+
 
 def gather(found) -> Evidence:
     """The evidence from the chapters' loaded results (``{chapter: fmriemo.book.results.Results}``):
-    their values, their ``comparisons`` tables and the run tables the gates count."""
+    their findings, their ``comparisons`` tables and the run tables the gates count. A chapter that is
+    not there raises (``KeyError`` naming it)."""
+    missing = [c for c in CHAPTERS if c not in found]
+    if missing:
+        raise KeyError(f"the verdict needs the results of chapter(s) {', '.join(missing)}; execute them first")
     comparisons, gates = {}, {}
     for chapter, res in found.items():
         if COMPARISON_TABLE in getattr(res, "tables", {}):
@@ -244,7 +221,9 @@ def gather(found) -> Evidence:
         if name and name in getattr(res, "tables", {}):
             for m, g in gates_from_table(res.table(name), WHERE[chapter]).items():
                 gates[(chapter, m)] = g
-    return Evidence(collect(found), comparisons, gates)
+    data, class_task, level_task, challenge, maps, held_out, attribution, beyond = (
+        found[kind.CHAPTER].finding(kind) for kind in FINDINGS)
+    return Evidence(data, class_task, level_task, challenge, maps, held_out, attribution, beyond, comparisons, gates)
 
 
 #: every comparison the claims rest on: (claim, chapter, a, b, what is compared), in the decision table's order
@@ -302,10 +281,10 @@ def asb_claim(ev: Evidence) -> tuple[str, str, str]:
     any comparison ranks ASB below one of them (on new participants or on the paper's split); supported
     when ASB ranks above both on new participants; partly supported when some comparison ranks it above
     one of them and none below; otherwise not resolved."""
-    v = ev.values
+    c3 = ev.class_task
     out = {(chapter, b): _outcome(ev, chapter, a, b) for claim, chapter, a, b, _ in RULES if claim == 1}
-    found = (f"mean F1 over {v['c3_seeds']:.0f} seed(s) on the paper's split: ASB {v['c3_asb']:.2f}, Vanilla "
-             f"{v['c3_van']:.2f}, EBR {v['c3_ebr']:.2f}; on new participants "
+    found = (f"mean F1 over {c3.n_seeds:.0f} seed(s) on the paper's split: ASB {c3.asb_f1_mean:.2f}, Vanilla "
+             f"{c3.vanilla_f1_mean:.2f}, EBR {c3.ebr_f1_mean:.2f}; on new participants "
              + ", ".join(describe(c) for (ch, _), (c, _, _) in out.items() if ch == "07_held_out" and c is not None))
     against = [(ch, b, o) for (ch, b), (_, o, _) in out.items() if o.direction < 0]
     held = [out[("07_held_out", m)][1] for m in ("vanilla", "ebr")]
@@ -327,28 +306,28 @@ def asb_claim(ev: Evidence) -> tuple[str, str, str]:
 def decodes_claim(ev: Evidence) -> tuple[str, str, str]:
     """Claim 2, "ASB decodes valence": supported when ASB ranks above chance on new participants (interval
     over seeds and participants) and the permutation test over its seeds gives p < :data:`ALPHA`."""
-    v = ev.values
+    c7 = ev.held_out
     c, o, _ = _outcome(ev, "07_held_out", "asb", "chance")
-    found = (f"held-out participants: {v['c7_asb']:.2f} ({v['c7_asb_lo']:.2f}-{v['c7_asb_hi']:.2f} over "
-             f"{v['c7_seeds']:.0f} seed(s) and participants), chance {v['c7_chance']:.2f}, permutation p = "
-             f"{v['c7_perm_asb']:.3f}")
+    found = (f"held-out participants: {c7.acc_asb:.2f} ({c7.acc_asb_lo:.2f}-{c7.acc_asb_hi:.2f} over "
+             f"{c7.n_seeds:.0f} seed(s) and participants), chance {c7.chance:.2f}, permutation p = "
+             f"{c7.perm_p_asb:.3f}")
     if o.direction < 0:
         return found, NOT_SUPPORTED, "ASB ranks below chance on new participants" + (
             f", even though {o.reason}" if o.reason else "")
     if o.direction > 0:
-        if finite(v["c7_perm_asb"]) and v["c7_perm_asb"] < ALPHA:
+        if finite(c7.perm_p_asb) and c7.perm_p_asb < ALPHA:
             return found, SUPPORTED, "above chance over seeds and participants, and by the permutation test"
-        return found, NOT_RESOLVED, f"the permutation test gives p = {v['c7_perm_asb']:.3f}"
+        return found, NOT_RESOLVED, f"the permutation test gives p = {c7.perm_p_asb:.3f}"
     return found, NOT_RESOLVED, o.reason
 
 
-def level_claim(ev: Evidence, majority_level="?") -> tuple[str, str, str]:
+def level_claim(ev: Evidence) -> tuple[str, str, str]:
     """Claim 3, "ASB's level F1 is meaningful": supported when ASB's level F1 ranks above random guessing
     with the training labels' frequencies (interval over seeds and test trials)."""
-    v = ev.values
+    c4 = ev.level_task
     _, o, _ = _outcome(ev, "04_level_task", "asb", "random guessing")
-    found = (f"ASB mean F1 {v['c4_asb']:.2f}; always {majority_level} {v['c4_const']:.2f}, random guessing "
-             f"{v['c4_rand']:.2f} (95% of guesses below {v['c4_rand_p95']:.2f})")
+    found = (f"ASB mean F1 {c4.asb_f1_mean:.2f}; always {c4.majority_level} {c4.const_f1:.2f}, random guessing "
+             f"{c4.rand_f1_mean:.2f} (95% of guesses below {c4.rand_f1_p95:.2f})")
     if o.direction < 0:
         return found, NOT_SUPPORTED, "ASB's level F1 ranks below random guessing" + (
             f", even though {o.reason}" if o.reason else "")
@@ -360,16 +339,16 @@ def level_claim(ev: Evidence, majority_level="?") -> tuple[str, str, str]:
 def score_claim(ev: Evidence) -> tuple[str, str, str]:
     """Claim 4, the challenge score: supported when the Phase I submission ranks better (lower) than always
     "neutral, 0" by at least :data:`SCORE_MARGIN`, partly when it ranks better by less."""
-    v = ev.values
+    c5 = ev.challenge
     c, o, _ = _outcome(ev, "05_challenge", "asb", "always neutral")
-    if finite(v["c5_p2"]):
-        p2 = f"Phase II {v['c5_p2']:.4f}"
-    elif finite(v.get("c5_p2_cf", float("nan"))):
-        p2 = (f"Phase II estimated {v['c5_p2_cf']:.4f} ({v['c5_p2_cf_lo']:.3f}-{v['c5_p2_cf_hi']:.3f}) by "
+    if finite(c5.p2_main):
+        p2 = f"Phase II {c5.p2_main:.4f}"
+    elif finite(c5.p2_crossfit_main):
+        p2 = (f"Phase II estimated {c5.p2_crossfit_main:.4f} ({c5.p2_crossfit_lo:.3f}-{c5.p2_crossfit_hi:.3f}) by "
               f"cross-fitting on the released trials (no other test labels here)")
     else:
         p2 = "Phase II not scored here (no test labels given)"
-    found = f"Phase I {v['c5_p1']:.4f}, {p2}; always neutral {v['c5_neutral']:.4f}"
+    found = f"Phase I {c5.p1_main:.4f}, {p2}; always neutral {c5.p1_neutral:.4f}"
     if o.direction < 0:
         return found, NOT_SUPPORTED, "the submission ranks worse than always \"neutral, 0\"" + (
             f", even though {o.reason}" if o.reason else "")
@@ -388,19 +367,19 @@ def maps_claim(ev: Evidence) -> tuple[str, str, str]:
     seed-averaged map and for most seeds' maps), the seeds' maps agree (Spearman > :data:`AGREEMENT`) and
     so do SE weights and integrated gradients; partly when the overlap holds and one of the two
     agreements does; not supported otherwise."""
-    v = ev.values
-    found = (f"top regions overlap EBR {v['c6_overlap']:.0f} (chance {v['c6_expected']:.1f}, p = {v['c6_p']:.2f}; "
-             f"beyond chance for {v['c6_seeds_overlap']:.0f} of {v['c6_seeds']:.0f} seeds' maps); seed-to-seed "
-             f"Spearman {v['c6_stab']:.2f}; vs integrated gradients {v['c8_se_ig']:.2f}")
+    c6, c8 = ev.maps, ev.attribution
+    found = (f"top regions overlap EBR {c6.ebr_overlap:.0f} (chance {c6.ebr_expected:.1f}, p = {c6.ebr_p:.2f}; "
+             f"beyond chance for {c6.n_seeds_overlap:.0f} of {c6.n_seeds:.0f} seeds' maps); seed-to-seed "
+             f"Spearman {c6.stab_spearman:.2f}; vs integrated gradients {c8.rho_se_ig:.2f}")
     gate = ev.gate("03_class_task", "asb")
     if not gate.passed:
         return found, NOT_RESOLVED, gate.reason()
-    if not (finite(v["c6_seeds"]) and v["c6_seeds"] >= 2):
+    if not (finite(c6.n_seeds) and c6.n_seeds >= 2):
         return found, NOT_RESOLVED, "one seed: the maps' stability is unknown"
-    overlap = (finite(v["c6_p"]) and v["c6_p"] < ALPHA and finite(v["c6_seeds_overlap"])
-               and 2 * v["c6_seeds_overlap"] > v["c6_seeds"])
-    stable = finite(v["c6_stab"]) and v["c6_stab"] > AGREEMENT
-    agree = finite(v["c8_se_ig"]) and v["c8_se_ig"] > AGREEMENT
+    overlap = (finite(c6.ebr_p) and c6.ebr_p < ALPHA and finite(c6.n_seeds_overlap)
+               and 2 * c6.n_seeds_overlap > c6.n_seeds)
+    stable = finite(c6.stab_spearman) and c6.stab_spearman > AGREEMENT
+    agree = finite(c8.rho_se_ig) and c8.rho_se_ig > AGREEMENT
     if overlap and stable and agree:
         return found, SUPPORTED, "overlap beyond chance, stable over seeds, and in agreement with attribution"
     if overlap and (stable or agree):
@@ -417,26 +396,26 @@ CLAIMS = ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47
           "SE weights select emotion-related regions")
 
 
-def claims(ev: Evidence, majority_level="?") -> pd.DataFrame:
+def claims(ev: Evidence) -> pd.DataFrame:
     """The verdict table: the paper's claim, what this book found, the reading and why (see each claim's
     function: :func:`asb_claim`, :func:`decodes_claim`, :func:`level_claim`, :func:`score_claim`,
     :func:`maps_claim`)."""
-    rows = [asb_claim(ev), decodes_claim(ev), level_claim(ev, majority_level), score_claim(ev), maps_claim(ev)]
+    rows = [asb_claim(ev), decodes_claim(ev), level_claim(ev), score_claim(ev), maps_claim(ev)]
     return pd.DataFrame([(claim, *row) for claim, row in zip(CLAIMS, rows)],
                         columns=["the paper's claim", "this book (data above)", "reading", "why"])
 
 
 # --------------------------------------------------------------------------- sentences
 
-def rating_text(v: dict) -> str:
+def rating_text(c9: Beyond) -> str:
     """The rating rule's result (chapter 9) in one or two sentences, saying so when the 9-way models it
     is compared with kept checkpoints on their plateau (then the comparison is with a model that has not
     learned, and says nothing about a trained one)."""
     text = (f"On held-out participants, a class-aware rating built on a model's class predictions scores "
-            f"{v['c9_aware']:.4f}, against {v['c9_model9']:.4f} for a separate 9-way rating model of the same "
+            f"{c9.model_aware:.4f}, against {c9.model9:.4f} for a separate 9-way rating model of the same "
             "architecture, the paper's rule (chapter 9 says which model).")
-    if not (finite(v["c9_plateau"]) and finite(v["c9_runs"]) and v["c9_runs"] > 0 and v["c9_plateau"] == 0):
-        text += (f" But {v['c9_plateau']:.0f} of {v['c9_runs']:.0f} of those 9-way models kept a checkpoint on "
+    if not (finite(c9.level9_on_plateau) and finite(c9.level9_runs) and c9.level9_runs > 0 and c9.level9_on_plateau == 0):
+        text += (f" But {c9.level9_on_plateau:.0f} of {c9.level9_runs:.0f} of those 9-way models kept a checkpoint on "
                  "their plateau: the rule beats a 9-way model that has not learned at this budget, and "
                  "whether it beats a trained one is not tested here.")
     return text
@@ -454,17 +433,17 @@ def training_text(ev: Evidence) -> str:
             + "; ".join(parts) + ". A comparison ranks two methods only when none of their runs did either.")
 
 
-def recovery_text(v: dict) -> str:
+def recovery_text(c8: Attribution) -> str:
     """Which map finds the surrogate's planted regions (chapter 8), or that real data cannot tell."""
-    if finite(v["c8_auc_se"]):
+    if finite(c8.auc_se):
         return (f"On the surrogate, where the signal's regions are known, SE weights find them with an AUROC of "
-                f"{v['c8_auc_se']:.2f} against {v['c8_auc_ig']:.2f} for integrated gradients.")
+                f"{c8.auc_se:.2f} against {c8.auc_ig:.2f} for integrated gradients.")
     return "On real data the regions that carry the signal are unknown, so which map finds them cannot be scored."
 
 
-def class_corr_text(v: dict) -> str:
+def class_corr_text(c6: BrainMaps) -> str:
     """How alike the SE maps of the three classes are (chapter 6's lowest correlation between them)."""
-    corr = v["c6_class_corr"]
+    corr = c6.class_map_corr
     return "more than 0.999" if corr > 0.999 else f"at least {corr:.2f}"
 
 

@@ -75,3 +75,26 @@ def test_glue_table_glues_cells_by_name_and_nan_for_what_is_absent(tmp_path):
     assert isinstance(r.values["runs_asb"], int)  # integers stay integers in the prose
     assert math.isnan(r["acc_ebr"]) and math.isnan(r["f1_asb"])  # an absent row or column: NaN, not an error
     assert chapter.name_key("asb-ensemble") == "asb_ensemble"
+
+
+def test_hand_over_gathers_the_finding_from_what_the_chapter_glued(tmp_path):
+    from fmriemo.book.findings import LevelTask
+    results.start("04_level_task", tmp_path / "results", {"profile": "quick"})
+    try:
+        for name, value in {"asb_f1_mean": np.float64(0.21), "const_f1": 0.02, "rand_f1_mean": float("nan"),
+                            "rand_f1_p95": 0.18}.items():
+            chapter.glue(name, value)
+        with pytest.raises(KeyError, match="majority_level"):  # not glued yet: the chapter fails, naming it
+            chapter.hand_over(LevelTask)
+        chapter.glue("majority_level", np.int64(0))
+        handed = chapter.hand_over(LevelTask)
+    finally:
+        results.stop()
+    assert handed.asb_f1_mean == 0.21 and handed.majority_level == 0 and math.isnan(handed.rand_f1_mean)
+    assert "<caption>LevelTask (chapter 04)</caption>" in handed._repr_html_() and "n/a" in handed._repr_html_()
+    doc = json.loads((tmp_path / "results" / "04_level_task.json").read_text())
+    assert doc["findings"]["LevelTask"]["rand_f1_mean"] is None  # NaN is null in the file
+    back = results.load(tmp_path / "results", "04_level_task").finding(LevelTask)
+    assert back.record().keys() == handed.record().keys() and back.const_f1 == 0.02 and math.isnan(back.rand_f1_mean)
+    with pytest.raises(RuntimeError, match="open_chapter"):  # outside a chapter there is nothing to hand over
+        chapter.hand_over(LevelTask)

@@ -50,5 +50,5 @@ def test_chapters_on_a_folder_laid_out_like_the_real_data(run, tmp_path):
     for stem, params in VERDICT_READS.items():
         run(stem, **params, **real)
     _, g10 = run("10_verdict", out_dir=out)
-    assert g10["c8_recovery_text"].startswith("On real data") and "surrogate" not in g10["data_source"]
+    assert g10["c8_recovery_text"].startswith("On real data") and "surrogate" not in g10["c1_data_source"]
     assert "surrogate" not in g10["scope_text"] and "nan" not in g10["class_corr_text"]

@@ -50,3 +50,19 @@ def test_a_table_recorded_empty_reads_back_empty(tmp_path):
     rec.table("phase2", pd.DataFrame(columns=["Phase I", "Phase II"]))
     back = results.load(tmp_path, "05_challenge")
     assert back.table("phase2").empty
+
+
+def test_a_finding_missing_or_incomplete_fails_naming_the_chapter(tmp_path):
+    from fmriemo.book.findings import Beyond
+    rec = results.ChapterResults("09_level_and_beyond", tmp_path)
+    rec.value("model9", 0.5)
+    r = results.load(tmp_path, "09_level_and_beyond")
+    with pytest.raises(results.MissingResult, match="chapter 09_level_and_beyond recorded no Beyond finding"):
+        r.finding(Beyond)
+    rec.finding(Beyond(model9=0.5, model_aware=0.4, level9_on_plateau=1, level9_runs=3))
+    assert results.load(tmp_path, "09_level_and_beyond").finding(Beyond).level9_on_plateau == 1
+    doc = json.loads((tmp_path / "09_level_and_beyond.json").read_text())
+    del doc["findings"]["Beyond"]["model_aware"]  # a file from another version of the finding
+    (tmp_path / "09_level_and_beyond.json").write_text(json.dumps(doc))
+    with pytest.raises(results.MissingResult, match="'model_aware'.*re-execute"):
+        results.load(tmp_path, "09_level_and_beyond").finding(Beyond)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from fmriemo.book import sheet
+from fmriemo.book.findings import HeldOut
 from fmriemo.book.results import SCHEMA, Results
 from fmriemo.data import preprocess
 from fmriemo.data.splits import group_folds, make_paper_split
@@ -18,9 +19,15 @@ pytestmark = pytest.mark.conclusions
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fake_results(chapter, values=None, tables=None):
+def fake_results(chapter, values=None, tables=None, findings=None):
     return Results({"schema": SCHEMA, "chapter": chapter, "settings": {}, "values": values or {},
-                    "tables": tables or {}}, Path(f"{chapter}.json"))
+                    "tables": tables or {}, "findings": findings or {}}, Path(f"{chapter}.json"))
+
+
+def held_out(protocol, k):
+    """Chapter 7's finding as a run with ``protocol`` and ``k`` records it (its numbers do not matter here)."""
+    fields = dict.fromkeys(HeldOut.field_names(), None)
+    return HeldOut.from_values({**fields, "protocol": protocol, "k": k})
 
 
 FOUND = {"03_class_task": fake_results("03_class_task", tables={"summary": [
@@ -159,7 +166,7 @@ def test_sheet_reads_the_measures_from_the_results(long):
 def test_a_protocol_that_splits_twins_is_judged_open(dataset, monkeypatch):
     monkeypatch.setattr(sheet, "search_ignores_test_labels", lambda ds, folds: True)
     monkeypatch.setattr(sheet, "time_ignores_test_labels", lambda ds, folds: True)
-    ran = {**FOUND, "07_held_out": fake_results("07_held_out", values={"protocol": "kfold", "k": 4})}
+    ran = {**FOUND, "07_held_out": fake_results("07_held_out", findings={"HeldOut": held_out("kfold", 4).record()})}
     long = sheet.build(dataset, ran, "quick")
     assert cell(long, "heldout", "dependence").status == "open"
     assert cell(long, "heldout", "kfold").status == "open"
@@ -168,8 +175,8 @@ def test_a_protocol_that_splits_twins_is_judged_open(dataset, monkeypatch):
 
 def test_the_sheet_judges_the_protocol_chapter_7_ran():
     """Chapter 7 run with other parameters than its profile's: the held-out row describes what it ran."""
-    assert sheet.held_out_protocol({"protocol": "kfold", "k": 5}, "quick") == ("kfold", 5)
-    assert sheet.held_out_protocol({}, "quick") == ("groupkfold", 4)  # results that did not record it
+    assert sheet.held_out_protocol(held_out("kfold", 5), "quick") == ("kfold", 5)
+    assert sheet.held_out_protocol(None, "quick") == ("groupkfold", 4)  # no chapter 7 finding: the profile's
 
 
 # --------------------------------------------------------------------------- every cell can open

@@ -2,6 +2,8 @@
 per row of the decision table and per way a claim can read, the boundaries of every gate, and a property
 test over random evidence."""
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -9,6 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fmriemo.book import verdict
+from fmriemo.book.findings import (FINDINGS, Attribution, Beyond, BrainMaps, Challenge, ClassTask, DataSource, HeldOut,
+                                   LevelTask)
+from fmriemo.book.results import SCHEMA, Results
 from fmriemo.book.verdict import NOT_RESOLVED, NOT_SUPPORTED, PARTLY, SUPPORTED, Gate
 from fmriemo.evaluation.statistics import Comparison
 
@@ -24,17 +29,30 @@ def comp(a, b, estimate, lo, hi, seeds_a=3, seeds_b=3, diffs=None, higher_is_bet
                       seed_differences=tuple(diffs), higher_is_better=higher_is_better)
 
 
-def values() -> dict:
-    v = {"c3_asb": 0.7, "c3_van": 0.5, "c3_ebr": 0.45, "c3_wins": 3, "c3_seeds": 3, "c3_asb_lo": 0.5,
-         "c3_asb_hi": 0.8, "c4_asb": 0.3, "c4_const": 0.05, "c4_rand": 0.1, "c4_rand_p95": 0.18,
-         "c5_p1": 0.45, "c5_p2": 0.40, "c5_neutral": 0.68, "c5_p2_cf": NAN, "c5_p2_cf_lo": NAN, "c5_p2_cf_hi": NAN,
-         "c6_overlap": 8, "c6_expected": 2.6, "c6_p": 0.001, "c6_stab": 0.8, "c6_seeds": 3, "c6_seeds_overlap": 3,
-         "c6_class_corr": 0.9, "c7_asb": 0.6, "c7_asb_lo": 0.5, "c7_asb_hi": 0.7, "c7_van": 0.4, "c7_ebr": 0.4,
-         "c7_chance": 1 / 3, "c7_perm_asb": 0.001, "c7_logreg": 0.5, "c7_compact": 0.55, "c7_perm_logreg": 0.01,
-         "c7_seeds": 3, "c8_se_ig": 0.7, "c8_se_occ": 0.6, "c8_auc_se": 0.8, "c8_auc_ig": 0.6, "c8_stab_se": 0.8,
-         "c9_aware": 0.43, "c9_model9": 0.55, "c9_plateau": 0, "c9_runs": 3}
-    assert set(v) == set(verdict.SOURCES)
-    return v
+def findings() -> dict:
+    """Every chapter's finding, with numbers under which every claim is supported (see :func:`strong`)."""
+    return dict(
+        data=DataSource(data_source="the built-in surrogate"),
+        class_task=ClassTask(asb_f1_mean=0.7, vanilla_f1_mean=0.5, ebr_f1_mean=0.45, asb_wins=3, n_seeds=3,
+                             asb_acc_lo=0.5, asb_acc_hi=0.8),
+        level_task=LevelTask(asb_f1_mean=0.3, const_f1=0.05, rand_f1_mean=0.1, rand_f1_p95=0.18, majority_level=0),
+        challenge=Challenge(p1_main=0.45, p2_main=0.40, p1_neutral=0.68, p2_crossfit_main=NAN, p2_crossfit_lo=NAN,
+                            p2_crossfit_hi=NAN),
+        maps=BrainMaps(ebr_overlap=8, ebr_expected=2.6, ebr_p=0.001, stab_spearman=0.8, n_seeds=3, n_seeds_overlap=3,
+                       class_map_corr=0.9),
+        held_out=HeldOut(acc_asb=0.6, acc_asb_lo=0.5, acc_asb_hi=0.7, acc_vanilla=0.4, acc_ebr=0.4, acc_logreg=0.5,
+                         acc_compact=0.55, chance=1 / 3, perm_p_asb=0.001, perm_p_logreg=0.01, n_seeds=3,
+                         protocol="groupkfold", k=3),
+        attribution=Attribution(rho_se_ig=0.7, rho_se_occ=0.6, auc_se=0.8, auc_ig=0.6, stab_se=0.8),
+        beyond=Beyond(model9=0.55, model_aware=0.43, level9_on_plateau=0, level9_runs=3))
+
+
+def changed(ev, **changes):
+    """``ev`` with fields of its findings replaced: ``changed(ev, maps__ebr_p=0.2)``."""
+    for key, value in changes.items():
+        part, field = key.split("__")
+        setattr(ev, part, replace(getattr(ev, part), **{field: value}))
+    return ev
 
 
 def strong() -> verdict.Evidence:
@@ -49,7 +67,7 @@ def strong() -> verdict.Evidence:
                                                          higher_is_better=False)}
     g = {(ch, m): Gate(m, verdict.WHERE[ch], 9 if ch == "07_held_out" else 3, 0, 0)
          for ch in ("03_class_task", "04_level_task", "07_held_out") for m in verdict.PAPER_METHODS}
-    return verdict.Evidence(values(), c, g)
+    return verdict.Evidence(**findings(), comparisons=c, gates=g)
 
 
 def with_comparison(ev, key, **changes):
@@ -238,9 +256,9 @@ def test_a_significant_difference_against_asb_is_read_as_such_even_when_capped()
 @pytest.mark.conclusions
 def test_claim_two_needs_the_permutation_test_too():
     ev = strong()
-    ev.values["c7_perm_asb"] = 0.05  # not below 0.05
+    changed(ev, held_out__perm_p_asb=0.05)  # not below 0.05
     assert verdict.decodes_claim(ev)[1] == NOT_RESOLVED
-    ev.values["c7_perm_asb"] = NAN
+    changed(ev, held_out__perm_p_asb=NAN)
     assert verdict.decodes_claim(ev)[1] == NOT_RESOLVED
 
 
@@ -254,28 +272,29 @@ def test_claim_four_margin_boundary():
 
 @pytest.mark.conclusions
 @pytest.mark.parametrize("changes,expected,why", [
-    ({"c6_p": 0.2}, NOT_SUPPORTED, "do not overlap EBR beyond chance"),
-    ({"c6_p": verdict.ALPHA}, NOT_SUPPORTED, "do not overlap"),  # strict: p must be below alpha
-    ({"c6_seeds_overlap": 1}, NOT_SUPPORTED, "do not overlap"),  # 1 of 3 seeds' maps overlap: not most
-    ({"c6_seeds": 2, "c6_seeds_overlap": 1}, NOT_SUPPORTED, "do not overlap"),  # half is not most
-    ({"c6_seeds": 5, "c6_seeds_overlap": 2}, NOT_SUPPORTED, "do not overlap"),  # 2 of 5 is not most
-    ({"c6_seeds": 2, "c6_seeds_overlap": 2}, SUPPORTED, "stable over seeds"),   # two seeds are enough
-    ({"c6_stab": 0.5}, PARTLY, "not stable over seeds"),        # strict: above 0.5
-    ({"c8_se_ig": verdict.AGREEMENT}, PARTLY, "not in agreement with attribution"),  # strict here too
-    ({"c8_se_ig": NAN}, PARTLY, "not in agreement with attribution"),  # a missing agreement never supports
-    ({"c6_stab": 0.4, "c8_se_ig": 0.4}, NOT_SUPPORTED, "neither stable over seeds nor in agreement"),
-    ({"c6_seeds": 1, "c6_seeds_overlap": 1}, NOT_RESOLVED, "one seed"),  # one seed: stability unknown
+    ({"maps__ebr_p": 0.2}, NOT_SUPPORTED, "do not overlap EBR beyond chance"),
+    ({"maps__ebr_p": verdict.ALPHA}, NOT_SUPPORTED, "do not overlap"),  # strict: p must be below alpha
+    ({"maps__n_seeds_overlap": 1}, NOT_SUPPORTED, "do not overlap"),  # 1 of 3 seeds' maps overlap: not most
+    ({"maps__n_seeds": 2, "maps__n_seeds_overlap": 1}, NOT_SUPPORTED, "do not overlap"),  # half is not most
+    ({"maps__n_seeds": 5, "maps__n_seeds_overlap": 2}, NOT_SUPPORTED, "do not overlap"),  # 2 of 5 is not most
+    ({"maps__n_seeds": 2, "maps__n_seeds_overlap": 2}, SUPPORTED, "stable over seeds"),   # two seeds are enough
+    ({"maps__stab_spearman": 0.5}, PARTLY, "not stable over seeds"),        # strict: above 0.5
+    ({"attribution__rho_se_ig": verdict.AGREEMENT}, PARTLY, "not in agreement with attribution"),  # strict here too
+    ({"attribution__rho_se_ig": NAN}, PARTLY, "not in agreement with attribution"),  # a missing agreement never supports
+    ({"maps__stab_spearman": 0.4, "attribution__rho_se_ig": 0.4}, NOT_SUPPORTED, "neither stable over seeds nor in agreement"),
+    ({"maps__n_seeds": 1, "maps__n_seeds_overlap": 1}, NOT_RESOLVED, "one seed"),  # one seed: stability unknown
 ])
 def test_maps_claim(changes, expected, why):
-    ev = strong()
-    ev.values.update(changes)
+    ev = changed(strong(), **changes)
     _, reading, reason = verdict.maps_claim(ev)
     assert reading == expected and why in reason, (reading, reason)
 
 
 @pytest.mark.conclusions
 def test_missing_evidence_never_supports_a_claim():
-    ev = verdict.Evidence({k: NAN for k in values()}, {}, {})
+    blank = {part: kind.from_values(dict.fromkeys(kind.field_names())) for part, kind in
+             zip(findings(), FINDINGS)}  # every number missing (null in a results file)
+    ev = verdict.Evidence(**blank, comparisons={}, gates={})
     table = verdict.claims(ev)
     assert set(table["reading"]) <= {NOT_RESOLVED, NOT_SUPPORTED}
     assert SUPPORTED not in table["reading"].tolist() and PARTLY not in table["reading"].tolist()
@@ -285,8 +304,8 @@ def test_missing_evidence_never_supports_a_claim():
 
 
 def test_phase2_from_released_labels_only_is_named_an_estimate():
-    ev = strong()
-    ev.values.update({"c5_p2": NAN, "c5_p2_cf": 0.41, "c5_p2_cf_lo": 0.3, "c5_p2_cf_hi": 0.52})
+    ev = changed(strong(), challenge__p2_main=NAN, challenge__p2_crossfit_main=0.41, challenge__p2_crossfit_lo=0.3,
+                 challenge__p2_crossfit_hi=0.52)
     text = verdict.claims(ev)["this book (data above)"].iloc[3]
     assert "Phase II estimated 0.4100 (0.300-0.520) by cross-fitting on the released trials" in text
     assert "Phase II 0.4000" in verdict.claims(strong())["this book (data above)"].iloc[3]
@@ -326,9 +345,8 @@ def _gates():
        st.integers(1, 4))
 def test_no_reading_rests_on_an_interval_that_includes_zero(comps, gates, perm_p, stab, seeds):
     g = {k: Gate(k[1], verdict.WHERE[k[0]], n, min(p, n), min(c, n)) for k, (n, p, c) in gates.items()}
-    v = values()
-    v.update({"c7_perm_asb": perm_p, "c6_stab": stab, "c6_seeds": seeds, "c6_seeds_overlap": seeds})
-    ev = verdict.Evidence(v, comps, g)
+    ev = changed(verdict.Evidence(**findings(), comparisons=comps, gates=g), held_out__perm_p_asb=perm_p,
+                 maps__stab_spearman=stab, maps__n_seeds=seeds, maps__n_seeds_overlap=seeds)
     r = verdict.claims(ev)["reading"].tolist()
     table = verdict.decision_table(ev)
 
@@ -350,54 +368,50 @@ def test_no_reading_rests_on_an_interval_that_includes_zero(comps, gates, perm_p
 
 # --------------------------------------------------------------------------- reading the chapters' results
 
-def test_gather_reads_comparisons_gates_and_values():
+def test_gather_reads_findings_comparisons_and_gates():
     from fmriemo.evaluation.statistics import comparison_table
 
-    class Found(dict):
-        def __init__(self, values, tables):
-            super().__init__(values)
-            self.tables = tables
+    def results(chapter, tables=None, finding=None):
+        found = {} if finding is None else {type(finding).__name__: finding.record()}
+        return Results({"schema": SCHEMA, "chapter": chapter, "settings": {}, "values": {}, "tables": tables or {},
+                        "findings": found}, Path(f"{chapter}.json"))
 
-        def table(self, name):
-            return self.tables[name]
-
-    v = values()
-    per_chapter = {c: {} for c in verdict.CHAPTERS}
-    for key, (chapter, name) in verdict.SOURCES.items():
-        per_chapter[chapter][name] = v[key]
+    made = findings()
     runs3 = pd.DataFrame({"method": ["asb", "asb", "vanilla"], "seed": [0, 1, 0], "on_plateau": [False, True, False],
                           "still_improving": [True, False, False]})
     plateau7 = pd.DataFrame({"index": ["asb", "compact"], "runs": [9, 9], "on_plateau": [2, 0],
                              "still_improving": [0, 0]})
     held = comparison_table([strong().comparisons[HELD_AV]])
-    found = {c: Found(per_chapter[c], {}) for c in verdict.CHAPTERS}
-    found["03_class_task"].tables = {"runs": runs3}
-    found["07_held_out"].tables = {"plateau": plateau7, "comparisons": held}
+    tables = {"03_class_task": {"runs": runs3.to_dict("records")},
+              "07_held_out": {"plateau": plateau7.to_dict("records"), "comparisons": held.to_dict("records")}}
+    for t in tables.values():  # as a results file holds them: records with the index as "index"
+        for name, rows in t.items():
+            t[name] = [{"index": r.pop("index", i), **r} for i, r in enumerate(rows)]
+    found = {f.CHAPTER: results(f.CHAPTER, tables.get(f.CHAPTER), f) for f in made.values()}
     ev = verdict.gather(found)
     assert ev.gate("03_class_task", "asb") == Gate("asb", "paper's split, class", 2, 1, 1)
     assert ev.gate("07_held_out", "asb").on_plateau == 2 and ev.gate("07_held_out", "ebr").runs == 0
-    back, made = ev.comparison(*HELD_AV), strong().comparisons[HELD_AV]
-    assert verdict.describe(back) == verdict.describe(made) and back.seed_differences == made.seed_differences
-    assert ev.values["c7_asb"] == v["c7_asb"]
-    del per_chapter["07_held_out"]["acc_ebr"]
+    back, made_c = ev.comparison(*HELD_AV), strong().comparisons[HELD_AV]
+    assert verdict.describe(back) == verdict.describe(made_c) and back.seed_differences == made_c.seed_differences
+    assert ev.held_out == made["held_out"] and ev.maps == made["maps"] and ev.level_task == made["level_task"]
+    assert math.isnan(ev.challenge.p2_crossfit_main)  # null in the file, NaN again when read
+    found["07_held_out"].findings["HeldOut"].pop("acc_ebr")
     with pytest.raises(KeyError, match="acc_ebr"):
-        verdict.collect(per_chapter)
-    del per_chapter["06_brain_maps"]
-    with pytest.raises(KeyError, match="chapter 06_brain_maps"):
-        verdict.collect(per_chapter)
+        verdict.gather(found)
+    del found["06_brain_maps"]
+    with pytest.raises(KeyError, match="06_brain_maps"):
+        verdict.gather(found)
 
 
 def test_the_verdicts_sentences():
-    v = values()
-    v.update({"c8_auc_se": 0.8, "c8_auc_ig": 0.6, "c6_class_corr": 0.9995})
-    assert "AUROC of 0.80 against 0.60" in verdict.recovery_text(v)
-    assert verdict.recovery_text({**v, "c8_auc_se": NAN}).startswith("On real data")
-    assert verdict.class_corr_text(v) == "more than 0.999"
-    assert verdict.class_corr_text({**v, "c6_class_corr": 0.42}) == "at least 0.42"
+    ev = changed(strong(), attribution__auc_se=0.8, attribution__auc_ig=0.6, maps__class_map_corr=0.9995)
+    assert "AUROC of 0.80 against 0.60" in verdict.recovery_text(ev.attribution)
+    assert verdict.recovery_text(replace(ev.attribution, auc_se=NAN)).startswith("On real data")
+    assert verdict.class_corr_text(ev.maps) == "more than 0.999"
+    assert verdict.class_corr_text(replace(ev.maps, class_map_corr=0.42)) == "at least 0.42"
     assert "surrogate" in verdict.scope_text(True) and "surrogate" not in verdict.scope_text(False)
-    assert "0.4300, against 0.5500" in verdict.rating_text(v) and "plateau" not in verdict.rating_text(v)
-    assert "2 of 3 of those 9-way models" in verdict.rating_text({**v, "c9_plateau": 2})
-    assert "plateau" in verdict.rating_text({**v, "c9_runs": NAN})
+    assert "0.4300, against 0.5500" in verdict.rating_text(ev.beyond) and "plateau" not in verdict.rating_text(ev.beyond)
+    assert "2 of 3 of those 9-way models" in verdict.rating_text(replace(ev.beyond, level9_on_plateau=2))
+    assert "plateau" in verdict.rating_text(replace(ev.beyond, level9_runs=NAN))
     text = verdict.training_text(with_gate(strong(), "04_level_task", "asb", still_improving=3))
     assert "paper's split, level: ASB 0 and 3 of 3" in text and "new participants: ASB 0 and 0 of 9" in text
-    assert math.isfinite(v["c3_seeds"])
