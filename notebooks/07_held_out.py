@@ -71,21 +71,23 @@ cache_dir = ""         # cache for data and trained models; empty: ~/.cache/fmri
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from sklearn.model_selection import cross_val_predict
 
 from fmriemo.book import plots, text
 from fmriemo.book.chapter import glue, glue_table, hand_over, name_key, open_chapter, table
 from fmriemo.book.findings import HeldOut
-from fmriemo.data.splits import (fold_participants, identical_order_pairs, order_groups, protocol_cv,
+from fmriemo.data.splits import (class_orders, fold_participants, identical_order_pairs, order_groups, protocol_cv,
                                  training_participants)
 from fmriemo.evaluation import heldout, timeresolved
-from fmriemo.evaluation.baselines import BASELINES
+from fmriemo.evaluation.baselines import BASELINES, baseline_inputs, baseline_pipeline
 from fmriemo.models.registry import build_model, count_parameters, paper_methods, spec
 from fmriemo.profiles import profile_row
 
 chapter = open_chapter("07_held_out", globals())  # the data, and how this chapter trains and evaluates
 ds, settings = chapter.data, chapter.settings
-cv = protocol_cv(settings.protocol, settings.k)  # the held-out protocol as a scikit-learn cross-validator
+cv = protocol_cv(settings.protocol, settings.k, orders=class_orders(ds))  # the protocol as a scikit-learn splitter
 folds = fold_participants(ds, cv)  # its test participants, fold by fold
 levels = pd.Series(ds.y_level[ds.split == "train"])
 chance = 1 / 3 if task == "class" else float(levels.value_counts(normalize=True).max())  # the commonest class
@@ -109,6 +111,41 @@ base = heldout.run_baselines(ds, task, settings, kinds=BASELINES)
 pred = pd.concat([deep, *alt, base], ignore_index=True)
 summary = heldout.summarise(pred, task, clusters=twins)
 table("summary", summary).round(3)
+
+# %% [markdown]
+# Every model here is a scikit-learn estimator and the protocol a
+# cross-validator (`cv`), so one model's held-out predictions are one call of
+# `cross_val_predict`. The logistic baseline, for instance, is the pipeline
+# that `run_baselines` fits fold by fold above:
+
+# %%
+lab = np.flatnonzero(ds.labelled_train)  # the labelled trials of the training participants
+who = ds.participant[lab]  # the groups the splitter keeps whole
+logreg = cross_val_predict(baseline_pipeline("logreg"), baseline_inputs(ds, "logreg")[lab], ds.labels(task, lab),
+                           groups=who, cv=cv)
+by_fold = base[base.model == "logreg"].set_index("index").loc[lab, "y_pred"].to_numpy()
+pd.Series({"held-out accuracy": np.mean(logreg == ds.labels(task, lab)),
+           "the same predictions as the fold loop": bool(np.array_equal(logreg, by_fold))})
+
+# %% [markdown]
+# A deep model goes through the same call, with the checkpoint participants
+# the chapter draws inside each fold handed to the estimator as its
+# validation splitter:
+#
+# ```python
+# from fmriemo.data.splits import CheckpointParticipants
+# from fmriemo.training.estimator import DeepClassifier
+#
+# validation = CheckpointParticipants(training_participants(ds), n_val, seed=s)
+# model = DeepClassifier("asb", task=task, profile=profile, random_state=s, validation=validation)
+# proba = cross_val_predict(model, ds.X[lab], ds.labels(task, lab), groups=who, cv=cv,
+#                           params={"groups": who}, method="predict_proba")
+# ```
+#
+# which gives the fold runs of seed `s` above bit for bit (a test checks it).
+# The chapter trains every model, seed and fold of those calls in one pool of
+# threads instead (`heldout.run_models`), so that both cores stay busy until
+# the last run ends.
 
 # %% [markdown]
 # ## Were the deep models trained past their plateau, and to the end?

@@ -22,6 +22,7 @@ __all__ = [
     "training_participants", "class_orders", "identical_order_pairs", "order_groups", "groups_among",
     "inner_folds", "ParticipantCV", "LeaveOneParticipantOut", "LeaveOneOrderGroupOut", "OrderGroupKFold",
     "ParticipantKFold", "PaperSplit", "protocol_cv", "group_folds", "fold_participants", "nested_split",
+    "CheckpointParticipants",
 ]
 
 PAPER_SPLIT_SEED = 410
@@ -560,12 +561,81 @@ def nested_split(ds: Dataset, test_participants, n_val: int = 2, seed: int = 0) 
     """
     lab = ds.labelled_train
     rest = [p for p in training_participants(ds) if p not in set(test_participants)]
-    if not 1 <= n_val < len(rest):
-        raise ParameterError("n_val", f"must be between 1 and {len(rest) - 1}, got {n_val}")
-    fold_seed = int(hashlib.sha256(("|".join(test_participants) + f"|{seed}").encode()).hexdigest()[:8], 16)
-    val = np.random.default_rng(fold_seed).choice(rest, n_val, replace=False).tolist()
+    val = _checkpoint_draw(rest, test_participants, n_val, seed)
     is_test = np.isin(ds.participant, list(test_participants))
     is_val = np.isin(ds.participant, val)
     name = f"nested-{'+'.join(test_participants)}-val{'+'.join(sorted(val))}"
     return Split(name, np.flatnonzero(lab & ~is_test & ~is_val), np.flatnonzero(lab & is_val),
                  np.flatnonzero(lab & is_test))
+
+
+def _checkpoint_draw(rest: list, test_participants, n_val: int, seed: int) -> list:
+    """The ``n_val`` checkpoint participants among ``rest`` (an outer fold's training participants, in
+    participant order), drawn with ``seed`` and the fold's test participants: the draw of
+    :func:`nested_split` and :class:`CheckpointParticipants`."""
+    if not 1 <= n_val < len(rest):
+        raise ParameterError("n_val", f"must be between 1 and {len(rest) - 1}, got {n_val}")
+    fold_seed = int(hashlib.sha256(("|".join(test_participants) + f"|{seed}").encode()).hexdigest()[:8], 16)
+    return np.random.default_rng(fold_seed).choice(rest, n_val, replace=False).tolist()
+
+
+class CheckpointParticipants(BaseCrossValidator):
+    """The chapters' choice of checkpoint participants, as a splitter of one fit's own trials.
+
+    Inside an outer fold of a held-out protocol, the chapters keep ``n_val`` of the fold's training
+    participants apart to choose the checkpoint, drawn with the seed and the fold's test participants
+    (:func:`nested_split`). An estimator fitted by ``cross_val_predict`` sees only its training trials, so
+    this splitter is told every participant of the protocol and takes the fold's test participants to be
+    those absent from the fit's ``groups``. Given to
+    :class:`fmriemo.training.estimator.DeepClassifier` as ``validation`` (with the same seed as
+    ``random_state``, and ``groups`` passed to ``fit``), it makes ``cross_val_predict`` train the
+    chapters' fold runs bit for bit.
+
+    Parameters
+    ----------
+    participants : sequence of str
+        Every participant the outer folds are drawn from (:func:`training_participants`).
+    n_val : int, default=2
+        Checkpoint participants per fit.
+    seed : int, default=0
+        The draw's seed (the chapters use the training seed).
+
+    Examples
+    --------
+    >>> validation = CheckpointParticipants(training_participants(ds), n_val=2, seed=0)  # doctest: +SKIP
+    >>> model = DeepClassifier("asb", random_state=0, validation=validation)  # doctest: +SKIP
+    >>> cross_val_predict(model, X, y, groups=who, cv=OrderGroupKFold(3), params={"groups": who})  # doctest: +SKIP
+    """
+
+    def __init__(self, participants, n_val: int = 2, seed: int = 0):
+        self.participants = participants
+        self.n_val = n_val
+        self.seed = seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """One split.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return 1
+
+    def _iter_test_masks(self, X=None, y=None, groups=None):
+        if groups is None:
+            raise ValueError("CheckpointParticipants needs groups (each trial's participant); pass groups to fit, "
+                             "e.g. cross_val_predict(..., params={'groups': groups})")
+        groups = np.asarray(groups).astype(str)
+        present = set(groups.tolist())
+        everyone = sorted({str(p) for p in self.participants}, key=participant_key)
+        unknown = sorted(present - set(everyone), key=participant_key)
+        if unknown:
+            raise ValueError(f"participants {', '.join(unknown[:5])} are not among the participants given")
+        test = [p for p in everyone if p not in present]  # the outer fold's test participants, in order
+        rest = [p for p in everyone if p in present]
+        yield np.isin(groups, _checkpoint_draw(rest, test, self.n_val, self.seed))

@@ -5,10 +5,10 @@ import pytest
 
 from fmriemo.core.errors import DataError
 from fmriemo.data.dataset import participant_key
-from fmriemo.data.splits import (PHASE1_SPLITS, LeaveOneOrderGroupOut, OrderGroupKFold, PaperSplit, ParticipantKFold,
-                                 class_orders, fold_participants, group_folds, groups_among, identical_order_pairs, inner_folds,
-                                 make_paper_split, nested_split, order_groups, paper_split, participant_split,
-                                 protocol_cv, training_participants)
+from fmriemo.data.splits import (PHASE1_SPLITS, CheckpointParticipants, LeaveOneOrderGroupOut, OrderGroupKFold,
+                                 PaperSplit, ParticipantKFold, class_orders, fold_participants, group_folds,
+                                 groups_among, identical_order_pairs, inner_folds, make_paper_split, nested_split,
+                                 order_groups, paper_split, participant_split, protocol_cv, training_participants)
 
 
 def test_paper_split_sizes_and_stratification(dataset):
@@ -204,3 +204,28 @@ def test_fold_participants_takes_scikit_learns_group_splitters_and_lists(dataset
         fold_participants(dataset, KFold(3))
     with pytest.raises(ValueError, match="more than one fold"):
         fold_participants(dataset, [["P01"], ["P01", "P02"]])
+
+
+@pytest.mark.parametrize("protocol,k", [("loso", 4), ("order", 4), ("groupkfold", 3), ("kfold", 4)])
+def test_checkpoint_participants_are_the_nested_splits(dataset, protocol, k):
+    """Told every participant, the splitter finds a fit's checkpoint participants from its trials alone, as
+    the chapters' nested split draws them from the fold's test participants."""
+    everyone = training_participants(dataset)
+    lab = np.flatnonzero(dataset.labelled_train)
+    for seed in (0, 3):
+        for test_p in group_folds(dataset, protocol, k):
+            nested = nested_split(dataset, test_p, 2, seed)
+            rows = lab[~np.isin(dataset.participant[lab], test_p)]  # what a fit of this fold is given
+            who = dataset.participant[rows]
+            (train, val), = CheckpointParticipants(everyone, 2, seed).split(dataset.X[rows], groups=who)
+            assert np.array_equal(rows[val], nested.val) and np.array_equal(rows[train], nested.train)
+
+
+def test_checkpoint_participants_need_groups_it_knows(dataset):
+    cp = CheckpointParticipants(training_participants(dataset)[:-1], 2)
+    rows = np.flatnonzero(dataset.labelled_train)
+    with pytest.raises(ValueError, match="needs groups"):
+        next(cp.split(dataset.X[rows]))
+    with pytest.raises(ValueError, match=f"{training_participants(dataset)[-1]} are not among"):
+        next(cp.split(dataset.X[rows], groups=dataset.participant[rows]))
+    assert cp.get_n_splits() == 1

@@ -151,3 +151,27 @@ def test_a_module_of_your_own(dataset, tmp_path):
         DeepClassifier(lambda n_out: TwoLayer(n_out + 1), max_epochs=1).fit(X, y)
     with pytest.raises(TypeError, match="registered model's name or a callable"):
         DeepClassifier(3).fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["vanilla", "compact"])
+def test_cross_val_predict_trains_the_chapters_fold_runs(dataset, tmp_path, method):
+    """Chapter 7's held-out protocol in scikit-learn's terms: the protocol's splitter, the model as an
+    estimator and the chapters' checkpoint participants (:class:`CheckpointParticipants`) give, through
+    ``cross_val_predict``, the chapter's fold runs of that seed bit for bit."""
+    from fmriemo.data.splits import CheckpointParticipants, class_orders, protocol_cv, training_participants
+    from fmriemo.evaluation import heldout
+    from fmriemo.profiles import Settings
+    s = Settings.resolve("quick", epochs=3, seed=1, n_seeds=1, device="cpu", cache_dir=tmp_path, progress=False)
+    expected, expected_proba = np.full(len(dataset), -9), np.full((len(dataset), 3), np.nan)
+    for _, _, run in heldout.fold_runs(dataset, method, "class", s):
+        expected[run.test_index], expected_proba[run.test_index] = run.y_pred, run.proba
+    lab = np.flatnonzero(dataset.labelled_train)
+    who = dataset.participant[lab]
+    model = DeepClassifier(method, profile="quick", max_epochs=3, random_state=1, device="cpu",
+                           validation=CheckpointParticipants(training_participants(dataset), s.fold_n_val, seed=1))
+    cv = protocol_cv(s.protocol, s.k, orders=class_orders(dataset))
+    proba = cross_val_predict(model, dataset.X[lab], dataset.y_class[lab], groups=who, cv=cv, params={"groups": who},
+                              method="predict_proba")
+    assert np.array_equal(proba, expected_proba[lab])  # the probabilities, not only the argmax: the same weights
+    pred = cross_val_predict(model, dataset.X[lab], dataset.y_class[lab], groups=who, cv=cv, params={"groups": who})
+    assert np.array_equal(pred, expected[lab])
