@@ -200,8 +200,12 @@ class Evidence:
 
     def findings(self) -> tuple:
         """Every finding, in the chapters' order."""
-        return (self.data, self.class_task, self.level_task, self.challenge, self.maps, self.held_out,
-                self.attribution, self.beyond)
+        return tuple(getattr(self, part) for part in _PARTS)
+
+
+#: the field of :class:`Evidence` that holds each finding
+_PARTS = {"data": DataSource, "class_task": ClassTask, "level_task": LevelTask, "challenge": Challenge,
+          "maps": BrainMaps, "held_out": HeldOut, "attribution": Attribution, "beyond": Beyond}
 
 
 def gather(found) -> Evidence:
@@ -221,9 +225,8 @@ def gather(found) -> Evidence:
         if name and name in getattr(res, "tables", {}):
             for m, g in gates_from_table(res.table(name), WHERE[chapter]).items():
                 gates[(chapter, m)] = g
-    data, class_task, level_task, challenge, maps, held_out, attribution, beyond = (
-        found[kind.CHAPTER].finding(kind) for kind in FINDINGS)
-    return Evidence(data, class_task, level_task, challenge, maps, held_out, attribution, beyond, comparisons, gates)
+    return Evidence(**{part: found[kind.CHAPTER].finding(kind) for part, kind in _PARTS.items()},
+                    comparisons=comparisons, gates=gates)
 
 
 #: every comparison the claims rest on: (claim, chapter, a, b, what is compared), in the decision table's order

@@ -394,6 +394,7 @@ def test_gather_reads_findings_comparisons_and_gates():
     back, made_c = ev.comparison(*HELD_AV), strong().comparisons[HELD_AV]
     assert verdict.describe(back) == verdict.describe(made_c) and back.seed_differences == made_c.seed_differences
     assert ev.held_out == made["held_out"] and ev.maps == made["maps"] and ev.level_task == made["level_task"]
+    assert tuple(type(f) for f in ev.findings()) == FINDINGS  # one field of the evidence per finding, in order
     assert math.isnan(ev.challenge.p2_crossfit_main)  # null in the file, NaN again when read
     found["07_held_out"].findings["HeldOut"].pop("acc_ebr")
     with pytest.raises(KeyError, match="acc_ebr"):
