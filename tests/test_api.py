@@ -26,8 +26,10 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(fmriemo.__path__, "fmriem
 LIBRARY = ("fmriemo.profiles", "fmriemo.core", "fmriemo.data", "fmriemo.models", "fmriemo.metrics",
            "fmriemo.training", "fmriemo.evaluation", "fmriemo.challenge")
 #: the modules whose exported objects carry numpydoc Parameters (and Returns for a function): every module
-#: of the library, and the chapters' own API
-NUMPYDOC = tuple(m for m in MODULES if m.startswith(LIBRARY)) + ("fmriemo.book.chapter",)
+#: of the library, and the book's modules that chapters and the verdict call (the chapters' API, the
+#: sentences and sections, the results files, the findings and the verdict's rules)
+NUMPYDOC = tuple(m for m in MODULES if m.startswith(LIBRARY)) + tuple(
+    f"fmriemo.book.{m}" for m in ("chapter", "findings", "results", "sections", "text", "verdict"))
 
 
 def _module(name):

@@ -73,8 +73,14 @@ def _number(value, kind):
 
 @dataclass(frozen=True)
 class DataSource(Finding):
-    """Chapter 1, the data the book ran on, in words (the built-in surrogate or the user's folder): it
-    decides what the verdict's readings are about."""
+    """Chapter 1's finding: the data the book ran on, in words. It decides what the verdict's readings
+    are about.
+
+    Parameters
+    ----------
+    data_source : str
+        "the built-in surrogate (seed ...)" or the user's folder by name.
+    """
 
     CHAPTER: ClassVar[str] = "01_data"
     data_source: str
@@ -82,8 +88,19 @@ class DataSource(Finding):
 
 @dataclass(frozen=True)
 class ClassTask(Finding):
-    """Chapter 3, the class task on the paper's split: mean macro F1 of each paper model over seeds, how
-    many seeds ASB ranked first in, and the Wilson interval of the first seed's ASB accuracy."""
+    """Chapter 3's finding: the class task on the paper's split.
+
+    Parameters
+    ----------
+    asb_f1_mean, vanilla_f1_mean, ebr_f1_mean : float
+        Each paper model's test macro F1, the mean over seeds.
+    asb_wins : float
+        Seeds in which ASB ranked first (ties share the win).
+    n_seeds : int
+        Seeds per model.
+    asb_acc_lo, asb_acc_hi : float
+        The Wilson 95% interval of the first seed's ASB test accuracy (what one run would state).
+    """
 
     CHAPTER: ClassVar[str] = "03_class_task"
     asb_f1_mean: float
@@ -97,9 +114,19 @@ class ClassTask(Finding):
 
 @dataclass(frozen=True)
 class LevelTask(Finding):
-    """Chapter 4, the 9-level rating on the paper's split: ASB's mean macro F1 over seeds against the
-    floors (always the commonest level, ``majority_level``; random guessing with the training frequencies,
-    its mean and 95th percentile)."""
+    """Chapter 4's finding: the 9-level rating on the paper's split against its floors.
+
+    Parameters
+    ----------
+    asb_f1_mean : float
+        ASB's test macro F1, the mean over seeds.
+    const_f1 : float
+        Always predicting ``majority_level``.
+    rand_f1_mean, rand_f1_p95 : float
+        Random guessing with the training labels' frequencies: its mean and 95th percentile.
+    majority_level : int
+        The commonest training rating.
+    """
 
     CHAPTER: ClassVar[str] = "04_level_task"
     asb_f1_mean: float
@@ -111,9 +138,19 @@ class LevelTask(Finding):
 
 @dataclass(frozen=True)
 class Challenge(Finding):
-    """Chapter 5, the challenge scores (lower is better): Phase I, Phase II on unreleased labelled trials
-    (NaN where there are none), always "neutral, 0" in Phase I, and the cross-fitted Phase II estimate
-    with its interval."""
+    """Chapter 5's finding: the challenge scores (lower is better).
+
+    Parameters
+    ----------
+    p1_main : float
+        The Phase I submission's score.
+    p2_main : float
+        Phase II on the unreleased labelled test trials; NaN where there are none (real data).
+    p1_neutral : float
+        Always "neutral, 0" in Phase I.
+    p2_crossfit_main, p2_crossfit_lo, p2_crossfit_hi : float
+        Phase II estimated by cross-fitting on the released trials, with its 95% interval.
+    """
 
     CHAPTER: ClassVar[str] = "05_challenge"
     p1_main: float
@@ -126,10 +163,22 @@ class Challenge(Finding):
 
 @dataclass(frozen=True)
 class BrainMaps(Finding):
-    """Chapter 6, the SE maps of chapter 3's ASB runs: the overlap of their top regions with the EBR set
-    (observed, expected by chance, hypergeometric p), over how many seeds' maps and for how many it was
-    beyond chance, their seed-to-seed Spearman correlation, and the lowest correlation between the
-    classes' maps."""
+    """Chapter 6's finding: the SE maps of chapter 3's ASB runs.
+
+    Parameters
+    ----------
+    ebr_overlap, ebr_expected, ebr_p : float
+        Their top regions' overlap with the EBR set: observed, expected by chance, hypergeometric p (the
+        seed-averaged map).
+    stab_spearman : float
+        Seed-to-seed Spearman correlation of the maps.
+    n_seeds : int
+        Seeds' maps.
+    n_seeds_overlap : int
+        Seeds' maps whose overlap is beyond chance (p < 0.05).
+    class_map_corr : float
+        The lowest correlation between the three classes' maps.
+    """
 
     CHAPTER: ClassVar[str] = "06_brain_maps"
     ebr_overlap: float
@@ -143,9 +192,27 @@ class BrainMaps(Finding):
 
 @dataclass(frozen=True)
 class HeldOut(Finding):
-    """Chapter 7, new participants: each model's accuracy (mean over seeds), ASB's interval over
-    participants and seeds, chance, the permutation p-values of ASB and the logistic baseline, the seeds
-    per fold, and the protocol and folds (which the leakage sheet re-runs)."""
+    """Chapter 7's finding: new participants.
+
+    Parameters
+    ----------
+    acc_asb : float
+        ASB's held-out accuracy, the mean over seeds.
+    acc_asb_lo, acc_asb_hi : float
+        Its 95% interval over participants and seeds.
+    acc_vanilla, acc_ebr, acc_logreg, acc_compact : float
+        The other models' held-out accuracy (NaN for a model the chapter's parameters left out).
+    chance : float
+        Accuracy of chance (a third for the class task).
+    perm_p_asb, perm_p_logreg : float
+        Permutation p-values against chance (labels shuffled within participant).
+    n_seeds : int
+        Training seeds per fold.
+    protocol : str
+        The held-out protocol (:data:`fmriemo.profiles.PROTOCOLS`), which the leakage sheet re-runs.
+    k : int
+        Its folds.
+    """
 
     CHAPTER: ClassVar[str] = "07_held_out"
     acc_asb: float
@@ -165,9 +232,17 @@ class HeldOut(Finding):
 
 @dataclass(frozen=True)
 class Attribution(Finding):
-    """Chapter 8, SE weights against attribution: their Spearman agreement with integrated gradients and
-    occlusion, how well each finds the surrogate's planted regions (AUROC; NaN on real data), and the SE
-    maps' stability."""
+    """Chapter 8's finding: SE weights against attribution.
+
+    Parameters
+    ----------
+    rho_se_ig, rho_se_occ : float
+        Spearman agreement of SE-weight maps with integrated gradients and with occlusion.
+    auc_se, auc_ig : float
+        How well each finds the surrogate's planted regions (AUROC); NaN on real data.
+    stab_se : float
+        The SE maps' stability across models.
+    """
 
     CHAPTER: ClassVar[str] = "08_attribution"
     rho_se_ig: float
@@ -179,9 +254,19 @@ class Attribution(Finding):
 
 @dataclass(frozen=True)
 class Beyond(Finding):
-    """Chapter 9, the rating rule: the challenge score of a separate 9-way rating model and of the
-    class-aware rule on held-out participants, and how many of the 9-way models kept a checkpoint on their
-    plateau."""
+    """Chapter 9's finding: the rating rule on held-out participants.
+
+    Parameters
+    ----------
+    model9 : float
+        The challenge score of a separate 9-way rating model.
+    model_aware : float
+        The score of the class-aware rule on a model's class predictions.
+    level9_on_plateau : int
+        9-way fold runs that kept a checkpoint on their plateau.
+    level9_runs : int
+        9-way fold runs.
+    """
 
     CHAPTER: ClassVar[str] = "09_level_and_beyond"
     model9: float

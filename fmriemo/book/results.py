@@ -45,7 +45,17 @@ FOLDER = "results"
 
 def python_value(value):
     """numpy scalars and arrays as plain Python values (glued text then reads ``16``, not
-    ``np.int64(16)``); anything else unchanged."""
+    ``np.int64(16)``); anything else unchanged.
+
+    Parameters
+    ----------
+    value : object
+        The value.
+
+    Returns
+    -------
+    value : object
+    """
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -68,7 +78,17 @@ def _plain(value):
 
 
 class ChapterResults:
-    """The results of one chapter, written to ``folder`` after every change."""
+    """The results of one chapter, written to ``folder`` after every change.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's stem, which names its files.
+    folder : str or path, default=FOLDER
+        Where ``<chapter>.json`` and ``<chapter>.csv`` are written.
+    settings : dict or None, default=None
+        The profile and the data's name and fingerprint (never a path).
+    """
 
     def __init__(self, chapter: str, folder: str | Path = FOLDER, settings: dict | None = None):
         self.chapter = chapter
@@ -125,7 +145,22 @@ _current: ChapterResults | None = None
 
 
 def start(chapter: str, folder: str | Path = FOLDER, settings: dict | None = None) -> ChapterResults:
-    """Begin recording ``chapter``'s results (replacing any earlier record of it in ``folder``)."""
+    """Begin recording a chapter's results, replacing any earlier record of it in ``folder``.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's stem.
+    folder : str or path, default=FOLDER
+        The results folder.
+    settings : dict or None, default=None
+        See :class:`ChapterResults`.
+
+    Returns
+    -------
+    record : ChapterResults
+        The record that :func:`fmriemo.book.chapter.glue` and :func:`~fmriemo.book.chapter.table` write to.
+    """
     global _current
     _current = ChapterResults(chapter, folder, settings)
     _current.write()
@@ -133,7 +168,13 @@ def start(chapter: str, folder: str | Path = FOLDER, settings: dict | None = Non
 
 
 def current() -> ChapterResults | None:
-    """The chapter being recorded in this process, if any."""
+    """The chapter being recorded in this process.
+
+    Returns
+    -------
+    record : ChapterResults or None
+        None when no chapter is being recorded.
+    """
     return _current
 
 
@@ -152,7 +193,20 @@ class MissingResult(KeyError):
 
 class Results:
     """One chapter's results read back: ``r["asb_f1_mean"]`` (NaN for null), ``r.table("name")``,
-    ``r.finding(HeldOut)``."""
+    ``r.finding(HeldOut)``.
+
+    Parameters
+    ----------
+    document : dict
+        The parsed results file.
+    path : pathlib.Path
+        Where it was read, for messages.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not an fmriemo results file.
+    """
 
     def __init__(self, document: dict, path: Path):
         if document.get("schema") != SCHEMA:
@@ -195,8 +249,24 @@ class Results:
 
 
 def load(folder: str | Path, chapter: str) -> Results:
-    """The results ``chapter`` wrote under ``folder`` (the ``results`` folder beside the executed
-    chapters); a chapter that was not executed stops the reader with one clear message."""
+    """The results a chapter wrote.
+
+    Parameters
+    ----------
+    folder : str or path
+        The ``results`` folder beside the executed chapters.
+    chapter : str
+        The chapter's stem.
+
+    Returns
+    -------
+    results : Results
+
+    Raises
+    ------
+    FileNotFoundError
+        One clear message naming the chapter to execute, when it was not executed.
+    """
     path = Path(folder) / f"{chapter}.json"
     if not path.is_file():
         raise FileNotFoundError(f"no results of chapter {chapter} at {path}: execute that chapter first "

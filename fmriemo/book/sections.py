@@ -21,9 +21,25 @@ __all__ = ["glue_budget", "paper_protocol", "budget_section", "search_findings",
 
 
 def glue_budget(settings: Settings, task: str, method: str = "asb") -> list:
-    """Chapters 3 and 4: glue the epoch budget of ``method`` for ``task`` under ``settings``
-    (``max_epochs``, ``min_epochs``, ``patience``, and when early stopping is armed: ``arming_text``) and the
-    number of seeds (``n_seeds``); returns the seeds."""
+    """Chapters 3 and 4: glue the epoch budget and the number of seeds for the prose.
+
+    Glues ``max_epochs``, ``min_epochs``, ``patience``, ``arming_text`` (when early stopping is armed)
+    and ``n_seeds``.
+
+    Parameters
+    ----------
+    settings : fmriemo.profiles.Settings
+        The chapter's settings.
+    task : {"class", "level"}
+        The task.
+    method : str, default="asb"
+        The model whose budget is stated.
+
+    Returns
+    -------
+    seeds : list of int
+        The seeds of ``settings``.
+    """
     cfg = config_for(settings.profile, settings.epochs, method=method, task=task)
     glue("max_epochs", cfg.epochs)
     glue("min_epochs", cfg.min_epochs)
@@ -36,13 +52,32 @@ def glue_budget(settings: Settings, task: str, method: str = "asb") -> list:
 
 
 def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | None = None):
-    """Chapters 3 and 4: train every method with every seed of ``settings``
-    (:class:`fmriemo.profiles.Settings`) on the paper's split
-    (:func:`fmriemo.evaluation.paper.run_paper_protocol`), glue how many runs kept a checkpoint on their
-    plateau (``n_on_plateau`` of ``n_runs``) and how many the epoch cap ended while still improving
-    (``n_still_improving``, and per paper method ``<m>_still_improving`` of ``<m>_n_runs``: the
-    verdict does not rank a method most of whose runs were cut off), and record the run table as
-    ``runs``. Returns ``(runs, table)``."""
+    """Chapters 3 and 4: every method with every seed on the paper's split, and how many runs trained.
+
+    Trains with :func:`fmriemo.evaluation.paper.run_paper_protocol`, glues how many runs kept a
+    checkpoint on their plateau (``n_on_plateau`` of ``n_runs``) and how many the epoch cap ended while
+    still improving (``n_still_improving``, and per paper method ``<m>_still_improving`` of
+    ``<m>_n_runs``), and records the run table as ``runs`` (the verdict's gates count it).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    task : {"class", "level"}
+        The task.
+    methods : list of str
+        Registered models.
+    settings : fmriemo.profiles.Settings
+        Seeds, budget, cache and device.
+    split_seed : int or None, default=None
+        Seed of the paper's split; None: :data:`fmriemo.data.splits.PAPER_SPLIT_SEED`.
+
+    Returns
+    -------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+    table : pandas.DataFrame
+        One row per run.
+    """
     runs, run_table = run_paper_protocol(ds, task, methods, settings,
                                          PAPER_SPLIT_SEED if split_seed is None else split_seed)
     glue("n_on_plateau", int(run_table["on_plateau"].sum()))
@@ -55,8 +90,24 @@ def paper_protocol(ds: Dataset, task: str, methods, settings, split_seed: int | 
 
 
 def budget_section(runs: dict, run_table, task: str):
-    """Chapters 3 and 4: the learning curves with kept epochs, and the table of test F1 by epoch
-    budget (recorded as ``f1_by_budget``), returned styled for display."""
+    """Chapters 3 and 4: the learning curves with kept epochs, and the test F1 by epoch budget.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        The chapter's runs.
+    run_table : pandas.DataFrame
+        One row per run.
+    task : {"class", "level"}
+        The task.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Test macro F1 (mean over seeds) by budget, recorded as ``f1_by_budget``.
+    styled : pandas.io.formats.style.Styler
+        The same, styled for display.
+    """
     plots.budget_curves(runs)
     plt.show()
     by_budget = table("f1_by_budget", f1_by_budget(runs, run_table, task))
@@ -66,12 +117,34 @@ def budget_section(runs: dict, run_table, task: str):
 
 def search_findings(trials: pd.DataFrame, grid: pd.DataFrame, nested: pd.DataFrame, scores: pd.DataFrame,
                     conv: str, n_resamples: int = 1000) -> dict:
-    """What chapter 9 reports of its nested search, by name: its held-out accuracy (``trials``' column
-    ``search_class`` against ``class``) with a participant-bootstrap interval, its challenge score with
-    the class-aware rating (``scores``' row "nested search + class-aware rating"), the accuracy of
-    Compact and of the linear baseline on the same trials and the paired sign-flip p against Compact,
-    the read-out each fold chose, the inner accuracy of the convolutional candidate ``conv`` against the
-    best linear read-out, the gain of region selection, and the optimistic after-the-fact pick."""
+    """What chapter 9 reports of its nested search, by name.
+
+    Its held-out accuracy with a participant-bootstrap interval, its challenge score with the class-aware
+    rating, the accuracy of Compact and of the linear baseline on the same trials and the paired sign-flip
+    p against Compact, the read-out each fold chose, the inner accuracy of the convolutional candidate
+    against the best linear read-out, the gain of region selection, and the optimistic after-the-fact
+    pick.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Held-out trials with the column ``search_class`` (and ``class``, the truth).
+    grid : pandas.DataFrame
+        The search's candidates table.
+    nested : pandas.DataFrame
+        Its nested predictions.
+    scores : pandas.DataFrame
+        Challenge scores by predictor (row "nested search + class-aware rating").
+    conv : str
+        The convolutional candidate's name.
+    n_resamples : int, default=1000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    findings : dict
+        Name -> number or text, for the prose.
+    """
     hit = {c: float(np.mean(trials[f"{c}_class"] == trials["class"])) if f"{c}_class" in trials else np.nan
            for c in ("search", "compact", "logreg")}
     lo, hi = bootstrap(lambda d: float(np.mean(d["search_class"] == d["class"])), trials,
@@ -99,12 +172,27 @@ def search_findings(trials: pd.DataFrame, grid: pd.DataFrame, nested: pd.DataFra
 
 def curve_findings(trials: pd.DataFrame, nested: pd.DataFrame, scores: pd.DataFrame, n_resamples: int = 1000,
                    ) -> dict:
-    """What chapter 9 reports of the nested search that may also read a window off a time-resolved
-    curve inside each fold (``trials``' column ``curve_class``; ``scores``' row "nested search with
-    curve windows + class-aware rating"), against the search without (``search_class``; row "nested
-    search + class-aware rating"), with the tests the chapter uses for the search: a
-    participant-bootstrap interval, the score's interval and the paired sign-flip p over participants;
-    and what each fold chose, with its seconds."""
+    """What chapter 9 reports of the nested search that may also read a window off a time-resolved curve
+    inside each fold, against the search without.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Held-out trials with the columns ``curve_class`` and ``search_class``.
+    nested : pandas.DataFrame
+        The curve search's nested predictions (what each fold chose, with its seconds).
+    scores : pandas.DataFrame
+        Challenge scores by predictor (rows "nested search with curve windows + class-aware rating" and
+        "nested search + class-aware rating").
+    n_resamples : int, default=1000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    findings : dict
+        Name -> number or text: a participant-bootstrap interval, the score's interval and the paired
+        sign-flip p over participants.
+    """
     acc = float(np.mean(trials["curve_class"] == trials["class"]))
     lo, hi = bootstrap(lambda d: float(np.mean(d["curve_class"] == d["class"])), trials,
                        groups=trials["participant"].to_numpy(), n_resamples=n_resamples)

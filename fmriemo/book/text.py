@@ -20,9 +20,19 @@ __all__ = [
 
 
 def kept_epochs_text(runs) -> str:
-    """The kept epochs of ``runs`` (RunResults) in words, with how many kept one on their plateau and how
-    many the epoch cap ended while still improving: e.g. ``"212, 240 and 260 after 300 epochs (none on
-    the plateau)"``."""
+    """The kept epochs of some runs in words, with how many kept one on their plateau and how many the
+    epoch cap ended while still improving: e.g. ``"212, 240 and 260 after 300 epochs (none on the
+    plateau)"``.
+
+    Parameters
+    ----------
+    runs : iterable of fmriemo.training.runs.RunResult
+        The runs.
+
+    Returns
+    -------
+    text : str
+    """
     runs = list(runs)
     if not runs:
         return "none (no runs)"
@@ -37,9 +47,25 @@ def kept_epochs_text(runs) -> str:
 
 
 def phase1_split_text(ds: Dataset, names: dict, split: str = "auto", seeds=0, n_val: int = 3) -> str:
-    """One or two sentences saying how each Phase I model (``names``: method -> label) was trained under
-    :func:`fmriemo.challenge.phases.train_phase1`'s ``split`` rule with ``seeds`` (one or several),
-    naming the validation participants where there are some (those of the first seed)."""
+    """How each Phase I model was trained, in one or two sentences.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    names : dict of str to str
+        Method -> label.
+    split : str, default="auto"
+        :func:`fmriemo.challenge.phases.train_phase1`'s ``split`` rule.
+    seeds : int or sequence of int, default=0
+        The training seed or seeds.
+    n_val : int, default=3
+        Validation participants of a model trained on participants (named, those of the first seed).
+
+    Returns
+    -------
+    text : str
+    """
     seeds = [int(seeds)] if np.ndim(seeds) == 0 else [int(x) for x in seeds]
     seed_text = (f"seed {seeds[0]}" if len(seeds) == 1
                  else "seeds " + ", ".join(map(str, seeds[:-1])) + f" and {seeds[-1]}")
@@ -68,15 +94,36 @@ def phase1_split_text(ds: Dataset, names: dict, split: str = "auto", seeds=0, n_
 
 def data_source_text(data_dir="", surrogate_seed: int = DEFAULT_SURROGATE_SEED) -> str:
     """What a build reads, for its prose: the surrogate and its seed, or the challenge folder by its name
-    (never a user's path)."""
+    (never a user's path).
+
+    Parameters
+    ----------
+    data_dir : str or path, default=""
+        The challenge folder; empty: the surrogate.
+    surrogate_seed : int, default=DEFAULT_SURROGATE_SEED
+        The surrogate's seed.
+
+    Returns
+    -------
+    text : str
+    """
     if not data_dir:
         return f"the built-in surrogate data set (seed {surrogate_seed})"
     return f"the challenge data in the folder '{Path(data_dir).expanduser().name}'"
 
 
 def planted_text(truth: dict | None) -> str:
-    """The sentence on the signal planted in the surrogate (``truth``: its ground truth), or that real
-    data has none known."""
+    """The sentence on the signal planted in the surrogate, or that real data has none known.
+
+    Parameters
+    ----------
+    truth : dict or None
+        The surrogate's ground truth (:func:`fmriemo.data.surrogate.read_ground_truth`).
+
+    Returns
+    -------
+    text : str
+    """
     if truth is None:
         return ("This build reads the challenge data, so no region is known to carry the signal and the surrogate "
                 "is described only for comparison with the online edition.")
@@ -87,9 +134,24 @@ def planted_text(truth: dict | None) -> str:
 
 
 def phase1_compare_text(surrogate: bool, n_scored: int, n_test: int) -> str:
-    """How a Phase I score here compares with the paper's 0.5132 (scored on all 120 real test trials):
-    on the surrogate not digit for digit; on real data directly when all ``n_test`` test trials were
-    scored, else as an estimate from the ``n_scored`` released ones (or not at all)."""
+    """How a Phase I score here compares with the paper's 0.5132 (scored on all 120 real test trials).
+
+    On the surrogate not digit for digit; on real data directly when all test trials were scored, else as
+    an estimate from the released ones (or not at all).
+
+    Parameters
+    ----------
+    surrogate : bool
+        Whether the build ran on the surrogate.
+    n_scored : int
+        Test trials scored.
+    n_test : int
+        Test trials.
+
+    Returns
+    -------
+    text : str
+    """
     if surrogate:
         return ("a surrogate score cannot be compared with it digit for digit, but it sits between the same two "
                 "reference points.")
@@ -102,8 +164,19 @@ def phase1_compare_text(surrogate: bool, n_scored: int, n_test: int) -> str:
 
 
 def phase2_text(phase2, name: str) -> str:
-    """Phase II as the challenge scored it (``phase2``: :func:`fmriemo.challenge.phases.phase2_scores`),
-    for the model named ``name``, or why it cannot be scored."""
+    """Phase II as the challenge scored it, for one model, or why it cannot be scored.
+
+    Parameters
+    ----------
+    phase2 : pandas.DataFrame
+        :func:`fmriemo.challenge.phases.phase2_scores`.
+    name : str
+        The model's name in it.
+
+    Returns
+    -------
+    text : str
+    """
     if len(phase2):
         row = phase2.loc[name]
         return (f"On the {int(phase2['N'].max())} test trials that were not released, {name} scores "
@@ -114,9 +187,22 @@ def phase2_text(phase2, name: str) -> str:
 
 
 def crossfit_text(crossfit, phase2, name: str) -> str:
-    """The cross-fitted Phase II estimate of ``name`` (``crossfit``:
-    :func:`fmriemo.challenge.phases.phase2_crossfit`), judged against the score on the unreleased
-    trials where those exist (``phase2``)."""
+    """The cross-fitted Phase II estimate of one model, judged against the score on the unreleased trials
+    where those exist.
+
+    Parameters
+    ----------
+    crossfit : pandas.DataFrame
+        :func:`fmriemo.challenge.phases.phase2_crossfit`.
+    phase2 : pandas.DataFrame
+        :func:`fmriemo.challenge.phases.phase2_scores`.
+    name : str
+        The model's name in them.
+
+    Returns
+    -------
+    text : str
+    """
     if not len(crossfit):
         return "No released labels were given (parameter labels_csv), so Phase II cannot be estimated either."
     row = crossfit.loc[name]
@@ -129,8 +215,17 @@ def crossfit_text(crossfit, phase2, name: str) -> str:
 
 
 def planted_recovery_text(rec: dict | None) -> str:
-    """Chapter 6's sentence on whether the SE map finds the surrogate's planted regions (``rec``: the
-    numbers, or None on real data, where the regions carrying the signal are unknown)."""
+    """Chapter 6's sentence on whether the SE map finds the surrogate's planted regions.
+
+    Parameters
+    ----------
+    rec : dict or None
+        The numbers; None on real data, where the regions carrying the signal are unknown.
+
+    Returns
+    -------
+    text : str
+    """
     if rec is None:
         return ("On real data the regions that carry the signal are unknown, so whether the map finds them cannot be "
                 "measured.")
@@ -141,7 +236,19 @@ def planted_recovery_text(rec: dict | None) -> str:
 
 
 def protocol_text(protocol: str, n_folds: int) -> str:
-    """How a held-out protocol splits the participants, in words."""
+    """How a held-out protocol splits the participants, in words.
+
+    Parameters
+    ----------
+    protocol : str
+        One of :data:`fmriemo.profiles.PROTOCOLS`.
+    n_folds : int
+        Its folds.
+
+    Returns
+    -------
+    text : str
+    """
     return {"loso": "leave one participant out",
             "order": "leave one order group out: participants who saw the classes in the same order are held out "
                      "together",
@@ -152,8 +259,18 @@ def protocol_text(protocol: str, n_folds: int) -> str:
 
 
 def attribution_recovery_text(auroc) -> str:
-    """Chapter 8's sentence on which map finds the surrogate's planted regions (``auroc``: map name ->
-    AUROC of its mean map), or that real data cannot score any."""
+    """Chapter 8's sentence on which map finds the surrogate's planted regions, or that real data cannot
+    score any.
+
+    Parameters
+    ----------
+    auroc : pandas.Series or None
+        AUROC of each map's mean, indexed by the map's name; None on real data.
+
+    Returns
+    -------
+    text : str
+    """
     if auroc is None:
         return ("On real data the regions that carry the signal are unknown, so no map can be scored against them; "
                 "agreement between methods and stability (above) are what remain.")
@@ -168,7 +285,19 @@ PUBLIC_ENTRY = {"accuracy": 0.686, "score": 0.442}
 
 def search_reference_text(accuracy: float, real_data: bool) -> str:
     """The nested search's held-out accuracy beside the best public entry's, which only a build on the
-    real data can be compared with."""
+    real data can be compared with.
+
+    Parameters
+    ----------
+    accuracy : float
+        The nested search's held-out accuracy.
+    real_data : bool
+        Whether the build ran on the real data.
+
+    Returns
+    -------
+    text : str
+    """
     text = (f"For scale, the best public fMRI-only entry evaluated on held-out participants (a CNN on the "
             f"seconds after the video, leave one participant out) reports {PUBLIC_ENTRY['accuracy']:.3f} accuracy "
             f"and a submission score of {PUBLIC_ENTRY['score']:.3f} on the real challenge data. ")
@@ -182,8 +311,20 @@ def search_reference_text(accuracy: float, real_data: bool) -> str:
 
 def level9_caveat(on_plateau: int, runs: int) -> str:
     """Whether chapter 9's 9-way rating models were trained past their plateau, and what the comparison
-    with them can then say: only when none of them kept a checkpoint on its plateau is it a comparison with
-    models that learned (the verdict's gate, :class:`fmriemo.book.verdict.Gate`)."""
+    with them can then say: only when none kept a checkpoint on its plateau is it a comparison with models
+    that learned (the verdict's gate, :class:`fmriemo.book.verdict.Gate`).
+
+    Parameters
+    ----------
+    on_plateau : int
+        Runs that kept a checkpoint on their plateau.
+    runs : int
+        Runs.
+
+    Returns
+    -------
+    text : str
+    """
     if runs > 0 and on_plateau == 0:
         return f"None of these {runs} 9-way models kept a checkpoint on its plateau, so the comparison is with " \
                "models that learned."
@@ -193,7 +334,19 @@ def level9_caveat(on_plateau: int, runs: int) -> str:
 
 
 def ensemble_choice_text(chosen: str, flip: dict) -> str:
-    """How the chosen ensemble compares with a single model (``flip``: the paired sign-flip test)."""
+    """How the chosen ensemble compares with a single model.
+
+    Parameters
+    ----------
+    chosen : str
+        The ensemble chosen (``"single"`` for the single model).
+    flip : dict
+        The paired sign-flip test: ``p`` and ``mean_difference``.
+
+    Returns
+    -------
+    text : str
+    """
     if chosen == "single":
         return "it is the single model itself"
     return (f"against the single model the paired sign-flip test over participants gives p = {flip['p']:.3f} "
@@ -201,9 +354,20 @@ def ensemble_choice_text(chosen: str, flip: dict) -> str:
 
 
 def onset_text(clusters, alpha: float = 0.05) -> str:
-    """When a time-resolved curve is above chance, from its cluster test's table (``first second``,
-    ``last second``, ``p``): e.g. ``"from second 15 (seconds 15-24, cluster p = 0.005)"``, or that no
-    cluster reached ``alpha``."""
+    """When a time-resolved curve is above chance, from its cluster test.
+
+    Parameters
+    ----------
+    clusters : pandas.DataFrame
+        :func:`fmriemo.evaluation.timeresolved.clusters_over_time` (``first second``, ``last second``, ``p``).
+    alpha : float, default=0.05
+        The clusters' significance level.
+
+    Returns
+    -------
+    text : str
+        E.g. ``"from second 15 (seconds 15-24, cluster p = 0.005)"``, or that no cluster reached ``alpha``.
+    """
     sig = clusters[clusters["p"] < alpha].sort_values("first second")
     if sig.empty:
         best = "" if clusters.empty else f"; the strongest cluster has p = {clusters['p'].min():.3f}"

@@ -65,7 +65,18 @@ WHERE = {"03_class_task": "paper's split, class", "04_level_task": "paper's spli
 
 
 def finite(x) -> bool:
-    """Whether ``x`` is a finite number (False for None, text and NaN)."""
+    """Whether a value is a finite number.
+
+    Parameters
+    ----------
+    x : object
+        The value.
+
+    Returns
+    -------
+    finite : bool
+        False for None, text and NaN.
+    """
     try:
         return math.isfinite(float(x))
     except (TypeError, ValueError):
@@ -76,8 +87,21 @@ def finite(x) -> bool:
 
 @dataclass(frozen=True)
 class Gate:
-    """The runs of ``method`` in one chapter (``where``): how many there were, how many kept a checkpoint
-    on their validation plateau and how many the epoch cap ended while they were still improving."""
+    """The runs of one method in one chapter that a ranking would rest on.
+
+    Parameters
+    ----------
+    method : str
+        The method.
+    where : str
+        The chapter's runs, as the decision table names them (:data:`WHERE`).
+    runs : int
+        How many runs there were.
+    on_plateau : int
+        How many kept a checkpoint on their validation plateau (not trained).
+    still_improving : int
+        How many the epoch cap ended while they were still improving (cut off while learning).
+    """
 
     method: str
     where: str
@@ -110,9 +134,21 @@ class Gate:
 
 
 def gates_from_table(table: pd.DataFrame, where: str) -> dict[str, Gate]:
-    """Per method, the :class:`Gate` of a chapter's run table: one row per run (columns ``method``,
-    ``on_plateau``, ``still_improving``; chapters 3 and 4) or one row per model with the counts (index
-    or column ``index`` the model, columns ``runs``, ``on_plateau``, ``still_improving``; chapter 7)."""
+    """Per method, the :class:`Gate` of a chapter's run table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per run (columns ``method``, ``on_plateau``, ``still_improving``; chapters 3 and 4), or
+        one row per model with the counts (index or column ``index`` the model, columns ``runs``,
+        ``on_plateau``, ``still_improving``; chapter 7).
+    where : str
+        The chapter's runs, as the decision table names them.
+
+    Returns
+    -------
+    gates : dict of str to Gate
+    """
     if "method" in table.columns:
         g = table.groupby("method", sort=False).agg(runs=("method", "size"), on_plateau=("on_plateau", "sum"),
                                                      still_improving=("still_improving", "sum"))
@@ -126,17 +162,34 @@ def gates_from_table(table: pd.DataFrame, where: str) -> dict[str, Gate]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a comparison says about its methods: ``direction`` +1 (``a`` better), -1 (``b`` better), 0 (not
-    resolved, with ``reason``)."""
+    """What a comparison says about its methods.
+
+    Parameters
+    ----------
+    direction : int
+        +1 (``a`` better), -1 (``b`` better) or 0 (not resolved).
+    reason : str, default=""
+        Why it is not resolved, or which gate was shut when the evidence went against the claim.
+    """
 
     direction: int
     reason: str = ""
 
 
 def evidence_direction(c: Comparison) -> Outcome:
-    """The direction the comparison's numbers point in, gates aside: +1 when ``a`` is better, -1 when ``b``
-    is, 0 when they cannot rank the two (one seed, no interval, an interval that includes zero, or a sign
-    that holds for half the seeds or fewer)."""
+    """The direction a comparison's numbers point in, gates aside.
+
+    Parameters
+    ----------
+    c : fmriemo.evaluation.statistics.Comparison
+        The comparison.
+
+    Returns
+    -------
+    outcome : Outcome
+        +1 when ``a`` is better, -1 when ``b`` is, 0 when the numbers cannot rank the two (one seed, no
+        interval, an interval that includes zero, or a sign that holds for half the seeds or fewer).
+    """
     if c.seeds_a < 2 or c.seeds_b == 1:
         who = [NAMES.get(n, n) for n, k in ((c.a, c.seeds_a), (c.b, c.seeds_b)) if k == 1]
         return Outcome(0, f"one seed ({', '.join(who)}): a re-run could change it")
@@ -155,9 +208,22 @@ def evidence_direction(c: Comparison) -> Outcome:
 
 
 def rank(c: Comparison, gates=()) -> Outcome:
-    """The comparison's outcome for a claim that ``a`` is better than ``b``: evidence against it (-1) is
-    read first and stands whatever the gates say (the reason names any gate that is shut); evidence for it
-    (+1) counts only when every gate in ``gates`` (:class:`Gate`, the runs of both methods) is open."""
+    """A comparison's outcome for a claim that ``a`` is better than ``b``.
+
+    Evidence against the claim (-1) is read first and stands whatever the gates say (the reason names
+    any gate that is shut); evidence for it (+1) counts only when every gate is open.
+
+    Parameters
+    ----------
+    c : fmriemo.evaluation.statistics.Comparison
+        The comparison.
+    gates : iterable of Gate, default=()
+        The runs of both methods.
+
+    Returns
+    -------
+    outcome : Outcome
+    """
     found = evidence_direction(c)
     shut = [g.reason() for g in gates if not g.passed]
     if found.direction < 0:
@@ -168,7 +234,17 @@ def rank(c: Comparison, gates=()) -> Outcome:
 
 
 def describe(c: Comparison) -> str:
-    """A comparison in a few words: "ASB - Vanilla +0.05 (+0.01 to +0.09, 3/3 seeds)"."""
+    """A comparison in a few words: "ASB - Vanilla +0.050 (+0.010 to +0.090; 3/3 seed comparisons agree)".
+
+    Parameters
+    ----------
+    c : fmriemo.evaluation.statistics.Comparison
+        The comparison.
+
+    Returns
+    -------
+    text : str
+    """
     seeds = f"{c.agreeing}/{len(c.seed_differences)} seed comparisons agree" if c.seed_differences else "no seeds"
     return (f"{NAMES.get(c.a, c.a)} - {NAMES.get(c.b, c.b)} {c.estimate:+.3f} ({c.lo:+.3f} to {c.hi:+.3f}; "
             f"{seeds})")
@@ -178,8 +254,31 @@ def describe(c: Comparison) -> str:
 
 @dataclass
 class Evidence:
-    """Everything the rules read: each chapter's finding (:mod:`fmriemo.book.findings`), the ``comparisons``
-    keyed by (chapter, a, b), and the ``gates`` keyed by (chapter, method)."""
+    """Everything the rules read.
+
+    Parameters
+    ----------
+    data : fmriemo.book.findings.DataSource
+        Chapter 1's finding.
+    class_task : fmriemo.book.findings.ClassTask
+        Chapter 3's.
+    level_task : fmriemo.book.findings.LevelTask
+        Chapter 4's.
+    challenge : fmriemo.book.findings.Challenge
+        Chapter 5's.
+    maps : fmriemo.book.findings.BrainMaps
+        Chapter 6's.
+    held_out : fmriemo.book.findings.HeldOut
+        Chapter 7's.
+    attribution : fmriemo.book.findings.Attribution
+        Chapter 8's.
+    beyond : fmriemo.book.findings.Beyond
+        Chapter 9's.
+    comparisons : dict
+        (chapter, a, b) -> :class:`fmriemo.evaluation.statistics.Comparison`.
+    gates : dict
+        (chapter, method) -> :class:`Gate`.
+    """
 
     data: DataSource
     class_task: ClassTask
@@ -209,9 +308,25 @@ _PARTS = {"data": DataSource, "class_task": ClassTask, "level_task": LevelTask, 
 
 
 def gather(found) -> Evidence:
-    """The evidence from the chapters' loaded results (``{chapter: fmriemo.book.results.Results}``):
-    their findings, their ``comparisons`` tables and the run tables the gates count. A chapter that is
-    not there raises (``KeyError`` naming it)."""
+    """The evidence from the chapters' loaded results.
+
+    Parameters
+    ----------
+    found : dict of str to fmriemo.book.results.Results
+        Chapter stem -> its results (:func:`fmriemo.book.results.load`): their findings, their
+        ``comparisons`` tables and the run tables the gates count.
+
+    Returns
+    -------
+    evidence : Evidence
+
+    Raises
+    ------
+    KeyError
+        Naming a chapter of :data:`CHAPTERS` that is not there.
+    fmriemo.book.results.MissingResult
+        Naming a chapter that recorded no finding, or one of another version.
+    """
     missing = [c for c in CHAPTERS if c not in found]
     if missing:
         raise KeyError(f"the verdict needs the results of chapter(s) {', '.join(missing)}; execute them first")
@@ -262,8 +377,20 @@ def _verb(o: Outcome, a: str, b: str, better: str = "higher", worse: str = "lowe
 
 
 def decision_table(ev: Evidence) -> pd.DataFrame:
-    """Every comparison a claim rests on, with its numbers, the gates of its runs and its outcome: the rules
-    of :func:`rank` applied row by row, for the reader to check."""
+    """Every comparison a claim rests on, with its numbers, the gates of its runs and its outcome: the
+    rules of :func:`rank` applied row by row, for the reader to check.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per entry of :data:`RULES`: claim, comparison, measure, difference, interval, seeds, seeds
+        agreeing, runs (plateau, capped) and outcome.
+    """
     rows = []
     for claim, chapter, a, b, what in RULES:
         c, o, gates = _outcome(ev, chapter, a, b)
@@ -280,10 +407,26 @@ def decision_table(ev: Evidence) -> pd.DataFrame:
 
 
 def asb_claim(ev: Evidence) -> tuple[str, str, str]:
-    """Claim 1, "ASB beats Vanilla and EBR": ``(what this book found, reading, why)``. Not supported when
-    any comparison ranks ASB below one of them (on new participants or on the paper's split); supported
-    when ASB ranks above both on new participants; partly supported when some comparison ranks it above
-    one of them and none below; otherwise not resolved."""
+    """Claim 1, "ASB beats Vanilla and EBR".
+
+    Not supported when any comparison ranks ASB below one of them (on new participants or on the
+    paper's split); supported when ASB ranks above both on new participants; partly supported when some
+    comparison ranks it above one of them and none below; otherwise not resolved.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    found : str
+        What this book found, in words and numbers.
+    reading : str
+        One of :data:`READINGS`.
+    why : str
+        The reason for the reading.
+    """
     c3 = ev.class_task
     out = {(chapter, b): _outcome(ev, chapter, a, b) for claim, chapter, a, b, _ in RULES if claim == 1}
     found = (f"mean F1 over {c3.n_seeds:.0f} seed(s) on the paper's split: ASB {c3.asb_f1_mean:.2f}, Vanilla "
@@ -307,8 +450,25 @@ def asb_claim(ev: Evidence) -> tuple[str, str, str]:
 
 
 def decodes_claim(ev: Evidence) -> tuple[str, str, str]:
-    """Claim 2, "ASB decodes valence": supported when ASB ranks above chance on new participants (interval
-    over seeds and participants) and the permutation test over its seeds gives p < :data:`ALPHA`."""
+    """Claim 2, "ASB decodes valence".
+
+    Supported when ASB ranks above chance on new participants (interval over seeds and participants)
+    and the permutation test over its seeds gives p < :data:`ALPHA`.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    found : str
+        What this book found, in words and numbers.
+    reading : str
+        One of :data:`READINGS`.
+    why : str
+        The reason for the reading.
+    """
     c7 = ev.held_out
     c, o, _ = _outcome(ev, "07_held_out", "asb", "chance")
     found = (f"held-out participants: {c7.acc_asb:.2f} ({c7.acc_asb_lo:.2f}-{c7.acc_asb_hi:.2f} over "
@@ -325,8 +485,25 @@ def decodes_claim(ev: Evidence) -> tuple[str, str, str]:
 
 
 def level_claim(ev: Evidence) -> tuple[str, str, str]:
-    """Claim 3, "ASB's level F1 is meaningful": supported when ASB's level F1 ranks above random guessing
-    with the training labels' frequencies (interval over seeds and test trials)."""
+    """Claim 3, "ASB's level F1 is meaningful".
+
+    Supported when ASB's level F1 ranks above random guessing with the training labels' frequencies
+    (interval over seeds and test trials).
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    found : str
+        What this book found, in words and numbers.
+    reading : str
+        One of :data:`READINGS`.
+    why : str
+        The reason for the reading.
+    """
     c4 = ev.level_task
     _, o, _ = _outcome(ev, "04_level_task", "asb", "random guessing")
     found = (f"ASB mean F1 {c4.asb_f1_mean:.2f}; always {c4.majority_level} {c4.const_f1:.2f}, random guessing "
@@ -340,8 +517,25 @@ def level_claim(ev: Evidence) -> tuple[str, str, str]:
 
 
 def score_claim(ev: Evidence) -> tuple[str, str, str]:
-    """Claim 4, the challenge score: supported when the Phase I submission ranks better (lower) than always
-    "neutral, 0" by at least :data:`SCORE_MARGIN`, partly when it ranks better by less."""
+    """Claim 4, the challenge score.
+
+    Supported when the Phase I submission ranks better (lower) than always "neutral, 0" by at least
+    :data:`SCORE_MARGIN`, partly when it ranks better by less.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    found : str
+        What this book found, in words and numbers.
+    reading : str
+        One of :data:`READINGS`.
+    why : str
+        The reason for the reading.
+    """
     c5 = ev.challenge
     c, o, _ = _outcome(ev, "05_challenge", "asb", "always neutral")
     if finite(c5.p2_main):
@@ -363,13 +557,29 @@ def score_claim(ev: Evidence) -> tuple[str, str, str]:
 
 
 def maps_claim(ev: Evidence) -> tuple[str, str, str]:
-    """Claim 5, "SE weights select emotion-related regions", read from the maps of chapter 3's ASB runs
-    (chapter 6) and their agreement with integrated gradients (chapter 8): not resolved unless every ASB
-    run trained and finished and there are at least two seeds (the maps' stability needs two); supported
-    when the top regions overlap the EBR set beyond chance (hypergeometric p < :data:`ALPHA` for the
-    seed-averaged map and for most seeds' maps), the seeds' maps agree (Spearman > :data:`AGREEMENT`) and
-    so do SE weights and integrated gradients; partly when the overlap holds and one of the two
-    agreements does; not supported otherwise."""
+    """Claim 5, "SE weights select emotion-related regions".
+
+    Read from the maps of chapter 3's ASB runs (chapter 6) and their agreement with integrated gradients
+    (chapter 8): not resolved unless every ASB run trained and finished and there are at least two seeds
+    (the maps' stability needs two); supported when the top regions overlap the EBR set beyond chance
+    (hypergeometric p < :data:`ALPHA` for the seed-averaged map and for most seeds' maps), the seeds' maps
+    agree (Spearman > :data:`AGREEMENT`) and so do SE weights and integrated gradients; partly when the
+    overlap holds and one of the two agreements does; not supported otherwise.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    found : str
+        What this book found, in words and numbers.
+    reading : str
+        One of :data:`READINGS`.
+    why : str
+        The reason for the reading.
+    """
     c6, c8 = ev.maps, ev.attribution
     found = (f"top regions overlap EBR {c6.ebr_overlap:.0f} (chance {c6.ebr_expected:.1f}, p = {c6.ebr_p:.2f}; "
              f"beyond chance for {c6.n_seeds_overlap:.0f} of {c6.n_seeds:.0f} seeds' maps); seed-to-seed "
@@ -400,9 +610,20 @@ CLAIMS = ("ASB beats Vanilla and EBR on the class task (F1 0.73 vs 0.52 and 0.47
 
 
 def claims(ev: Evidence) -> pd.DataFrame:
-    """The verdict table: the paper's claim, what this book found, the reading and why (see each claim's
-    function: :func:`asb_claim`, :func:`decodes_claim`, :func:`level_claim`, :func:`score_claim`,
-    :func:`maps_claim`)."""
+    """The verdict table.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per claim of :data:`CLAIMS`: the paper's claim, what this book found, the reading and why
+        (:func:`asb_claim`, :func:`decodes_claim`, :func:`level_claim`, :func:`score_claim`,
+        :func:`maps_claim`).
+    """
     rows = [asb_claim(ev), decodes_claim(ev), level_claim(ev), score_claim(ev), maps_claim(ev)]
     return pd.DataFrame([(claim, *row) for claim, row in zip(CLAIMS, rows)],
                         columns=["the paper's claim", "this book (data above)", "reading", "why"])
@@ -411,9 +632,20 @@ def claims(ev: Evidence) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sentences
 
 def rating_text(c9: Beyond) -> str:
-    """The rating rule's result (chapter 9) in one or two sentences, saying so when the 9-way models it
-    is compared with kept checkpoints on their plateau (then the comparison is with a model that has not
-    learned, and says nothing about a trained one)."""
+    """The rating rule's result (chapter 9) in one or two sentences.
+
+    It says so when the 9-way models it is compared with kept checkpoints on their plateau: then the
+    comparison is with a model that has not learned, and says nothing about a trained one.
+
+    Parameters
+    ----------
+    c9 : fmriemo.book.findings.Beyond
+        Chapter 9's finding.
+
+    Returns
+    -------
+    text : str
+    """
     text = (f"On held-out participants, a class-aware rating built on a model's class predictions scores "
             f"{c9.model_aware:.4f}, against {c9.model9:.4f} for a separate 9-way rating model of the same "
             "architecture, the paper's rule (chapter 9 says which model).")
@@ -426,7 +658,17 @@ def rating_text(c9: Beyond) -> str:
 
 def training_text(ev: Evidence) -> str:
     """How many of the paper models' runs kept a checkpoint on their plateau and how many the epoch cap
-    ended while still improving, chapter by chapter."""
+    ended while still improving, chapter by chapter.
+
+    Parameters
+    ----------
+    ev : Evidence
+        The chapters' findings, comparisons and gates (:func:`gather`).
+
+    Returns
+    -------
+    text : str
+    """
     parts = []
     for chapter in ("03_class_task", "04_level_task", "07_held_out"):
         gs = [ev.gate(chapter, m) for m in PAPER_METHODS]
@@ -437,7 +679,17 @@ def training_text(ev: Evidence) -> str:
 
 
 def recovery_text(c8: Attribution) -> str:
-    """Which map finds the surrogate's planted regions (chapter 8), or that real data cannot tell."""
+    """Which map finds the surrogate's planted regions (chapter 8), or that real data cannot tell.
+
+    Parameters
+    ----------
+    c8 : fmriemo.book.findings.Attribution
+        Chapter 8's finding.
+
+    Returns
+    -------
+    text : str
+    """
     if finite(c8.auc_se):
         return (f"On the surrogate, where the signal's regions are known, SE weights find them with an AUROC of "
                 f"{c8.auc_se:.2f} against {c8.auc_ig:.2f} for integrated gradients.")
@@ -445,13 +697,34 @@ def recovery_text(c8: Attribution) -> str:
 
 
 def class_corr_text(c6: BrainMaps) -> str:
-    """How alike the SE maps of the three classes are (chapter 6's lowest correlation between them)."""
+    """How alike the SE maps of the three classes are (chapter 6's lowest correlation between them).
+
+    Parameters
+    ----------
+    c6 : fmriemo.book.findings.BrainMaps
+        Chapter 6's finding.
+
+    Returns
+    -------
+    text : str
+        "more than 0.999", or "at least" the correlation.
+    """
     corr = c6.class_map_corr
     return "more than 0.999" if corr > 0.999 else f"at least {corr:.2f}"
 
 
 def scope_text(on_surrogate: bool) -> str:
-    """What the verdict's readings are about: the method on the surrogate, or this data set."""
+    """What the verdict's readings are about: the method on the surrogate, or this data set.
+
+    Parameters
+    ----------
+    on_surrogate : bool
+        Whether the book ran on the built-in surrogate.
+
+    Returns
+    -------
+    text : str
+    """
     if on_surrogate:
         return ("These readings are about the method's behaviour on the built-in surrogate, data calibrated to look "
                 "like the challenge's, not about the brain. Rebuild the book with the real data (`make book "
