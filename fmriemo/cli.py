@@ -52,7 +52,18 @@ DATA_OPTIONS = {"data_dir", "labels", "surrogate_seed", "cache_dir"}
 # --------------------------------------------------------------------------- option types
 
 def seed_arg(text: str) -> int:
-    """argparse type of every seed option: an integer in 0..2**32-1."""
+    """argparse type of every seed option.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    seed : int
+        An integer in 0..2**32-1; anything else is a usage error.
+    """
     try:
         value = int(text)
     except ValueError:
@@ -63,7 +74,18 @@ def seed_arg(text: str) -> int:
 
 
 def positive_int(text: str) -> int:
-    """argparse type: ``text`` as an integer of at least 1, or a usage error."""
+    """argparse type of a count.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    n : int
+        At least 1; anything else is a usage error.
+    """
     try:
         value = int(text)
     except ValueError:
@@ -74,7 +96,17 @@ def positive_int(text: str) -> int:
 
 
 def device_arg(text: str) -> str:
-    """argparse type of --device: checked before any data is read or model trained."""
+    """argparse type of --device, checked before any data is read or model trained.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    device : str
+    """
     from .training.config import resolve_device  # deferred: imports torch
     try:
         resolve_device(text)
@@ -84,8 +116,19 @@ def device_arg(text: str) -> str:
 
 
 def method_arg(text: str) -> str:
-    """argparse type of --method: a registered model's name, or ``search`` (``submit`` only, checked
-    there). Checked only when a command that trains is parsed, so the others never import torch."""
+    """argparse type of --method: a registered model's name, or ``search`` (``submit`` only, checked there).
+
+    Checked only when a command that trains is parsed, so the others never import torch.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    method : str
+    """
     from .models.registry import names  # deferred: the registry imports the models, and torch
     try:
         known = names()
@@ -99,15 +142,42 @@ def method_arg(text: str) -> str:
 # --------------------------------------------------------------------------- the one refusal rule
 
 def given_options(a: argparse.Namespace) -> list[str]:
-    """The options of ``a``'s command that the user gave: every refusable option defaults to None (or
-    False for a flag), so anything else was given."""
+    """The options of a command that the user gave.
+
+    Every refusable option defaults to None (or False for a flag), so anything else was given.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        The parsed command.
+
+    Returns
+    -------
+    options : list of str
+        Their dests.
+    """
     return [dest for dest in a._refusable if getattr(a, dest) not in (None, False)]
 
 
 def refuse_inapplicable(a: argparse.Namespace, applicable, context: str) -> None:
-    """Raise :class:`UsageError` naming every option that was given but does not apply to ``context``
-    (the command as asked); ``applicable`` lists the option names (dests) that do. The surrogate's seed
-    never applies beside a data folder."""
+    """Refuse every option that was given but does not apply to the command as asked.
+
+    The surrogate's seed never applies beside a data folder.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        The parsed command.
+    applicable : iterable of str
+        The option names (dests) that apply.
+    context : str
+        The command as asked, for the message.
+
+    Raises
+    ------
+    fmriemo.core.errors.UsageError
+        Naming every such option.
+    """
     if getattr(a, "data_dir", None) and getattr(a, "surrogate_seed", None) is not None:
         raise UsageError("--surrogate-seed does not apply with --data-dir (the surrogate is used only without one)")
     extra = [dest for dest in given_options(a) if dest not in set(applicable)]
@@ -393,7 +463,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``fmriemo`` command's argument parser, one subcommand per task."""
+    """The ``fmriemo`` command's argument parser, one subcommand per task.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
     p = _Parser(prog="fmriemo", description="Emotion decoding from fMRI: the fmriemo book's tools.", allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     data, training = _data_parent(), _training_parent()
@@ -563,8 +638,19 @@ def _terminated(signum, frame):
 
 
 def main(argv=None) -> int:
-    """Run the command of ``argv``; its exit status (0; 1: an error the user can fix, named in one line;
-    2: an option that does not apply or is out of range; 130: interrupted)."""
+    """Run a command.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0; 1: an error the user can fix, named in one line; 2: an option that does not apply or is out of
+        range; 130: interrupted.
+    """
     real = sys.stdout
     if real is not None and not isinstance(real, _GuardedStdout):
         sys.stdout = _GuardedStdout(real)

@@ -11,7 +11,17 @@ STARTING = "interrupted while starting: nothing was done"
 
 
 def main(argv=None) -> int:
-    """The ``fmriemo`` command: run the command line, turning an interrupt into a one-line message."""
+    """The ``fmriemo`` command: run the command line, turning an interrupt into a one-line message.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+    """
     try:
         from .cli import main as run  # deferred: an interrupt while the modules load is caught here
     except KeyboardInterrupt:

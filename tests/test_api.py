@@ -1,7 +1,6 @@
 """The public API: every module says what it exports (``__all__``), everything else it defines is private
-(``_name``), the exported objects are documented, and those of the modules a user of the library calls
-(:data:`NUMPYDOC`) carry numpydoc sections that match their signatures. The API page renders each library
-module from its ``__all__``."""
+(``_name``), and every exported function and class carries numpydoc sections that match its signature
+(:data:`NUMPYDOC`: every module). The API page renders each library module from its ``__all__``."""
 from __future__ import annotations
 
 import ast
@@ -25,11 +24,9 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(fmriemo.__path__, "fmriem
 #: the layers below the book: the library whose modules the API page renders
 LIBRARY = ("fmriemo.profiles", "fmriemo.core", "fmriemo.data", "fmriemo.models", "fmriemo.metrics",
            "fmriemo.training", "fmriemo.evaluation", "fmriemo.challenge")
-#: the modules whose exported objects carry numpydoc Parameters (and Returns for a function): every module
-#: of the library, and the book's modules that chapters and the verdict call (the chapters' API, the
-#: sentences and sections, the results files, the findings and the verdict's rules)
-NUMPYDOC = tuple(m for m in MODULES if m.startswith(LIBRARY)) + tuple(
-    f"fmriemo.book.{m}" for m in ("chapter", "findings", "results", "sections", "text", "verdict"))
+#: the modules whose exported objects carry numpydoc Parameters (and Returns for a function): all of them,
+#: the library's, the book's and the command line's
+NUMPYDOC = tuple(MODULES)
 
 
 def _module(name):

@@ -29,7 +29,14 @@ INSTALL_HINT = ("headless Chromium not found: install Debian's package (apt-get 
 
 
 def chromium_path() -> str | None:
-    """$FMRIEMO_CHROMIUM, else ``chromium`` / ``chromium-browser`` / ``google-chrome`` on the PATH."""
+    """The Chromium the browser checks drive (never a downloaded browser).
+
+    Returns
+    -------
+    path : str or None
+        ``$FMRIEMO_CHROMIUM``, else ``chromium`` / ``chromium-browser`` / ``google-chrome`` on the PATH;
+        None when there is none.
+    """
     configured = os.environ.get("FMRIEMO_CHROMIUM", "").strip()
     if configured:
         return configured if Path(configured).is_file() else None
@@ -38,6 +45,37 @@ def chromium_path() -> str | None:
 
 @dataclass
 class PageReport:
+    """What the browser found on one page of the built book.
+
+    Parameters
+    ----------
+    page : str
+        The page, relative to the book's root.
+    errors : list, default=[]
+        JavaScript exceptions and console errors.
+    broken_images : list, default=[]
+        Images that did not load.
+    interactive_views : int, default=0
+        nilearn 3-D views (iframes) on the page.
+    canvases : int, default=0
+        Canvases drawn inside those views.
+    glued : int, default=0
+        Glued values in the prose.
+    glued_hidden : list, default=[]
+        Glued values with no visible text.
+    widgets : int, default=0
+        "Loading widget..." placeholders (state not saved).
+    clipped : list, default=[]
+        Tables or code wider than the page and not scrollable.
+    unpadded_tables : int, default=0
+        Tables whose cells have no horizontal padding.
+    bold_glued : list, default=[]
+        Glued sentences set in bold by the theme.
+    offline : list, default=[]
+        Refused requests to other hosts.
+    screenshot : str, default=""
+        The page's screenshot.
+    """
     page: str
     errors: list = field(default_factory=list)           # JavaScript exceptions and console errors
     broken_images: list = field(default_factory=list)
@@ -68,7 +106,18 @@ class PageReport:
 
 
 def book_pages(html_root: str | Path) -> list[str]:
-    """The book's pages, relative to ``html_root`` (not Sphinx's static files or sources)."""
+    """The book's pages (not Sphinx's static files or sources).
+
+    Parameters
+    ----------
+    html_root : str or path
+        The built book.
+
+    Returns
+    -------
+    pages : list of str
+        Relative to ``html_root``.
+    """
     root = Path(html_root)
     skip = {"_static", "_sources", "_images", "_modules", "_downloads", "reports", "screenshots"}
     return sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if not skip & set(p.relative_to(root).parts))
@@ -141,7 +190,26 @@ def _console(base: str, rep: PageReport):
 
 def check_book(html_root: str | Path, screenshots: str | Path | None = None, executable: str | None = None,
                pages: list[str] | None = None, timeout_ms: int = 60000) -> list[PageReport]:
-    """Open every page of a built book in headless Chromium; one :class:`PageReport` per page."""
+    """Open every page of a built book in headless Chromium.
+
+    Parameters
+    ----------
+    html_root : str or path
+        The built book.
+    screenshots : str, path or None, default=None
+        Where the screenshots go; None: ``html_root/screenshots``.
+    executable : str or None, default=None
+        The browser; None: :func:`chromium_path`.
+    pages : list of str or None, default=None
+        The pages to open; None: :func:`book_pages`.
+    timeout_ms : int, default=60000
+        How long a page may take to load.
+
+    Returns
+    -------
+    reports : list of PageReport
+        One per page.
+    """
     from playwright.sync_api import sync_playwright  # deferred: a test extra, needed only to open pages
 
     root = Path(html_root)
@@ -191,7 +259,18 @@ def check_book(html_root: str | Path, screenshots: str | Path | None = None, exe
 
 
 def main(argv=None) -> int:
-    """Command line: check the built book at ``html_root`` in the browser; 0 when every check passes."""
+    """Command line: check the built book in the browser.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 when every check passes.
+    """
     p = argparse.ArgumentParser(prog="python -m fmriemo.book.browser", description=__doc__.split("\n\n")[0])
     p.add_argument("html_root", nargs="?", default="book/_build/html")
     p.add_argument("--screenshots", default=None, help="folder for the screenshots (default: HTML_ROOT/screenshots)")

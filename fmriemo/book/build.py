@@ -34,8 +34,13 @@ INSTALL_CELL = RESOURCES / "install_cell.py.tmpl"
 
 
 def chapter_minutes() -> dict:
-    """The measurement in :data:`CHAPTER_MINUTES`: machine, date, commit and ``minutes[profile][chapter]``
-    (empty when none was recorded)."""
+    """The measurement in :data:`CHAPTER_MINUTES`.
+
+    Returns
+    -------
+    record : dict
+        Machine, date, commit and ``minutes[profile][chapter]`` (empty when none was recorded).
+    """
     try:
         return json.loads(CHAPTER_MINUTES.read_text())
     except FileNotFoundError:
@@ -43,7 +48,18 @@ def chapter_minutes() -> dict:
 
 
 def chapter_time_text(stem: str) -> str:
-    """One sentence for a chapter's page: how long it took to execute in each measured profile."""
+    """One sentence for a chapter's page: how long it took to execute in each measured profile.
+
+    Parameters
+    ----------
+    stem : str
+        The chapter's stem.
+
+    Returns
+    -------
+    text : str
+        "" for a chapter without a measurement.
+    """
     rec = chapter_minutes()
     parts = [f"{rec['minutes'][p][stem]:.1f} min in the {p} profile" for p in ("quick", "full")
              if stem in rec["minutes"].get(p, {})]
@@ -54,7 +70,13 @@ def chapter_time_text(stem: str) -> str:
 
 
 def chapter_times_table() -> str:
-    """The README's table of measured chapter times (a test keeps the README's copy equal to this)."""
+    """The README's table of measured chapter times (a test keeps the README's copy equal to this).
+
+    Returns
+    -------
+    table : str
+        Markdown.
+    """
     rec = chapter_minutes()
     profiles = [p for p in ("quick", "full") if rec["minutes"].get(p)]
     if not profiles:
@@ -74,12 +96,27 @@ def chapter_times_table() -> str:
 
 
 def project_root() -> Path:
-    """The repository's root folder (the parent of the package)."""
+    """The repository's root folder (the parent of the package).
+
+    Returns
+    -------
+    root : pathlib.Path
+    """
     return Path(__file__).resolve().parents[2]
 
 
 def chapter_sources(root: Path | None = None) -> list[Path]:
-    """The chapter sources (``notebooks/NN_*.py``) in book order."""
+    """The chapter sources (``notebooks/NN_*.py``) in book order.
+
+    Parameters
+    ----------
+    root : pathlib.Path or None, default=None
+        The repository; None: :func:`project_root`.
+
+    Returns
+    -------
+    sources : list of pathlib.Path
+    """
     root = root or project_root()
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
 
@@ -91,9 +128,21 @@ CHAPTER_NEEDS = {"02": ("03",), "06": ("05",), "08": ("07",), "09": ("07",),
 
 
 def chapter_waves(sources: list[Path]) -> list[list[Path]]:
-    """``sources`` in waves that can execute at once: a chapter comes in a wave after every chapter of
-    ``sources`` it needs (:data:`CHAPTER_NEEDS`, by the number its name starts with), so that chapters
-    running together never train the same model twice or read results not yet written."""
+    """Chapters in waves that can execute at once.
+
+    A chapter comes in a wave after every chapter of ``sources`` it needs (:data:`CHAPTER_NEEDS`, by the
+    number its name starts with), so that chapters running together never train the same model twice or
+    read results not yet written.
+
+    Parameters
+    ----------
+    sources : list of pathlib.Path
+        Chapter sources.
+
+    Returns
+    -------
+    waves : list of list of pathlib.Path
+    """
     number = {src: src.stem.split("_")[0] for src in sources}
     present = set(number.values())
     level: dict[str, int] = {}
@@ -109,9 +158,23 @@ def chapter_waves(sources: list[Path]) -> list[list[Path]]:
 
 
 def repository_url(configured: str = "", checkout: str | Path | None = None) -> str:
-    """The book's public GitHub repository as ``https://github.com/OWNER/NAME``: from
-    $FMRIEMO_REPOSITORY_URL, else ``configured`` (``fmriemo_repository_url`` in _config.yml), else
-    the checkout's ``origin`` remote when that is on GitHub; ``""`` when none of them is."""
+    """The book's public GitHub repository.
+
+    From ``$FMRIEMO_REPOSITORY_URL``, else ``configured``, else the checkout's ``origin`` remote when that
+    is on GitHub.
+
+    Parameters
+    ----------
+    configured : str, default=""
+        ``fmriemo_repository_url`` in _config.yml.
+    checkout : str, path or None, default=None
+        The checkout whose remote is read; None: :func:`project_root`.
+
+    Returns
+    -------
+    url : str
+        ``https://github.com/OWNER/NAME``, or ``""`` when none of them is one.
+    """
     url = os.environ.get("FMRIEMO_REPOSITORY_URL", "").strip() or (configured or "").strip()
     if not url:
         try:
@@ -123,32 +186,89 @@ def repository_url(configured: str = "", checkout: str | Path | None = None) -> 
 
 
 def github_url(url: str) -> str:
-    """``https://github.com/OWNER/NAME`` for a GitHub https or ssh URL, else ``""``."""
+    """A GitHub https or ssh URL as ``https://github.com/OWNER/NAME``.
+
+    Parameters
+    ----------
+    url : str
+        The URL.
+
+    Returns
+    -------
+    url : str
+        ``""`` for a URL that is not GitHub's.
+    """
     m = re.match(r"^(?:https://github\.com/|git@github\.com:)([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", url.strip())
     return f"https://github.com/{m.group(1)}/{m.group(2)}" if m else ""
 
 
 def repository_branch() -> str:
-    """The branch the chapters' install cell names: ``$FMRIEMO_BRANCH``, or ``main``."""
+    """The branch the chapters' install cell names.
+
+    Returns
+    -------
+    branch : str
+        ``$FMRIEMO_BRANCH``, or ``main``.
+    """
     return os.environ.get("FMRIEMO_BRANCH", "").strip() or "main"
 
 
 def install_spec(url: str, branch: str = "main") -> str:
-    """What pip installs the project from outside a checkout: ``git+https://...@branch``."""
+    """What pip installs the project from outside a checkout.
+
+    Parameters
+    ----------
+    url : str
+        The public GitHub repository, ``https://github.com/OWNER/NAME``.
+    branch : str, default="main"
+        Its branch.
+
+    Returns
+    -------
+    spec : str
+        ``git+https://...@branch``.
+    """
     return f"git+{url}@{branch}" if url else ""
 
 
 def install_cell(url: str, branch: str = "main") -> str:
-    """Source of the cell that opens every exported or executed chapter notebook
-    (``resources/install_cell.py.tmpl``): where fmriemo is not importable (a downloaded notebook,
-    Colab), install it from the public repository, and fail with one line naming what it tried.
-    Binder and a checkout already have it installed."""
+    """Source of the cell that opens every exported or executed chapter notebook.
+
+    Rendered from ``resources/install_cell.py.tmpl``: where fmriemo is not importable (a downloaded
+    notebook, Colab), it installs it from the public repository and fails with one line naming what it
+    tried. Binder and a checkout already have it installed.
+
+    Parameters
+    ----------
+    url : str
+        The public GitHub repository, ``https://github.com/OWNER/NAME``.
+    branch : str, default="main"
+        Its branch.
+
+    Returns
+    -------
+    source : str
+    """
     return string.Template(INSTALL_CELL.read_text()).substitute(spec=repr(install_spec(url, branch)))
 
 
 def chapter_notebook(source: str | Path, url: str | None = None, branch: str | None = None):
-    """A chapter source as a notebook (nbformat), opening with the install cell (tagged
-    ``remove-cell``: not shown in the book)."""
+    """A chapter source as a notebook, opening with the install cell (tagged ``remove-cell``: not shown
+    in the book).
+
+    Parameters
+    ----------
+    source : str or path
+        The jupytext chapter.
+    url : str or None, default=None
+        The public repository; None: :func:`repository_url`.
+    branch : str or None, default=None
+        Its branch; None: :func:`repository_branch`.
+
+    Returns
+    -------
+    notebook : nbformat.NotebookNode
+    """
     import jupytext  # deferred, as all the notebook tooling: the book's extra, not needed to train
     nb = jupytext.read(Path(source))
     url = repository_url() if url is None else url
@@ -159,9 +279,25 @@ def chapter_notebook(source: str | Path, url: str | None = None, branch: str | N
 
 
 def select_chapters(sources, only) -> list[Path]:
-    """The chapters of ``sources`` that ``only`` names (all of them when ``only`` is None): each value is a
-    chapter's number (``3``, ``03``) or its whole name (``03_class_task``, with or without ``.py``); an
-    empty value, or one that names no chapter or several, is a :class:`UsageError` listing the chapters."""
+    """The chapters a user names.
+
+    Parameters
+    ----------
+    sources : list of pathlib.Path
+        Chapter sources.
+    only : list of str or None
+        Each a chapter's number (``3``, ``03``) or its whole name (``03_class_task``, with or without
+        ``.py``); None: all of them.
+
+    Returns
+    -------
+    chapters : list of pathlib.Path
+
+    Raises
+    ------
+    fmriemo.core.errors.UsageError
+        For an empty value, or one that names no chapter or several, listing the chapters.
+    """
     if only is None:
         return list(sources)
     by_number = {int(s.stem.split("_", 1)[0]): s for s in sources}
@@ -182,9 +318,24 @@ def select_chapters(sources, only) -> list[Path]:
 
 def export_notebooks(out_dir: str | Path, url: str | None = None, branch: str | None = None,
                      force: bool = False) -> list[Path]:
-    """Every chapter as an unexecuted ``.ipynb`` under ``out_dir`` (for Colab and downloads). A notebook
-    already there (perhaps one the user edited) is replaced only with ``force``: without it, nothing is
-    written and the first one is named."""
+    """Every chapter as an unexecuted ``.ipynb`` (for Colab and downloads).
+
+    Parameters
+    ----------
+    out_dir : str or path
+        The folder.
+    url : str or None, default=None
+        The public repository; None: :func:`repository_url`.
+    branch : str or None, default=None
+        Its branch; None: :func:`repository_branch`.
+    force : bool, default=False
+        Replace notebooks already there (perhaps edited by the user); without it nothing is written and
+        the first one is named.
+
+    Returns
+    -------
+    notebooks : list of pathlib.Path
+    """
     import jupytext  # deferred: the book's extra
     out_dir = check_writable_dir(out_dir, "notebooks folder", create=False)  # every check before any write
     targets = {src: out_dir / f"{src.stem}.ipynb" for src in chapter_sources()}
@@ -201,13 +352,18 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def tidy_executed(notebook: str | Path) -> None:
-    """Prepare an executed chapter for the static book:
+    """Prepare an executed chapter for the static book.
 
-    * papermill's injected-parameters cell is tagged ``remove-cell``: the book shows the chapter's
-      own parameters cell, not the values (and a user's paths) a build passed in; the downloaded
-      notebook keeps the cell;
-    * progress-bar widgets (tqdm in a kernel) are dropped: their state is not saved, so a static
-      page would show "Loading widget..." or nothing, and load widget scripts from a CDN.
+    * papermill's injected-parameters cell is tagged ``remove-cell``: the book shows the chapter's own
+      parameters cell, not the values (and a user's paths) a build passed in; the downloaded notebook
+      keeps the cell;
+    * progress-bar widgets (tqdm in a kernel) are dropped: their state is not saved, so a static page
+      would show "Loading widget..." or nothing, and load widget scripts from a CDN.
+
+    Parameters
+    ----------
+    notebook : str or path
+        The executed notebook, rewritten in place.
     """
     nb = nbformat.read(str(notebook), as_version=4)
     for cell in nb.cells:
@@ -221,20 +377,48 @@ def tidy_executed(notebook: str | Path) -> None:
 
 
 def failed_notebook(output: str | Path) -> Path:
-    """Where :func:`run_chapter` leaves a chapter that failed, as far as it ran."""
+    """Where :func:`run_chapter` leaves a chapter that failed, as far as it ran.
+
+    Parameters
+    ----------
+    output : str or path
+        The executed notebook's intended path.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
     output = Path(output)
     return output.with_name(f"{output.stem}.failed.ipynb")
 
 
 def run_chapter(source: str | Path, output: str | Path, parameters: dict | None = None,
                 cwd: str | Path | None = None, progress: bool = False) -> Path:
-    """Convert a jupytext chapter to a notebook (opening with the install cell) and execute it with
-    papermill, then :func:`tidy_executed`.
+    """Convert a jupytext chapter to a notebook (opening with the install cell), execute it with papermill
+    and :func:`tidy_executed` it.
 
     Nothing a previous run left is replaced by less: the notebook executes under a temporary name and
     replaces ``output`` only once it has run to the end; if it fails (or is interrupted), the chapter's
-    results files (``results/<chapter>.json`` and ``.csv``, which it rewrites as it runs) are put back
-    as they were, and the notebook as far as it ran is left at :func:`failed_notebook`."""
+    results files (``results/<chapter>.json`` and ``.csv``, which it rewrites as it runs) are put back as
+    they were, and the notebook as far as it ran is left at :func:`failed_notebook`.
+
+    Parameters
+    ----------
+    source : str or path
+        The jupytext chapter.
+    output : str or path
+        The executed notebook.
+    parameters : dict or None, default=None
+        Values for the chapter's parameters cell.
+    cwd : str, path or None, default=None
+        The kernel's working folder; None: ``output``'s.
+    progress : bool, default=False
+        papermill's progress bar.
+
+    Returns
+    -------
+    output : pathlib.Path
+    """
     import jupytext  # deferred: the book's extra
     import papermill as pm  # deferred: the book's extra (it starts kernels)
 
@@ -273,7 +457,18 @@ QUIET_KERNEL = "--IPKernelApp.log_level=CRITICAL"
 
 
 def read_glued(notebook: str | Path) -> dict:
-    """Values glued with ``myst_nb.glue`` in an executed notebook: name -> text/plain."""
+    """Values glued with ``myst_nb.glue`` in an executed notebook.
+
+    Parameters
+    ----------
+    notebook : str or path
+        The executed notebook.
+
+    Returns
+    -------
+    glued : dict of str to str
+        Name -> text/plain.
+    """
     nb = json.loads(Path(notebook).read_text())
     out = {}
     for cell in nb.get("cells", []):
@@ -287,16 +482,38 @@ def read_glued(notebook: str | Path) -> dict:
 
 
 def notebook_errors(notebook: str | Path) -> list[str]:
-    """Error outputs of an executed notebook ("ename: evalue" each)."""
+    """Error outputs of an executed notebook.
+
+    Parameters
+    ----------
+    notebook : str or path
+        The executed notebook.
+
+    Returns
+    -------
+    errors : list of str
+        "ename: evalue" each.
+    """
     nb = json.loads(Path(notebook).read_text())
     return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.get("cells", [])
             for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
 def build_record(chapters_dir: str | Path = "chapters") -> dict:
-    """What this build ran on, for the book's record: the chapters' profile and data (the data's
-    fingerprint, never a user's path), the commit, the device, and package versions (``watermark``).
-    The parameters are read from the first executed chapter's papermill metadata."""
+    """What this build ran on, for the book's record.
+
+    The chapters' profile and data (the data's fingerprint, never a user's path), the commit, the device
+    and package versions (``watermark``), read from the first executed chapter's papermill metadata.
+
+    Parameters
+    ----------
+    chapters_dir : str or path, default="chapters"
+        The executed chapters.
+
+    Returns
+    -------
+    record : dict
+    """
     import torch  # deferred: only the timing page asks which device the build had
 
     params: dict = {}

@@ -41,7 +41,20 @@ def _parse(path: Path) -> _Links:
 
 
 def check(root) -> tuple[list[str], list[str]]:
-    """(broken internal links as 'page: link (reason)', external links)."""
+    """The links of a built book.
+
+    Parameters
+    ----------
+    root : str or path
+        The built book.
+
+    Returns
+    -------
+    broken : list of str
+        Broken internal links, as ``'page: link (reason)'``.
+    external : list of str
+        External links (not followed here).
+    """
     root = Path(root)
     pages = sorted(p for p in root.rglob("*.html") if "_static" not in p.relative_to(root).parts)
     if not pages:
@@ -75,7 +88,18 @@ def check(root) -> tuple[list[str], list[str]]:
 
 
 def main(argv=None) -> int:
-    """Command line: check the links of the built book; 0 when none is broken."""
+    """Command line: check the links of the built book.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 when none is broken.
+    """
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0] if argv else "book/_build/html")
     broken, external = check(root)

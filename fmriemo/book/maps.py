@@ -14,10 +14,35 @@ __all__ = ["region_markers", "highlight_regions", "interactive_markers", "top_re
 
 def region_markers(values, title: str = "", cmap: str = "viridis", vmin=None, vmax=None,
                    node_size=None, display_mode: str = "lzry", figure=None, colorbar: bool = True, axes=None):
-    """All 246 regions as markers on a glass brain, coloured by ``values``.
+    """All 246 regions as markers on a glass brain, coloured by their values.
 
-    The colour range defaults to the 2nd-98th percentile of the values, so the
-    spread between regions shows instead of one saturated colour.
+    The colour range defaults to the 2nd-98th percentile of the values, so the spread between regions
+    shows instead of one saturated colour.
+
+    Parameters
+    ----------
+    values : array-like of shape (246,)
+        One value per region.
+    title : str, default=""
+        The title.
+    cmap : str, default="viridis"
+        The colour map.
+    vmin, vmax : float or None, default=None
+        The colour range; None: the 2nd and 98th percentiles.
+    node_size : float or array-like or None, default=None
+        Marker sizes; None: 25.
+    display_mode : str, default="lzry"
+        nilearn's views.
+    figure : matplotlib.figure.Figure or None, default=None
+        Where to draw.
+    colorbar : bool, default=True
+        Draw a colour bar.
+    axes : matplotlib.axes.Axes or None, default=None
+        Where to draw.
+
+    Returns
+    -------
+    display : nilearn.plotting.displays.OrthoProjector
     """
     from nilearn import plotting  # deferred: nilearn takes seconds to import; only the map chapters draw
 
@@ -36,7 +61,23 @@ def region_markers(values, title: str = "", cmap: str = "viridis", vmin=None, vm
 
 
 def highlight_regions(indices, title: str = "", display_mode: str = "lzry", figure=None):
-    """All regions in grey with ``indices`` highlighted (bigger, coloured)."""
+    """All regions in grey with some highlighted (bigger, coloured).
+
+    Parameters
+    ----------
+    indices : array-like of int
+        The regions highlighted.
+    title : str, default=""
+        The title.
+    display_mode : str, default="lzry"
+        nilearn's views.
+    figure : matplotlib.figure.Figure or None, default=None
+        Where to draw.
+
+    Returns
+    -------
+    display : nilearn.plotting.displays.OrthoProjector
+    """
     mask = np.zeros(atlas.N_REGIONS)
     mask[np.asarray(indices, int)] = 1.0
     size = np.where(mask > 0, 60, 10)
@@ -45,8 +86,25 @@ def highlight_regions(indices, title: str = "", display_mode: str = "lzry", figu
 
 
 def interactive_markers(values, title: str = "", cmap: str = "viridis", size: float = 6.0, n_labels: int = 10):
-    """An interactive 3-D view of region values (nilearn ``view_markers``) for HTML pages; the
-    ``n_labels`` regions with the largest values are named (naming all 246 hides the brain)."""
+    """An interactive 3-D view of region values for HTML pages (nilearn ``view_markers``).
+
+    Parameters
+    ----------
+    values : array-like of shape (246,)
+        One value per region.
+    title : str, default=""
+        The title.
+    cmap : str, default="viridis"
+        The colour map.
+    size : float, default=6.0
+        Marker size.
+    n_labels : int, default=10
+        The regions with the largest values that are named (naming all 246 hides the brain).
+
+    Returns
+    -------
+    view : nilearn.plotting.html_connectome.ConnectomeView
+    """
     from nilearn import plotting  # deferred: see region_markers
 
     values = np.asarray(values, float)
@@ -60,7 +118,22 @@ def interactive_markers(values, title: str = "", cmap: str = "viridis", size: fl
 
 
 def top_regions(values, k: int = 20, ascending: bool = False) -> pd.DataFrame:
-    """The ``k`` regions with the largest values, with name, gyrus, lobe and hemisphere."""
+    """The regions with the largest (or smallest) values.
+
+    Parameters
+    ----------
+    values : array-like of shape (246,)
+        One value per region.
+    k : int, default=20
+        Regions listed.
+    ascending : bool, default=False
+        The smallest instead.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        rank, index, name, gyrus, lobe, hemisphere and value.
+    """
     t = atlas.regions()
     t["value"] = np.asarray(values, float)
     t = t.sort_values("value", ascending=ascending).head(k)

@@ -108,11 +108,22 @@ CHECKS = {
 
 
 def check_parameters(values: dict, **relations) -> None:
-    """Check every parameter of a chapter found in ``values`` (its globals: the parameters cell's values,
-    with whatever papermill injected; modules and functions are not parameters) by the rule :data:`CHECKS`
-    has for its name; the first bad one raises
-    :class:`~fmriemo.core.errors.ParameterError` naming it. ``relations`` are conditions between parameters,
-    ``name=(ok, problem)``: e.g. ``submit_method=(submit_method in methods, "must be one of methods")``."""
+    """Check every parameter of a chapter by the rule :data:`CHECKS` has for its name.
+
+    Parameters
+    ----------
+    values : dict
+        The chapter's globals: the parameters cell's values, with whatever papermill injected (modules and
+        functions are not parameters).
+    **relations
+        Conditions between parameters, ``name=(ok, problem)``: e.g.
+        ``submit_method=(submit_method in methods, "must be one of methods")``.
+
+    Raises
+    ------
+    fmriemo.core.errors.ParameterError
+        Naming the first parameter that breaks its rule.
+    """
     for name, rule in CHECKS.items():
         if name in values and not isinstance(values[name], (ModuleType, type)) and not callable(values[name]):
             rule(values[name], name)  # a module the chapter imports under a parameter's name is not it

@@ -31,8 +31,20 @@ MODEL_COLORS = {"vanilla": "#4C72B0", "asb": "#DD8452", "ebr": "#55A868", "compa
 
 
 def color(name: str, default: str | None = "#777777") -> str | None:
-    """A model's colour in the book's plots: :data:`MODEL_COLORS`, the next palette colour for another
-    registered model, and ``default`` for anything else (a baseline, an ensemble)."""
+    """A model's colour in the book's plots.
+
+    Parameters
+    ----------
+    name : str
+        A model's name.
+    default : str or None, default="#777777"
+        The colour of anything that is not a registered model (a baseline, an ensemble).
+
+    Returns
+    -------
+    color : str or None
+        :data:`MODEL_COLORS`, the next palette colour for another registered model, or ``default``.
+    """
     if name in MODEL_COLORS:
         return MODEL_COLORS[name]
     others = [n for n in names() if n not in MODEL_COLORS]
@@ -44,7 +56,8 @@ def color(name: str, default: str | None = "#777777") -> str | None:
 
 
 def set_style() -> None:
-    """The book's style: seaborn whitegrid, readable sizes, tight layout."""
+    """The book's style: seaborn whitegrid, readable sizes, tight layout.
+    """
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
     # nilearn's glass brains use axes that tight layout cannot arrange; they lay themselves out
     warnings.filterwarnings("ignore", message="This figure includes Axes that are not compatible with tight_layout")
@@ -53,13 +66,35 @@ def set_style() -> None:
 
 
 def shade_video(ax, label: bool = True) -> None:
-    """Shade the seconds the video plays on ``ax`` (with a legend label unless ``label`` is false)."""
+    """Shade the seconds the video plays.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    label : bool, default=True
+        Give the shading a legend label.
+    """
     ax.axvspan(VIDEO_ONSET, VIDEO_OFFSET - 1, color="#F2C14E", alpha=0.18, lw=0,
                label="video" if label else None)
 
 
 def class_level_heatmap(table: pd.DataFrame, ax=None, title: str = "Trials by CLASS and LEVEL"):
-    """Draw the trial counts of each CLASS (rows) and LEVEL (columns) as an annotated heatmap."""
+    """The trial counts of each CLASS (rows) and LEVEL (columns) as an annotated heatmap.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Counts, classes by levels.
+    ax : matplotlib.axes.Axes or None, default=None
+        Where to draw; None: a new figure.
+    title : str, default="Trials by CLASS and LEVEL"
+        The title.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
     ax = ax or plt.subplots(figsize=(7, 2.6))[1]
     sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
     ax.set_yticklabels([f"{v} {n}" for v, n in zip(CLASS_VALUES, CLASS_NAMES)], rotation=0)
@@ -68,7 +103,23 @@ def class_level_heatmap(table: pd.DataFrame, ax=None, title: str = "Trials by CL
 
 
 def trial_heatmap(x: np.ndarray, ax=None, title: str = "", cbar_label: str = "intensity"):
-    """One trial as a regions x seconds image."""
+    """One trial as a regions x seconds image.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_regions, n_seconds)
+        The trial.
+    ax : matplotlib.axes.Axes or None, default=None
+        Where to draw; None: a new figure.
+    title : str, default=""
+        The title.
+    cbar_label : str, default="intensity"
+        The colour bar's label.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
     ax = ax or plt.subplots(figsize=(6, 5))[1]
     im = ax.imshow(x, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_xlabel("second")
@@ -82,7 +133,27 @@ def trial_heatmap(x: np.ndarray, ax=None, title: str = "", cbar_label: str = "in
 
 def class_time_courses(X: np.ndarray, y_class: np.ndarray, regions: list[int], names: list[str],
                        ylabel: str = "% change from fixation", ncols: int = 3):
-    """Class-average time course (mean +/- SEM over trials) of a few regions, video shaded."""
+    """Class-average time courses (mean +/- SEM over trials) of a few regions, the video shaded.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_regions, n_seconds)
+        Trials.
+    y_class : ndarray of int
+        Their classes.
+    regions : list of int
+        Regions drawn, one panel each.
+    names : list of str
+        Their names.
+    ylabel : str, default="% change from fixation"
+        The y axis's label.
+    ncols : int, default=3
+        Panels per row.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     n = len(regions)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.8 * nrows), sharex=True, squeeze=False)
@@ -106,7 +177,21 @@ def class_time_courses(X: np.ndarray, y_class: np.ndarray, regions: list[int], n
 
 
 def confusion_heatmaps(confusions: dict, title: str = "", normalise: bool = False):
-    """One confusion-matrix heatmap per method, side by side."""
+    """One confusion-matrix heatmap per method, side by side.
+
+    Parameters
+    ----------
+    confusions : dict of str to pandas.DataFrame
+        Method -> confusion matrix (true classes in rows).
+    title : str, default=""
+        The figure's title.
+    normalise : bool, default=False
+        Show each row as shares of its true class.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     n = len(confusions)
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.5, 3.4), squeeze=False)
     for ax, (name, cm) in zip(axes[0], confusions.items()):
@@ -119,7 +204,21 @@ def confusion_heatmaps(confusions: dict, title: str = "", normalise: bool = Fals
 
 
 def learning_curves(histories: dict, metric: str = "val_acc", best: dict | None = None):
-    """Train and validation curves of several runs: loss (left) and ``metric`` (right)."""
+    """Training and validation curves of several runs: loss (left) and a metric (right).
+
+    Parameters
+    ----------
+    histories : dict of str to dict
+        Model name -> its run's history.
+    metric : str, default="val_acc"
+        The history's column drawn on the right.
+    best : dict of str to int or None, default=None
+        Model name -> kept epoch, marked by a dotted line.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4))
     for name, h in histories.items():
         col = color(name, None)
@@ -136,10 +235,24 @@ def learning_curves(histories: dict, metric: str = "val_acc", best: dict | None 
 
 
 def budget_curves(runs: dict, metric: str = "val_acc", smooth: int = 25):
-    """One panel per method: ``metric`` over epochs for every seed (running mean over ``smooth``
-    epochs), a mark at each kept checkpoint (a dot, open when it is on the plateau; a triangle when the
-    epoch cap ended the run while it was still improving) and a shaded band up to each run's plateau
-    exit."""
+    """One panel per method: a metric over epochs for every seed, with kept checkpoints and plateaus.
+
+    Each run's kept checkpoint is marked (a dot, open when it is on the plateau; a triangle when the
+    epoch cap ended the run while it was still improving), and a band is shaded up to its plateau exit.
+
+    Parameters
+    ----------
+    runs : dict of (str, int) to fmriemo.training.runs.RunResult
+        Keyed by (method, seed).
+    metric : str, default="val_acc"
+        The history's column drawn.
+    smooth : int, default=25
+        Epochs of the running mean.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     methods = list(dict.fromkeys(m for m, _ in runs))
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), sharey=True, squeeze=False)
     for ax, m in zip(axes[0], methods):
@@ -164,7 +277,25 @@ def budget_curves(runs: dict, metric: str = "val_acc", smooth: int = 25):
 
 def method_bars(df: pd.DataFrame, value: str, lo: str, hi: str, ax=None, chance: float | None = None,
                 title: str = ""):
-    """Point estimates with interval whiskers, one bar per row of ``df`` (index = method)."""
+    """Point estimates with interval whiskers, one bar per method.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Indexed by method.
+    value, lo, hi : str
+        Its columns of the estimate and the interval's ends.
+    ax : matplotlib.axes.Axes or None, default=None
+        Where to draw; None: a new figure.
+    chance : float or None, default=None
+        A chance line.
+    title : str, default=""
+        The title.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
     ax = ax or plt.subplots(figsize=(5, 3))[1]
     x = np.arange(len(df))
     cols = [color(m) for m in df.index]
@@ -193,7 +324,19 @@ def _arrow(ax, a, b, color="#333333"):
 
 
 def architecture_diagram(method: str = "asb", n_out: int = 3):
-    """The residual SE-CNN as a block diagram (conv units are conv -> [ReLU] -> SE -> BN)."""
+    """The residual SE-CNN as a block diagram (conv units are conv -> [ReLU] -> SE -> BN).
+
+    Parameters
+    ----------
+    method : str, default="asb"
+        "asb", "vanilla" or "ebr".
+    n_out : int, default=3
+        Outputs.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     c_in = 32 if method == "ebr" else 246
     fig, ax = plt.subplots(figsize=(11, 5.2))
     ax.set_xlim(-1, 13)
@@ -236,7 +379,19 @@ def architecture_diagram(method: str = "asb", n_out: int = 3):
 
 
 def se_block_diagram(channels: int = 246, reduction: int = 16):
-    """The squeeze-and-excitation block."""
+    """The squeeze-and-excitation block.
+
+    Parameters
+    ----------
+    channels : int, default=246
+        Its channels.
+    reduction : int, default=16
+        Its reduction ratio.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     hidden = channels // reduction
     fig, ax = plt.subplots(figsize=(11, 1.9))
     ax.set_xlim(-0.6, 13.6)
@@ -256,10 +411,31 @@ def se_block_diagram(channels: int = 246, reduction: int = 16):
 
 def challenge_scores(names: list, phase1: pd.DataFrame, phase2: pd.DataFrame, crossfit: pd.DataFrame,
                      references, paper_phase1: float):
-    """Chapter 5's figure: each model's (``names``: row labels) Phase I score with its interval, its
-    Phase II score on the unreleased trials and its cross-fitted estimate where there are some, the
-    reference predictions (``references``: their rows of ``phase1``, drawn as lines where present) and
-    the paper's Phase I score."""
+    """Chapter 5's figure of challenge scores.
+
+    Each model's Phase I score with its interval, its Phase II score on the unreleased trials and its
+    cross-fitted estimate where there are some, the reference predictions (drawn as lines where present)
+    and the paper's Phase I score.
+
+    Parameters
+    ----------
+    names : list of str
+        The models' row labels.
+    phase1 : pandas.DataFrame
+        :func:`fmriemo.challenge.phases.score_table` of Phase I.
+    phase2 : pandas.DataFrame
+        :func:`fmriemo.challenge.phases.phase2_scores`.
+    crossfit : pandas.DataFrame
+        :func:`fmriemo.challenge.phases.phase2_crossfit`.
+    references : iterable of str
+        The reference predictions' rows of ``phase1``.
+    paper_phase1 : float
+        The paper's Phase I score.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(7, 3.4))
     x = np.arange(len(names))
     p1 = phase1.loc[names]
@@ -283,8 +459,20 @@ def challenge_scores(names: list, phase1: pd.DataFrame, phase2: pd.DataFrame, cr
 
 
 def class_maps(maps_by_class: dict, diff_title: str = "positive - negative"):
-    """One glass brain per class (``maps_by_class``: class -> per-region values, on one colour scale) and
-    the positive-minus-negative difference on a diverging scale."""
+    """One glass brain per class, on one colour scale, and the difference of two classes on a diverging
+    scale.
+
+    Parameters
+    ----------
+    maps_by_class : dict of int to array-like
+        Class (-1, 0, 1) -> per-region values; the difference is of classes 1 and -1.
+    diff_title : str, default="positive - negative"
+        The difference panel's title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     values = np.concatenate(list(maps_by_class.values()))
     vmin, vmax = np.nanpercentile(values, [2, 98])
     diff = maps_by_class[1] - maps_by_class[-1]
@@ -299,8 +487,30 @@ def class_maps(maps_by_class: dict, diff_title: str = "positive - negative"):
 
 def interval_dots(frame: pd.DataFrame, value: str, lo: str, hi: str, xlabel: str, ascending: bool = True,
                   chance: float | None = None, label: str | None = None, figsize=(9, 3.6)):
-    """One row per entry of ``frame`` (sorted by ``value``): the estimate with its interval whiskers, and an
-    optional chance line: held-out accuracies (chapter 7), challenge scores (chapter 9)."""
+    """One row per entry, sorted by its estimate: the estimate with its interval whiskers, and an optional
+    chance line (held-out accuracies in chapter 7, challenge scores in chapter 9).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per entry.
+    value, lo, hi : str
+        Its columns of the estimate and the interval's ends.
+    xlabel : str
+        The x axis's label.
+    ascending : bool, default=True
+        Sort order.
+    chance : float or None, default=None
+        A chance line.
+    label : str or None, default=None
+        The estimates' legend label.
+    figsize : tuple, default=(9, 3.6)
+        The figure's size.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=figsize)
     order = frame.sort_values(value, ascending=ascending).index
     y = np.arange(len(order))
@@ -316,8 +526,22 @@ def interval_dots(frame: pd.DataFrame, value: str, lo: str, hi: str, xlabel: str
 
 
 def per_participant(per_p: pd.DataFrame, models, chance: float):
-    """Every held-out participant's accuracy (``per_p``: model, participant, accuracy), one column of dots
-    per model with its mean, and the chance line."""
+    """Every held-out participant's accuracy, one column of dots per model with its mean, and chance.
+
+    Parameters
+    ----------
+    per_p : pandas.DataFrame
+        Columns model, participant, accuracy
+        (:func:`fmriemo.evaluation.heldout.per_participant_accuracy`).
+    models : list of str
+        The models drawn, in order.
+    chance : float
+        The chance line.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(10, 3.6))
     for i, m in enumerate(models):
         v = per_p[per_p.model == m]["accuracy"]
@@ -330,11 +554,26 @@ def per_participant(per_p: pd.DataFrame, models, chance: float):
 
 
 def seed_spread(f1: pd.DataFrame, targets: pd.Series, optimism: pd.DataFrame):
-    """Left: every run's test F1 at every budget it reached (``f1``: method, seed, budget, test_f1), one
-    column of dots per budget and method, with the paper's F1 (``targets``, by method) as a dashed line.
-    Right: each run's validation accuracy at its kept epoch against the mean of its neighbouring epochs on
-    the same validation trials (``optimism``, :func:`fmriemo.evaluation.paper.selection_optimism`): a dot
-    above the diagonal is a checkpoint chosen on a lucky fluctuation."""
+    """How much one run depends on its seed, and how lucky its checkpoint was.
+
+    Left: every run's test F1 at every budget it reached, one column of dots per budget and method, with
+    the paper's F1 as a dashed line. Right: each run's validation accuracy at its kept epoch against the
+    mean of its neighbouring epochs on the same validation trials: a dot above the diagonal is a
+    checkpoint chosen on a lucky fluctuation.
+
+    Parameters
+    ----------
+    f1 : pandas.DataFrame
+        Columns method, seed, budget, test_f1 (:func:`fmriemo.evaluation.paper.f1_by_seed`).
+    targets : pandas.Series
+        The paper's F1, by method.
+    optimism : pandas.DataFrame
+        :func:`fmriemo.evaluation.paper.selection_optimism`.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2, 1]})
     budgets = list(dict.fromkeys(f1["budget"]))
     methods = list(dict.fromkeys(f1["method"]))
@@ -359,10 +598,30 @@ def seed_spread(f1: pd.DataFrame, targets: pd.Series, optimism: pd.DataFrame):
 
 
 def accuracy_by_second(curves: dict, clusters: dict, windows, chance: float, ylabel: str = "accuracy"):
-    """Time-resolved decoding: one panel per preprocessing (``curves``: name -> frame with
-    ``accuracy``, ``lo``, ``hi`` per second), the significant clusters (``clusters``: name -> frame
-    with ``first second``, ``last second``, ``p``) as a bar above chance, chance dashed, the video
-    shaded, and under them the windows the book's decoders read (``windows``: (label, start, stop))."""
+    """Time-resolved decoding, one panel per preprocessing.
+
+    Each panel shows the accuracy per second with its interval, the significant clusters as a bar above
+    chance, chance dashed, the video shaded, and under them the windows the book's decoders read.
+
+    Parameters
+    ----------
+    curves : dict of str to pandas.DataFrame
+        Preprocessing -> ``accuracy``, ``lo``, ``hi`` per second
+        (:func:`fmriemo.evaluation.timeresolved.summary`).
+    clusters : dict of str to pandas.DataFrame
+        Preprocessing -> ``first second``, ``last second``, ``p``
+        (:func:`fmriemo.evaluation.timeresolved.clusters_over_time`).
+    windows : iterable of (str, int, int)
+        (label, start, stop) of each window.
+    chance : float
+        The chance line.
+    ylabel : str, default="accuracy"
+        The y axis's label.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     n = len(curves)
     fig, axes = plt.subplots(2, n, figsize=(4.4 * n + 1.5, 5.2), sharex=True, squeeze=False, layout="constrained",
                              gridspec_kw={"height_ratios": [3, 1.3]})
@@ -396,8 +655,20 @@ def accuracy_by_second(curves: dict, clusters: dict, windows, chance: float, yla
 
 
 def generalisation_matrices(matrices: dict, chance: float):
-    """Temporal generalisation: one heatmap per preprocessing (``matrices``: name -> frame, trained at
-    second t in rows, tested at t' in columns), centred on chance, the diagonal dotted."""
+    """Temporal generalisation: one heatmap per preprocessing, centred on chance, the diagonal dotted.
+
+    Parameters
+    ----------
+    matrices : dict of str to pandas.DataFrame
+        Preprocessing -> matrix, trained at second t in rows, tested at t' in columns
+        (:func:`fmriemo.evaluation.timeresolved.generalisation`).
+    chance : float
+        The colour scale's centre.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     n = len(matrices)
     fig, axes = plt.subplots(1, n, figsize=(4.4 * n + 1, 4.2), squeeze=False, layout="constrained")
     spread = max(float(np.nanmax(np.abs(m.to_numpy() - chance))) for m in matrices.values())

@@ -75,8 +75,17 @@ ALPHA = 0.05
 
 @dataclass
 class Cell:
-    """One cell: ``status`` ("guarded", "open" or "n/a"), ``how`` (a sentence), ``evidence`` (a chapter
-    section as ``"chapter#anchor"`` or a test as ``"tests/...::name"``)."""
+    """One cell of the sheet.
+
+    Parameters
+    ----------
+    status : {"guarded", "open", "n/a"}
+        What the evidence says.
+    how : str
+        Why, in a sentence.
+    evidence : str, default=""
+        Where it shows: a chapter section as ``"chapter#anchor"`` or a test as ``"tests/...::name"``.
+    """
 
     status: str
     how: str
@@ -88,8 +97,21 @@ def _participants(ds: Dataset, idx) -> set:
 
 
 def split_facts(ds: Dataset, train, test) -> dict:
-    """What two sets of rows share: participants, trials with byte-identical fMRI, and pairs of order
-    twins (participants who saw the classes in the same order) with one twin on each side."""
+    """What two sets of rows share.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    train, test : array-like of int
+        Rows of the two sides.
+
+    Returns
+    -------
+    facts : dict
+        ``shared participants``, ``identical trials`` (byte-identical fMRI), ``split twin pairs`` (order
+        twins, who saw the classes in the same order, with one on each side) and ``shared trials``.
+    """
     train, test = np.asarray(train, int), np.asarray(test, int)
     a, b = _participants(ds, train), _participants(ds, test)
     seen = {ds.X[i].tobytes() for i in train}
@@ -104,8 +126,22 @@ def _worst(facts) -> dict:
 
 
 def preprocessing_is_local(ds: Dataset, method: str, test) -> bool:
-    """Whether preprocessing ``method`` gives the ``test`` rows the same values computed from them alone as
-    computed with every other trial present (per trial or per participant, so nothing crosses a split)."""
+    """Whether a preprocessing gives the test rows the same values computed from them alone as computed
+    with every other trial present (per trial or per participant, so nothing crosses a split).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    method : str
+        A preprocessing of :mod:`fmriemo.data.preprocess`.
+    test : array-like of int
+        The test rows.
+
+    Returns
+    -------
+    local : bool
+    """
     test = np.asarray(test, int)
     alone = preprocess.apply(method, ds.X[test], ds.participant[test])
     together = preprocess.apply(method, ds.X, ds.participant)[test]
@@ -121,9 +157,22 @@ def _scrambled(ds: Dataset, participants, seed: int = 1) -> Dataset:
 
 
 def baseline_ignores_test_labels(ds: Dataset, settings: Settings) -> bool:
-    """Chapter 7's own baselines (:func:`fmriemo.evaluation.heldout.run_baselines`, the linear read-out) on
-    the outer folds of ``settings``: do the first fold's predictions stay the same when that fold's labels
-    are scrambled? (A baseline fitted on the test fold would change them.)"""
+    """Chapter 7's own baselines with a fold's labels scrambled: do that fold's predictions stay the same?
+
+    The baselines (:func:`fmriemo.evaluation.heldout.run_baselines`, the linear read-out) run on the outer
+    folds of ``settings``; a baseline fitted on the test fold would change its predictions.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    settings : fmriemo.profiles.Settings
+        Chapter 7's protocol and folds.
+
+    Returns
+    -------
+    ignores : bool
+    """
     folds = group_folds(ds, settings.protocol, settings.k)
     before = heldout.run_baselines(ds, "class", settings, kinds=("logreg",), cv=folds)
     after = heldout.run_baselines(_scrambled(ds, folds[0]), "class", settings, kinds=("logreg",), cv=folds)
@@ -135,9 +184,23 @@ SEARCH_CHECK_GRID = ("pct 8-21 C=0.05 top 64", "pct curve C=0.05")
 
 
 def search_ignores_test_labels(ds: Dataset, folds) -> bool:
-    """A two-candidate nested search (region selection inside the fit, and a window read off a
-    time-resolved curve) on the first outer fold: are its choice and predictions the same when that
-    fold's labels are scrambled?"""
+    """A two-candidate nested search on the first outer fold with that fold's labels scrambled: are its
+    choice and predictions the same?
+
+    The two candidates select regions inside the fit and read a window off a time-resolved curve, the
+    two steps that could peek at labels.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    folds : list of lists of str
+        The outer folds' test participants.
+
+    Returns
+    -------
+    ignores : bool
+    """
     grid = [c for c in search.candidates(windows=(*search.WINDOWS, search.CURVE)) if c["name"] in SEARCH_CHECK_GRID]
     _, before = search.nested_search(ds, grid=grid, cv=folds[:1])
     _, after = search.nested_search(_scrambled(ds, folds[0]), grid=grid, cv=folds[:1])
@@ -146,8 +209,20 @@ def search_ignores_test_labels(ds: Dataset, folds) -> bool:
 
 
 def time_ignores_test_labels(ds: Dataset, folds) -> bool:
-    """Time-resolved decoding: do a fold's predictions at every second stay the same when its labels are
-    scrambled?"""
+    """Time-resolved decoding with a fold's labels scrambled: do its predictions at every second stay the
+    same?
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    folds : list of lists of str
+        The outer folds' test participants.
+
+    Returns
+    -------
+    ignores : bool
+    """
     idx, X, y, groups = timeresolved.fold_inputs(ds, "pct", folds[:2])  # the first fold against the second
     y2 = _scrambled(ds, folds[0]).labels("class", idx)
     a = timeresolved.predictions_by_second(X, y, groups)
@@ -156,10 +231,17 @@ def time_ignores_test_labels(ds: Dataset, folds) -> bool:
 
 
 def ensemble_choice_reads_scored_labels() -> bool:
-    """Whether chapter 9's choice among ensembles (:func:`fmriemo.evaluation.ensembles.choose_ensemble`)
-    depends on the labels of the trials it then reports the chosen ensemble's accuracy on: the same
-    predictions with two sets of labels, each favouring another ensemble. True means the choice is made
-    in sample."""
+    """Whether chapter 9's choice among ensembles depends on the labels of the trials it then reports the
+    chosen ensemble's accuracy on.
+
+    :func:`fmriemo.evaluation.ensembles.choose_ensemble` is given the same predictions with two sets of
+    labels, each favouring another ensemble.
+
+    Returns
+    -------
+    in_sample : bool
+        True when the choice is made in sample.
+    """
     rows = []
     for ensemble, pred in zip(ensembles.ENSEMBLES, ([0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1])):
         rows += [{"ensemble": ensemble, "model": ensemble, "y_pred": p, "i": i} for i, p in enumerate(pred)]
@@ -170,9 +252,24 @@ def ensemble_choice_reads_scored_labels() -> bool:
 
 
 def position_check(ds: Dataset, train, test, n_perm: int = 1000) -> tuple[float, float]:
-    """A classifier that sees only the trial's position in the session, fitted on the ``train`` rows and
-    scored on the ``test`` rows: ``(accuracy, p)``, p from shuffling the test labels within participant
-    (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`)."""
+    """A classifier that sees only the trial's position in the session, fitted on one side and scored on
+    the other.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    train, test : array-like of int
+        Rows of the two sides.
+    n_perm : int, default=1000
+        Shuffles of the test labels within participant
+        (:func:`fmriemo.evaluation.statistics.permutation_vs_chance`).
+
+    Returns
+    -------
+    accuracy : float
+    p : float
+    """
     X = baseline_inputs(ds, "position")
     model = baseline_pipeline("position").fit(X[train], ds.labels("class", train))
     r = permutation_vs_chance(ds.labels("class", test), model.predict(X[test]), ds.participant[test], n_perm=n_perm)
@@ -180,19 +277,49 @@ def position_check(ds: Dataset, train, test, n_perm: int = 1000) -> tuple[float,
 
 
 def position_over_folds(ds: Dataset, settings: Settings, n_perm: int = 1000) -> tuple[float, float]:
-    """:func:`position_check` on the outer folds of ``settings`` as chapter 7 runs its position baseline
-    (:func:`fmriemo.evaluation.heldout.run_baselines`): ``(accuracy, p)`` over the pooled held-out trials."""
+    """:func:`position_check` on the outer folds of chapter 7's protocol, as chapter 7 runs its position
+    baseline (:func:`fmriemo.evaluation.heldout.run_baselines`).
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    settings : fmriemo.profiles.Settings
+        Chapter 7's protocol and folds.
+    n_perm : int, default=1000
+        Shuffles of the labels within participant.
+
+    Returns
+    -------
+    accuracy : float
+        Over the pooled held-out trials.
+    p : float
+    """
     pred = heldout.run_baselines(ds, "class", settings, kinds=("position",))
     r = permutation_vs_chance(pred.y_true, pred.y_pred, pred.participant, n_perm=n_perm)
     return r["accuracy"], r["p"]
 
 
 def sampling_check(ds: Dataset, train, test) -> float:
-    """Whether the test rows' classes are distributed as the training rows' are: the p-value of a chi-square
-    test of homogeneity (a test set drawn otherwise than the data it stands for: Kapoor & Narayanan's
-    sampling bias). The classes, not the ratings: every participant saw ten clips of each class, while
-    ratings differ from person to person by design, so a fold of other people rates otherwise without any
-    bias in how it was drawn."""
+    """Whether the test rows' classes are distributed as the training rows' are.
+
+    A test set drawn otherwise than the data it stands for is Kapoor and Narayanan's sampling bias. The
+    classes are tested, not the ratings: every participant saw ten clips of each class, while ratings
+    differ from person to person by design, so a fold of other people rates otherwise without any bias
+    in how it was drawn.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    train, test : array-like of int
+        Rows of the two sides.
+
+    Returns
+    -------
+    p : float
+        The p-value of a chi-square test of homogeneity.
+    """
     a, b = ds.labels("class", train), ds.labels("class", test)
     values = np.union1d(a, b)
     counts = np.array([[np.sum(a == v) for v in values], [np.sum(b == v) for v in values]])
@@ -214,8 +341,20 @@ def _measures(found: dict, chapter: str, table: str, names: dict) -> Cell:
 
 
 def held_out_protocol(held, profile: str) -> tuple[str, int]:
-    """The held-out protocol and number of folds chapter 7 ran with, as its finding
-    (:class:`fmriemo.book.findings.HeldOut`) records them; the profile's when there is none (``held`` None)."""
+    """The held-out protocol and number of folds chapter 7 ran with.
+
+    Parameters
+    ----------
+    held : fmriemo.book.findings.HeldOut or None
+        Chapter 7's finding, which records them; None: the profile's.
+    profile : str
+        The chapters' profile.
+
+    Returns
+    -------
+    protocol : str
+    k : int
+    """
     if held is None:
         s = Settings.resolve(profile)
         return s.protocol, s.k
@@ -228,17 +367,41 @@ def held_out_protocol(held, profile: str) -> tuple[str, int]:
 class Evidence:
     """Everything the cells are computed from, per protocol where it differs (keys of :data:`PROTOCOLS`).
 
-    ``facts``: :func:`split_facts` of each protocol's training side against its test side (the worst over
-    its splits; None where the protocol has no test labels to split, e.g. Phase II with nothing released);
-    ``n_test``: test trials; ``splits``: how many train/test splits its numbers come from; ``position``:
-    ``(accuracy, p)`` of the position-only classifier across its split (None without test labels);
-    ``sampling``: the p-value of :func:`sampling_check` (None without test labels); ``selection``: None
-    where the protocol selects no features, else whether its selection ignored held-out labels;
-    ``guards``: the label-scrambling and split checks of the code paths (``baseline``, ``deep_splits``,
-    ``search``, ``time``, ``crossfit``); ``local``: preprocessing method -> computed locally;
-    ``chosen_in_sample``: protocols that choose what they report on the trials they report it on;
-    ``measures``: protocol -> its :func:`_measures` cell; ``protocol``, ``k``: chapter 7's held-out
-    protocol; ``twin_pairs``: pairs of order twins in the data."""
+    Parameters
+    ----------
+    facts : dict
+        :func:`split_facts` of each protocol's training side against its test side (the worst over its
+        splits; None where the protocol has no test labels to split, e.g. Phase II with nothing released).
+    n_test : dict
+        Test trials.
+    splits : dict
+        How many train/test splits its numbers come from.
+    position : dict
+        ``(accuracy, p)`` of the position-only classifier across its split (None without test labels).
+    sampling : dict
+        The p-value of :func:`sampling_check` (None without test labels).
+    selection : dict
+        None where the protocol selects no features, else whether its selection ignored held-out labels.
+    guards : dict
+        The label-scrambling and split checks of the code paths (``baseline``, ``deep_splits``,
+        ``search``, ``time``, ``crossfit``).
+    local : dict
+        Preprocessing method -> computed locally.
+    chosen_in_sample : dict
+        Protocols that choose what they report on the trials they report it on.
+    measures : dict
+        Protocol -> the cell of the measures it reports.
+    protocol : str, default="groupkfold"
+        Chapter 7's held-out protocol.
+    k : int, default=3
+        Its folds.
+    twin_pairs : int, default=0
+        Pairs of order twins in the data.
+    released : int, default=0
+        Test trials whose labels were released.
+    scored : int, default=0
+        Test trials scored beyond them.
+    """
 
     facts: dict
     n_test: dict
@@ -258,8 +421,21 @@ class Evidence:
 
 
 def gather(ds: Dataset, found: dict, profile: str = "full") -> Evidence:
-    """Run every check the sheet reads on ``ds`` and collect it with what the chapters recorded (``found``:
-    chapter stems -> their loaded results, :func:`fmriemo.book.results.load`)."""
+    """Run every check the sheet reads and collect it with what the chapters recorded.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    found : dict of str to fmriemo.book.results.Results
+        Chapter stems -> their loaded results (:func:`fmriemo.book.results.load`).
+    profile : str, default="full"
+        The chapters' profile (the protocol where chapter 7 recorded none).
+
+    Returns
+    -------
+    evidence : Evidence
+    """
     ran = found.get("07_held_out")
     held = ran.finding(HeldOut) if ran is not None and HeldOut.__name__ in ran.findings else None
     protocol, k = held_out_protocol(held, profile)
@@ -474,7 +650,18 @@ def _kfold_cell(e: Evidence, p: str) -> Cell:
 
 
 def cells(e: Evidence) -> dict:
-    """Every cell of the sheet, ``{(protocol, column): Cell}``, computed from ``e`` alone."""
+    """Every cell of the sheet, computed from the evidence alone.
+
+    Parameters
+    ----------
+    e : Evidence
+        The evidence.
+
+    Returns
+    -------
+    cells : dict of (str, str) to Cell
+        ``{(protocol, column): cell}``.
+    """
     out = {}
     for p in PROTOCOLS:
         if p == "phase2" and e.facts[p] is None:
@@ -491,21 +678,56 @@ def cells(e: Evidence) -> dict:
 
 
 def build(ds: Dataset, found: dict, profile: str = "full") -> pd.DataFrame:
-    """The sheet as a long table: one row per (protocol, column) with ``status``, ``how`` and ``evidence``.
-    ``found`` maps chapter stems to their loaded results (:func:`fmriemo.book.results.load`)."""
+    """The sheet: every check run and every cell computed.
+
+    Parameters
+    ----------
+    ds : fmriemo.data.dataset.Dataset
+        The data set.
+    found : dict of str to fmriemo.book.results.Results
+        Chapter stems -> their loaded results (:func:`fmriemo.book.results.load`).
+    profile : str, default="full"
+        The chapters' profile.
+
+    Returns
+    -------
+    long : pandas.DataFrame
+        One row per (protocol, column) with ``status``, ``how`` and ``evidence``.
+    """
     return long_table(cells(gather(ds, found, profile)))
 
 
 def long_table(computed: dict) -> pd.DataFrame:
-    """:func:`cells`' result as the long table :func:`build` returns."""
+    """:func:`cells`' result as the long table :func:`build` returns.
+
+    Parameters
+    ----------
+    computed : dict of (str, str) to Cell
+        :func:`cells`.
+
+    Returns
+    -------
+    long : pandas.DataFrame
+    """
     return pd.DataFrame([{"protocol": PROTOCOLS[p][0], "column": COLUMNS[c], "kind": "leakage" if c in LEAKAGE
                           else "practice", "status": cell.status, "how": cell.how, "evidence": cell.evidence}
                          for (p, c), cell in computed.items()])
 
 
 def wide(long: pd.DataFrame) -> pd.DataFrame:
-    """The sheet as a grid: the kinds of leakage and items of practice (:data:`COLUMNS`) in rows, the
-    protocols in columns, each cell its mark."""
+    """The sheet as a grid.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        The sheet as :func:`build` returns it.
+
+    Returns
+    -------
+    grid : pandas.DataFrame
+        The kinds of leakage and items of practice (:data:`COLUMNS`) in rows, the protocols in columns,
+        each cell its mark.
+    """
     grid = long.pivot(index="column", columns="protocol", values="status").map(MARK.get)
     return grid.loc[list(COLUMNS.values()), [p for p, _ in PROTOCOLS.values()]]
 
@@ -525,8 +747,17 @@ def _link(evidence: str) -> str:
 
 
 def to_html(long: pd.DataFrame) -> str:
-    """The sheet for the page: the grid of marks (kinds of leakage, then practice, against the protocols),
-    each cell's reason as its tooltip."""
+    """The sheet for the page: the grid of marks, each cell's reason as its tooltip.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        The sheet as :func:`build` returns it.
+
+    Returns
+    -------
+    html : str
+    """
     grid = wide(long)
     how = long.set_index(["protocol", "column"])
     short = {name: SHORT[key] for key, (name, _) in PROTOCOLS.items()}
@@ -547,8 +778,17 @@ def to_html(long: pd.DataFrame) -> str:
 
 
 def details(long: pd.DataFrame) -> pd.DataFrame:
-    """Every cell with its reason and evidence (links as HTML) in one column, for the tables under the
-    grid."""
+    """Every cell with its reason and evidence (links as HTML) in one column, for the tables under the grid.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        The sheet as :func:`build` returns it.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+    """
     out = long[["protocol", "column", "status"]].copy()
     out["status"] = out["status"].map(lambda s: f"{MARK[s]} {s}")
     out["how, and what shows it"] = [h + (f" ({_link(e)})" if e else "") for h, e in zip(long["how"], long["evidence"])]
@@ -556,7 +796,17 @@ def details(long: pd.DataFrame) -> pd.DataFrame:
 
 
 def details_html(long: pd.DataFrame) -> str:
-    """The open cells spelled out, then every cell in a collapsed block."""
+    """The open cells spelled out, then every cell in a collapsed block.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        The sheet as :func:`build` returns it.
+
+    Returns
+    -------
+    html : str
+    """
     det = details(long)
     opened = det[long["status"].to_numpy() == "open"]
     first = (opened.to_html(index=False, escape=False, classes="leakage-details") if len(opened)
@@ -566,7 +816,17 @@ def details_html(long: pd.DataFrame) -> str:
 
 
 def open_text(long: pd.DataFrame) -> str:
-    """The open cells in a sentence per protocol, for the prose under the grid."""
+    """The open cells in a sentence per protocol, for the prose under the grid.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        The sheet as :func:`build` returns it.
+
+    Returns
+    -------
+    text : str
+    """
     open_ = long[long["status"] == "open"]
     if open_.empty:
         return "No cell is open."
