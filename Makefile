@@ -73,7 +73,7 @@ MUTANTS ?= fmriemo.evaluation.statistics.x_permutation_vs_chance* fmriemo.evalua
   fmriemo.book.verdict.x_evidence_direction* fmriemo.book.verdict.x_rank* fmriemo.book.verdict.xǁGateǁ* \
   fmriemo.book.verdict.x_asb_claim* fmriemo.book.verdict.x_decodes_claim* fmriemo.book.verdict.x_level_claim* \
   fmriemo.book.verdict.x_score_claim* fmriemo.book.verdict.x_maps_claim* fmriemo.book.verdict.x__outcome* \
-  fmriemo.book.sheet.x__*_cell* fmriemo.book.sheet.x_cells*
+  fmriemo.book.sheet.x__*_cell* fmriemo.book.sheet.x_cells* fmriemo.book.findings.xǁFindingǁ* fmriemo.book.findings.x__number*
 
 mutants: $(STAMP)
 	$(PY) -m pip install --quiet "mutmut>=3.8,<4"

@@ -9,6 +9,8 @@ from fmriemo.book import verdict
 from fmriemo.book.findings import FINDINGS, ClassTask, HeldOut, LevelTask
 
 ROOT = Path(__file__).resolve().parents[2]
+#: every test here guards what the verdict reads (`make mutants` runs them)
+pytestmark = pytest.mark.conclusions
 
 
 def test_a_finding_is_built_from_glued_values_and_names_what_is_missing():
