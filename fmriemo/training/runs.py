@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
 from ..core.files import check_writable_dir
+from ..core.threads import available_cores
 from ..core.store import StoreWriteError, cache_root, read_entry, source_hash, write_entry
 from ..data import preprocess
 from ..data.dataset import Dataset, decode, encode
@@ -398,7 +400,9 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
         Above 1, the work (a batch cut into ``n_jobs`` parts, or single runs) is spread over joblib's
         workers: processes on this machine, or, inside ``joblib.parallel_config(backend="dask")``, the
         workers of a dask cluster that shares the cache folder. Every worker writes its runs into the
-        store, and the results are read from it.
+        store, and the results are read from it. At 1, the runs of the package's models that are never
+        batched (dropout: Compact) still train side by side on the CPU, in as many processes as there are
+        cores, each run on one core as if alone.
     refresh : bool, default=False
         Train every job again.
 
@@ -434,12 +438,40 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
                 for n, res in zip(unit, results):
                     out[n] = res
             units = [u for u in units if u not in pooled]
+        # a model with dropout trains alone (its dropout draws from its process's generator); the package's
+        # own such models (Compact) train side by side in processes of their own on the CPU, one core each,
+        # each run bit for bit the run trained alone (its numerics: one intra-op thread, its own seed)
+        alone = [u for u in units if batch and _alone_in_a_process(jobs[u[0]][1])]
+        workers = min(available_cores(), len(alone))
+        if workers > 1:
+            _train_in_processes(ds, jobs, folders, alone, workers, out, progress)
+            units = [u for u in units if u not in alone]
         for unit in units:
             for n, res in zip(unit, _train_unit(ds, [jobs[n] for n in unit], [folders[n] for n in unit], progress)):
                 out[n] = res
         return out
-    Parallel(n_jobs=n_jobs)(delayed(_train_unit)(ds, [jobs[n] for n in unit], [folders[n] for n in unit], False)
-                            for unit in units)
+    _train_in_processes(ds, jobs, folders, units, n_jobs, out, False)
+    return out
+
+
+def _alone_in_a_process(cfg: TrainConfig) -> bool:
+    """Whether a run of ``cfg`` may train in a worker process beside others: a model that is never batched
+    (dropout), registered by the package itself (a worker finds it by name; a user's model registered in
+    the caller's session would not be there), on the CPU."""
+    return (not batchable(cfg.method, cfg.task) and not _model_files(cfg.method)
+            and resolve_device(cfg.device).type == "cpu")
+
+
+def _train_in_processes(ds: Dataset, jobs: list, folders: list[Path], units: list[list[int]], n_jobs: int,
+                        out: list, progress: bool) -> None:
+    """Train ``units`` on joblib's workers (processes on this machine, or those of a dask cluster that shares
+    the cache folder), each storing its runs, and read them into ``out`` from the store."""
+    names = " + ".join(sorted({f"{jobs[u[0]][1].method}/{jobs[u[0]][1].task}" for u in units}))
+    done = Parallel(n_jobs=n_jobs, return_as="generator_unordered" if progress else "list")(  # a bar: as each ends
+        delayed(_train_unit)(ds, [jobs[n] for n in unit], [folders[n] for n in unit], False) for unit in units)
+    for _ in tqdm(done, total=len(units), desc=f"{names} on {n_jobs} workers", unit="unit", leave=False,
+                  disable=not progress, mininterval=1.0):
+        pass
     for unit in units:
         for n in unit:
             out[n] = _load_cached_run(folders[n])
@@ -447,7 +479,6 @@ def train_runs(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], cache_dir=Non
                 raise RuntimeError(f"a parallel worker did not store its run in {folders[n]}; is the cache folder "
                                    "shared with the workers?")
             out[n].cached = False  # trained now, by a worker
-    return out
 
 
 class intra_op_threads:

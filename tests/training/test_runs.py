@@ -159,3 +159,26 @@ def test_a_run_alone_and_in_a_batch_is_one_store_entry_computed_on_one_thread(da
     assert torch.get_num_threads() == before
     alone = train_run(dataset, *jobs[1], tmp_path, progress=False)
     assert alone.cached and alone.key == batch[1].key
+
+
+def test_dropout_runs_train_side_by_side_in_processes_as_they_would_alone(dataset, tmp_path, monkeypatch):
+    """The package's model with dropout (Compact) is never batched; its runs of one call train in worker
+    processes on the CPU's cores, each bit for bit the run trained alone in this process."""
+    from fmriemo.training import runs
+    split = make_paper_split(dataset, "class")
+    jobs = [(split, TrainConfig(method="compact", task="class", seed=s, epochs=3, device="cpu", preprocess="pct"))
+            for s in (0, 1, 2)]
+    calls = []
+    real = runs._train_in_processes
+    monkeypatch.setattr(runs, "available_cores", lambda: 2)
+    monkeypatch.setattr(runs, "_train_in_processes", lambda *a: calls.append(a[4]) or real(*a))
+    side = train_runs(dataset, jobs, tmp_path / "side", progress=False)
+    assert calls == [2]  # two workers for three runs
+    alone = [train_run(dataset, split, cfg, tmp_path / "alone", progress=False) for _, cfg in jobs]
+    assert calls == [2]  # one run at a time: in this process
+    for a, b in zip(side, alone):
+        assert not a.cached and a.key == b.key and np.array_equal(a.proba, b.proba)
+        assert all(np.array_equal(a.history[k], b.history[k], equal_nan=True) for k in a.history)
+    assert len({r.proba.tobytes() for r in side}) == 3  # three runs, each with its own seed
+    one_core = train_runs(dataset, jobs, tmp_path / "one", progress=False, batch=False)  # one after the other
+    assert calls == [2] and all(np.array_equal(a.proba, b.proba) for a, b in zip(side, one_core))
