@@ -295,8 +295,8 @@ def test_10_verdict_collects_executed_chapters(run):
     from fmriemo.book import results, verdict
     assert g["n_claims"] == 5
     assert g["n_supported"] + g["n_partly"] + g["n_not_supported"] + g["n_unresolved"] == 5
-    assert "seed 7" in g["data_source"]  # read from chapter 1 of this run
-    assert not math.isnan(g["c7_asb"]) and not math.isnan(g["c9_model9"])
+    assert "seed 7" in g["c1_data_source"]  # read from chapter 1 of this run
+    assert not math.isnan(g["c7_acc_asb"]) and not math.isnan(g["c9_model9"])
     # the readings follow from the evidence in the chapters' results files, by the tested rules
     found = {c: results.load(run.out / "results", c) for c in verdict.CHAPTERS}
     evidence = verdict.gather(found)
@@ -305,7 +305,8 @@ def test_10_verdict_collects_executed_chapters(run):
     assert g["n_unresolved"] == (table["reading"] == verdict.NOT_RESOLVED).sum()
     assert ("07_held_out", "asb", "chance") in evidence.comparisons and evidence.gate("07_held_out", "asb").runs > 0
     r7, r10 = found["07_held_out"], results.load(run.out / "results", "10_verdict")
-    assert g["c7_asb"] == pytest.approx(r7["acc_asb"]) and r10["n_supported"] == g["n_supported"]
+    assert g["c7_acc_asb"] == pytest.approx(r7["acc_asb"]) and r10["n_supported"] == g["n_supported"]
+    assert evidence.held_out.acc_asb == r7["acc_asb"]  # the finding the verdict read is what chapter 7 glued
     assert list(r10.table("verdict").columns) == ["the paper's claim", "this book (data above)", "reading", "why"]
     decisions = r10.table("decisions")
     assert len(decisions) == len(verdict.RULES) and "outcome" in decisions.columns
