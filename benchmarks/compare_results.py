@@ -2,9 +2,9 @@
 
 A refactor must leave what the book finds unchanged: build the quick profile before and after,
 then ``python benchmarks/compare_results.py BEFORE/results AFTER/results``. Every value, every field
-of a chapter's finding and every table cell is compared; fields that measure time (training seconds, minutes, whether a run came
-from the cache) are listed apart, since they change from one build to the next by design. Exit
-status 1 when anything else differs.
+of a chapter's finding and every table cell is compared; fields that measure time (training seconds,
+minutes, whether a run came from the cache) are listed apart, since they change from one build to
+the next by design. Exit status 1 when anything else differs.
 """
 from __future__ import annotations
 

@@ -59,10 +59,14 @@ def test_compare_results_names_every_differing_value_finding_field_and_cell(tmp_
     write(tmp_path / "c", 0.5, {"HeldOut": {"acc_asb": 0.5, "perm_p_asb": 0.01}})
     write(tmp_path / "d", 0.4, {})
     assert "0 differing values or cells" in _bench("compare_results.py", tmp_path / "a", tmp_path / "b", cwd=tmp_path)
-    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), tmp_path / "a", tmp_path / "c"],
-                       capture_output=True, text=True)
-    assert r.returncode == 1 and "3 differing values or cells; 1 timing fields differ" in r.stdout
-    assert "finding HeldOut.perm_p_asb: None -> 0.01" in r.stdout and "value acc_asb: 0.4 -> 0.5" in r.stdout
-    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), tmp_path / "a", tmp_path / "d"],
-                       capture_output=True, text=True)
-    assert r.returncode == 1 and "finding HeldOut: only in before" in r.stdout
+
+    def differing(after):
+        r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), tmp_path / "a", after],
+                           capture_output=True, text=True)
+        assert r.returncode == 1
+        return r.stdout
+
+    out = differing(tmp_path / "c")
+    assert "3 differing values or cells; 1 timing fields differ" in out
+    assert "finding HeldOut.perm_p_asb: None -> 0.01" in out and "value acc_asb: 0.4 -> 0.5" in out
+    assert "finding HeldOut: only in before" in differing(tmp_path / "d")

@@ -18,8 +18,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-__all__ = ["Finding", "DataSource", "ClassTask", "LevelTask", "Challenge", "BrainMaps", "HeldOut", "Attribution", "Beyond",
-           "FINDINGS"]
+__all__ = ["Finding", "DataSource", "ClassTask", "LevelTask", "Challenge", "BrainMaps", "HeldOut", "Attribution",
+           "Beyond", "FINDINGS"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Finding:
         ``KeyError`` naming it and ``where``."""
         missing = [n for n in cls.field_names() if n not in values]
         if missing:
-            raise KeyError(f"{where or cls.CHAPTER}: the verdict's {cls.__name__} needs {', '.join(map(repr, missing))}, "
-                           "which the chapter did not glue")
+            raise KeyError(f"{where or cls.CHAPTER}: the verdict's {cls.__name__} needs "
+                           f"{', '.join(map(repr, missing))}, which the chapter did not glue")
         return cls(**{n: _number(values[n], f.type) for n, f in zip(cls.field_names(), fields(cls))})
 
     def record(self) -> dict:

@@ -237,7 +237,7 @@ class Results:
                                 f"re-execute it with this version of the book")
         try:
             return kind.from_values(self.findings[kind.__name__], where=f"chapter {self.chapter} ({self.path})")
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # a field missing, or text where a number belongs
             raise MissingResult(f"{exc.args[0] if exc.args else exc}; re-execute it with this version of the book") \
                 from None
 

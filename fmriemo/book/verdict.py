@@ -649,7 +649,8 @@ def rating_text(c9: Beyond) -> str:
     text = (f"On held-out participants, a class-aware rating built on a model's class predictions scores "
             f"{c9.model_aware:.4f}, against {c9.model9:.4f} for a separate 9-way rating model of the same "
             "architecture, the paper's rule (chapter 9 says which model).")
-    if not (finite(c9.level9_on_plateau) and finite(c9.level9_runs) and c9.level9_runs > 0 and c9.level9_on_plateau == 0):
+    trained = finite(c9.level9_on_plateau) and finite(c9.level9_runs) and c9.level9_runs > 0
+    if not (trained and c9.level9_on_plateau == 0):
         text += (f" But {c9.level9_on_plateau:.0f} of {c9.level9_runs:.0f} of those 9-way models kept a checkpoint on "
                  "their plateau: the rule beats a 9-way model that has not learned at this budget, and "
                  "whether it beats a trained one is not tested here.")

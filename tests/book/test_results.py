@@ -66,3 +66,7 @@ def test_a_finding_missing_or_incomplete_fails_naming_the_chapter(tmp_path):
     (tmp_path / "09_level_and_beyond.json").write_text(json.dumps(doc))
     with pytest.raises(results.MissingResult, match="'model_aware'.*re-execute"):
         results.load(tmp_path, "09_level_and_beyond").finding(Beyond)
+    doc["findings"]["Beyond"]["model_aware"] = "n/a"  # text where a number belongs
+    (tmp_path / "09_level_and_beyond.json").write_text(json.dumps(doc))
+    with pytest.raises(results.MissingResult, match="re-execute"):
+        results.load(tmp_path, "09_level_and_beyond").finding(Beyond)

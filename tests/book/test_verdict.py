@@ -280,8 +280,9 @@ def test_claim_four_margin_boundary():
     ({"maps__n_seeds": 2, "maps__n_seeds_overlap": 2}, SUPPORTED, "stable over seeds"),   # two seeds are enough
     ({"maps__stab_spearman": 0.5}, PARTLY, "not stable over seeds"),        # strict: above 0.5
     ({"attribution__rho_se_ig": verdict.AGREEMENT}, PARTLY, "not in agreement with attribution"),  # strict here too
-    ({"attribution__rho_se_ig": NAN}, PARTLY, "not in agreement with attribution"),  # a missing agreement never supports
-    ({"maps__stab_spearman": 0.4, "attribution__rho_se_ig": 0.4}, NOT_SUPPORTED, "neither stable over seeds nor in agreement"),
+    ({"attribution__rho_se_ig": NAN}, PARTLY, "not in agreement with attribution"),  # a missing one never supports
+    ({"maps__stab_spearman": 0.4, "attribution__rho_se_ig": 0.4}, NOT_SUPPORTED,
+     "neither stable over seeds nor in agreement"),
     ({"maps__n_seeds": 1, "maps__n_seeds_overlap": 1}, NOT_RESOLVED, "one seed"),  # one seed: stability unknown
 ])
 def test_maps_claim(changes, expected, why):
@@ -411,7 +412,8 @@ def test_the_verdicts_sentences():
     assert verdict.class_corr_text(ev.maps) == "more than 0.999"
     assert verdict.class_corr_text(replace(ev.maps, class_map_corr=0.42)) == "at least 0.42"
     assert "surrogate" in verdict.scope_text(True) and "surrogate" not in verdict.scope_text(False)
-    assert "0.4300, against 0.5500" in verdict.rating_text(ev.beyond) and "plateau" not in verdict.rating_text(ev.beyond)
+    rating = verdict.rating_text(ev.beyond)
+    assert "0.4300, against 0.5500" in rating and "plateau" not in rating
     assert "2 of 3 of those 9-way models" in verdict.rating_text(replace(ev.beyond, level9_on_plateau=2))
     assert "plateau" in verdict.rating_text(replace(ev.beyond, level9_runs=NAN))
     text = verdict.training_text(with_gate(strong(), "04_level_task", "asb", still_improving=3))
