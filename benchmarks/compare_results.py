@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 
@@ -92,4 +93,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    if hasattr(signal, "SIGPIPE"):  # piped into `head`: end quietly when the reader closes, as a shell tool does
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())
