@@ -6,11 +6,17 @@ fmriemo/resources/chapter_minutes.json, which the chapter pages ("how long this 
 the README's table are rendered from:
 
     python benchmarks/chapter_times.py --quick /tmp/q/book/chapters --full /tmp/f/book/chapters \
-        --machine "2-core AMD EPYC CPU (no GPU)" --commit abc1234
+        --machine "2-core AMD EPYC CPU (no GPU)" --commit abc1234 --full-cache /tmp/f-cache
+
+With a profile's cache folder (the empty one its build filled), it also records how fast the machine
+trained during that build: the paper models' pooled runs, in milliseconds of wall clock per member-epoch.
+The same code and profile train the same member-epochs on any day, so this pace tells a slow day on a
+shared machine from a slower book.
 
 Prints the table it wrote.
 """
 import argparse
+import collections
 import datetime
 import json
 from pathlib import Path
@@ -30,10 +36,41 @@ def durations(folder: Path) -> dict:
     return out
 
 
+def training_pace(cache: Path) -> dict:
+    """Wall-clock milliseconds per member-epoch of the batched runs (the paper models) stored in ``cache``.
+
+    The runs of one pool of threads each record the same share of its time (``seconds``), so a pool's
+    wall-clock time is that share times its runs; the pace is the pools' time over their epochs.
+    Runs trained alone (Compact) are left out.
+
+    Parameters
+    ----------
+    cache : pathlib.Path
+        A cache folder one build filled from empty.
+
+    Returns
+    -------
+    pace : dict
+        ``ms_per_member_epoch``, ``member_epochs``, ``minutes`` and ``runs``.
+    """
+    pools = collections.defaultdict(list)
+    for f in sorted(cache.glob("runs/*/result.json")):
+        run = json.loads(f.read_text())
+        if "batch" in run.get("extra", {}):
+            pools[run["seconds"]].append(run["epochs_run"])
+    if not pools:
+        raise SystemExit(f"{cache}: no batched runs in this cache; is it the cache the build filled?")
+    seconds = sum(share * len(epochs) for share, epochs in pools.items())
+    epochs = sum(sum(e) for e in pools.values())
+    return {"ms_per_member_epoch": round(1000 * seconds / epochs, 1), "member_epochs": epochs,
+            "minutes": round(seconds / 60, 1), "runs": sum(len(e) for e in pools.values())}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for profile in ("quick", "full"):
         p.add_argument(f"--{profile}", type=Path, help=f"folder of chapters executed with the {profile} profile")
+        p.add_argument(f"--{profile}-cache", type=Path, help=f"the cache folder the {profile} build filled")
     p.add_argument("--machine", required=True)
     p.add_argument("--commit", required=True)
     p.add_argument("--date", default=datetime.date.today().isoformat())
@@ -46,8 +83,14 @@ def main() -> None:
         old = json.loads(CHAPTER_MINUTES.read_text())["minutes"]
         minutes = {profile: {**old.get(profile, {}), **minutes.get(profile, {})} for profile in {*old, *minutes}}
         minutes = {profile: dict(sorted(m.items())) for profile, m in sorted(minutes.items(), reverse=True)}
+    pace = {profile: training_pace(cache) for profile, cache in (("quick", a.quick_cache), ("full", a.full_cache))
+            if cache}
     record = {"machine": a.machine, "date": a.date, "commit": a.commit,
               "data": "built-in surrogate, seed 2024", "cache": "empty (every model trained)", "minutes": minutes}
+    if a.keep:  # the pace of a profile not measured now stays with the minutes it was recorded with
+        pace = {**json.loads(CHAPTER_MINUTES.read_text()).get("pace", {}), **pace}
+    if pace:
+        record["pace"] = pace
     CHAPTER_MINUTES.write_text(json.dumps(record, indent=1) + "\n")
     print(chapter_times_table())
 

@@ -70,3 +70,26 @@ def test_compare_results_names_every_differing_value_finding_field_and_cell(tmp_
     assert "3 differing values or cells; 1 timing fields differ" in out
     assert "finding HeldOut.perm_p_asb: None -> 0.01" in out and "value acc_asb: 0.4 -> 0.5" in out
     assert "finding HeldOut: only in before" in differing(tmp_path / "d")
+
+
+def test_chapter_times_records_the_pace_of_the_pooled_runs_a_build_trained(tmp_path):
+    """The pace is a pool's wall-clock time (its shared ``seconds`` times its runs) over its member-epochs;
+    a run trained alone (Compact) is not in it."""
+    import runpy
+
+    from fmriemo.data.source import open_dataset
+    from fmriemo.data.splits import make_paper_split
+    from fmriemo.training.config import TrainConfig
+    from fmriemo.training.runs import train_runs
+    cache = tmp_path / "cache"
+    ds = open_dataset("", "", 2024, cache)
+    split = make_paper_split(ds, "class")
+    pooled = train_runs(ds, [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=e, device="cpu"))
+                             for s, e in ((0, 2), (1, 3))], cache, progress=False)
+    train_runs(ds, [(split, TrainConfig(method="compact", task="class", seed=0, epochs=2, device="cpu",
+                                        preprocess="pct"))], cache, progress=False)
+    pace = runpy.run_path(str(ROOT / "benchmarks" / "chapter_times.py"))["training_pace"](cache)
+    assert pooled[0].seconds == pooled[1].seconds  # each run's share of the pool's time
+    assert pace["runs"] == 2 and pace["member_epochs"] == 5
+    assert pace["ms_per_member_epoch"] == round(1000 * 2 * pooled[0].seconds / 5, 1)
+    assert pace["minutes"] == round(2 * pooled[0].seconds / 60, 1)

@@ -91,8 +91,11 @@ def chapter_times_table() -> str:
         f"**{sum(rec['minutes'][p].values()):.1f}**" if len(rec["minutes"][p]) == len(stems)
         else f"at least {sum(rec['minutes'][p].values()):.1f} ({len(rec['minutes'][p])} of {len(stems)} chapters "
              f"measured)" for p in profiles) + " |")
+    pace = "".join(f"; the paper models trained at {p['ms_per_member_epoch']:.1f} ms of wall clock per member-epoch "
+                   f"in the {name} build ({p['member_epochs']:,} member-epochs in {p['minutes']:.1f} minutes)"
+                   for name, p in rec.get("pace", {}).items())
     return "\n".join(lines) + (f"\n\n({rec['machine']}, {rec['data']}, cache {rec['cache']}; measured "
-                               f"{rec['date']} at commit {rec['commit']} with `benchmarks/chapter_times.py`.)")
+                               f"{rec['date']} at commit {rec['commit']} with `benchmarks/chapter_times.py`{pace}.)")
 
 
 def project_root() -> Path:
