@@ -16,12 +16,12 @@ shared machine from a slower book.
 Prints the table it wrote.
 """
 import argparse
-import collections
 import datetime
 import json
 from pathlib import Path
 
 from fmriemo.book.build import CHAPTER_MINUTES, chapter_times_table
+from fmriemo.training.runs import RunResult
 
 
 def durations(folder: Path) -> dict:
@@ -39,8 +39,8 @@ def durations(folder: Path) -> dict:
 def training_pace(cache: Path) -> dict:
     """Wall-clock milliseconds per member-epoch of the batched runs (the paper models) stored in ``cache``.
 
-    The runs of one pool of threads each record the same share of its time (``seconds``), so a pool's
-    wall-clock time is that share times its runs; the pace is the pools' time over their epochs.
+    Each run of a pool of threads records its equal share of the pool's time (``seconds``), so the shares
+    add up to the pools' wall-clock time; the pace is that time over the runs' epochs.
     Runs trained alone (Compact) are left out.
 
     Parameters
@@ -53,17 +53,15 @@ def training_pace(cache: Path) -> dict:
     pace : dict
         ``ms_per_member_epoch``, ``member_epochs``, ``minutes`` and ``runs``.
     """
-    pools = collections.defaultdict(list)
-    for f in sorted(cache.glob("runs/*/result.json")):
-        run = json.loads(f.read_text())
-        if "batch" in run.get("extra", {}):
-            pools[run["seconds"]].append(run["epochs_run"])
-    if not pools:
+    runs = [RunResult.from_json(json.loads(f.read_text()), str(f.parent))
+            for f in sorted(cache.glob("runs/*/result.json"))]
+    runs = [r for r in runs if "batch" in r.extra]  # trained in a pool (or a vmapped batch), not alone
+    if not runs:
         raise SystemExit(f"{cache}: no batched runs in this cache; is it the cache the build filled?")
-    seconds = sum(share * len(epochs) for share, epochs in pools.items())
-    epochs = sum(sum(e) for e in pools.values())
+    seconds = sum(r.seconds for r in runs)  # the shares of a pool's time add up to the pool's time
+    epochs = sum(r.epochs_run for r in runs)
     return {"ms_per_member_epoch": round(1000 * seconds / epochs, 1), "member_epochs": epochs,
-            "minutes": round(seconds / 60, 1), "runs": sum(len(e) for e in pools.values())}
+            "minutes": round(seconds / 60, 1), "runs": len(runs)}
 
 
 def main() -> None:
@@ -78,7 +76,11 @@ def main() -> None:
                    help="keep the recorded minutes of every chapter not measured now (--commit should then say "
                         "which were measured when)")
     a = p.parse_args()
+    for profile in ("quick", "full"):
+        if getattr(a, f"{profile}_cache") and not getattr(a, profile):
+            p.error(f"--{profile}-cache needs --{profile}: the pace belongs with the chapters that build executed")
     minutes = {profile: durations(folder) for profile, folder in (("quick", a.quick), ("full", a.full)) if folder}
+    measured = set(minutes)
     if a.keep:
         old = json.loads(CHAPTER_MINUTES.read_text())["minutes"]
         minutes = {profile: {**old.get(profile, {}), **minutes.get(profile, {})} for profile in {*old, *minutes}}
@@ -88,7 +90,8 @@ def main() -> None:
     record = {"machine": a.machine, "date": a.date, "commit": a.commit,
               "data": "built-in surrogate, seed 2024", "cache": "empty (every model trained)", "minutes": minutes}
     if a.keep:  # the pace of a profile not measured now stays with the minutes it was recorded with
-        pace = {**json.loads(CHAPTER_MINUTES.read_text()).get("pace", {}), **pace}
+        kept = json.loads(CHAPTER_MINUTES.read_text()).get("pace", {})
+        pace = {**{p: v for p, v in kept.items() if p not in measured}, **pace}
     if pace:
         record["pace"] = pace
     CHAPTER_MINUTES.write_text(json.dumps(record, indent=1) + "\n")
