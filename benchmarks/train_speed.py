@@ -176,7 +176,7 @@ def denormal_seconds(ds, epochs: int, flush: bool, window: int = 50, method: str
             t = now
     finally:
         loop.flush_denormals = real
-        torch.set_flush_denormal(True)
+        torch.set_flush_denormal(False)  # the lambda above may have left it off or on: off, as a thread starts
         torch.set_num_threads(threads)
     tiny = torch.finfo(torch.float32).tiny
     values = torch.cat([p.detach().flatten() for p in model.parameters()])

@@ -4,6 +4,7 @@ rule on its own (:class:`EarlyStopping`, replayable on a recorded curve) and the
 recipe crosses before it learns (:func:`plateau_exit`)."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -17,8 +18,8 @@ from ..models.registry import l2_penalty
 from .config import TrainConfig, resolve_device
 
 __all__ = [
-    "flush_denormals", "predict", "EarlyStopping", "PlateauWatch", "plateau_exit", "CAP_WINDOW_SHARE",
-    "still_improving", "TrainingDiverged", "fit", "fit_steps", "TestTrace",
+    "flush_denormals", "flushing_denormals", "denormals_flushed", "predict", "EarlyStopping", "PlateauWatch",
+    "plateau_exit", "CAP_WINDOW_SHARE", "still_improving", "TrainingDiverged", "fit", "fit_steps", "TestTrace",
 ]
 
 
@@ -36,9 +37,40 @@ def flush_denormals() -> None:
     with its L2 penalty over hundreds of epochs; once values underflow into the denormal range the CPU
     computes with them many times more slowly: an ASB epoch on one thread took 0.20 s at epoch 300 and
     0.39 s at epoch 700 with denormals, 0.20 s at both without (``benchmarks/train_speed.py
-    --denormals``). Values that small (below 1.2e-38) change no prediction. The setting stays on for the
-    thread; training turns it on at every epoch, so whichever thread runs an epoch has it."""
+    --denormals``). Values that small (below 1.2e-38) change no prediction. Training turns it on for each
+    epoch on the thread that runs the epoch, and gives the thread its own setting back after it
+    (:func:`denormals_flushed`)."""
     torch.set_flush_denormal(True)
+
+
+def flushing_denormals() -> bool:
+    """Whether the calling thread flushes denormal floats to zero now.
+
+    Torch can set the flag but not read it, so a product tells: a normal float32 scaled into the denormal
+    range reads zero only when denormals are flushed.
+
+    Returns
+    -------
+    flushing : bool
+    """
+    return float(torch.tensor(2e-38, dtype=torch.float32) * 0.25) == 0.0
+
+
+@contextlib.contextmanager
+def denormals_flushed():
+    """Flush denormal floats to zero on the calling thread (:func:`flush_denormals`) for the ``with``
+    block, then give the thread back the setting it had.
+
+    The flag belongs to the thread, and whatever runs on it later (numpy, scikit-learn, the caller's own
+    statistics) computes under it: a trainer that left it on would change how the caller's code treats
+    the smallest floats (hypothesis, for one, then refuses to draw subnormal floats)."""
+    before = flushing_denormals()
+    flush_denormals()
+    try:
+        yield
+    finally:
+        if not before:
+            torch.set_flush_denormal(False)
 
 
 @torch.no_grad()
@@ -357,43 +389,43 @@ def fit_steps(model: nn.Module, X_train, y_train, X_val, y_val, cfg: TrainConfig
     n = len(Xt)
     bar = _progress(cfg.epochs, desc or f"{cfg.method}/{cfg.task}", progress)
     for epoch in range(1, cfg.epochs + 1):
-        flush_denormals()  # on the thread that runs this epoch (a batch's members move between threads)
-        model.train()
-        order = torch.randperm(n, generator=gen).to(dev)
-        tot = torch.zeros((), device=dev)  # the epoch's sums stay on the device: no step waits on it
-        correct = torch.zeros((), device=dev)
-        finite = torch.ones((), dtype=torch.bool, device=dev)
-        for i in range(0, n, cfg.batch_size):
-            b = order[i:i + cfg.batch_size]
-            if len(b) < 2:  # BatchNorm cannot train on a single sample
-                continue
-            logits = model(Xt[b])
-            loss = ce(logits, yt[b])
-            opt.zero_grad()
-            (loss + l2_penalty(model, cfg.l2)).backward()
-            opt.step()
+        with denormals_flushed():  # on the thread that runs this epoch (a batch's members move between threads)
+            model.train()
+            order = torch.randperm(n, generator=gen).to(dev)
+            tot = torch.zeros((), device=dev)  # the epoch's sums stay on the device: no step waits on it
+            correct = torch.zeros((), device=dev)
+            finite = torch.ones((), dtype=torch.bool, device=dev)
+            for i in range(0, n, cfg.batch_size):
+                b = order[i:i + cfg.batch_size]
+                if len(b) < 2:  # BatchNorm cannot train on a single sample
+                    continue
+                logits = model(Xt[b])
+                loss = ce(logits, yt[b])
+                opt.zero_grad()
+                (loss + l2_penalty(model, cfg.l2)).backward()
+                opt.step()
+                with torch.no_grad():
+                    tot += loss.detach() * len(b)
+                    correct += (logits.argmax(1) == yt[b]).sum()
+                    finite &= torch.isfinite(loss.detach())
+            model.eval()
             with torch.no_grad():
-                tot += loss.detach() * len(b)
-                correct += (logits.argmax(1) == yt[b]).sum()
-                finite &= torch.isfinite(loss.detach())
-        model.eval()
-        with torch.no_grad():
-            lv = model(Xv)
-            record = torch.stack([tot / n, correct / n, ce(lv, yv) + l2_penalty(model, cfg.l2),
-                                  (lv.argmax(1) == yv).float().mean(), finite.float()])
-        t_loss, t_acc, vloss, vacc, ok = record.tolist()  # the one read of the epoch
-        if not ok:
-            bar.close()
-            raise TrainingDiverged(
-                f"{desc or cfg.method}: training loss is not finite at epoch {epoch}; the inputs or the learning "
-                f"rate ({cfg.learning_rate:g}) make training diverge, so nothing was kept")
-        for k, v in zip(hist, (epoch, t_loss, t_acc, vloss, vacc)):
-            hist[k].append(v)
-        improved = rule.update(epoch, vacc if rule.maximise else vloss, vacc)
-        if improved:
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if on_epoch is not None:
-            on_epoch(epoch, model, improved)
+                lv = model(Xv)
+                record = torch.stack([tot / n, correct / n, ce(lv, yv) + l2_penalty(model, cfg.l2),
+                                      (lv.argmax(1) == yv).float().mean(), finite.float()])
+            t_loss, t_acc, vloss, vacc, ok = record.tolist()  # the one read of the epoch
+            if not ok:
+                bar.close()
+                raise TrainingDiverged(
+                    f"{desc or cfg.method}: training loss is not finite at epoch {epoch}; the inputs or the "
+                    f"learning rate ({cfg.learning_rate:g}) make training diverge, so nothing was kept")
+            for k, v in zip(hist, (epoch, t_loss, t_acc, vloss, vacc)):
+                hist[k].append(v)
+            improved = rule.update(epoch, vacc if rule.maximise else vloss, vacc)
+            if improved:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if on_epoch is not None:
+                on_epoch(epoch, model, improved)
         bar.update(1)
         bar.set_postfix(loss=f"{t_loss:.3f}", val_loss=f"{vloss:.3f}", val_acc=f"{vacc:.3f}", best=rule.best_epoch,
                         refresh=False)  # drawn with the next update that the bar's interval lets through

@@ -315,8 +315,8 @@ def test_phase2_from_released_labels_only_is_named_an_estimate():
 # --------------------------------------------------------------------------- a property of the rules
 
 def _comparisons():
-    # no subnormal floats: the verdict never sees them, and training flushes them to zero on its threads
-    # (fmriemo.training.loop.flush_denormals), which hypothesis refuses to draw under
+    # no subnormal floats: the verdict never sees them (training flushes them to zero in its epochs,
+    # fmriemo.training.loop.denormals_flushed)
     num = st.floats(-1, 1, allow_nan=False, allow_subnormal=False)
 
     @st.composite

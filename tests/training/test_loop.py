@@ -145,6 +145,47 @@ def test_still_improving_flags_runs_the_cap_cut_off():
     assert not r.still_improving
 
 
+# --------------------------------------------------------------------------- the thread's denormal flag
+
+@pytest.mark.parametrize("form", ["fit", "vmap", "threads"])
+@pytest.mark.parametrize("before", [False, True])
+def test_training_flushes_denormals_in_its_epochs_and_gives_the_thread_its_setting_back(form, before):
+    from fmriemo.training.batched import Member, fit_members
+    rng = np.random.default_rng(0)
+    X = rng.random((24, 246, 25)).astype(np.float32)  # EBR reads its 32 regions from the 246
+    y = np.arange(24) % 3
+    cfg = TrainConfig(method="ebr", task="class", epochs=3, device="cpu")
+    seen = []
+    torch.set_flush_denormal(before)
+    try:
+        assert loop.flushing_denormals() is before  # the probe reads the flag as set
+        if form == "fit":
+            fit(build_model("ebr", "class"), X[:16], y[:16], X[16:], y[16:], cfg, progress=False,
+                on_epoch=lambda e, m, improved: seen.append(loop.flushing_denormals()))
+            assert seen == [True] * 3  # every epoch, the test record included, runs flushed
+        else:  # on one core the threads form trains its members on the calling thread too
+            cores = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                fit_members(X, [Member(s, np.arange(16), y[:16], np.arange(16, 24), y[16:]) for s in (0, 1)],
+                            cfg, progress=False, form=form)
+            finally:
+                torch.set_num_threads(cores)
+        assert loop.flushing_denormals() is before
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_a_run_that_diverges_gives_the_thread_its_setting_back():
+    X = np.random.default_rng(0).random((20, 246, 25)).astype(np.float32)
+    X[3, 4, 5] = np.nan
+    torch.set_flush_denormal(False)
+    with pytest.raises(TrainingDiverged):
+        fit(build_model("vanilla", "class"), X, np.arange(20) % 3, X[:6], np.arange(6) % 3,
+            TrainConfig(method="vanilla", task="class", epochs=2, device="cpu"), progress=False)
+    assert not loop.flushing_denormals()
+
+
 # --------------------------------------------------------------------------- training that goes wrong
 
 def test_non_finite_loss_stops_training():
