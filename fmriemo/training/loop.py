@@ -63,7 +63,13 @@ def denormals_flushed():
 
     The flag belongs to the thread, and whatever runs on it later (numpy, scikit-learn, the caller's own
     statistics) computes under it: a trainer that left it on would change how the caller's code treats
-    the smallest floats (hypothesis, for one, then refuses to draw subnormal floats)."""
+    the smallest floats (hypothesis, for one, then refuses to draw subnormal floats).
+
+    Yields
+    ------
+    None
+        The block runs with denormals flushed.
+    """
     before = flushing_denormals()
     flush_denormals()
     try:
