@@ -28,6 +28,8 @@ nested search calls it inside every outer fold (:mod:`fmriemo.evaluation.search`
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from mne.decoding import GeneralizingEstimator, SlidingEstimator, cross_val_multiscore
@@ -312,9 +314,12 @@ def clusters_over_time(acc: pd.DataFrame, n_permutations: int = 1000, seed: int 
     if n < 3:
         raise ValueError(f"the cluster test needs at least 3 participants, got {n}")
     threshold = float(stats.t.ppf(1 - alpha, n - 1))
-    with np.errstate(divide="ignore", invalid="ignore"):  # a second where every participant scores the same
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        # np.errstate: a second where every participant scores the same; MNE warns when no second clears the
+        # threshold, which is an answer here (an empty table), not a fault
+        warnings.filterwarnings("ignore", message="No clusters found", category=RuntimeWarning)
         t_obs, clusters, p, _ = permutation_cluster_1samp_test(
-                d, threshold=threshold, n_permutations=int(n_permutations), tail=1, rng=seed, out_type="mask",
+            d, threshold=threshold, n_permutations=int(n_permutations), tail=1, rng=seed, out_type="mask",
             verbose=False)
     seconds = np.asarray(acc.columns)
     rows = []

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,7 +123,9 @@ def test_a_cluster_below_chance_is_not_decodable():
     rng = np.random.default_rng(4)
     acc = timeresolved.CHANCE + 0.02 * rng.standard_normal((12, 25))
     acc[:, 10:16] -= 0.2
-    cl = timeresolved.clusters_over_time(pd.DataFrame(acc), n_permutations=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no cluster is an answer (an empty table), not a warning on the page
+        cl = timeresolved.clusters_over_time(pd.DataFrame(acc), n_permutations=200)
     assert timeresolved.decodable_from(cl) is None and cl.empty
     acc[:, 10:16] += 0.4  # the same seconds above chance: found
     assert timeresolved.decodable_from(timeresolved.clusters_over_time(pd.DataFrame(acc), n_permutations=200)) == 10
