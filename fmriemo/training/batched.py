@@ -280,6 +280,7 @@ def fit_pool(parts: list[tuple[np.ndarray, list[Member], TrainConfig]], progress
         bar.close()
 
 
+@denormals_flushed()  # the vmapped form trains on the calling thread: its own setting back after
 def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = True, desc: str = "",
                 form: str | None = None, threads: int | None = None) -> list:
     """Train several members of one recipe on the same preprocessed trials.
@@ -336,73 +337,72 @@ def fit_members(X, members: list[Member], cfg: TrainConfig, progress: bool = Tru
     last: dict[int, dict] = {}  # the final weights of members that never improved (as fit keeps them)
     alive = list(range(len(members)))  # member ids in the stack's order
     bar = _progress(cfg.epochs, desc or f"{cfg.method}/{cfg.task} {len(members)} members", progress)
-    with denormals_flushed():  # the vmapped form trains on the calling thread; its own setting back after
-        for epoch in range(1, cfg.epochs + 1):
-            stack.base.train()
-            orders = [torch.randperm(len(members[i].train), generator=gens[i]).to(dev) for i in alive]
-            loss_sum = torch.zeros(len(alive), device=dev)
-            hits = torch.zeros(len(alive), device=dev)
-            finite = torch.ones(len(alive), dtype=torch.bool, device=dev)
-            for start in range(0, max(len(o) for o in orders), cfg.batch_size):
-                groups: dict[int, list[int]] = {}  # batch size -> positions in the stack of the members that step
-                for pos, o in enumerate(orders):
-                    size = len(o[start:start + cfg.batch_size])
-                    if size >= 2:  # BatchNorm cannot train on a single sample (as fit skips it)
-                        groups.setdefault(size, []).append(pos)
-                for size, positions in groups.items():
-                    everyone = len(positions) == len(alive)
-                    idx = None if everyone else torch.as_tensor(positions, device=dev)
-                    rows = torch.stack([orders[p][start:start + size] for p in positions])
-                    members_rows = torch.stack([train_rows[alive[p]][rows[i]] for i, p in enumerate(positions)])
-                    y = torch.stack([y_train[alive[p]][rows[i]] for i, p in enumerate(positions)])
-                    logits, penalty = stack.forward(X[members_rows], idx, l2=cfg.l2)
-                    ce = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
-                    ce = ce.view(len(positions), size).mean(1)
-                    opt.zero_grad()
-                    (ce + penalty).sum().backward()
-                    opt.step(positions)
-                    at = slice(None) if everyone else idx
-                    with torch.no_grad():
-                        loss_sum[at] += ce.detach() * size
-                        hits[at] += (logits.argmax(-1) == y).sum(1)
-                        finite[at] &= torch.isfinite(ce.detach())
-            stack.base.eval()
-            with torch.no_grad():
-                xv, mask, yv = _padded(X, [members[i].val for i in alive], [members[i].y_val for i in alive])
-                lv = stack.logits(xv)
-                ce = nn.functional.cross_entropy(lv.flatten(0, 1), yv.flatten(), reduction="none").view(mask.shape)
-                val_loss = (ce * mask).sum(1) / mask.sum(1) + stack.l2(cfg.l2)
-                val_acc = ((lv.argmax(-1) == yv) & mask).sum(1) / mask.sum(1)
-                n_train = torch.as_tensor([len(members[i].train) for i in alive], device=dev, dtype=torch.float32)
-                record = torch.stack([loss_sum / n_train, hits / n_train, val_loss, val_acc, finite.float()]).cpu()
-            improved, stopped = [], []
-            for pos, i in enumerate(alive):  # the one read of the epoch: the members' records
-                t_loss, t_acc, v_loss, v_acc, ok = record[:, pos].tolist()
-                if not ok:
-                    bar.close()
-                    raise TrainingDiverged(f"{desc or cfg.method} seed {members[i].seed}: training loss is not "
-                                           f"finite at epoch {epoch}; the inputs or the learning rate "
-                                           f"({cfg.learning_rate:g}) make training diverge, so nothing was kept")
-                for k, v in zip(("epoch", "train_loss", "train_acc", "val_loss", "val_acc"),
-                                (epoch, t_loss, t_acc, v_loss, v_acc)):
-                    hist[i][k].append(v)
-                if rules[i].update(epoch, v_acc if rules[i].maximise else v_loss, v_acc):
-                    best[i] = stack.state(pos)
-                    improved.append(pos)
-                if rules[i].should_stop(epoch):
-                    stopped.append(pos)
-            _trace(stack, X, members, alive, improved, traced, hist, cfg.task)
-            bar.update(1)
-            for pos in stopped:
-                if best[alive[pos]] is None:
-                    last[alive[pos]] = stack.state(pos)
-            if stopped:
-                keep = [pos for pos in range(len(alive)) if pos not in stopped]
-                if not keep:
-                    break
-                stack.keep(keep)
-                opt.keep(keep, stack.params)
-                alive = [alive[pos] for pos in keep]
+    for epoch in range(1, cfg.epochs + 1):
+        stack.base.train()
+        orders = [torch.randperm(len(members[i].train), generator=gens[i]).to(dev) for i in alive]
+        loss_sum = torch.zeros(len(alive), device=dev)
+        hits = torch.zeros(len(alive), device=dev)
+        finite = torch.ones(len(alive), dtype=torch.bool, device=dev)
+        for start in range(0, max(len(o) for o in orders), cfg.batch_size):
+            groups: dict[int, list[int]] = {}  # batch size -> positions in the stack of the members that step
+            for pos, o in enumerate(orders):
+                size = len(o[start:start + cfg.batch_size])
+                if size >= 2:  # BatchNorm cannot train on a single sample (as fit skips it)
+                    groups.setdefault(size, []).append(pos)
+            for size, positions in groups.items():
+                everyone = len(positions) == len(alive)
+                idx = None if everyone else torch.as_tensor(positions, device=dev)
+                rows = torch.stack([orders[p][start:start + size] for p in positions])
+                members_rows = torch.stack([train_rows[alive[p]][rows[i]] for i, p in enumerate(positions)])
+                y = torch.stack([y_train[alive[p]][rows[i]] for i, p in enumerate(positions)])
+                logits, penalty = stack.forward(X[members_rows], idx, l2=cfg.l2)
+                ce = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+                ce = ce.view(len(positions), size).mean(1)
+                opt.zero_grad()
+                (ce + penalty).sum().backward()
+                opt.step(positions)
+                at = slice(None) if everyone else idx
+                with torch.no_grad():
+                    loss_sum[at] += ce.detach() * size
+                    hits[at] += (logits.argmax(-1) == y).sum(1)
+                    finite[at] &= torch.isfinite(ce.detach())
+        stack.base.eval()
+        with torch.no_grad():
+            xv, mask, yv = _padded(X, [members[i].val for i in alive], [members[i].y_val for i in alive])
+            lv = stack.logits(xv)
+            ce = nn.functional.cross_entropy(lv.flatten(0, 1), yv.flatten(), reduction="none").view(mask.shape)
+            val_loss = (ce * mask).sum(1) / mask.sum(1) + stack.l2(cfg.l2)
+            val_acc = ((lv.argmax(-1) == yv) & mask).sum(1) / mask.sum(1)
+            n_train = torch.as_tensor([len(members[i].train) for i in alive], device=dev, dtype=torch.float32)
+            record = torch.stack([loss_sum / n_train, hits / n_train, val_loss, val_acc, finite.float()]).cpu()
+        improved, stopped = [], []
+        for pos, i in enumerate(alive):  # the one read of the epoch: the members' records
+            t_loss, t_acc, v_loss, v_acc, ok = record[:, pos].tolist()
+            if not ok:
+                bar.close()
+                raise TrainingDiverged(f"{desc or cfg.method} seed {members[i].seed}: training loss is not finite at "
+                                       f"epoch {epoch}; the inputs or the learning rate ({cfg.learning_rate:g}) make "
+                                       "training diverge, so nothing was kept")
+            for k, v in zip(("epoch", "train_loss", "train_acc", "val_loss", "val_acc"),
+                            (epoch, t_loss, t_acc, v_loss, v_acc)):
+                hist[i][k].append(v)
+            if rules[i].update(epoch, v_acc if rules[i].maximise else v_loss, v_acc):
+                best[i] = stack.state(pos)
+                improved.append(pos)
+            if rules[i].should_stop(epoch):
+                stopped.append(pos)
+        _trace(stack, X, members, alive, improved, traced, hist, cfg.task)
+        bar.update(1)
+        for pos in stopped:
+            if best[alive[pos]] is None:
+                last[alive[pos]] = stack.state(pos)
+        if stopped:
+            keep = [pos for pos in range(len(alive)) if pos not in stopped]
+            if not keep:
+                break
+            stack.keep(keep)
+            opt.keep(keep, stack.params)
+            alive = [alive[pos] for pos in keep]
     bar.close()
     for pos, i in enumerate(alive):
         if best[i] is None:
