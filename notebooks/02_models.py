@@ -103,14 +103,14 @@ layer_table(asb)
 # ## What ASB's input gate does to a trial
 #
 # Below, a trained ASB class model (the paper's split and recipe, seed
-# {glue:text}`example_seed`) meets one held-out trial. Chapter 3's other ASB
-# seeds train beside it, on the cores one model leaves idle, and chapter 3
-# reads all of them from the cache. The gate squeezes each of the 246 min-max-scaled regions to
+# {glue:text}`example_seed`) meets one held-out trial. All of chapter 3's
+# runs (every method and seed) train beside it in one pool, so that no core
+# waits while one run finishes, and chapter 3 reads them from the cache. The gate squeezes each of the 246 min-max-scaled regions to
 # its mean over the 25 seconds, maps that vector through the bottleneck, and
 # scales each region by its weight.
 
 # %%
-runs, _ = run_paper_protocol(ds, "class", ["asb"], settings)
+runs, _ = run_paper_protocol(ds, "class", paper_methods(), settings)  # chapter 3's runs, this one among them
 run = runs[("asb", seed)]
 model = run.load_model()
 i = int(run.test_index[0])
