@@ -20,10 +20,38 @@ ANY_SHAPE = [n for n in registry.names() if registry.spec(n).input_regions is No
 FIXED_SHAPE = [n for n in registry.names() if registry.spec(n).input_regions is not None]
 
 
+#: the checks a network of float32 arithmetic cannot pass as scikit-learn states them, and why; each is
+#: checked below in the form that holds
+FLOAT32_CHECKS = {
+    "check_methods_sample_order_invariance":
+        "float32 arithmetic: a trial's probabilities can differ in the last bit with its row in the batch (the "
+        "matrix-product kernel rounds edge rows otherwise), and the check compares them at float64 precision "
+        "(rtol 1e-7) after a permutation it draws unseeded; order invariance is tested at float32 precision "
+        "in test_predictions_do_not_depend_on_the_order_of_the_trials",
+}
+
+
 @parametrize_with_checks([DeepClassifier(n, profile="quick", max_epochs=20, preprocess="none", device="cpu")
-                          for n in ANY_SHAPE])
+                          for n in ANY_SHAPE], expected_failed_checks=lambda est: FLOAT32_CHECKS)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("method", ANY_SHAPE)
+def test_predictions_do_not_depend_on_the_order_of_the_trials(method):
+    """scikit-learn's sample-order check at float32 precision, over several permutations: each trial's
+    probabilities are its own up to float32 rounding, and its predicted class is the same in any order."""
+    rng = np.random.default_rng(0)
+    X = 3 * rng.uniform(size=(40, 3))
+    y = X[:, 0].astype(int)
+    clf = DeepClassifier(method, profile="quick", max_epochs=20, preprocess="none", device="cpu",
+                         random_state=1).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert len(np.unique(clf.predict(X))) > 1  # a model that predicts one class would pass trivially
+    for _ in range(10):
+        idx = rng.permutation(len(X))
+        np.testing.assert_allclose(clf.predict_proba(X[idx]), proba[idx], rtol=1e-5, atol=1e-7)
+        assert np.array_equal(clf.predict(X[idx]), clf.predict(X)[idx])
 
 
 def test_the_checks_cover_the_models():
