@@ -4,8 +4,11 @@ its learning curves, kept epoch and test predictions, :func:`on_trials` lets a s
 other trials."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
+import platform
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -29,7 +32,7 @@ from .config import TrainConfig, config_for, resolve_device
 from .loop import TestTrace, fit, plateau_exit, predict, still_improving
 
 __all__ = [
-    "RESULT_SOURCES", "code_version", "RUN_THREADS", "numerics", "run_key", "RunResult", "NotCached",
+    "RESULT_SOURCES", "code_version", "RUN_THREADS", "KERNEL_ENVIRONMENT", "cpu_kernels", "numerics", "run_key", "RunResult", "NotCached",
     "on_trials", "train_run", "train_runs", "intra_op_threads", "train_paper",
 ]
 
@@ -73,10 +76,49 @@ def _model_files(method: str) -> tuple[Path, ...]:
 RUN_THREADS = 1
 
 
+#: environment variables that hold oneDNN's and MKL's kernels (torch's convolutions and matrix products on
+#: the CPU) below what the processor offers, or fix MKL's code path; torch's own vector kernels follow
+#: ``ATEN_CPU_CAPABILITY``, which :func:`torch.backends.cpu.get_cpu_capability` already reports
+KERNEL_ENVIRONMENT = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR")
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_vendor() -> str:
+    """The processor's vendor (``vendor_id`` of /proc/cpuinfo where there is one), else its architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def cpu_kernels() -> dict:
+    """Which CPU kernels compute a run here, and so decide its rounding.
+
+    Torch, oneDNN and MKL each pick the widest vector instructions the processor has (AVX2 or AVX-512 on
+    x86), and MKL's matrix products also take other paths on another vendor's processors; the same run
+    trained with other kernels rounds otherwise and, over hundreds of epochs, ends elsewhere. A run is
+    therefore found in the cache only on a machine that computes it with the same kernels.
+
+    Returns
+    -------
+    kernels : dict
+        ``vector``: torch's instruction set (:func:`torch.backends.cpu.get_cpu_capability`, e.g. "AVX2",
+        "AVX512", "DEFAULT"); ``vendor``: the processor's vendor ("AuthenticAMD", "GenuineIntel"), or the
+        architecture where it is not known; and each variable of :data:`KERNEL_ENVIRONMENT` that is set.
+    """
+    return {"vector": torch.backends.cpu.get_cpu_capability(), "vendor": _cpu_vendor(),
+            **{k: os.environ[k] for k in KERNEL_ENVIRONMENT if os.environ.get(k)}}
+
+
 def numerics(device: str = "auto", method: str | None = None, task: str = "class") -> dict:
     """What decides a run's rounding besides its configuration and code, and so belongs in its cache key.
 
-    The device type; on the CPU the intra-op threads every run computes with (:data:`RUN_THREADS`); on
+    The device type; on the CPU the intra-op threads every run computes with (:data:`RUN_THREADS`) and the
+    kernels that compute it (:func:`cpu_kernels`); on
     an accelerator whether ``method`` trains in a vmapped batch (every batchable model does, even alone)
     or alone. A run is trained, stored and found under the same numerics whatever else the call trains.
 
@@ -95,7 +137,7 @@ def numerics(device: str = "auto", method: str | None = None, task: str = "class
     """
     dev = resolve_device(device)
     if dev.type == "cpu":
-        return {"device": "cpu", "threads": RUN_THREADS}
+        return {"device": "cpu", "threads": RUN_THREADS, "kernels": cpu_kernels()}
     return {"device": dev.type, "form": default_form(dev) if method is None or batchable(method, task) else "single"}
 
 
@@ -468,7 +510,7 @@ def _train_in_processes(ds: Dataset, jobs: list, folders: list[Path], units: lis
     the cache folder), each storing its runs, and read them into ``out`` from the store."""
     names = " + ".join(sorted({f"{jobs[u[0]][1].method}/{jobs[u[0]][1].task}" for u in units}))
     done = Parallel(n_jobs=n_jobs, return_as="generator_unordered" if progress else "list")(  # a bar: as each ends
-        delayed(_train_unit)(ds, [jobs[n] for n in unit], [folders[n] for n in unit], False) for unit in units)
+        delayed(_train_unit_as_keyed)(ds, [jobs[n] for n in unit], [folders[n] for n in unit]) for unit in units)
     for _ in tqdm(done, total=len(units), desc=f"{names} on {n_jobs} workers", unit="unit", leave=False,
                   disable=not progress, mininterval=1.0):
         pass
@@ -501,6 +543,20 @@ class intra_op_threads:
 
     def __exit__(self, *exc):
         torch.set_num_threads(self.before)
+
+
+def _train_unit_as_keyed(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], folders: list[Path]) -> list[RunResult]:
+    """:func:`_train_unit` on a worker (a process here, or a machine of a dask cluster), once the worker has
+    found that it would key each run as the caller did: a worker with other CPU kernels (or other code)
+    would store runs that round otherwise under keys that say they do not."""
+    for (split, cfg), folder in zip(jobs, folders):
+        if run_key(ds, split, cfg) != folder.name:
+            raise RuntimeError(
+                f"this worker would not train {cfg.method}/{cfg.task} seed {cfg.seed} as the caller keyed it "
+                f"(the worker's numerics: {numerics(cfg.device, cfg.method, cfg.task)}, code {code_version()}): "
+                "a run it trained would round otherwise than its cache key says. Use workers with the caller's "
+                "processor and package version, or train on the caller's machine (n_jobs=1)")
+    return _train_unit(ds, jobs, folders, False)
 
 
 def _train_unit(ds: Dataset, jobs: list[tuple[Split, TrainConfig]], folders: list[Path],

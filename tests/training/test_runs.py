@@ -11,7 +11,7 @@ from fmriemo.data import preprocess
 from fmriemo.data.splits import Split, make_paper_split
 from fmriemo.training.config import TrainConfig
 from fmriemo.training.loop import predict
-from fmriemo.training.runs import (RESULT_SOURCES, RUN_THREADS, code_version, numerics, on_trials, run_key,
+from fmriemo.training.runs import (RESULT_SOURCES, RUN_THREADS, code_version, cpu_kernels, numerics, on_trials, run_key,
                                    train_paper, train_run, train_runs)
 
 
@@ -64,8 +64,9 @@ def test_cache_key_follows_the_numerics_data_and_split(dataset):
     cfg = TrainConfig(method="asb", task="class", epochs=5)
     # "auto" on a machine without an accelerator is the CPU: the same numerics, the same entry
     assert run_key(dataset, split, cfg) == run_key(dataset, split, dataclasses.replace(cfg, device="cpu"))
-    # what rounds a run otherwise is in the key: one intra-op thread on the CPU, the batch form elsewhere
-    assert numerics("cpu", "asb") == {"device": "cpu", "threads": RUN_THREADS}
+    # what rounds a run otherwise is in the key: one intra-op thread and the kernels on the CPU, the batch
+    # form elsewhere
+    assert numerics("cpu", "asb") == {"device": "cpu", "threads": RUN_THREADS, "kernels": cpu_kernels()}
     changed = dataset.subset(np.arange(len(dataset)))
     changed.X = changed.X.copy()
     changed.X[5, 10, 3] += 1.0
@@ -142,13 +143,52 @@ def test_a_stored_model_predicts_other_trials_as_it_predicted_its_own(dataset, t
 @pytest.mark.conclusions
 def test_the_numerics_in_the_key(monkeypatch):
     from fmriemo.training import runs
-    assert numerics("cpu", "compact") == numerics("cpu", "asb") == {"device": "cpu", "threads": 1}
+    assert numerics("cpu", "compact") == numerics("cpu", "asb") == {"device": "cpu", "threads": 1,
+                                                                     "kernels": cpu_kernels()}
     with pytest.raises(ValueError):
         numerics("tpu")
     # on an accelerator the batch form is part of the numbers: a batchable model always trains vmapped
     monkeypatch.setattr(runs, "resolve_device", lambda device: torch.device("cuda"))
     assert numerics("cuda", "asb") == {"device": "cuda", "form": "vmap"}
     assert numerics("cuda", "compact") == {"device": "cuda", "form": "single"}  # dropout: never batched
+
+
+@pytest.mark.conclusions
+def test_the_cpu_kernels_are_in_the_key(dataset, monkeypatch):
+    """Another instruction set (torch's, or oneDNN's or MKL's held below the processor's) or another vendor's
+    processor rounds a run otherwise, so it keys another entry."""
+    from fmriemo.training import runs
+    split = make_paper_split(dataset, "class")
+    cfg = TrainConfig(method="asb", task="class", epochs=5, device="cpu")
+    here = run_key(dataset, split, cfg)
+    assert cpu_kernels()["vector"] == torch.backends.cpu.get_cpu_capability()
+    assert cpu_kernels()["vendor"]
+    for name in runs.KERNEL_ENVIRONMENT:
+        monkeypatch.setenv(name, "AVX2")
+        assert cpu_kernels()[name] == "AVX2" and run_key(dataset, split, cfg) != here
+        monkeypatch.delenv(name)
+    assert run_key(dataset, split, cfg) == here
+    monkeypatch.setattr(runs.torch.backends.cpu, "get_cpu_capability", lambda: "AVX512-or-other")
+    assert run_key(dataset, split, cfg) != here
+    monkeypatch.undo()
+    monkeypatch.setattr(runs, "_cpu_vendor", lambda: "another vendor")
+    assert run_key(dataset, split, cfg) != here
+
+
+def test_a_worker_that_would_key_a_run_otherwise_refuses_to_train_it(dataset, tmp_path, monkeypatch):
+    """A worker whose kernels differ from the caller's (another machine of a dask cluster) would store runs
+    that round otherwise under the caller's keys: it says so instead, and stores nothing."""
+    from fmriemo.training import runs
+    split = make_paper_split(dataset, "class")
+    jobs = [(split, TrainConfig(method="ebr", task="class", seed=s, epochs=1, device="cpu")) for s in (0, 1)]
+    folders = [tmp_path / "runs" / run_key(dataset, *job) for job in jobs]
+    monkeypatch.setattr(runs, "_cpu_vendor", lambda: "another vendor")
+    with pytest.raises(RuntimeError, match="as the caller keyed it.*another vendor"):
+        runs._train_unit_as_keyed(dataset, jobs, folders)
+    assert not any(f.exists() for f in folders)
+    monkeypatch.undo()
+    trained = runs._train_unit_as_keyed(dataset, jobs, folders)  # the same worker as the caller trains them
+    assert [r.key for r in trained] == [f.name for f in folders]
 
 
 def test_a_run_alone_and_in_a_batch_is_one_store_entry_computed_on_one_thread(dataset, tmp_path):
