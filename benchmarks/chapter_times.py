@@ -11,7 +11,8 @@ the README's table are rendered from:
 With a profile's cache folder (the empty one its build filled), it also records how fast the machine
 trained during that build: the paper models' pooled runs, in milliseconds of wall clock per member-epoch.
 The same code and profile train the same member-epochs on any day, so this pace tells a slow day on a
-shared machine from a slower book.
+shared machine from a slower book; it is recorded with the CPU kernels the runs were trained with (each
+run stores them), since another processor's instruction set is another machine.
 
 Prints the table it wrote.
 """
@@ -51,7 +52,8 @@ def training_pace(cache: Path) -> dict:
     Returns
     -------
     pace : dict
-        ``ms_per_member_epoch``, ``member_epochs``, ``minutes`` and ``runs``.
+        ``ms_per_member_epoch``, ``member_epochs``, ``minutes``, ``runs``, and ``kernels``, the CPU kernels
+        the runs recorded (:func:`fmriemo.training.runs.cpu_kernels`) where they all recorded the same.
     """
     runs = [RunResult.from_json(json.loads(f.read_text()), str(f.parent))
             for f in sorted(cache.glob("runs/*/result.json"))]
@@ -60,8 +62,12 @@ def training_pace(cache: Path) -> dict:
         raise SystemExit(f"{cache}: no batched runs in this cache; is it the cache the build filled?")
     seconds = sum(r.seconds for r in runs)  # the shares of a pool's time add up to the pool's time
     epochs = sum(r.epochs_run for r in runs)
-    return {"ms_per_member_epoch": round(1000 * seconds / epochs, 1), "member_epochs": epochs,
+    pace = {"ms_per_member_epoch": round(1000 * seconds / epochs, 1), "member_epochs": epochs,
             "minutes": round(seconds / 60, 1), "runs": len(runs)}
+    kernels = {json.dumps(r.config.get("numerics", {}).get("kernels"), sort_keys=True) for r in runs}
+    if len(kernels) == 1 and (k := json.loads(kernels.pop())):  # the same pace on other kernels is not comparable
+        pace["kernels"] = k
+    return pace
 
 
 def main() -> None:

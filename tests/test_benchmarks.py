@@ -93,3 +93,6 @@ def test_chapter_times_records_the_pace_of_the_pooled_runs_a_build_trained(tmp_p
     assert pace["runs"] == 2 and pace["member_epochs"] == 5
     assert pace["ms_per_member_epoch"] == round(1000 * 2 * pooled[0].seconds / 5, 1)
     assert pace["minutes"] == round(2 * pooled[0].seconds / 60, 1)
+    # the kernels the runs were trained with, read back from the runs: a pace on other kernels is another machine
+    from fmriemo.training.runs import cpu_kernels
+    assert pooled[0].config["numerics"]["kernels"] == pace["kernels"] == cpu_kernels()

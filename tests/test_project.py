@@ -205,6 +205,17 @@ def test_readme_chapter_times_are_the_recorded_measurement():
     assert chapter_time_text("99_none") == ""
 
 
+def test_the_chapter_times_caption_names_the_kernels_a_pace_was_measured_with(monkeypatch):
+    from fmriemo.book import build
+    rec = {**build.chapter_minutes()}
+    pace = {"ms_per_member_epoch": 150.0, "member_epochs": 1000, "minutes": 2.5, "runs": 3}
+    monkeypatch.setattr(build, "chapter_minutes", lambda: {**rec, "pace": {"full": pace}})
+    assert "(1,000 member-epochs in 2.5 minutes)" in build.chapter_times_table()  # recorded before kernels were
+    monkeypatch.setattr(build, "chapter_minutes", lambda: {
+        **rec, "pace": {"full": {**pace, "kernels": {"vector": "AVX2", "vendor": "AuthenticAMD"}}}})
+    assert "(1,000 member-epochs in 2.5 minutes, torch's AVX2 kernels on AuthenticAMD)" in build.chapter_times_table()
+
+
 def test_readme_profile_table_is_the_package_table():
     from fmriemo.profiles import profile_table
     text = (ROOT / "README.md").read_text()

@@ -92,7 +92,9 @@ def chapter_times_table() -> str:
         else f"at least {sum(rec['minutes'][p].values()):.1f} ({len(rec['minutes'][p])} of {len(stems)} chapters "
              f"measured)" for p in profiles) + " |")
     pace = "".join(f"; the paper models trained at {p['ms_per_member_epoch']:.1f} ms of wall clock per member-epoch "
-                   f"in the {name} build ({p['member_epochs']:,} member-epochs in {p['minutes']:.1f} minutes)"
+                   f"in the {name} build ({p['member_epochs']:,} member-epochs in {p['minutes']:.1f} minutes"
+                   + (f", torch's {p['kernels']['vector']} kernels on {p['kernels']['vendor']}"
+                      if "kernels" in p else "") + ")"
                    for name, p in rec.get("pace", {}).items())
     return "\n".join(lines) + (f"\n\n({rec['machine']}, {rec['data']}, cache {rec['cache']}; measured "
                                f"{rec['date']} at commit {rec['commit']} with `benchmarks/chapter_times.py`{pace}.)")

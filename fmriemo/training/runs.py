@@ -352,7 +352,8 @@ def _finish(ds: Dataset, split: Split, cfg: TrainConfig, X, state: dict, hist: d
     model.load_state_dict(state)
     proba, gates = predict(model.to(dev), X[split.test], device=dev)
     y_true = ds.labels(cfg.task, split.test) if ds.labelled[split.test].all() else np.full(len(split.test), -99)
-    res = RunResult(key=folder.name, config={**cfg.identity(), "device": str(dev)}, split=split.identity(),
+    res = RunResult(key=folder.name, split=split.identity(),  # the numerics of its key, to read back
+                    config={**cfg.identity(), "device": str(dev), "numerics": numerics(cfg.device, cfg.method, cfg.task)},
                     history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
                     test_index=np.asarray(split.test), y_true=y_true, y_pred=decode(cfg.task, proba.argmax(1)),
                     proba=proba, gates=gates, path=str(folder), extra=extra or {})
