@@ -64,9 +64,9 @@ def training_pace(cache: Path) -> dict:
     epochs = sum(r.epochs_run for r in runs)
     pace = {"ms_per_member_epoch": round(1000 * seconds / epochs, 1), "member_epochs": epochs,
             "minutes": round(seconds / 60, 1), "runs": len(runs)}
-    kernels = {json.dumps(r.config.get("numerics", {}).get("kernels"), sort_keys=True) for r in runs}
-    if len(kernels) == 1 and (k := json.loads(kernels.pop())):  # the same pace on other kernels is not comparable
-        pace["kernels"] = k
+    kernels = [r.config.get("numerics", {}).get("kernels") for r in runs]  # None: stored before runs recorded them
+    if kernels[0] and all(k == kernels[0] for k in kernels):  # a pace over runs of other kernels is not one machine's
+        pace["kernels"] = kernels[0]
     return pace
 
 

@@ -32,8 +32,8 @@ from .config import TrainConfig, config_for, resolve_device
 from .loop import TestTrace, fit, plateau_exit, predict, still_improving
 
 __all__ = [
-    "RESULT_SOURCES", "code_version", "RUN_THREADS", "KERNEL_ENVIRONMENT", "cpu_kernels", "numerics", "run_key", "RunResult", "NotCached",
-    "on_trials", "train_run", "train_runs", "intra_op_threads", "train_paper",
+    "RESULT_SOURCES", "code_version", "RUN_THREADS", "KERNEL_ENVIRONMENT", "cpu_kernels", "numerics", "run_key",
+    "RunResult", "NotCached", "on_trials", "train_run", "train_runs", "intra_op_threads", "train_paper",
 ]
 
 #: the parts of the package whose code decides a trained model's result: every module of them is
@@ -352,8 +352,8 @@ def _finish(ds: Dataset, split: Split, cfg: TrainConfig, X, state: dict, hist: d
     model.load_state_dict(state)
     proba, gates = predict(model.to(dev), X[split.test], device=dev)
     y_true = ds.labels(cfg.task, split.test) if ds.labelled[split.test].all() else np.full(len(split.test), -99)
-    res = RunResult(key=folder.name, split=split.identity(),  # the numerics of its key, to read back
-                    config={**cfg.identity(), "device": str(dev), "numerics": numerics(cfg.device, cfg.method, cfg.task)},
+    config = {**cfg.identity(), "device": str(dev), "numerics": numerics(cfg.device, cfg.method, cfg.task)}
+    res = RunResult(key=folder.name, config=config, split=split.identity(),  # config: its key's numerics too
                     history=hist, best_epoch=best_epoch, epochs_run=len(hist["epoch"]), seconds=seconds,
                     test_index=np.asarray(split.test), y_true=y_true, y_pred=decode(cfg.task, proba.argmax(1)),
                     proba=proba, gates=gates, path=str(folder), extra=extra or {})
