@@ -203,6 +203,13 @@ def test_readme_chapter_times_are_the_recorded_measurement():
     assert set(rec["minutes"]["quick"]) == {s.stem for s in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")}
     assert f"{rec['minutes']['quick']['07_held_out']:.1f} min in the quick profile" in chapter_time_text("07_held_out")
     assert chapter_time_text("99_none") == ""
+    # the paragraph under the table discusses this measurement, not an older one: a new record makes it restate
+    # the record's total and pace (it once went on describing a build the table no longer showed)
+    prose = text.split(end)[1].split("\n\n")[1]
+    full = rec["minutes"]["full"]
+    assert f"{sum(full.values()):.1f} minutes of chapters" in prose
+    pace = rec["pace"]["full"]
+    assert f"{pace['member_epochs']:,} member-epochs at {pace['ms_per_member_epoch']:.1f} ms" in prose
 
 
 def test_the_chapter_times_caption_names_the_kernels_a_pace_was_measured_with(monkeypatch):
